@@ -1,0 +1,1 @@
+"""The ``pycompose`` command line: thin layer, flags -> options -> backend call -> render."""

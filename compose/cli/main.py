@@ -1,0 +1,199 @@
+"""Entry point of the ``pycompose`` command.
+
+Start-up must stay fast (``pycompose --version`` < 100 ms), so this module
+imports nothing heavy: it parses the global options, looks the command up in
+``COMMANDS`` and imports only that command's module. Each command module
+provides::
+
+    HELP = "one line"                       # optional, shown by --help of the command
+    def add_arguments(parser, command): ...  # argparse flags; command: the name typed
+    def run(args, gopts) -> int: ...         # args.command is set; gopts: GlobalOptions below
+
+Errors are typed exceptions (``compose.errors.ComposeError``,
+``engine.errors.EngineError``) rendered here once, as one line on stderr with
+exit code 1; a Python traceback is printed only with ``PYCOMPOSE_DEBUG=1``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+
+from compose import __version__
+
+# command name -> (module, one-line help). Modules are imported lazily.
+COMMANDS: dict[str, tuple[str, str]] = {
+    # compose commands (compose/cli/)
+    "config": ("compose.cli.config", "Parse, resolve and render compose file in canonical format"),
+    "up": ("compose.cli.up", "Create and start containers"),
+    "down": ("compose.cli.down", "Stop and remove containers, networks"),
+    "create": ("compose.cli.lifecycle", "Creates containers for a service"),
+    "start": ("compose.cli.lifecycle", "Start services"),
+    "stop": ("compose.cli.lifecycle", "Stop services"),
+    "restart": ("compose.cli.lifecycle", "Restart service containers"),
+    "kill": ("compose.cli.lifecycle", "Force stop service containers"),
+    "rm": ("compose.cli.lifecycle", "Removes stopped service containers"),
+    "pause": ("compose.cli.lifecycle", "Pause services"),
+    "unpause": ("compose.cli.lifecycle", "Unpause services"),
+    "scale": ("compose.cli.lifecycle", "Scale services"),
+    "wait": ("compose.cli.lifecycle", "Block until containers of all (or specified) services stop"),
+    "ps": ("compose.cli.ps", "List containers"),
+    "logs": ("compose.cli.logs", "View output from containers"),
+    "exec": ("compose.cli.exec", "Execute a command in a running container"),
+    "run": ("compose.cli.run", "Run a one-off command on a service"),
+    "attach": ("compose.cli.exec", "Attach local standard input, output, and error streams to a service's running container"),
+    "top": ("compose.cli.info", "Display the running processes"),
+    "port": ("compose.cli.info", "Print the public port for a port binding"),
+    "images": ("compose.cli.info", "List images used by the created containers"),
+    "volumes": ("compose.cli.info", "List volumes"),
+    "ls": ("compose.cli.info", "List running compose projects"),
+    "events": ("compose.cli.info", "Receive real time events from containers"),
+    "stats": ("compose.cli.info", "Display a live stream of container(s) resource usage statistics"),
+    "cp": ("compose.cli.exec", "Copy files/folders between a service container and the local filesystem"),
+    "version": ("compose.cli.version", "Show the pycompose version information"),
+    # engine verbs, docker's names (engine/cli/)
+    "image": ("engine.cli.image", "Manage images"),
+    "container": ("engine.cli.container", "Manage containers"),
+    "volume": ("engine.cli.volume", "Manage volumes"),
+    "network": ("engine.cli.network", "Manage networks"),
+}
+
+
+@dataclass
+class GlobalOptions:
+    """Options that come before the command, as Docker Compose v2 takes them."""
+
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    profiles: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    project_directory: str | None = None
+    ansi: str = "auto"
+    progress: str = "auto"
+    parallel: int = -1
+    dry_run: bool = False
+    compatibility: bool = False
+
+
+def _global_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pycompose",
+        usage="pycompose [OPTIONS] COMMAND",
+        description="Define and run multi-container applications, with pycompose's own container engine.",
+        add_help=False,
+    )
+    p.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE")
+    p.add_argument("-p", "--project-name", dest="project_name")
+    p.add_argument("--profile", dest="profiles", action="append", default=[])
+    p.add_argument("--env-file", dest="env_files", action="append", default=[])
+    p.add_argument("--project-directory", dest="project_directory")
+    p.add_argument("--ansi", choices=["never", "always", "auto"], default="auto")
+    p.add_argument("--progress", choices=["auto", "tty", "plain", "json", "quiet"], default="auto")
+    p.add_argument("--parallel", type=int, default=-1)
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--compatibility", action="store_true")
+    p.add_argument("-v", "--version", action="store_true")
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("command", nargs="?")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def _usage() -> str:
+    width = max(len(c) for c in COMMANDS)
+    lines = [
+        "Usage:  pycompose [OPTIONS] COMMAND",
+        "",
+        "Define and run multi-container applications, with pycompose's own container engine.",
+        "",
+        "Options:",
+        "      --ansi string                Control when to print ANSI control characters (\"never\"|\"always\"|\"auto\")",
+        "      --compatibility              Run compose in backward compatibility mode",
+        "      --dry-run                    Execute command in dry run mode",
+        "      --env-file stringArray       Specify an alternate environment file",
+        "  -f, --file stringArray           Compose configuration files",
+        "      --parallel int               Control max parallelism, -1 for unlimited (default -1)",
+        "      --profile stringArray        Specify a profile to enable",
+        "      --progress string            Set type of progress output (auto, tty, plain, json, quiet)",
+        "      --project-directory string   Specify an alternate working directory",
+        "  -p, --project-name string        Project name",
+        "  -v, --version                    Show the pycompose version information",
+        "",
+        "Commands:",
+    ]
+    for name, (_, help_) in COMMANDS.items():
+        lines.append(f"  {name.ljust(width)}  {help_}")
+    lines += ["", "Run 'pycompose COMMAND --help' for more information on a command."]
+    return "\n".join(lines)
+
+
+def _render_error(exc: BaseException) -> int:
+    msg = str(exc) or exc.__class__.__name__
+    sys.stderr.write(f"{msg}\n" if msg.lower().startswith(("error", "service ", "no ")) else f"error: {msg}\n")
+    return int(getattr(exc, "exit_code", 1) or 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    gp = _global_parser()
+    try:
+        ns = gp.parse_args(argv)
+    except SystemExit as e:  # argparse already printed the usage error
+        return 2 if e.code else 0
+    if ns.version and not ns.command:
+        print(f"pycompose version v{__version__}")
+        return 0
+    if ns.help and not ns.command or not ns.command:
+        print(_usage())
+        return 0 if ns.help else 1
+    if ns.command not in COMMANDS:
+        sys.stderr.write(f"unknown command: \"pycompose {ns.command}\"\n\nRun 'pycompose --help' for more information\n")
+        return 1
+    gopts = GlobalOptions(
+        files=ns.files, project_name=ns.project_name, profiles=ns.profiles, env_files=ns.env_files,
+        project_directory=ns.project_directory, ansi=ns.ansi, progress=ns.progress,
+        parallel=ns.parallel, dry_run=ns.dry_run, compatibility=ns.compatibility,
+    )
+    rest = list(ns.rest)
+    if ns.help:
+        rest.insert(0, "--help")
+    debug = os.environ.get("PYCOMPOSE_DEBUG") == "1"
+    try:
+        import importlib
+
+        module_name, help_ = COMMANDS[ns.command]
+        mod = importlib.import_module(module_name)
+        parser = argparse.ArgumentParser(prog=f"pycompose {ns.command}", description=getattr(mod, "HELP", help_))
+        mod.add_arguments(parser, ns.command)
+        try:
+            args = parser.parse_args(rest)
+        except SystemExit as e:
+            return 0 if not e.code else 1
+        args.command = ns.command
+        code = mod.run(args, gopts)
+        return int(code or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place errors are rendered
+        if debug:
+            raise
+        from compose.errors import ComposeError
+
+        try:
+            from engine.errors import EngineError
+        except ImportError:  # pragma: no cover
+            EngineError = ComposeError  # type: ignore
+        if isinstance(exc, (ComposeError, EngineError)):
+            return _render_error(exc)
+        if isinstance(exc, (OSError,)) and exc.strerror:
+            sys.stderr.write(f"error: {exc.strerror}: {exc.filename or ''}\n".rstrip() + "\n")
+            return 1
+        sys.stderr.write(f"internal error: {exc.__class__.__name__}: {exc} (set PYCOMPOSE_DEBUG=1 for a traceback)\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

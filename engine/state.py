@@ -1,0 +1,107 @@
+"""The engine's data root: layout, file locks and atomic writes.
+
+Every piece of engine state lives on disk under one directory so that it
+survives the CLI exiting or crashing, and two commands running at once see a
+consistent picture:
+
+* writers take an exclusive ``flock`` on a named lock file (``DataRoot.lock``);
+* files are replaced atomically (write to a temp file in the same directory,
+  fsync, rename), so a reader never sees half a JSON document.
+
+Layout (see docs/ARCHITECTURE.md)::
+
+    $ROOT/images/       content store: blobs/sha256/<hex>, index.json (refs)
+    $ROOT/layers/       unpacked layers, one directory per layer (diff id)
+    $ROOT/containers/   <id>/config.json, state.json, <id>-json.log, rootfs/ ...
+    $ROOT/volumes/      <name>/_data, <name>/volume.json
+    $ROOT/networks/     <id>.json, IPAM leases
+    $ROOT/run/          supervisor socket and pid, events
+    $ROOT/locks/        lock files
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+DEFAULT_ROOT = "/var/lib/pycompose"
+
+
+def root_path() -> Path:
+    """The data root in use: ``$PYCOMPOSE_ROOT`` or ``/var/lib/pycompose``."""
+    return Path(os.environ.get("PYCOMPOSE_ROOT") or DEFAULT_ROOT).absolute()
+
+
+class DataRoot:
+    """Paths and locks of one data root. Cheap to create; makes directories lazily."""
+
+    SUBDIRS = ("images", "layers", "containers", "volumes", "networks", "run", "locks")
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path).absolute() if path else root_path()
+
+    def __repr__(self) -> str:
+        return f"DataRoot({str(self.path)!r})"
+
+    def dir(self, name: str, *more: str, create: bool = True) -> Path:
+        """``$ROOT/name/more...``, created (mode 0700 for the root) when missing."""
+        p = self.path.joinpath(name, *more)
+        if create:
+            if not self.path.exists():
+                self.path.mkdir(parents=True, exist_ok=True)
+                os.chmod(self.path, 0o711)
+            p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @contextlib.contextmanager
+    def lock(self, name: str = "global", shared: bool = False) -> Iterator[None]:
+        """Hold an flock on ``$ROOT/locks/<name>.lock`` for the ``with`` block."""
+        path = self.dir("locks") / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+    """Read a JSON file written by ``write_json``; ``default`` when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+    except OSError as e:  # pragma: no cover - e.g. EISDIR
+        if e.errno == errno.ENOENT:
+            return default
+        raise

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything pycompose needs on a Debian 12 machine, as root:
+# Debian packages (busybox-static for the test image, nftables, iproute2) and the
+# project itself (editable, with its test extras) into the machine's python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS="busybox-static nftables iproute2 procps"
+missing=""
+for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+    echo "installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $missing >/dev/null
+fi
+
+pip_install() {
+    if ! python3 -m pip install -q "$@" 2>/tmp/pycompose-pip.err; then
+        if grep -q externally-managed /tmp/pycompose-pip.err; then
+            python3 -m pip install -q --break-system-packages "$@"
+        else
+            cat /tmp/pycompose-pip.err >&2; return 1
+        fi
+    fi
+}
+pip_install -e '.[test]'
+echo "pycompose installed: $(command -v pycompose)"
