@@ -1,0 +1,39 @@
+"""Container records: create, resolve by name/id/prefix, state updates, name conflicts."""
+import pytest
+
+from engine.containers import ContainerStore
+from engine.errors import Conflict, InvalidArgument, NotFound
+
+
+def test_create_resolve_update_delete(tmp_path):
+    store = ContainerStore(str(tmp_path))
+    cid = store.create({"Config": {"Image": "busybox"}}, name="web")
+    assert len(cid) == 64
+    assert store.resolve("web") == cid
+    assert store.resolve("/web") == cid
+    assert store.resolve(cid[:12]) == cid
+    assert store.get("web")["Name"] == "/web"
+    assert store.state(cid)["Status"] == "created"
+    store.update_state(cid, Status="running", Running=True, Pid=42)
+    assert store.state(cid)["Pid"] == 42
+    store.delete(cid)
+    with pytest.raises(NotFound, match="No such container: web"):
+        store.resolve("web")
+
+
+def test_name_conflict_uses_dockers_message(tmp_path):
+    store = ContainerStore(str(tmp_path))
+    cid = store.create({}, name="db")
+    with pytest.raises(Conflict, match=f'"/db" is already in use by container "{cid}"'):
+        store.create({}, name="db")
+
+
+def test_bad_name_refused(tmp_path):
+    with pytest.raises(InvalidArgument, match="Invalid container name"):
+        ContainerStore(str(tmp_path)).create({}, name="bad name!")
+
+
+def test_random_names_are_unique(tmp_path):
+    store = ContainerStore(str(tmp_path))
+    names = {store.get(store.create({}))["Name"] for _ in range(20)}
+    assert len(names) == 20
