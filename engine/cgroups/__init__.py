@@ -1,0 +1,47 @@
+"""cgroups: one interface (``base.Cgroup``), two implementations (v1, v2).
+
+``open_cgroup(name)`` picks the implementation from the host: a pure cgroup v2
+host has ``cgroup.controllers`` at the top of the mount; a v1 or hybrid host
+has one directory per controller. ``PYCOMPOSE_CGROUP_ROOT`` points it at
+another tree (tests use a fake cgroupfs for v2, since this machine is v1).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.cgroups.base import Cgroup
+from engine.cgroups.limits import Limits, limits_from_hostconfig
+
+__all__ = ["Cgroup", "Limits", "limits_from_hostconfig", "open_cgroup", "detect_version", "PARENT"]
+
+PARENT = "pycompose"
+
+
+def cgroup_root() -> Path:
+    return Path(os.environ.get("PYCOMPOSE_CGROUP_ROOT") or "/sys/fs/cgroup")
+
+
+def detect_version(root: Path | None = None) -> int:
+    """2 for a unified hierarchy, 1 for v1/hybrid (controllers mounted one by one)."""
+    root = root or cgroup_root()
+    if (root / "cgroup.controllers").exists():
+        return 2
+    return 1
+
+
+def open_cgroup(name: str, root: Path | None = None) -> Cgroup:
+    """The cgroup ``name`` (e.g. ``pycompose/<id>``), not created until ``.create()``."""
+    root = root or cgroup_root()
+    if detect_version(root) == 2:
+        from engine.cgroups.v2 import CgroupV2
+
+        return CgroupV2(name, root)
+    from engine.cgroups.v1 import CgroupV1
+
+    return CgroupV1(name, root)
+
+
+def container_cgroup(container_id: str) -> Cgroup:
+    """The cgroup the engine uses for one container."""
+    return open_cgroup(f"{PARENT}/{container_id}")

@@ -1,0 +1,130 @@
+"""The one cgroup interface the engine uses; v1.py and v2.py implement it.
+
+Callers (the supervisor, exec, stats) never look at cgroup files themselves:
+they create a group, apply ``Limits``, add the container's pid, read stats,
+freeze/thaw it, ask whether the kernel OOM-killed in it, and destroy it.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from engine.cgroups.limits import Limits
+from engine.errors import InvalidArgument, SystemError_
+
+
+def write(path: Path, value: str | int) -> None:
+    """Write one value to a cgroup file, turning kernel refusals into clear errors."""
+    try:
+        with open(path, "w") as f:
+            f.write(str(value))
+    except OSError as e:
+        if e.errno in (errno.EINVAL, errno.ERANGE, errno.EBUSY):
+            raise InvalidArgument(f"the kernel refused {value!r} for {path.name}: {e.strerror}") from None
+        raise SystemError_(f"cannot write {value!r} to {path}: {e.strerror}") from None
+
+
+def read(path: Path, default: str = "") -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return default
+
+
+def read_int(path: Path, default: int = 0) -> int:
+    v = read(path)
+    try:
+        return int(v)
+    except ValueError:
+        return default
+
+
+def keyed(path: Path) -> dict[str, int]:
+    """Files of ``key value`` lines (memory.stat, cpu.stat, memory.events)."""
+    out: dict[str, int] = {}
+    for line in read(path).splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                out[parts[0]] = int(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+class Cgroup(ABC):
+    """A container's cgroup. ``name`` is relative, e.g. ``pycompose/<container id>``."""
+
+    version: int
+
+    def __init__(self, name: str, mount: str | os.PathLike):
+        self.name = name.strip("/")
+        self.mount = Path(mount)
+
+    @property
+    @abstractmethod
+    def paths(self) -> dict[str, Path]:
+        """Controller -> directory (v2: one entry, ``""``). Exec joins each of these."""
+
+    @abstractmethod
+    def create(self) -> None: ...
+
+    @abstractmethod
+    def apply(self, limits: Limits) -> list[str]:
+        """Write the limits; returns warnings for limits this host cannot enforce."""
+
+    def add_pid(self, pid: int) -> None:
+        for d in self.paths.values():
+            write(d / "cgroup.procs", pid)
+
+    def pids(self) -> list[int]:
+        d = next(iter(self.paths.values()))
+        if "pids" in self.paths:
+            d = self.paths["pids"]
+        out = []
+        for line in read(d / "cgroup.procs").splitlines():
+            if line.strip().isdigit():
+                out.append(int(line))
+        return out
+
+    def exists(self) -> bool:
+        return any(d.is_dir() for d in self.paths.values())
+
+    @abstractmethod
+    def freeze(self) -> None: ...
+
+    @abstractmethod
+    def thaw(self) -> None: ...
+
+    @abstractmethod
+    def stats(self) -> dict: ...
+
+    @abstractmethod
+    def oom_killed(self) -> bool:
+        """True when the kernel's OOM killer killed a process of this group."""
+
+    def kill_all(self, sig: int = signal.SIGKILL) -> None:
+        """Signal every process in the group (by pid, only ours: they are in our cgroup)."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def destroy(self, timeout: float = 2.0) -> None:
+        """Remove the group's directories (deepest first), waiting briefly for exiting tasks."""
+        deadline = time.monotonic() + timeout
+        for d in self.paths.values():
+            while d.is_dir():
+                try:
+                    os.rmdir(d)
+                except FileNotFoundError:
+                    break
+                except OSError as e:
+                    if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise SystemError_(f"cannot remove cgroup {d}: {e.strerror}") from None
+                    time.sleep(0.01)
