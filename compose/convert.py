@@ -1,0 +1,515 @@
+"""Compose service (canonical model) -> Docker Engine "container create" body.
+
+Pure functions, no engine calls: everything the engine needs to know about a
+container comes from here, and everything compose needs to find it again
+(project, service, number, config hash) travels in its labels, exactly as
+Docker Compose v2 writes them (pkg/compose/create.go), so `docker compose`
+users see the same labels and the same names.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from compose import __version__
+from compose.errors import ComposeError
+
+# Label keys, as Docker Compose v2 names them (pkg/api/labels.go).
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
+NUMBER = "com.docker.compose.container-number"
+ONEOFF = "com.docker.compose.oneoff"
+CONFIG_HASH = "com.docker.compose.config-hash"
+IMAGE = "com.docker.compose.image"
+DEPENDS_ON = "com.docker.compose.depends_on"
+WORKING_DIR = "com.docker.compose.project.working_dir"
+CONFIG_FILES = "com.docker.compose.project.config_files"
+ENV_FILE = "com.docker.compose.project.environment_file"
+VERSION = "com.docker.compose.version"
+NETWORK = "com.docker.compose.network"
+VOLUME = "com.docker.compose.volume"
+SLUG = "com.docker.compose.slug"
+REPLACE = "com.docker.compose.replace"
+
+COMPOSE_VERSION = __version__
+
+
+class ConvertError(ComposeError):
+    """A service value that cannot become a container (bad duration, size, port)."""
+
+
+# ---------------------------------------------------------------- values
+
+_DUR_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+              "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(value: Any, where: str = "duration") -> int:
+    """A Go duration ("1m30s", "500ms", "2s") or a number of seconds -> nanoseconds."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise ConvertError(f"{where}: invalid duration {value!r}")
+    if isinstance(value, (int, float)):
+        return int(value * 1_000_000_000)
+    text = str(value).strip()
+    if text in ("0", ""):
+        return 0
+    sign = 1
+    if text[0] in "+-":
+        sign = -1 if text[0] == "-" else 1
+        text = text[1:]
+    pos, total = 0, 0.0
+    while pos < len(text):
+        m = _DUR_PART.match(text, pos)
+        if not m:
+            raise ConvertError(f"{where}: invalid duration {value!r}")
+        total += float(m.group(1)) * _DUR_UNITS[m.group(2)]
+        pos = m.end()
+    return sign * int(round(total))
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+               "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
+
+
+def parse_size(value: Any, where: str = "size") -> int:
+    """Bytes from a canonical byte count ("536870912") or a unit string ("64m", "1g")."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _SIZE_UNITS:
+        raise ConvertError(f"{where}: invalid size {value!r}")
+    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+
+
+def stop_timeout_seconds(service: dict) -> int | None:
+    """``stop_grace_period`` as whole seconds (Docker's StopTimeout), None when unset."""
+    if service.get("stop_grace_period") in (None, ""):
+        return None
+    return parse_duration(service["stop_grace_period"], "stop_grace_period") // 1_000_000_000
+
+
+# ---------------------------------------------------------------- names
+
+def container_name(project: str, service_name: str, service: dict, number: int) -> str:
+    """``container_name`` when set, else ``<project>-<service>-<n>`` (Compose v2's separator)."""
+    return service.get("container_name") or f"{project}-{service_name}-{number}"
+
+
+def oneoff_name(project: str, service_name: str, slug: str | None = None) -> str:
+    """A ``run`` container's default name: ``<project>-<service>-run-<12 hex>``."""
+    return f"{project}-{service_name}-run-{(slug or secrets.token_hex(32))[:12]}"
+
+
+def depends_on_label(service: dict) -> str:
+    """``svc:condition:restart`` joined with commas, as Compose v2 records dependencies."""
+    parts = []
+    for dep, spec in sorted((service.get("depends_on") or {}).items()):
+        spec = spec or {}
+        parts.append(f"{dep}:{spec.get('condition', 'service_started')}:{str(bool(spec.get('restart'))).lower()}")
+    return ",".join(parts)
+
+
+# ---------------------------------------------------------------- the body
+
+@dataclass
+class ProjectInfo:
+    """What convert needs from the project besides one service."""
+
+    name: str
+    working_dir: str = ""
+    config_files: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    networks: dict = field(default_factory=dict)   # model["networks"]
+    volumes: dict = field(default_factory=dict)    # model["volumes"]
+
+    @classmethod
+    def from_model(cls, model: dict, working_dir: str = "", config_files=(), env_files=()) -> "ProjectInfo":
+        return cls(name=model["name"], working_dir=working_dir, config_files=list(config_files),
+                   env_files=list(env_files), networks=model.get("networks") or {},
+                   volumes=model.get("volumes") or {})
+
+
+@dataclass
+class Extra:
+    """Per-container facts decided outside convert (by plan/backend)."""
+
+    number: int = 1
+    config_hash: str = ""
+    image_id: str = ""
+    oneoff: bool = False
+    name: str | None = None
+    # service name -> container id, for network_mode/pid/ipc "service:x" and volumes_from
+    service_containers: dict[str, str] = field(default_factory=dict)
+    replace: str | None = None
+
+
+def labels_for(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict[str, str]:
+    """The service's own labels plus Compose's identity labels (these win)."""
+    labels = {k: "" if v is None else str(v) for k, v in (service.get("labels") or {}).items()}
+    labels.update({
+        PROJECT: project.name,
+        SERVICE: service_name,
+        NUMBER: str(extra.number),
+        ONEOFF: "True" if extra.oneoff else "False",
+        CONFIG_HASH: extra.config_hash,
+        DEPENDS_ON: depends_on_label(service),
+        WORKING_DIR: project.working_dir,
+        CONFIG_FILES: ",".join(project.config_files),
+        VERSION: COMPOSE_VERSION,
+    })
+    if extra.image_id:
+        labels[IMAGE] = extra.image_id
+    if project.env_files:
+        labels[ENV_FILE] = ",".join(project.env_files)
+    if extra.oneoff:
+        labels[SLUG] = (extra.name or "").rsplit("-", 1)[-1]
+    if extra.replace:
+        labels[REPLACE] = extra.replace
+    return labels
+
+
+def environment(service: dict) -> list[str]:
+    """``K=V`` list; a variable with no value (null) is left out, as Compose does when unresolved."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return [e for e in env if "=" in e]
+    return [f"{k}={'' if v is None else v}" for k, v in env.items() if v is not None]
+
+
+def _cmd(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return shlex.split(value)
+    return [str(v) for v in value]
+
+
+def healthcheck(service: dict) -> dict | None:
+    """Docker's HealthConfig: durations in nanoseconds; ``disable`` -> ["NONE"]."""
+    hc = service.get("healthcheck")
+    if not hc:
+        return None
+    if hc.get("disable"):
+        return {"Test": ["NONE"]}
+    out: dict[str, Any] = {}
+    test = hc.get("test")
+    if test is not None:
+        out["Test"] = ["CMD-SHELL", test] if isinstance(test, str) else list(test)
+    for key, name in (("interval", "Interval"), ("timeout", "Timeout"),
+                      ("start_period", "StartPeriod"), ("start_interval", "StartInterval")):
+        if hc.get(key) not in (None, ""):
+            out[name] = parse_duration(hc[key], f"healthcheck.{key}")
+    if hc.get("retries") is not None:
+        out["Retries"] = int(hc["retries"])
+    return out
+
+
+def restart_policy(service: dict) -> dict:
+    """``restart`` (or ``deploy.restart_policy``) -> Docker's RestartPolicy."""
+    value = service.get("restart")
+    if value:
+        name, _, count = str(value).partition(":")
+        if name not in ("no", "always", "unless-stopped", "on-failure"):
+            raise ConvertError(f"invalid restart policy {value!r}")
+        return {"Name": "" if name == "no" else name, "MaximumRetryCount": int(count or 0)}
+    rp = (service.get("deploy") or {}).get("restart_policy")
+    if rp:
+        cond = rp.get("condition") or "any"
+        name = {"any": "always", "on-failure": "on-failure", "none": ""}.get(cond, cond)
+        return {"Name": name, "MaximumRetryCount": int(rp.get("max_attempts") or 0)}
+    return {"Name": "", "MaximumRetryCount": 0}
+
+
+def ports(service: dict) -> tuple[dict, dict]:
+    """(ExposedPorts, PortBindings) from long-form ``ports`` and ``expose``."""
+    exposed: dict[str, dict] = {}
+    bindings: dict[str, list[dict]] = {}
+    for p in service.get("ports") or []:
+        if isinstance(p, (str, int)):
+            raise ConvertError(f"ports: expected the long form, got {p!r}")
+        key = f"{p['target']}/{p.get('protocol') or 'tcp'}"
+        exposed[key] = {}
+        bindings.setdefault(key, []).append(
+            {"HostIp": p.get("host_ip") or "", "HostPort": str(p.get("published") or "")})
+    for e in service.get("expose") or []:
+        text = str(e)
+        port, _, proto = text.partition("/")
+        if "-" in port:
+            lo, _, hi = port.partition("-")
+            for n in range(int(lo), int(hi) + 1):
+                exposed[f"{n}/{proto or 'tcp'}"] = {}
+        else:
+            exposed[f"{port}/{proto or 'tcp'}"] = {}
+    return exposed, bindings
+
+
+def volume_name(project: ProjectInfo, key: str) -> str:
+    """Top-level volume key -> engine volume name (``<project>_<key>`` unless named/external)."""
+    v = project.volumes.get(key)
+    if v and v.get("name"):
+        return v["name"]
+    return f"{project.name}_{key}"
+
+
+def mounts(project: ProjectInfo, service: dict) -> tuple[list[str], list[dict], dict[str, str]]:
+    """(Binds, Mounts, Tmpfs). Binds carry host paths so the engine creates missing ones."""
+    binds: list[str] = []
+    mts: list[dict] = []
+    tmpfs: dict[str, str] = {}
+    for v in service.get("volumes") or []:
+        if isinstance(v, str):
+            raise ConvertError(f"volumes: expected the long form, got {v!r}")
+        typ, target, source = v.get("type", "volume"), v["target"], v.get("source") or ""
+        ro = bool(v.get("read_only"))
+        if typ == "bind":
+            bind = v.get("bind") or {}
+            opts = ["ro" if ro else "rw"]
+            if bind.get("propagation"):
+                opts.append(bind["propagation"])
+            if bind.get("selinux"):
+                opts.append(bind["selinux"])
+            if bind.get("create_host_path", True):
+                binds.append(f"{source}:{target}:{','.join(opts)}")
+            else:
+                m = {"Type": "bind", "Source": source, "Target": target, "ReadOnly": ro}
+                if bind.get("propagation"):
+                    m["BindOptions"] = {"Propagation": bind["propagation"]}
+                mts.append(m)
+        elif typ == "volume":
+            m = {"Type": "volume", "Source": volume_name(project, source) if source else "",
+                 "Target": target, "ReadOnly": ro}
+            vol = v.get("volume") or {}
+            if vol.get("nocopy") or vol.get("subpath"):
+                m["VolumeOptions"] = {k2: vol[k1] for k1, k2 in (("nocopy", "NoCopy"), ("subpath", "Subpath"))
+                                      if vol.get(k1)}
+            mts.append(m)
+        elif typ == "tmpfs":
+            t = v.get("tmpfs") or {}
+            m = {"Type": "tmpfs", "Target": target, "ReadOnly": ro}
+            opts = {}
+            if t.get("size") not in (None, ""):
+                opts["SizeBytes"] = parse_size(t["size"], "tmpfs.size")
+            if t.get("mode") is not None:
+                opts["Mode"] = int(t["mode"])
+            if opts:
+                m["TmpfsOptions"] = opts
+            mts.append(m)
+        else:
+            raise ConvertError(f"volumes: type {typ!r} is not available in pycompose's engine (bind, volume, tmpfs are)")
+    for t in ([service["tmpfs"]] if isinstance(service.get("tmpfs"), str) else service.get("tmpfs") or []):
+        path, _, opts = str(t).partition(":")
+        tmpfs[path] = opts
+    return binds, mts, tmpfs
+
+
+def _service_ref(value: str, extra: Extra, what: str) -> str:
+    """``service:x`` -> ``container:<id>`` using the container already made for x."""
+    if value.startswith("service:"):
+        svc = value.split(":", 1)[1]
+        cid = extra.service_containers.get(svc)
+        if not cid:
+            raise ConvertError(f"{what}: service {svc!r} has no container to share with")
+        return f"container:{cid}"
+    return value
+
+
+def network_name(project: ProjectInfo, key: str) -> str:
+    n = project.networks.get(key)
+    if n and n.get("name"):
+        return n["name"]
+    return f"{project.name}_{key}"
+
+
+def sorted_networks(service: dict) -> list[tuple[str, dict]]:
+    """The service's networks by priority (highest first), then name, like Compose."""
+    nets = service.get("networks")
+    if nets is None and not service.get("network_mode"):
+        nets = {"default": None}
+    items = [(k, v or {}) for k, v in (nets or {}).items()]
+    items.sort(key=lambda kv: (-(kv[1].get("priority") or 0), kv[0]))
+    return items
+
+
+def networking(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> tuple[str, dict]:
+    """(NetworkMode, NetworkingConfig). Every network gets the service name as an alias."""
+    mode = service.get("network_mode")
+    if mode:
+        return _service_ref(mode, extra, "network_mode"), {}
+    endpoints: dict[str, dict] = {}
+    first = ""
+    for key, cfg in sorted_networks(service):
+        name = network_name(project, key)
+        first = first or name
+        aliases = [] if extra.oneoff else [service_name]
+        for a in cfg.get("aliases") or []:
+            if a not in aliases:
+                aliases.append(a)
+        ep: dict[str, Any] = {"Aliases": aliases}
+        ipam = {}
+        if cfg.get("ipv4_address"):
+            ipam["IPv4Address"] = cfg["ipv4_address"]
+        if cfg.get("ipv6_address"):
+            ipam["IPv6Address"] = cfg["ipv6_address"]
+        if ipam:
+            ep["IPAMConfig"] = ipam
+        if cfg.get("mac_address") or (service.get("mac_address") and not endpoints):
+            ep["MacAddress"] = cfg.get("mac_address") or service["mac_address"]
+        endpoints[name] = ep
+    return first or "none", {"EndpointsConfig": endpoints}
+
+
+def resources(service: dict) -> dict[str, Any]:
+    """cgroup limits: ``deploy.resources`` wins over the legacy keys (mem_limit, cpus, ...)."""
+    out: dict[str, Any] = {}
+    limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
+    mem = limits.get("memory") or service.get("mem_limit")
+    if mem:
+        out["Memory"] = parse_size(mem, "mem_limit")
+    if service.get("memswap_limit") not in (None, ""):
+        out["MemorySwap"] = -1 if str(service["memswap_limit"]) == "-1" else parse_size(service["memswap_limit"], "memswap_limit")
+    res = reservations.get("memory") or service.get("mem_reservation")
+    if res:
+        out["MemoryReservation"] = parse_size(res, "mem_reservation")
+    cpus = limits.get("cpus") or service.get("cpus")
+    if cpus:
+        out["NanoCpus"] = int(round(float(cpus) * 1e9))
+    for key, name in (("cpu_shares", "CpuShares"), ("cpu_quota", "CpuQuota"), ("cpu_period", "CpuPeriod"),
+                      ("cpu_rt_runtime", "CpuRealtimeRuntime"), ("cpu_rt_period", "CpuRealtimePeriod"),
+                      ("blkio_weight", "BlkioWeight"), ("oom_score_adj", "OomScoreAdj")):
+        if service.get(key) not in (None, ""):
+            v = service[key]
+            out[name] = parse_duration(v) // 1000 if isinstance(v, str) and not v.lstrip("-").isdigit() else int(v)
+    if (service.get("blkio_config") or {}).get("weight"):
+        out["BlkioWeight"] = int(service["blkio_config"]["weight"])
+    if service.get("cpuset"):
+        out["CpusetCpus"] = str(service["cpuset"])
+    pids = limits.get("pids") or service.get("pids_limit")
+    if pids:
+        out["PidsLimit"] = int(pids)
+    if service.get("oom_kill_disable"):
+        out["OomKillDisable"] = True
+    if service.get("shm_size") not in (None, ""):
+        out["ShmSize"] = parse_size(service["shm_size"], "shm_size")
+    return out
+
+
+def ulimits(service: dict) -> list[dict]:
+    out = []
+    for name, v in sorted((service.get("ulimits") or {}).items()):
+        if isinstance(v, dict):
+            out.append({"Name": name, "Soft": int(v.get("soft", 0)), "Hard": int(v.get("hard", 0))})
+        else:
+            out.append({"Name": name, "Soft": int(v), "Hard": int(v)})
+    return out
+
+
+def extra_hosts(service: dict) -> list[str]:
+    """Canonical ``host=ip`` -> Docker's ``host:ip``."""
+    eh = service.get("extra_hosts") or []
+    if isinstance(eh, dict):
+        items = [(k, v) for k, vs in eh.items() for v in (vs if isinstance(vs, list) else [vs])]
+    else:
+        items = []
+        for e in eh:
+            sep = "=" if "=" in e else ":"
+            host, _, ip = e.partition(sep)
+            items.append((host, ip))
+    return [f"{h}:{ip}" for h, ip in items]
+
+
+def _as_list(v) -> list[str]:
+    if v is None:
+        return []
+    return [str(x) for x in (v if isinstance(v, list) else [v])]
+
+
+def create_body(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict:
+    """The ContainerCreate body for one container of ``service``."""
+    if not service.get("image"):
+        raise ConvertError(f"service {service_name!r} has neither an image nor a loaded build result; "
+                           f"load or import the image first")
+    exposed, bindings = ports(service)
+    binds, mts, tmpfs = mounts(project, service)
+    net_mode, net_cfg = networking(project, service_name, service, extra)
+    host: dict[str, Any] = {
+        "Binds": binds,
+        "Mounts": mts,
+        "PortBindings": bindings,
+        "NetworkMode": net_mode,
+        "RestartPolicy": restart_policy(service),
+        "CapAdd": _as_list(service.get("cap_add")),
+        "CapDrop": _as_list(service.get("cap_drop")),
+        "Privileged": bool(service.get("privileged")),
+        "ReadonlyRootfs": bool(service.get("read_only")),
+        "Dns": _as_list(service.get("dns")),
+        "DnsSearch": _as_list(service.get("dns_search")),
+        "DnsOptions": _as_list(service.get("dns_opt")),
+        "ExtraHosts": extra_hosts(service),
+        "GroupAdd": _as_list(service.get("group_add")),
+        "SecurityOpt": _as_list(service.get("security_opt")),
+        "Ulimits": ulimits(service),
+        "Sysctls": {k: str(v) for k, v in (service.get("sysctls") or {}).items()},
+    }
+    host.update(resources(service))
+    if tmpfs:
+        host["Tmpfs"] = tmpfs
+    if service.get("init") is not None:
+        host["Init"] = bool(service["init"])
+    if service.get("pid"):
+        host["PidMode"] = _service_ref(service["pid"], extra, "pid")
+    if service.get("ipc"):
+        host["IpcMode"] = _service_ref(service["ipc"], extra, "ipc")
+    if service.get("uts"):
+        host["UTSMode"] = service["uts"]
+    if service.get("volumes_from"):
+        host["VolumesFrom"] = [_service_ref(f"service:{v}" if not v.startswith(("container:", "service:")) else v,
+                                            extra, "volumes_from").removeprefix("container:")
+                               for v in service["volumes_from"]]
+    if service.get("logging"):
+        lg = service["logging"]
+        host["LogConfig"] = {"Type": lg.get("driver") or "json-file", "Config": dict(lg.get("options") or {})}
+    if service.get("devices"):
+        host["Devices"] = [{"PathOnHost": d["source"], "PathInContainer": d.get("target") or d["source"],
+                            "CgroupPermissions": d.get("permissions") or "rwm"} if isinstance(d, dict)
+                           else {"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "rwm"}
+                           for d in service["devices"]]
+    body: dict[str, Any] = {
+        "Image": service["image"],
+        "Env": environment(service),
+        "Labels": labels_for(project, service_name, service, extra),
+        "ExposedPorts": exposed,
+        "Tty": bool(service.get("tty")),
+        "OpenStdin": bool(service.get("stdin_open")),
+        "AttachStdin": False,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "HostConfig": host,
+        "NetworkingConfig": net_cfg,
+    }
+    cmd, ep = _cmd(service.get("command")), _cmd(service.get("entrypoint"))
+    if cmd is not None:
+        body["Cmd"] = cmd
+    if ep is not None:
+        body["Entrypoint"] = ep
+    for key, name in (("working_dir", "WorkingDir"), ("user", "User"), ("domainname", "Domainname"),
+                      ("stop_signal", "StopSignal"), ("mac_address", "MacAddress")):
+        if service.get(key):
+            body[name] = str(service[key])
+    if service.get("hostname"):
+        body["Hostname"] = service["hostname"]
+    hc = healthcheck(service)
+    if hc is not None:
+        body["Healthcheck"] = hc
+    st = stop_timeout_seconds(service)
+    if st is not None:
+        body["StopTimeout"] = st
+    return body
