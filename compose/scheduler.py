@@ -1,0 +1,400 @@
+"""Run per-service work concurrently, each service as soon as its OWN dependencies are ready.
+
+Docker Compose v2 starts services in dependency order and checks readiness by
+polling the engine every 500 ms. Here every service is one anyio task that
+waits only for its own dependencies' conditions; readiness comes from the
+engine's event stream (start, die, health_status...), so a dependent starts
+within milliseconds of its dependency turning healthy. ``--parallel`` caps how
+many services do work at once. A failed dependency fails its dependents with a
+message saying why; independent services carry on.
+
+The engine API is synchronous: its calls run in worker threads and its event
+stream is read by one thread that wakes the waiting tasks.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from compose.errors import ComposeError
+
+STARTED, HEALTHY, COMPLETED = "service_started", "service_healthy", "service_completed_successfully"
+
+
+class ServiceFailed(ComposeError):
+    """A service could not be brought up (or down); names the service and why."""
+
+
+class DependencyFailed(ServiceFailed):
+    """A service was not started because one of its dependencies failed."""
+
+
+class WaitTimeout(ComposeError):
+    """``--wait-timeout`` elapsed before every service was running/healthy."""
+
+
+# ------------------------------------------------------------- dependencies
+
+def dependencies(service: dict) -> dict[str, dict]:
+    """dep -> {condition, required, restart}: ``depends_on`` plus implicit ones
+    (network_mode/pid/ipc ``service:x``, volumes_from) that need x's container first."""
+    deps: dict[str, dict] = {}
+    for d, spec in (service.get("depends_on") or {}).items():
+        spec = dict(spec or {})
+        spec.setdefault("condition", STARTED)
+        spec.setdefault("required", True)
+        deps[d] = spec
+    for key in ("network_mode", "pid", "ipc"):
+        v = service.get(key) or ""
+        if v.startswith("service:"):
+            deps.setdefault(v.split(":", 1)[1], {"condition": STARTED, "required": True})
+    for v in service.get("volumes_from") or []:
+        if not v.startswith("container:"):
+            deps.setdefault(v.removeprefix("service:").split(":")[0], {"condition": STARTED, "required": True})
+    return deps
+
+
+def dependents_map(services: dict[str, dict]) -> dict[str, set[str]]:
+    """service -> services that depend on it (for stopping in reverse order)."""
+    out: dict[str, set[str]] = {n: set() for n in services}
+    for n, s in services.items():
+        for d in dependencies(s):
+            if d in out:
+                out[d].add(n)
+    return out
+
+
+# ------------------------------------------------------------- engine watch
+
+class Watch:
+    """Container state changes from the engine's event stream, as anyio wake-ups.
+
+    ``changed(cid)`` returns an Event set at the next event for that container;
+    callers take it BEFORE inspecting so no change is ever missed.
+    """
+
+    def __init__(self, engine: Any, filters: dict[str, list[str]] | None = None):
+        self.engine = engine
+        self.filters = filters
+        self._events: dict[str, anyio.Event] = {}
+        self._any = anyio.Event()
+        self._token = None
+        self._stopped = False
+        self._stream = None
+        self.listeners: list[Callable[[dict], None]] = []
+
+    async def __aenter__(self) -> "Watch":
+        self._token = anyio.lowlevel.current_token()
+        ready = threading.Event()
+        self._error: BaseException | None = None
+        t = threading.Thread(target=self._pump, args=(ready,), name="pycompose-events", daemon=True)
+        t.start()
+        await anyio.to_thread.run_sync(ready.wait)
+        if self._error:
+            raise self._error
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._stopped = True
+        stream = self._stream
+        close = getattr(stream, "close", None)
+        if close:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - a generator running in the pump thread cannot be closed
+                pass
+
+    def _pump(self, ready: threading.Event) -> None:
+        try:
+            self._stream = iter(self.engine.events(filters=self.filters))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            self._error = e
+            ready.set()
+            return
+        ready.set()
+        try:
+            # the first next() may be what subscribes; engines that subscribe on call are fine too
+            for ev in self._stream:
+                if self._stopped:
+                    return
+                try:
+                    anyio.from_thread.run_sync(self._on_event, ev, token=self._token)
+                except RuntimeError:  # the event loop is gone
+                    return
+        except Exception:  # noqa: BLE001 - stream closed under us at shutdown
+            if not self._stopped:
+                anyio.from_thread.run_sync(self._wake_all, token=self._token)
+
+    def _on_event(self, ev: dict) -> None:
+        actor = (ev.get("Actor") or {}).get("ID") or ev.get("id") or ""
+        for fn in self.listeners:
+            fn(ev)
+        e = self._events.pop(actor, None)
+        if e:
+            e.set()
+        self._any.set()
+        self._any = anyio.Event()
+
+    def _wake_all(self) -> None:
+        for e in self._events.values():
+            e.set()
+        self._events.clear()
+        self._any.set()
+
+    def changed(self, cid: str) -> anyio.Event:
+        e = self._events.get(cid)
+        if e is None:
+            e = self._events[cid] = anyio.Event()
+        return e
+
+    async def until(self, cid: str, decide: Callable[[dict], Any]) -> Any:
+        """Inspect ``cid`` now and after each of its events until ``decide(inspect)`` is not None."""
+        while True:
+            ev = self.changed(cid)
+            info = await anyio.to_thread.run_sync(self.engine.containers.inspect, cid)
+            result = decide(info)
+            if result is not None:
+                return result
+            await ev.wait()
+
+
+# ------------------------------------------------------------- conditions
+
+def _name(info: dict) -> str:
+    return (info.get("Name") or info.get("Id", "")[:12]).lstrip("/")
+
+
+def started_decision(info: dict) -> Any:
+    st = info.get("State") or {}
+    if st.get("Running") or st.get("Status") in ("running", "restarting", "paused"):
+        return True
+    if st.get("Status") in ("exited", "dead"):
+        return True  # it did start; what it does next is not service_started's business
+    return None
+
+
+def healthy_decision(info: dict) -> Any:
+    """Compose v2's service_healthy: fails on unhealthy, on exit, and without a healthcheck."""
+    st = info.get("State") or {}
+    name = _name(info)
+    health = st.get("Health")
+    hc = (info.get("Config") or {}).get("Healthcheck") or {}
+    if not health and (not hc or hc.get("Test") in (["NONE"], None)):
+        raise ServiceFailed(f"container {name} has no healthcheck configured")
+    if st.get("Status") in ("exited", "dead"):
+        raise ServiceFailed(f"container {name} exited ({st.get('ExitCode', 0)})")
+    status = (health or {}).get("Status")
+    if status == "healthy":
+        return True
+    if status == "unhealthy":
+        raise ServiceFailed(f"container {name} is unhealthy")
+    return None
+
+
+def completed_decision(info: dict) -> Any:
+    st = info.get("State") or {}
+    if st.get("Status") in ("exited", "dead") and not st.get("Restarting"):
+        code = int(st.get("ExitCode") or 0)
+        if code == 0:
+            return True
+        raise ServiceFailed(f"service {info.get('Config', {}).get('Labels', {}).get('com.docker.compose.service', _name(info))} "
+                            f"didn't complete successfully: exit {code}")
+    return None
+
+
+def running_or_healthy_decision(info: dict, may_exit_zero: bool) -> Any:
+    """``--wait``: running (healthy when it has a healthcheck); exited 0 only when allowed."""
+    st = info.get("State") or {}
+    name = _name(info)
+    if st.get("Status") in ("exited", "dead"):
+        code = int(st.get("ExitCode") or 0)
+        if code == 0 and may_exit_zero:
+            return True
+        raise ServiceFailed(f"container {name} exited ({code})")
+    health = (st.get("Health") or {}).get("Status")
+    if health == "unhealthy":
+        raise ServiceFailed(f"container {name} is unhealthy")
+    if st.get("Status") == "running" and health in (None, "", "healthy"):
+        return True
+    return None
+
+
+CONDITIONS = {STARTED: started_decision, HEALTHY: healthy_decision, COMPLETED: completed_decision}
+
+
+# ------------------------------------------------------------- scheduling
+
+@dataclass
+class Outcome:
+    """What happened to each service: container ids, or the error that stopped it."""
+
+    containers: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
+
+    def raise_first(self) -> None:
+        if self.errors:
+            errs = list(self.errors.values())
+            root = next((e for e in errs if not isinstance(e, DependencyFailed)), errs[0])
+            raise root
+
+
+Work = Callable[[str], Awaitable[list[str]]]
+Progress = Callable[[str, str, str], None]  # (container or service name, status, detail)
+
+
+def _limiter(parallel: int) -> anyio.CapacityLimiter | None:
+    return anyio.CapacityLimiter(parallel) if parallel and parallel > 0 else None
+
+
+async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: Watch | None,
+                                  parallel: int = -1, progress: Progress | None = None,
+                                  check_conditions: bool = True) -> Outcome:
+    """One task per service: wait for its own dependencies' conditions, then ``work(name)``.
+
+    ``work`` returns the ids of the service's containers (used to check conditions of its
+    dependents). Dependencies outside ``services`` are not waited for.
+    """
+    out = Outcome()
+    done = {n: anyio.Event() for n in services}
+    limiter = _limiter(parallel)
+
+    async def wait_dep(name: str, dep: str, spec: dict) -> None:
+        await done[dep].wait()
+        if dep in out.errors:
+            raise DependencyFailed(f"service {name}: dependency {dep} failed to start: {out.errors[dep]}")
+        if not check_conditions or watch is None:
+            return
+        decide = CONDITIONS.get(spec.get("condition", STARTED), started_decision)
+        for cid in out.containers.get(dep, []):
+            if progress and spec.get("condition") in (HEALTHY, COMPLETED):
+                progress(cid, "Waiting", "")
+            try:
+                await watch.until(cid, decide)
+            except ServiceFailed as e:
+                raise DependencyFailed(f"service {name}: dependency failed to start: {e}") from None
+            if progress and spec.get("condition") == HEALTHY:
+                progress(cid, "Healthy", "")
+            elif progress and spec.get("condition") == COMPLETED:
+                progress(cid, "Exited", "")
+
+    async def one(name: str) -> None:
+        try:
+            deps = {d: s for d, s in dependencies(services[name]).items() if d in services and d != name}
+            async with anyio.create_task_group() as tg:
+                failures: list[BaseException] = []
+
+                async def guarded(d: str, s: dict) -> None:
+                    try:
+                        await wait_dep(name, d, s)
+                    except ServiceFailed as e:
+                        if s.get("required", True):
+                            failures.append(e)
+                            tg.cancel_scope.cancel()
+                        elif progress:
+                            progress(name, "Warning", f"optional dependency {d} not ready: {e}")
+
+                for d, s in deps.items():
+                    tg.start_soon(guarded, d, s)
+            if failures:
+                raise failures[0]
+            if limiter:
+                async with limiter:
+                    out.containers[name] = list(await work(name))
+            else:
+                out.containers[name] = list(await work(name))
+        except ServiceFailed as e:
+            out.errors[name] = e
+        except Exception as e:  # noqa: BLE001 - engine errors are reported per service
+            out.errors[name] = e
+        finally:
+            done[name].set()
+
+    async with anyio.create_task_group() as tg:
+        for n in services:
+            tg.start_soon(one, n)
+    return out
+
+
+async def run_in_reverse_order(services: dict[str, dict], work: Callable[[str], Awaitable[None]],
+                               parallel: int = -1) -> Outcome:
+    """Stop/remove: a service's work starts once every service depending on it is done."""
+    out = Outcome()
+    done = {n: anyio.Event() for n in services}
+    rdeps = dependents_map(services)
+    limiter = _limiter(parallel)
+
+    async def one(name: str) -> None:
+        try:
+            for d in rdeps.get(name, ()):
+                await done[d].wait()
+            if limiter:
+                async with limiter:
+                    await work(name)
+            else:
+                await work(name)
+        except Exception as e:  # noqa: BLE001 - collected, reported once
+            out.errors[name] = e
+        finally:
+            done[name].set()
+
+    async with anyio.create_task_group() as tg:
+        for n in services:
+            tg.start_soon(one, n)
+    return out
+
+
+async def wait_running(watch: Watch, containers: dict[str, list[str]], services: dict[str, dict],
+                       timeout: float | None = None, progress: Progress | None = None) -> None:
+    """``up --wait``: every container running (healthy when it has a healthcheck).
+
+    A one-shot service may have exited 0 when another waits on it with
+    service_completed_successfully. Raises ServiceFailed or WaitTimeout.
+    """
+    one_shot = {d for s in services.values() for d, spec in dependencies(s).items()
+                if spec.get("condition") == COMPLETED}
+    pending = {cid: svc for svc, ids in containers.items() for cid in ids}
+    failures: list[BaseException] = []
+
+    async def one(cid: str, svc: str, tg) -> None:
+        try:
+            await watch.until(cid, lambda i: running_or_healthy_decision(i, svc in one_shot))
+            pending.pop(cid, None)
+            if progress:
+                progress(cid, "Healthy", "")
+        except ServiceFailed as e:
+            failures.append(e)
+            tg.cancel_scope.cancel()
+
+    try:
+        with anyio.fail_after(timeout) if timeout else _nullcontext():
+            async with anyio.create_task_group() as tg:
+                for cid, svc in list(pending.items()):
+                    tg.start_soon(one, cid, svc, tg)
+    except TimeoutError:
+        names = sorted({svc for svc in pending.values()})
+        raise WaitTimeout(f"timeout waiting for services to be running/healthy after {timeout:g}s: "
+                          f"{', '.join(names)}") from None
+    if failures:
+        raise failures[0]
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def in_thread(fn: Callable, *args, **kwargs) -> Awaitable[Any]:
+    """Run a blocking engine call in a worker thread."""
+    return anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+
+def names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items))
