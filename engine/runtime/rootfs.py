@@ -1,0 +1,199 @@
+"""The container's root filesystem, built inside its own mount namespace.
+
+Runs in the forked container process only. Order follows runc's
+rootfs_linux.go, for the same reasons:
+
+1. make every mount rslave first, so nothing we mount propagates back to the
+   host (the host keeps an empty ``merged`` dir; there is nothing to leak);
+2. overlay root, then /proc, /dev, /sys, the user's mounts (parents before
+   children) and the /etc files, all *under the new root*, with targets
+   resolved inside it (an image symlink cannot point a mount at the host);
+3. ``pivot_root(".", ".")`` and a lazy unmount of the old root, so the host
+   tree is unreachable (unlike chroot);
+4. after the kernel knobs are set (sysctls need a writable /proc/sys):
+   masked paths, read-only paths, then the read-only root.
+"""
+from __future__ import annotations
+
+import os
+import stat
+
+from engine import sys as ksys
+from engine.runtime.mountflags import PROPAGATION, current_flags, parse_options
+from engine.runtime.securejoin import create_inside, inside, mkdir_inside
+from engine.runtime.spec import ContainerSpec, Mount
+
+# Device nodes every container gets (runc's default devices): name, major, minor.
+DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+           ("tty", 5, 0))
+DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+             ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx"))
+_PROC_FLAGS = ksys.MS_NOSUID | ksys.MS_NOEXEC | ksys.MS_NODEV
+
+
+def _mount_target(root: str, path: str, is_dir: bool) -> str:
+    """Create ``path`` inside ``root`` and return a path that cannot leave it.
+
+    The target is opened with O_PATH and re-checked through /proc/self/fd, so
+    a symlink swapped in after resolution is not followed onto the host.
+    """
+    host = create_inside(root, path, is_dir)
+    fd = os.open(host, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    real = os.readlink(f"/proc/self/fd/{fd}")
+    os.close(fd)
+    if not inside(root, real):
+        raise PermissionError(f"mount target {path} resolves outside the container root")
+    return real
+
+
+def mount_overlay(spec: ContainerSpec) -> None:
+    layers = [str(p) for p in reversed(spec.layers)]  # overlay wants the top layer first
+    if not layers:
+        empty = spec.container_dir / "empty"
+        empty.mkdir(exist_ok=True)
+        layers = [str(empty)]
+    data = f"lowerdir={':'.join(layers)},upperdir={spec.upper},workdir={spec.work}"
+    if len(data) > 4000:
+        # The option string is one page at most: use paths relative to the layers' common parent.
+        base = os.path.commonpath(layers)
+        os.chdir(base)
+        rel = [os.path.relpath(p, base) for p in layers]
+        data = f"lowerdir={':'.join(rel)},upperdir={spec.upper},workdir={spec.work}"
+    ksys.mount("overlay", str(spec.merged), "overlay", 0, data)
+
+
+def mount_dev(spec: ContainerSpec, root: str) -> None:
+    dev = _mount_target(root, "/dev", True)
+    ksys.mount("tmpfs", dev, "tmpfs", ksys.MS_NOSUID | ksys.MS_STRICTATIME, "mode=755,size=65536k")
+    old = os.umask(0)
+    try:
+        if spec.privileged:
+            _copy_host_devices(dev)
+        for name, major, minor in DEVICES:
+            p = f"{dev}/{name}"
+            if not os.path.lexists(p):
+                ksys.mknod(p, stat.S_IFCHR | 0o666, major, minor)
+        for name, target in DEV_LINKS:
+            if not os.path.lexists(f"{dev}/{name}"):
+                os.symlink(target, f"{dev}/{name}")
+        for d, mode in (("pts", 0o755), ("shm", 0o1777), ("mqueue", 0o755)):
+            if not os.path.isdir(f"{dev}/{d}"):
+                os.mkdir(f"{dev}/{d}", mode)
+    finally:
+        os.umask(old)
+    ksys.mount("devpts", f"{dev}/pts", "devpts", ksys.MS_NOSUID | ksys.MS_NOEXEC,
+               "newinstance,ptmxmode=0666,mode=0620,gid=5")
+    if spec.shm_source:
+        ksys.mount(spec.shm_source, f"{dev}/shm", None, ksys.MS_BIND | ksys.MS_REC)
+    elif not spec.ipc_none:
+        ksys.mount("shm", f"{dev}/shm", "tmpfs", _PROC_FLAGS, f"mode=1777,size={spec.shm_size}")
+    ksys.mount("mqueue", f"{dev}/mqueue", "mqueue", _PROC_FLAGS)
+    if spec.process.terminal and os.isatty(0):
+        with open(f"{dev}/console", "w"):
+            pass
+        ksys.mount(f"/proc/self/fd/0", f"{dev}/console", None, ksys.MS_BIND)
+
+
+def _copy_host_devices(dev: str) -> None:
+    """Privileged containers see the host's device nodes, as with Docker."""
+    for name in os.listdir("/dev"):
+        try:
+            st = os.lstat(f"/dev/{name}")
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            try:
+                os.mknod(f"{dev}/{name}", st.st_mode, st.st_rdev)
+                os.chown(f"{dev}/{name}", st.st_uid, st.st_gid)
+            except OSError:
+                pass
+
+
+def mount_user(m: Mount, root: str) -> None:
+    """One bind/volume/tmpfs mount of the user, its target kept inside ``root``."""
+    if m.type == "tmpfs":
+        target = _mount_target(root, m.target, True)
+        flags, data = parse_options(m.flags, ksys.MS_NOSUID | ksys.MS_NODEV | ksys.MS_NOEXEC)
+        if m.readonly:
+            flags |= ksys.MS_RDONLY
+        if m.tmpfs_size:
+            data = [d for d in data if not d.startswith("size=")] + [f"size={m.tmpfs_size}"]
+        if m.tmpfs_mode is not None:
+            data = [d for d in data if not d.startswith("mode=")] + [f"mode={m.tmpfs_mode:o}"]
+        ksys.mount("tmpfs", target, "tmpfs", flags, ",".join(data) or None)
+    else:
+        src = m.source
+        target = _mount_target(root, m.target, os.path.isdir(src))
+        ksys.mount(src, target, None, ksys.MS_BIND | ksys.MS_REC)
+        if m.readonly:
+            ksys.mount(src, target, None,
+                       ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
+    if m.propagation:
+        ksys.mount(None, target, None, PROPAGATION[m.propagation])
+
+
+def _depth(m: Mount) -> int:
+    return len([c for c in m.target.split("/") if c])
+
+
+def prepare(spec: ContainerSpec) -> None:
+    """Everything before pivot_root; runs in the container's new mount namespace."""
+    ksys.mount(None, "/", None, ksys.MS_SLAVE | ksys.MS_REC)
+    mount_overlay(spec)
+    root = str(spec.merged)
+    ksys.mount("proc", _mount_target(root, "/proc", True), "proc", _PROC_FLAGS)
+    mount_dev(spec, root)
+    sys_flags = _PROC_FLAGS | (0 if spec.privileged else ksys.MS_RDONLY)
+    sysdir = _mount_target(root, "/sys", True)
+    try:
+        ksys.mount("sysfs", sysdir, "sysfs", sys_flags)
+    except PermissionError:
+        # Joined a network namespace we may not mount sysfs for: bind the host's, read-only.
+        ksys.mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REC)
+        ksys.mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REMOUNT | sys_flags)
+    targets = set()
+    for m in sorted(spec.mounts, key=_depth):
+        mount_user(m, root)
+        targets.add(os.path.normpath(m.target))
+    for path, src in spec.etc_files.items():
+        if path in targets or not os.path.exists(src):
+            continue
+        ksys.mount(str(src), _mount_target(root, path, False), None, ksys.MS_BIND)
+    mkdir_inside(root, spec.process.cwd or "/")
+
+
+def pivot(root: str) -> None:
+    """Make ``root`` the container's / and drop every reference to the host tree."""
+    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    new = os.open(root, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    os.fchdir(new)
+    ksys.pivot_root(".", ".")
+    os.fchdir(old)
+    # The old root is stacked on "."; keep its unmount from propagating anywhere.
+    ksys.mount(None, ".", None, ksys.MS_SLAVE | ksys.MS_REC)
+    ksys.umount2(".", ksys.MNT_DETACH)
+    os.chdir("/")
+    os.close(old)
+    os.close(new)
+
+
+def finish(spec: ContainerSpec) -> None:
+    """After pivot_root and sysctls: masked paths, read-only paths, read-only root."""
+    if not spec.privileged:
+        for p in spec.masked_paths:
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue  # this kernel lacks it
+            if stat.S_ISDIR(st.st_mode):
+                ksys.mount("tmpfs", p, "tmpfs", ksys.MS_RDONLY)
+            else:
+                ksys.mount("/dev/null", p, None, ksys.MS_BIND)
+        for p in spec.readonly_paths:
+            if not os.path.exists(p):
+                continue
+            ksys.mount(p, p, None, ksys.MS_BIND | ksys.MS_REC)
+            ksys.mount(p, p, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | ksys.MS_REC
+                       | current_flags(p))
+    if spec.readonly_rootfs:
+        ksys.mount(None, "/", None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags("/"))

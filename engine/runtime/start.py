@@ -1,0 +1,226 @@
+"""Start one container process: namespaces, root filesystem, identity, exec.
+
+Protocol between the caller (P), the forked helper (A) and the container's
+pid 1 (B)::
+
+    P: fork A                     A: setns into joined namespaces, unshare new ones,
+                                     fork B (pid 1 of the new pid namespace), report B, exit
+    P: reap A, cgroup.add_pid(B)  B: build the root filesystem (overlay, /proc, /dev,
+       prestart(B) (network)         mounts, pivot_root) meanwhile, then wait for "go"
+    P: "go" ------------------->  B: cgroup ns, hostname, sysctls, masked/readonly paths,
+                                     rlimits, identity, execve (or fork it, with --init)
+    P: read the error pipe: EOF (it is close-on-exec) means the command runs;
+       a message means setup failed: P reaps B and raises StartError.
+
+The double fork is what makes the command pid 1 without clone(2) from Python;
+``start`` makes the caller a child subreaper so B is re-parented to it and can
+be waited for with ``os.waitpid`` like any child.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+from typing import Callable
+
+from engine import sys as ksys
+from engine.errors import EngineError
+from engine.runtime import etcfiles, init, limits, process as proc, rootfs
+from engine.runtime.errors import StartError
+from engine.runtime.spec import HOST, NEW, ContainerSpec
+
+_MAX_MSG = 3500  # one atomic pipe write
+
+
+def _ns_flags(spec: ContainerSpec) -> int:
+    ns = spec.namespaces
+    flags = ksys.CLONE_NEWNS
+    for mode, flag in ((ns.uts, ksys.CLONE_NEWUTS), (ns.ipc, ksys.CLONE_NEWIPC),
+                       (ns.net, ksys.CLONE_NEWNET), (ns.pid, ksys.CLONE_NEWPID)):
+        if mode == NEW:
+            flags |= flag
+    return flags
+
+
+def _joins(spec: ContainerSpec) -> list[tuple[str, str]]:
+    ns = spec.namespaces
+    return [(kind, path) for kind, path in (("ipc", ns.ipc), ("uts", ns.uts), ("net", ns.net),
+                                            ("pid", ns.pid)) if path not in (NEW, HOST)]
+
+
+def _send(fd: int, msg: dict) -> None:
+    data = (json.dumps(msg) + "\n").encode()
+    if len(data) > _MAX_MSG:
+        msg["error"] = msg.get("error", "")[: _MAX_MSG - 200] + "..."
+        data = (json.dumps(msg) + "\n").encode()
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
+
+
+def _report_failure(fd: int, exc: BaseException) -> None:
+    if isinstance(exc, StartError):
+        _send(fd, {"error": str(exc), "status": exc.status})
+    elif isinstance(exc, OSError):
+        _send(fd, {"error": f"container setup failed: {exc.strerror or exc}", "status": 125})
+    else:
+        _send(fd, {"error": f"container setup failed: {type(exc).__name__}: {exc}", "status": 125})
+
+
+def _setup_stdio(stdio: tuple[int, int, int], keep: int, terminal: bool) -> int:
+    """Put the container's stdio on 0/1/2 and close everything else but ``keep``.
+
+    Returns the (possibly moved) number of ``keep``.
+    """
+    if keep <= 2:
+        keep = os.dup(keep)
+    src = list(stdio)
+    # dup sources that sit on 0..2 out of the way first, so dup2 does not clobber them
+    for i, fd in enumerate(src):
+        if fd <= 2 and fd != i:
+            src[i] = os.dup(fd)
+    for i, fd in enumerate(src):
+        if fd != i:
+            os.dup2(fd, i, inheritable=True)
+        else:
+            os.set_inheritable(i, True)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    if terminal and os.isatty(0):
+        fcntl.ioctl(0, ksys.TIOCSCTTY, 0)
+    return keep
+
+
+def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int, msg_w: int) -> None:
+    """Pid 1 of the container (B). Never returns."""
+    try:
+        os.setsid()
+        rootfs.prepare(spec)
+        rootfs.pivot(str(spec.merged))
+        # wait for the caller: cgroup joined, network in place
+        if os.read(go_r, 1) != b"G":
+            os._exit(1)
+        os.close(go_r)
+        if spec.namespaces.cgroup == NEW:
+            ksys.unshare(ksys.CLONE_NEWCGROUP)
+        if spec.namespaces.uts == NEW:
+            if spec.hostname:
+                ksys.sethostname(spec.hostname)
+            if spec.domainname:
+                ksys.setdomainname(spec.domainname)
+        limits.apply_sysctls(spec.sysctls)
+        rootfs.finish(spec)
+        msg_w = _setup_stdio(stdio, msg_w, spec.process.terminal)
+        proc.apply_rlimits(spec.process)
+        os.chdir(spec.process.cwd or "/")
+        proc.apply_identity(spec.process)
+        os.umask(0o022)
+        if spec.init:
+            old = init.block_signals()
+            child = os.fork()
+            if child == 0:
+                init.child_reset(old)
+                proc.execute(spec.process)
+            os.close(msg_w)
+            ksys.set_name("init")
+            init.reap_forever(child, old)
+        proc.execute(spec.process)
+    except BaseException as e:  # noqa: BLE001 - report anything to the caller, then die
+        _report_failure(msg_w, e)
+    os._exit(127)
+
+
+def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int) -> None:
+    """A: enter/create namespaces, fork pid 1 if there is a new pid namespace. Never returns."""
+    try:
+        for kind, path in _joins(spec):
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                ksys.setns(fd, ksys.NS_TYPES[kind], f"{kind} namespace {path}")
+            finally:
+                os.close(fd)
+        ksys.unshare(_ns_flags(spec))
+        if spec.namespaces.pid == HOST:
+            _send(msg_w, {"pid": os.getpid()})
+            _container_init(spec, stdio, go_r, msg_w)
+        pid = os.fork()
+        if pid == 0:
+            _container_init(spec, stdio, go_r, msg_w)
+        _send(msg_w, {"pid": pid})
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001
+        _report_failure(msg_w, e)
+    os._exit(1)
+
+
+def _read_msg(f) -> dict | None:
+    line = f.readline()
+    if not line:
+        return None
+    try:
+        return json.loads(line)
+    except ValueError:
+        return {"error": f"container setup failed: {line[:200]!r}", "status": 125}
+
+
+_subreaper_set = False
+
+
+def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
+          prestart: Callable[[int], None] | None = None) -> int:
+    """Start the container; return the host pid of its pid 1 once the command runs.
+
+    ``cgroup`` (anything with ``add_pid(pid)``) receives pid 1 before the
+    command runs; ``prestart(pid)`` runs while the container waits (network).
+    Raises StartError (Docker's wording and status) when the command cannot
+    be started; nothing is left running then.
+    """
+    global _subreaper_set
+    limits.check_host_rlimits(spec.process.rlimits)
+    etcfiles.prepare_dirs(spec)
+    if not _subreaper_set:
+        ksys.set_child_subreaper(True)
+        _subreaper_set = True
+    go_r, go_w = os.pipe()
+    msg_r, msg_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        os.close(go_w)
+        os.close(msg_r)
+        _helper(spec, stdio, go_r, msg_w)
+    os.close(go_r)
+    os.close(msg_w)
+    reader = os.fdopen(msg_r, "rb")
+    pid = 0
+    try:
+        first = _read_msg(reader)
+        if not first or first.get("pid") != helper:  # with pid=host the helper is pid 1 itself
+            os.waitpid(helper, 0)
+        if not first or "pid" not in first:
+            raise StartError((first or {}).get("error") or "container setup failed: helper died",
+                             (first or {}).get("status", 125))
+        pid = first["pid"]
+        if cgroup is not None:
+            cgroup.add_pid(pid)
+        if prestart is not None:
+            prestart(pid)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(go_w, b"G")
+        os.close(go_w)
+        go_w = -1
+        failure = _read_msg(reader)
+        if failure is not None:
+            raise StartError(failure.get("error", "container setup failed"), failure.get("status", 125))
+        return pid
+    except BaseException:
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        raise
+    finally:
+        reader.close()
+        if go_w >= 0:
+            os.close(go_w)
