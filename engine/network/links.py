@@ -1,0 +1,151 @@
+"""Kernel side of bridge networks, in-process through netlink (pyroute2): bridges, veth pairs,
+addresses, routes, and the few sysctls they need. Every function here has its undo here too.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from engine.errors import Conflict, SystemError_
+from engine.network.netns import run_in_netns
+
+NETLINK_ROUTE = 0
+
+
+def _sysctl(path: str, value: str) -> None:
+    try:
+        with open(path) as f:
+            if f.read().strip() == value:
+                return
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as e:
+        raise SystemError_(f"cannot set {path} to {value}: {e.strerror}") from None
+
+
+def enable_forwarding() -> None:
+    """Containers on non-internal networks reach out through the host (Docker does the same)."""
+    _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+
+
+def host_routes() -> list[str]:
+    """Destinations routed on the host (main table), to keep new networks off them."""
+    out = []
+    with IPRoute() as ipr:
+        for r in ipr.get_routes(family=socket.AF_INET):
+            dst = r.get_attr("RTA_DST")
+            table = r.get_attr("RTA_TABLE") or r.get("table")
+            if dst and table == 254:
+                out.append(f"{dst}/{r['dst_len']}")
+    return out
+
+
+def link_exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None) -> None:
+    """The network's bridge, up, with the gateway address (created when missing)."""
+    with IPRoute() as ipr:
+        idx = ipr.link_lookup(ifname=name)
+        if not idx:
+            kw = {"mtu": mtu} if mtu else {}
+            try:
+                ipr.link("add", ifname=name, kind="bridge", **kw)
+            except NetlinkError as e:
+                if e.code != errno.EEXIST:
+                    raise SystemError_(f"cannot create bridge {name}: {e}") from None
+            idx = ipr.link_lookup(ifname=name)
+        idx = idx[0]
+        have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=socket.AF_INET)}
+        if (gateway, prefixlen) not in have:
+            try:
+                ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+            except NetlinkError as e:
+                if e.code != errno.EEXIST:
+                    raise SystemError_(f"cannot add {gateway}/{prefixlen} to {name}: {e}") from None
+        ipr.link("set", index=idx, state="up")
+    # 127.0.0.1:port published -> DNAT to the container needs loopback sources routable here.
+    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+
+
+def delete_link(name: str) -> None:
+    """Remove a link if it exists (a veth's removal takes its peer too)."""
+    with IPRoute() as ipr:
+        idx = ipr.link_lookup(ifname=name)
+        if idx:
+            with contextlib.suppress(NetlinkError):
+                ipr.link("del", index=idx[0])
+
+
+def list_links(prefix: str) -> list[str]:
+    with IPRoute() as ipr:
+        return [l.get_attr("IFLA_IFNAME") for l in ipr.get_links()
+                if (l.get_attr("IFLA_IFNAME") or "").startswith(prefix)]
+
+
+def _ns_ipr(pid: int) -> IPRoute:
+    """An IPRoute whose netlink socket lives in the namespace of ``pid``."""
+    sock = run_in_netns(pid, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE))
+    return IPRoute(use_socket=sock)
+
+
+def loopback_up(pid: int) -> None:
+    with _ns_ipr(pid) as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+
+def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str, prefixlen: int,
+                 mac: str, mtu: int | None, gateway: str | None) -> None:
+    """A veth pair: ``host_if`` on the bridge, its peer created directly in the container as ``ifname``."""
+    nsfd = open(f"/proc/{pid}/ns/net", "rb")
+    try:
+        with IPRoute() as ipr:
+            peer = {"ifname": ifname, "net_ns_fd": nsfd.fileno(), "address": mac}
+            kw = {}
+            if mtu:
+                peer["mtu"] = mtu
+                kw["mtu"] = mtu
+            try:
+                ipr.link("add", ifname=host_if, kind="veth", peer=peer, **kw)
+            except NetlinkError as e:
+                if e.code == errno.EEXIST:
+                    raise Conflict(f"interface {host_if} or {ifname} already exists") from None
+                raise SystemError_(f"cannot create veth {host_if}/{ifname}: {e}") from None
+            try:
+                hidx = ipr.link_lookup(ifname=host_if)[0]
+                bidx = ipr.link_lookup(ifname=bridge)[0]
+                ipr.link("set", index=hidx, master=bidx, state="up")
+            except (NetlinkError, IndexError) as e:
+                delete_link(host_if)
+                raise SystemError_(f"cannot put {host_if} on bridge {bridge}: {e}") from None
+    finally:
+        nsfd.close()
+    try:
+        with _ns_ipr(pid) as ipr:
+            lo = ipr.link_lookup(ifname="lo")[0]
+            ipr.link("set", index=lo, state="up")
+            idx = ipr.link_lookup(ifname=ifname)[0]
+            ipr.addr("add", index=idx, address=address, prefixlen=prefixlen)
+            ipr.link("set", index=idx, state="up")
+            if gateway:
+                ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=idx)
+    except (NetlinkError, IndexError) as e:
+        delete_link(host_if)
+        raise SystemError_(f"cannot configure {ifname} in the container: {e}") from None
+
+
+def set_default_route(pid: int, ifname: str, gateway: str) -> None:
+    with _ns_ipr(pid) as ipr:
+        idx = ipr.link_lookup(ifname=ifname)[0]
+        ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=idx)
+
+
+def container_links(pid: int) -> list[str]:
+    with _ns_ipr(pid) as ipr:
+        return [l.get_attr("IFLA_IFNAME") for l in ipr.get_links()]

@@ -1,0 +1,116 @@
+"""nftables rules of pycompose: rendered (pure) from the networks and published ports in state.
+
+The whole ``ip pycompose`` table is rebuilt from state in one ``nft -f -`` transaction
+on every change, so removal is exact (a container's rules are gone as soon as it is no
+longer in state), a crash never leaves half a rule set, and ``reconcile`` only has to
+re-render. When nothing is left the table itself is deleted, so the leak check finds
+nothing. Existing connections keep their conntrack NAT bindings across a rebuild.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from engine.errors import SystemError_
+from engine.network.names import NFT_FAMILY, NFT_TABLE
+
+
+@dataclass(frozen=True)
+class NetRule:
+    """A bridge network: isolation, masquerade and hairpin need its bridge and subnet."""
+
+    bridge: str
+    subnet: str
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class PortRule:
+    """One published port: host (ip, port) -> container (ip, port), tcp or udp."""
+
+    proto: str
+    host_ip: str
+    host_port: int
+    container_ip: str
+    container_port: int
+    container_id: str = ""
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace('"', "") + '"'
+
+
+def table_name(root_path: str) -> str:
+    """One table per data root: two roots (test sessions, benchmarks) never rebuild each other's rules."""
+    return f"{NFT_TABLE}_{hashlib.sha256(str(root_path).encode()).hexdigest()[:8]}"
+
+
+def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -> str:
+    """The ``nft -f`` script that replaces our table (or removes it when there is nothing)."""
+    head = [f"table {NFT_FAMILY} {table}", f"delete table {NFT_FAMILY} {table}"]
+    if not nets and not ports:
+        return "\n".join(head) + "\n"
+    nets = sorted(set(nets), key=lambda n: n.bridge)
+    fwd = ["ct state established,related accept"]
+    for n in nets:
+        fwd.append(f"iifname {_quote(n.bridge)} oifname {_quote(n.bridge)} accept")
+    fwd.append("ct status dnat accept")  # published ports, also from other networks (hairpin)
+    for n in nets:
+        if n.internal:
+            fwd.append(f"iifname {_quote(n.bridge)} drop")
+            fwd.append(f"oifname {_quote(n.bridge)} drop")
+    for n in nets:  # networks are isolated from each other (only ours: other roots have their tables)
+        fwd.append(f'iifname {_quote(n.bridge)} oifname "pc-*" drop')
+        fwd.append(f'iifname "pc-*" oifname {_quote(n.bridge)} drop')
+
+    pub = []
+    for p in sorted(ports, key=lambda p: (p.host_port, p.proto, p.host_ip)):
+        match = "" if p.host_ip in ("", "0.0.0.0") else f"ip daddr {p.host_ip} "
+        pub.append(f"{match}{p.proto} dport {p.host_port} dnat to {p.container_ip}:{p.container_port}"
+                   f" comment {_quote(p.container_id[:12])}")
+
+    post = []
+    for n in nets:
+        br = _quote(n.bridge)
+        post.append(f"oifname {br} ip saddr 127.0.0.0/8 masquerade")  # host's 127.0.0.1 -> container
+        post.append(f"oifname {br} ip saddr {n.subnet} ct status dnat masquerade")  # hairpin
+        if not n.internal:
+            post.append(f"ip saddr {n.subnet} oifname != {br} masquerade")
+
+    def chain(name: str, hook: str | None, body: list[str]) -> list[str]:
+        lines = [f"\tchain {name} {{"]
+        if hook:
+            lines.append(f"\t\t{hook}")
+        lines += [f"\t\t{r}" for r in body]
+        lines.append("\t}")
+        return lines
+
+    out = head + [f"table {NFT_FAMILY} {table} {{"]
+    out += chain("forward", "type filter hook forward priority filter; policy accept;", fwd)
+    out += chain("published", None, pub)
+    out += chain("prerouting", "type nat hook prerouting priority dstnat; policy accept;",
+                 ["fib daddr type local jump published"])
+    out += chain("output", "type nat hook output priority -100; policy accept;",
+                 ["fib daddr type local jump published"])
+    out += chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", post)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def apply(script: str) -> None:
+    """Load a rendered script atomically (one nft transaction)."""
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    try:
+        res = subprocess.run([nft, "-f", "-"], input=script, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise SystemError_("nft (Debian package nftables) is not installed; it programs published ports") from None
+    if res.returncode != 0:
+        raise SystemError_(f"nft could not load the pycompose rules: {res.stderr.strip()}")
+
+
+def table_exists(table: str = NFT_TABLE) -> bool:
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    res = subprocess.run([nft, "list", "table", NFT_FAMILY, table], capture_output=True, text=True)
+    return res.returncode == 0

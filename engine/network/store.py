@@ -1,0 +1,80 @@
+"""Network state on disk under ``$ROOT/networks`` (callers hold ``DataRoot.lock("network")``).
+
+* ``<network id>.json``      the network (Docker NetworkInspect shape, without Containers)
+* ``endpoints/<cid>.json``   one container: the networks it belongs to in interface order,
+                             its leases (address, mac, veth), its published ports, Active/Pid
+* ``generation``             bumped on every change the DNS server must see at once
+
+Leases live only in the endpoint files, so releasing a container's addresses and ports is
+deleting its entries: there is no second list that could disagree after a crash.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from engine.state import DataRoot, read_json, write_json, atomic_write
+
+
+class Store:
+    def __init__(self, root: DataRoot):
+        self.root = root
+
+    @property
+    def dir(self) -> Path:
+        return self.root.dir("networks")
+
+    @property
+    def ep_dir(self) -> Path:
+        return self.root.dir("networks", "endpoints")
+
+    def lock(self):
+        return self.root.lock("network")
+
+    # networks
+    def networks(self) -> list[dict]:
+        out = []
+        for p in sorted(self.dir.glob("*.json")):
+            rec = read_json(p)
+            if rec:
+                out.append(rec)
+        return out
+
+    def save_network(self, rec: dict) -> None:
+        write_json(self.dir / f"{rec['Id']}.json", rec)
+
+    def delete_network(self, net_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.dir / f"{net_id}.json")
+
+    # endpoints
+    def endpoint(self, cid: str) -> dict | None:
+        return read_json(self.ep_dir / f"{cid}.json")
+
+    def endpoints(self) -> list[dict]:
+        out = []
+        for p in sorted(self.ep_dir.glob("*.json")):
+            rec = read_json(p)
+            if rec:
+                out.append(rec)
+        return out
+
+    def save_endpoint(self, rec: dict) -> None:
+        write_json(self.ep_dir / f"{rec['Id']}.json", rec)
+
+    def delete_endpoint(self, cid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.ep_dir / f"{cid}.json")
+
+    # change counter for the DNS server
+    def bump(self) -> None:
+        path = self.dir / "generation"
+        try:
+            n = int(path.read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            n = 0
+        atomic_write(path, str(n + 1))
+
+    def generation_path(self) -> Path:
+        return self.dir / "generation"
