@@ -8,6 +8,7 @@ a random port is picked (and reported) when none is given.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -90,8 +91,8 @@ def requests_from(host_config: dict | None, exposed: dict | None = None) -> list
                 raise InvalidArgument(f"invalid host IP {host_ip}: IPv6 publishing is not supported")
             if host_ip:
                 try:
-                    socket.inet_aton(host_ip)
-                except OSError:
+                    ipaddress.IPv4Address(host_ip)
+                except ValueError:
                     raise InvalidArgument(f"invalid host IP {host_ip!r} for port {key}") from None
             hlo, hhi = _range(str(b.get("HostPort") or ""), "host")
             count = chi - clo + 1
