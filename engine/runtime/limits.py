@@ -43,7 +43,7 @@ def parse_ulimits(items: list[dict] | None) -> list[Rlimit]:
     for u in items or []:
         name = str(u.get("Name", "")).lower()
         if name not in _RES:
-            raise InvalidArgument(f"invalid ulimit type: {name or u!r}")
+            raise InvalidArgument(f"invalid ulimit type: {name if name else repr(u)}")
         soft = _limit(u.get("Soft", u.get("Hard", 0)), name)
         hard = _limit(u.get("Hard", u.get("Soft", 0)), name)
         if _gt(soft, hard):
