@@ -1,0 +1,119 @@
+"""compose.hash against values recorded from the real Docker Compose v2.40.3.
+
+fixtures/hash/corpus.json and handmade.json were captured by
+fixtures/hash/capture.py: for each case the canonical model (``config --format
+json``) and the binary's ``config --hash '*'``. Cases using env_file are skipped
+in the table (``config --hash`` hashes them unresolved while ``config`` prints
+them resolved); test_env_file_entries covers them with hand-written models.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compose.errors import LoadError
+from compose.hash import go_duration, go_float32, go_string, service_hash, service_json
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hash"
+
+
+def _table(name: str) -> list:
+    rows = []
+    for case in json.loads((FIXTURES / name).read_text()):
+        if case["env_file"]:
+            continue
+        for service, model in case["services"].items():
+            rows.append(pytest.param(service, model, case["hashes"][service], id=f"{case['case']}:{service}"))
+    return rows
+
+
+CORPUS = _table("corpus.json")
+HANDMADE = _table("handmade.json")
+
+
+def test_tables_are_big_enough():
+    # a silently emptied fixture must not turn the table tests into nothing
+    assert len(CORPUS) >= 600 and len(HANDMADE) >= 18
+
+
+@pytest.mark.parametrize("name,model,expected", CORPUS)
+def test_corpus_hash_matches_compose(name, model, expected):
+    assert service_hash(name, model) == expected
+
+
+@pytest.mark.parametrize("name,model,expected", HANDMADE)
+def test_handmade_hash_matches_compose(name, model, expected):
+    assert service_hash(name, model) == expected
+
+
+BASE = {"command": None, "entrypoint": None, "image": "busybox", "networks": {"default": None}}
+
+
+def test_env_file_entries():
+    # docker-compose-v2 -p envf config --hash '*' on /tmp/pyc-envf (env_file: a.env; and two optional files)
+    req = dict(BASE, env_file=[{"path": "/tmp/pyc-envf/a.env", "required": True}])
+    assert service_hash("req", req) == "66f4bfb8137d642867886e1830f9ec631d69539c435cc114715363b4ecb568fd"
+    assert service_hash("req", dict(BASE, env_file=["/tmp/pyc-envf/a.env"])) == service_hash("req", req)
+    opt = dict(BASE, environment={"BARE": None, "SET": "x"}, env_file=[
+        {"path": "/tmp/pyc-envf/a.env", "required": False},
+        {"path": "/tmp/pyc-envf/missing.env", "required": False, "format": "raw"}])
+    assert service_hash("opt", opt) == "b3bcf7757c164bb590dc55b393bacb39732a77eb4be4b50c16de40f3977d9d8f"
+
+
+def test_dropped_fields_do_not_change_the_hash():
+    plain = service_hash("s", BASE)
+    noisy = dict(BASE, build={"context": "/x"}, pull_policy="always", scale=3, profiles=["p"],
+                 depends_on={"db": {"condition": "service_started", "required": True}},
+                 **{"x-anything": 1})
+    assert service_hash("s", noisy) == plain
+    with_replicas = dict(BASE, deploy={"replicas": 2, "resources": {}, "placement": {}})
+    assert service_hash("s", with_replicas) == service_hash("s", dict(BASE, deploy={}))
+
+
+def test_relevant_change_changes_the_hash():
+    assert service_hash("s", dict(BASE, image="busybox:1")) != service_hash("s", BASE)
+
+
+def test_loose_input_forms_hash_like_canonical_ones():
+    canonical = dict(BASE, mem_limit="536870912", stop_grace_period="1m30s",
+                     ulimits={"nofile": {"soft": 1, "hard": 2}},
+                     secrets=[{"source": "s", "mode": "0440"}], extra_hosts=["a=1.2.3.4", "b=::1"])
+    loose = dict(BASE, mem_limit="512m", stop_grace_period="90s",
+                 ulimits={"nofile": {"soft": 1, "hard": 2}},
+                 secrets=[{"source": "s", "mode": 0o440}], extra_hosts=["b:[::1]", "a:1.2.3.4"])
+    assert service_json(loose) == service_json(canonical)
+    assert service_json(dict(BASE, command=None, entrypoint=None)) == service_json(
+        {"image": "busybox", "networks": {"default": None}})
+
+
+def test_struct_order_and_go_escaping():
+    text = service_json(dict(BASE, labels={"b": "<&>", "a": "é\u2028"}, container_name="c"))
+    assert text == ('{"command":null,"container_name":"c","entrypoint":null,"image":"busybox",'
+                    '"labels":{"a":"é\\u2028","b":"\\u003c\\u0026\\u003e"},"networks":{"default":null}}')
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("90s", "1m30s"), ("1h", "1h0m0s"), ("1500ms", "1.5s"), ("500us", "500µs"), ("0", "0s"),
+    ("2d", "48h0m0s"), (1.5, "1.5s"), ("1m0.5s", "1m0.5s"), ("100ns", "100ns"), ("1.25ms", "1.25ms"),
+])
+def test_go_duration(value, expected):
+    assert go_duration(value) == expected
+
+
+@pytest.mark.parametrize("value,expected", [
+    (0.3, "0.3"), (2, "2"), (0.0001, "0.0001"), (1e-7, "1e-7"), (0.123456789, "0.12345679"),
+    (1e21, "1e+21"), (12.5, "12.5"), (-0.5, "-0.5"),
+])
+def test_go_float32(value, expected):
+    assert go_float32(value) == expected
+
+
+def test_go_string_control_characters():
+    assert go_string("a\x01\b\f\n\t\"\\") == '"a\\u0001\\b\\f\\n\\t\\"\\\\"'
+
+
+def test_bad_values_raise_load_error():
+    with pytest.raises(LoadError, match=r"services\.s: cannot compute the config hash: invalid size"):
+        service_hash("s", dict(BASE, mem_limit="lots"))
