@@ -1,0 +1,625 @@
+"""The compose operations (up, down, start, stop, ps, ...) over a project and engine.api.
+
+Like Docker Compose v2's pkg/compose: each command of the CLI is a method here
+taking an options dataclass, so the CLI modules only parse flags and print.
+Everything about "which containers belong to this project" comes from the
+engine's labels, so ``down``, ``ps`` and ``logs`` work with just a project
+name, and a second ``up`` finds what the first one made.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import anyio
+
+from compose import convert as cv
+from compose import plan as pl
+from compose import scheduler as sch
+from compose.errors import ComposeError, UsageError
+from compose.render.progress import Progress, QuietProgress
+
+
+class NoSuchService(ComposeError):
+    """A service name on the command line that the project does not define."""
+
+
+class NoContainer(ComposeError):
+    """The service has no (running) container to act on."""
+
+
+# ------------------------------------------------------------- project
+
+@dataclass
+class ProjectView:
+    """What the backend needs of a project: name, where it came from, and the canonical model."""
+
+    name: str
+    model: dict
+    working_dir: str = ""
+    config_files: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    all_services: list[str] | None = None  # every service incl. inactive profiles
+
+    @property
+    def services(self) -> dict[str, dict]:
+        return self.model.get("services") or {}
+
+    @property
+    def info(self) -> cv.ProjectInfo:
+        return cv.ProjectInfo.from_model(self.model, self.working_dir, self.config_files, self.env_files)
+
+    @classmethod
+    def of(cls, project: Any) -> "ProjectView":
+        """From compose.project.Project (the loader's result) or a ProjectView."""
+        if isinstance(project, ProjectView):
+            return project
+        model = getattr(project, "model", None) or {}
+        return cls(name=project.name, model=model, working_dir=str(getattr(project, "working_dir", "") or ""),
+                   config_files=[str(f) for f in (getattr(project, "config_files", None) or [])],
+                   env_files=[str(f) for f in (getattr(project, "env_files", None) or [])],
+                   all_services=getattr(project, "all_services", None))
+
+
+def load_project(gopts: Any) -> ProjectView:
+    """Run the loader with the global options (-f, -p, --profile, --env-file, --project-directory)."""
+    from compose import loader
+
+    opts_cls = getattr(loader, "LoadOptions")
+    wanted = dict(files=list(gopts.files), config_files=list(gopts.files), project_name=gopts.project_name,
+                  name=gopts.project_name, profiles=list(gopts.profiles), env_files=list(gopts.env_files),
+                  project_directory=gopts.project_directory, working_dir=gopts.project_directory,
+                  compatibility=gopts.compatibility)
+    names = {f.name for f in dataclasses.fields(opts_cls)} if dataclasses.is_dataclass(opts_cls) else set(wanted)
+    project = loader.load(opts_cls(**{k: v for k, v in wanted.items() if k in names}))
+    return ProjectView.of(project)
+
+
+def project_name_only(gopts: Any) -> str | None:
+    """``-p`` or ``COMPOSE_PROJECT_NAME``, for commands that may work from labels alone."""
+    return gopts.project_name or os.environ.get("COMPOSE_PROJECT_NAME") or None
+
+
+def short_name(c: dict) -> str:
+    if c.get("Names"):
+        return c["Names"][0].lstrip("/")
+    return (c.get("Name") or c.get("Id", "")[:12]).lstrip("/")
+
+
+def labels(c: dict) -> dict:
+    return c.get("Labels") or (c.get("Config") or {}).get("Labels") or {}
+
+
+# ------------------------------------------------------------- options
+
+@dataclass
+class UpOptions:
+    services: list[str] = field(default_factory=list)
+    no_deps: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    always_recreate_deps: bool = False
+    no_start: bool = False
+    remove_orphans: bool = False
+    renew_anon_volumes: bool = False
+    scale: dict[str, int] = field(default_factory=dict)
+    timeout: int | None = None
+    wait: bool = False
+    wait_timeout: float | None = None
+    dry_run: bool = False
+    parallel: int = -1
+
+
+@dataclass
+class DownOptions:
+    volumes: bool = False
+    remove_orphans: bool = False
+    rmi: str | None = None
+    timeout: int | None = None
+    services: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass
+class UpResult:
+    containers: dict[str, list[str]]
+    plan: pl.Plan | None = None
+
+
+# ------------------------------------------------------------- the backend
+
+class Compose:
+    """Compose operations on one project; ``project`` may be None for label-only commands."""
+
+    def __init__(self, engine: Any, project: ProjectView | None = None, name: str | None = None,
+                 progress: Progress | None = None, parallel: int = -1):
+        self.engine = engine
+        self.project = project
+        self.name = project.name if project else name
+        if not self.name:
+            raise UsageError("no project name: give -p NAME or run where a compose file is")
+        self.progress = progress or QuietProgress()
+        self.parallel = parallel
+
+    # ------------------------------------------------ queries
+    def containers(self, services: Iterable[str] | None = None, all: bool = True, oneoff: bool | None = False,
+                   ) -> list[dict]:
+        """This project's containers (Docker /containers/json dicts), by service then number."""
+        flt = {"label": [f"{cv.PROJECT}={self.name}"]}
+        found = self.engine.containers.list(all=all, filters=flt)
+        wanted = set(services or [])
+        out = []
+        for c in found:
+            lb = labels(c)
+            if lb.get(cv.PROJECT) != self.name:
+                continue
+            if oneoff is not None and (lb.get(cv.ONEOFF) == "True") != oneoff:
+                continue
+            if wanted and lb.get(cv.SERVICE) not in wanted:
+                continue
+            out.append(c)
+        order = list(self.project.services) if self.project else []
+        out.sort(key=lambda c: (order.index(labels(c).get(cv.SERVICE)) if labels(c).get(cv.SERVICE) in order else len(order),
+                                labels(c).get(cv.SERVICE, ""), pl.number_of(c)))
+        return out
+
+    def check_services(self, names: Iterable[str]) -> None:
+        if self.project is None:
+            return
+        for n in names:
+            if n not in self.project.services:
+                raise NoSuchService(f"no such service: {n}")
+
+    def with_dependencies(self, names: Iterable[str]) -> list[str]:
+        """``names`` and everything they depend on (transitively), in model order."""
+        services = self.project.services
+        want: set[str] = set()
+        stack = list(names)
+        while stack:
+            n = stack.pop()
+            if n in want or n not in services:
+                continue
+            want.add(n)
+            stack.extend(sch.dependencies(services[n]))
+        return [n for n in services if n in want]
+
+    def service_graph_from_labels(self, containers: list[dict]) -> dict[str, dict]:
+        """service -> {depends_on} rebuilt from the depends_on label, for label-only ``down``."""
+        out: dict[str, dict] = {}
+        for c in containers:
+            lb = labels(c)
+            deps = {}
+            for part in filter(None, (lb.get(cv.DEPENDS_ON) or "").split(",")):
+                d, _, rest = part.partition(":")
+                deps[d] = {"condition": rest.split(":")[0] or sch.STARTED}
+            out.setdefault(lb.get(cv.SERVICE, ""), {"depends_on": deps})
+        return out
+
+    # ------------------------------------------------ networks / volumes
+    def ensure_networks(self, dry_run: bool = False) -> None:
+        for key, net in (self.project.model.get("networks") or {}).items():
+            net = net or {}
+            name = net.get("name") or f"{self.name}_{key}"
+            if net.get("external"):
+                if not self._network_exists(name):
+                    raise ComposeError(f"network {name} declared as external, but could not be found")
+                continue
+            if self._network_exists(name):
+                continue
+            self.progress.event("Network", name, "Creating")
+            if not dry_run:
+                ipam = None
+                if net.get("ipam"):
+                    ip = net["ipam"]
+                    ipam = {"Driver": ip.get("driver") or "default",
+                            "Config": [{k2: c[k1] for k1, k2 in (("subnet", "Subnet"), ("gateway", "Gateway"),
+                                                                  ("ip_range", "IPRange")) if c.get(k1)}
+                                       for c in ip.get("config") or []],
+                            "Options": ip.get("options") or {}}
+                lbl = dict(net.get("labels") or {})
+                lbl.update({cv.PROJECT: self.name, cv.NETWORK: key, cv.VERSION: cv.COMPOSE_VERSION})
+                self.engine.networks.create(name, driver=net.get("driver") or "bridge",
+                                            internal=bool(net.get("internal")), labels=lbl, ipam=ipam,
+                                            options=net.get("driver_opts") or None,
+                                            attachable=bool(net.get("attachable")),
+                                            enable_ipv6=bool(net.get("enable_ipv6")))
+            self.progress.event("Network", name, "Created")
+
+    def _network_exists(self, name: str) -> bool:
+        from engine.errors import NotFound
+
+        try:
+            self.engine.networks.inspect(name)
+            return True
+        except NotFound:
+            return False
+
+    def ensure_volumes(self, dry_run: bool = False) -> None:
+        from engine.errors import NotFound
+
+        for key, vol in (self.project.model.get("volumes") or {}).items():
+            vol = vol or {}
+            name = vol.get("name") or f"{self.name}_{key}"
+            try:
+                self.engine.volumes.inspect(name)
+                continue
+            except NotFound:
+                if vol.get("external"):
+                    raise ComposeError(f"external volume \"{name}\" not found") from None
+            self.progress.event("Volume", name, "Creating")
+            if not dry_run:
+                lbl = dict(vol.get("labels") or {})
+                lbl.update({cv.PROJECT: self.name, cv.VOLUME: key, cv.VERSION: cv.COMPOSE_VERSION})
+                self.engine.volumes.create(name=name, driver=vol.get("driver") or "local", labels=lbl,
+                                           driver_opts=vol.get("driver_opts") or None)
+            self.progress.event("Volume", name, "Created")
+
+    # ------------------------------------------------ up
+    def hashes(self, names: Iterable[str]) -> dict[str, str]:
+        from compose.hash import service_hash
+
+        return {n: service_hash(n, self.project.services[n]) for n in names}
+
+    def image_ids(self, names: Iterable[str]) -> dict[str, str]:
+        from engine.errors import NotFound
+
+        out = {}
+        for n in names:
+            image = self.project.services[n].get("image")
+            if not image:
+                raise ComposeError(f"service {n!r} has no image: pycompose runs images loaded with "
+                                   f"'pycompose image load' or imported with 'pycompose image import'")
+            try:
+                out[n] = self.engine.images.inspect(image)["Id"]
+            except NotFound:
+                raise ComposeError(f"service {n!r}: image {image} not found; load it first with "
+                                   f"'pycompose image load -i <archive>'") from None
+        return out
+
+    def make_plan(self, opts: UpOptions) -> tuple[pl.Plan, list[str], dict[str, str], dict[str, str]]:
+        self.check_services(opts.services)
+        for s in opts.scale:
+            self.check_services([s])
+        selected = list(opts.services) if opts.no_deps and opts.services else \
+            self.with_dependencies(opts.services or list(self.project.services))
+        services = {n: self.project.services[n] for n in selected}
+        hashes = self.hashes(selected)
+        images = self.image_ids(selected)
+        existing = self.containers(all=True)
+        popts = pl.PlanOptions(force_recreate=opts.force_recreate, no_recreate=opts.no_recreate,
+                               scale=opts.scale, remove_orphans=opts.remove_orphans)
+        plan = pl.make_plan(self.name, services, existing, hashes, images, popts,
+                            all_services=self.project.all_services or list(self.project.services))
+        return plan, selected, hashes, images
+
+    async def up(self, opts: UpOptions) -> UpResult:
+        """Converge the project: networks, volumes, then every service by its own dependencies."""
+        plan, selected, hashes, images = await anyio.to_thread.run_sync(self.make_plan, opts)
+        if opts.dry_run:
+            return UpResult({}, plan)
+        await anyio.to_thread.run_sync(self.ensure_networks)
+        await anyio.to_thread.run_sync(self.ensure_volumes)
+        if plan.orphans:
+            if opts.remove_orphans:
+                for o in plan.orphans:
+                    await anyio.to_thread.run_sync(self._remove_container, o, opts.timeout, True)
+            else:
+                names = ", ".join(short_name(o) for o in plan.orphans)
+                self.progress.message(f"WARN[0000] Found orphan containers ([{names}]) for this project. If you "
+                                      f"removed or renamed this service in your compose file, you can run this "
+                                      f"command with the --remove-orphans flag to clean it up.")
+        services = {n: self.project.services[n] for n in selected}
+        ids: dict[str, list[str]] = {}
+
+        async def work(name: str) -> list[str]:
+            result = []
+            for action in plan.services[name]:
+                cid = await anyio.to_thread.run_sync(self._apply, action, hashes[name], images[name], ids, opts)
+                if cid:
+                    result.append(cid)
+            ids[name] = result
+            return result
+
+        async with sch.Watch(self.engine, {"label": [f"{cv.PROJECT}={self.name}"]}) as watch:
+            outcome = await sch.run_in_dependency_order(
+                services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
+                progress=self._container_progress, check_conditions=not opts.no_start)
+            for svc, err in outcome.errors.items():
+                self.progress.event("Service", svc, "Error", str(err))
+            outcome.raise_first()
+            if opts.wait and not opts.no_start:
+                await sch.wait_running(watch, outcome.containers, services, timeout=opts.wait_timeout,
+                                       progress=self._container_progress)
+        return UpResult(outcome.containers, plan)
+
+    def _container_progress(self, cid_or_name: str, status: str, detail: str) -> None:
+        name = self._names.get(cid_or_name, cid_or_name) if hasattr(self, "_names") else cid_or_name
+        self.progress.event("Container", name, status, detail)
+
+    def _remember(self, cid: str, name: str) -> None:
+        if not hasattr(self, "_names"):
+            self._names: dict[str, str] = {}
+        self._names[cid] = name
+
+    def _apply(self, action: pl.Action, config_hash: str, image_id: str, ids: dict[str, list[str]],
+               opts: UpOptions) -> str | None:
+        """Do one plan step (blocking); returns the id of the container that stays, if any."""
+        name = action.service
+        service = self.project.services[name]
+        c = action.container
+        if action.kind == pl.REMOVE:
+            self._remove_container(c, opts.timeout, True)
+            return None
+        if action.kind == pl.NOOP:
+            self._remember(c["Id"], short_name(c))
+            self.progress.event("Container", short_name(c), "Running")
+            return c["Id"]
+        if action.kind == pl.START:
+            self._remember(c["Id"], short_name(c))
+            if opts.no_start:
+                self.progress.event("Container", short_name(c), "Created")
+                return c["Id"]
+            self.progress.event("Container", short_name(c), "Starting")
+            self.engine.containers.start(c["Id"])
+            self.progress.event("Container", short_name(c), "Started")
+            return c["Id"]
+        cname = cv.container_name(self.name, name, service, action.number)
+        if action.kind == pl.RECREATE:
+            self.progress.event("Container", cname, "Recreate")
+            self.engine.containers.stop(c["Id"], timeout=self._stop_timeout(service, opts.timeout))
+            self.engine.containers.remove(c["Id"], force=True, volumes=False)
+        else:
+            self.progress.event("Container", cname, "Creating")
+        shared = {svc: lst[0] for svc, lst in ids.items() if lst}
+        extra = cv.Extra(number=action.number, config_hash=config_hash, image_id=image_id,
+                         service_containers=shared)
+        body = cv.create_body(self.project.info, name, service, extra)
+        cid = self.engine.containers.create(body, name=cname)
+        self._remember(cid, cname)
+        self.progress.event("Container", cname, "Recreated" if action.kind == pl.RECREATE else "Created")
+        if not opts.no_start:
+            self.progress.event("Container", cname, "Starting")
+            self.engine.containers.start(cid)
+            self.progress.event("Container", cname, "Started")
+        return cid
+
+    @staticmethod
+    def _stop_timeout(service: dict | None, override: int | None) -> int | None:
+        if override is not None:
+            return override
+        if service:
+            return cv.stop_timeout_seconds(service)
+        return None
+
+    def _remove_container(self, c: dict, timeout: int | None, stop: bool) -> None:
+        name = short_name(c)
+        svc = (self.project.services.get(labels(c).get(cv.SERVICE)) if self.project else None)
+        if stop and c.get("State") in ("running", "restarting", "paused"):
+            self.progress.event("Container", name, "Stopping")
+            self.engine.containers.stop(c["Id"], timeout=self._stop_timeout(svc, timeout))
+            self.progress.event("Container", name, "Stopped")
+        self.progress.event("Container", name, "Removing")
+        self.engine.containers.remove(c["Id"], force=True, volumes=False)
+        self.progress.event("Container", name, "Removed")
+
+    # ------------------------------------------------ down
+    async def down(self, opts: DownOptions) -> None:
+        """Stop and remove containers (dependents first), then networks, volumes (-v), images (--rmi)."""
+        from engine.errors import NotFound
+
+        containers = await anyio.to_thread.run_sync(lambda: self.containers(all=True, oneoff=None))
+        known = set(self.project.all_services or self.project.services) if self.project else None
+        if known is not None and not opts.remove_orphans:
+            orphans = [c for c in containers if labels(c).get(cv.SERVICE) not in known
+                       and labels(c).get(cv.ONEOFF) != "True"]
+            if orphans:
+                self.progress.message(f"WARN[0000] Found orphan containers ([{', '.join(map(short_name, orphans))}]) "
+                                      f"for this project. If you removed or renamed this service in your compose "
+                                      f"file, you can run this command with the --remove-orphans flag to clean it up.")
+            containers = [c for c in containers if c not in orphans]
+        if opts.services:
+            containers = [c for c in containers if labels(c).get(cv.SERVICE) in opts.services]
+        graph = self.service_graph_from_labels(containers)
+        if self.project:
+            for n, s in self.project.services.items():
+                graph[n] = s
+        by_svc: dict[str, list[dict]] = {}
+        for c in containers:
+            by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
+        graph = {n: graph.get(n, {}) for n in set(graph) | set(by_svc)}
+
+        async def work(name: str) -> None:
+            async with anyio.create_task_group() as tg:
+                for c in by_svc.get(name, []):
+                    tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, True)
+
+        outcome = await sch.run_in_reverse_order(graph, work, self.parallel)
+        outcome.raise_first()
+        if opts.services:
+            return
+        # networks after containers
+        for net in await anyio.to_thread.run_sync(self._project_networks):
+            self.progress.event("Network", net, "Removing")
+            try:
+                await anyio.to_thread.run_sync(self.engine.networks.remove, net)
+            except NotFound:
+                pass
+            self.progress.event("Network", net, "Removed")
+        if opts.volumes:
+            for vol in await anyio.to_thread.run_sync(self._project_volumes):
+                self.progress.event("Volume", vol, "Removing")
+                try:
+                    await anyio.to_thread.run_sync(lambda: self.engine.volumes.remove(vol, force=True))
+                except NotFound:
+                    pass
+                self.progress.event("Volume", vol, "Removed")
+        if opts.rmi in ("all", "local"):
+            images = set()
+            if self.project:
+                images = {s.get("image") for s in self.project.services.values() if s.get("image")}
+                if opts.rmi == "local":  # only images compose built itself (no custom image: name)
+                    images = {i for i in images if i.startswith(self.name + "-")}
+            for img in sorted(images):
+                self.progress.event("Image", img, "Removing")
+                try:
+                    await anyio.to_thread.run_sync(self.engine.images.remove, img)
+                    self.progress.event("Image", img, "Removed")
+                except NotFound:
+                    self.progress.event("Image", img, "Removed")
+
+    def _project_networks(self) -> list[str]:
+        names = []
+        for n in self.engine.networks.list({"label": [f"{cv.PROJECT}={self.name}"]}):
+            if (n.get("Labels") or {}).get(cv.PROJECT) == self.name:
+                names.append(n["Name"])
+        if self.project:
+            for key, net in (self.project.model.get("networks") or {}).items():
+                net = net or {}
+                if not net.get("external"):
+                    nm = net.get("name") or f"{self.name}_{key}"
+                    if nm not in names and self._network_exists(nm):
+                        names.append(nm)
+        return names
+
+    def _project_volumes(self) -> list[str]:
+        names = []
+        for v in self.engine.volumes.list({"label": [f"{cv.PROJECT}={self.name}"]}):
+            if (v.get("Labels") or {}).get(cv.PROJECT) == self.name:
+                names.append(v["Name"])
+        return names
+
+    # ------------------------------------------------ lifecycle
+    def pick(self, services: Iterable[str] | None, states: Iterable[str] | None = None,
+             oneoff: bool | None = False) -> list[dict]:
+        services = list(services or [])
+        self.check_services(services)
+        cs = self.containers(services or None, all=True, oneoff=oneoff)
+        if states is not None:
+            st = set(states)
+            cs = [c for c in cs if c.get("State") in st]
+        return cs
+
+    def each(self, containers: list[dict], fn: Callable[[dict], None], doing: str, done: str) -> None:
+        """Apply ``fn`` to containers concurrently (threads), reporting progress per container."""
+        async def main():
+            limiter = anyio.CapacityLimiter(self.parallel) if self.parallel and self.parallel > 0 else None
+            errors: list[BaseException] = []
+
+            async def one(c):
+                self.progress.event("Container", short_name(c), doing)
+                try:
+                    if limiter:
+                        async with limiter:
+                            await anyio.to_thread.run_sync(fn, c)
+                    else:
+                        await anyio.to_thread.run_sync(fn, c)
+                except Exception as e:  # noqa: BLE001 - reported per container, first one raised
+                    self.progress.event("Container", short_name(c), "Error", str(e))
+                    errors.append(e)
+                    return
+                self.progress.event("Container", short_name(c), done)
+
+            async with anyio.create_task_group() as tg:
+                for c in containers:
+                    tg.start_soon(one, c)
+            if errors:
+                raise errors[0]
+
+        anyio.run(main)
+
+    def in_stop_order(self, containers: list[dict], fn: Callable[[dict], None], doing: str, done: str) -> None:
+        """Like ``each`` but dependents first (stop, kill)."""
+        graph = self.service_graph_from_labels(containers)
+        if self.project:
+            graph.update({n: s for n, s in self.project.services.items() if n in graph})
+        by_svc: dict[str, list[dict]] = {}
+        for c in containers:
+            by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
+
+        async def work(name):
+            await anyio.to_thread.run_sync(self.each, by_svc.get(name, []), fn, doing, done)
+
+        outcome = anyio.run(sch.run_in_reverse_order, graph, work, self.parallel)
+        outcome.raise_first()
+
+    def stop_timeout(self, c: dict, override: int | None) -> int | None:
+        svc = self.project.services.get(labels(c).get(cv.SERVICE)) if self.project else None
+        return self._stop_timeout(svc, override)
+
+    def start_services(self, services: list[str], wait: bool = False, wait_timeout: float | None = None) -> None:
+        """``start``: existing containers, in dependency order, gated on conditions like up."""
+        existing = self.pick(services)
+        if not existing:
+            raise NoContainer("no containers to start" if not services else
+                              f"service {services[0]!r} has no container to start")
+        by_svc: dict[str, list[dict]] = {}
+        for c in existing:
+            by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
+        graph = self.service_graph_from_labels(existing)
+        if self.project:
+            graph.update({n: s for n, s in self.project.services.items() if n in graph})
+
+        async def work(name):
+            ids = []
+            for c in by_svc.get(name, []):
+                if c.get("State") not in ("running", "restarting", "paused"):
+                    self.progress.event("Container", short_name(c), "Starting")
+                    await anyio.to_thread.run_sync(self.engine.containers.start, c["Id"])
+                    self.progress.event("Container", short_name(c), "Started")
+                ids.append(c["Id"])
+            return ids
+
+        async def main():
+            async with sch.Watch(self.engine, {"label": [f"{cv.PROJECT}={self.name}"]}) as watch:
+                out = await sch.run_in_dependency_order(graph, work, watch, self.parallel)
+                out.raise_first()
+                if wait:
+                    await sch.wait_running(watch, out.containers, graph, wait_timeout)
+
+        anyio.run(main)
+
+    # ------------------------------------------------ one container
+    def container_of(self, service: str, index: int = 1, running: bool = True, oneoff: bool = False) -> dict:
+        self.check_services([service])
+        cs = self.containers([service], all=not running, oneoff=oneoff)
+        if running:
+            cs = [c for c in cs if c.get("State") in ("running", "restarting", "paused")]
+        for c in cs:
+            if pl.number_of(c) == index:
+                return c
+        if not cs:
+            raise NoContainer(f"service \"{service}\" is not running")
+        raise NoContainer(f"service \"{service}\" has no container number {index}")
+
+
+# ------------------------------------------------------------- for the CLI modules
+
+def open_engine() -> Any:
+    """The engine of ``$PYCOMPOSE_ROOT`` (or /var/lib/pycompose)."""
+    from engine.api import Engine
+
+    return Engine()
+
+
+def open_backend(gopts: Any, need_project: bool = True, title: str = "Running",
+                 progress: Progress | None = None) -> Compose:
+    """Load the project (or, when allowed, just take ``-p NAME``) and wire engine + progress.
+
+    Commands such as ``down``, ``ps`` and ``logs`` work from labels alone when there is no
+    compose file but a project name is given, as in Docker Compose.
+    """
+    from compose.render.progress import make_progress
+
+    project = None
+    name = None
+    try:
+        project = load_project(gopts)
+    except ComposeError:
+        name = project_name_only(gopts)
+        if need_project or not name:
+            raise
+    if progress is None:
+        progress = make_progress(gopts.progress, title=title)
+    return Compose(open_engine(), project, name=name, progress=progress, parallel=gopts.parallel)

@@ -1,0 +1,208 @@
+"""``pycompose logs``: output of the project's containers, and the follower attached ``up`` uses.
+
+``-f`` keeps following: a container that restarts is picked up again where
+it left off, containers created later (scale, recreate, run) are added, and
+following ends when the project has no containers any more. All of that comes
+from the engine's event stream, not from polling.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Callable
+
+from compose import convert as cv
+from compose.backend import Compose, labels, open_backend, short_name
+from compose.render.logs import LogPrinter
+
+HELP = "View output from containers"
+
+
+def add_arguments(parser, command) -> None:
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+    parser.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    parser.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    parser.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
+    parser.add_argument("--since", help="Show logs since timestamp or relative (e.g. 42m)")
+    parser.add_argument("--until", help="Show logs before a timestamp or relative (e.g. 42m)")
+    parser.add_argument("--no-log-prefix", action="store_true", help="Don't print prefix in logs")
+    parser.add_argument("--no-color", action="store_true", help="Produce monochrome output")
+    parser.add_argument("--index", type=int, default=0, help="index of the container if service has multiple replicas")
+
+
+def _entry_parts(entry: Any) -> tuple[str, Any, bytes]:
+    if isinstance(entry, dict):
+        return entry.get("stream", "stdout"), entry.get("time"), entry.get("data", b"")
+    if isinstance(entry, tuple):
+        return entry[0], entry[1], entry[2]
+    return getattr(entry, "stream", "stdout"), getattr(entry, "time", None), getattr(entry, "data", b"")
+
+
+def _key(t: Any) -> Any:
+    """Comparable form of a log entry time (float seconds or RFC 3339 text)."""
+    return t if t is not None else ""
+
+
+class Follower:
+    """Streams the logs of a project's containers to a LogPrinter, one thread per container.
+
+    ``on_die(container_name, exit_code)`` is called when a followed container exits;
+    ``include(container)`` decides which containers to show.
+    """
+
+    def __init__(self, backend: Compose, printer: LogPrinter, follow: bool = True, tail: str | None = None,
+                 since: str | None = None, until: str | None = None, timestamps: bool = False,
+                 include: Callable[[dict], bool] | None = None,
+                 on_die: Callable[[str, dict], None] | None = None, show_events: bool = False):
+        self.b, self.printer = backend, printer
+        self.follow, self.tail, self.since, self.until, self.timestamps = follow, tail, since, until, timestamps
+        self.include = include or (lambda c: True)
+        self.on_die = on_die
+        self.show_events = show_events
+        self.lock = threading.Lock()
+        self.streams: dict[str, threading.Thread] = {}
+        self.last: dict[str, Any] = {}
+        self.names: dict[str, str] = {}
+        self.alive: set[str] = set()
+        self.done = threading.Event()
+        self.stopped = False
+
+    # -- one container
+    def _stream(self, cid: str, name: str, resume: bool) -> None:
+        engine = self.b.engine
+        last = self.last.get(cid)
+        try:
+            kwargs = dict(follow=self.follow, stdout=True, stderr=True, timestamps=self.timestamps)
+            if not resume:
+                if self.tail not in (None, "all", ""):
+                    kwargs["tail"] = int(self.tail)
+                if self.since:
+                    kwargs["since"] = self.since
+            if self.until:
+                kwargs["until"] = self.until
+            for entry in engine.containers.logs(cid, **kwargs):
+                if self.stopped:
+                    return
+                stream, when, data = _entry_parts(entry)
+                if resume and last is not None and _key(when) <= _key(last):
+                    continue
+                self.last[cid] = when
+                self.printer.data(name, stream, data if isinstance(data, bytes) else str(data).encode(), when)
+        except Exception as e:  # noqa: BLE001 - a container removed while streaming just ends its stream
+            from engine.errors import NotFound
+
+            if not isinstance(e, NotFound):
+                self.printer.line(name, f"error reading logs: {e}")
+        finally:
+            self.printer.flush_partial(name)
+            with self.lock:
+                self.streams.pop(cid, None)
+                self._check_done()
+
+    def _open(self, c: dict, resume: bool = False) -> None:
+        cid = c["Id"]
+        name = short_name(c)
+        with self.lock:
+            if cid in self.streams or self.stopped:
+                return
+            self.names[cid] = name
+            self.alive.add(cid)
+            self.printer.register(name)
+            t = threading.Thread(target=self._stream, args=(cid, name, resume), daemon=True)
+            self.streams[cid] = t
+        t.start()
+
+    def _check_done(self) -> None:
+        if not self.follow:
+            if not self.streams:
+                self.done.set()
+        elif not self.alive and not self.streams:
+            self.done.set()
+
+    # -- the event side
+    def _events(self, ready: threading.Event) -> None:
+        try:
+            stream = self.b.engine.events(filters={"label": [f"{cv.PROJECT}={self.b.name}"],
+                                                   "type": ["container"]})
+            it = iter(stream)
+        finally:
+            ready.set()
+        try:
+            for ev in it:
+                if self.stopped:
+                    return
+                self._on_event(ev)
+        except Exception:  # noqa: BLE001 - the engine went away: nothing more to follow
+            self.done.set()
+
+    def _on_event(self, ev: dict) -> None:
+        action = ev.get("Action") or ev.get("status") or ""
+        actor = ev.get("Actor") or {}
+        cid = actor.get("ID") or ev.get("id") or ""
+        attrs = actor.get("Attributes") or {}
+        if attrs.get(cv.PROJECT, self.b.name) != self.b.name:
+            return
+        if action in ("start", "restart"):
+            try:
+                info = self.b.engine.containers.inspect(cid)
+            except Exception:  # noqa: BLE001 - gone again already
+                return
+            c = {"Id": cid, "Names": [info.get("Name", "")], "Labels": (info.get("Config") or {}).get("Labels") or {},
+                 "State": "running"}
+            if not self.include(c):
+                return
+            self._open(c, resume=cid in self.last or cid in self.names)
+        elif action == "die":
+            name = self.names.get(cid) or attrs.get("name") or cid[:12]
+            if cid in self.names and self.on_die:
+                self.on_die(name, attrs)
+        elif action == "destroy":
+            with self.lock:
+                self.alive.discard(cid)
+                self._check_done()
+
+    def run(self, containers: list[dict] | None = None) -> None:
+        """Stream until the logs end (no -f) or, with -f, until every followed container is gone."""
+        ready = threading.Event()
+        if self.follow:
+            threading.Thread(target=self._events, args=(ready,), daemon=True).start()
+            ready.wait()
+        cs = containers if containers is not None else [c for c in self.b.containers(all=True, oneoff=None)
+                                                       if self.include(c)]
+        for c in cs:
+            self.printer.register(short_name(c))
+        for c in cs:
+            self._open(c)
+        with self.lock:
+            self._check_done()
+        while not self.done.wait(0.5 if not self.follow else None):
+            pass
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.done.set()
+
+
+def run(args, gopts) -> int:
+    b = open_backend(gopts, need_project=False)
+    b.check_services(args.services)
+    wanted = set(args.services)
+
+    def include(c: dict) -> bool:
+        lb = labels(c)
+        if wanted and lb.get(cv.SERVICE) not in wanted:
+            return False
+        if args.index and lb.get(cv.NUMBER) != str(args.index):
+            return False
+        return True
+
+    printer = LogPrinter(sys.stdout, colour=not args.no_color and sys.stdout.isatty(),
+                         prefix=not args.no_log_prefix, timestamps=args.timestamps)
+    f = Follower(b, printer, follow=args.follow, tail=args.tail, since=args.since, until=args.until,
+                 timestamps=args.timestamps, include=include)
+    try:
+        f.run()
+    except KeyboardInterrupt:
+        f.stop()
+        return 0
+    return 0

@@ -1,0 +1,52 @@
+"""Log prefixes (padding, colour rotation, partial lines) and the plain/json progress formats."""
+import io
+import json
+
+from compose.render.logs import COLOURS, LogPrinter
+from compose.render.progress import make_progress
+
+
+def test_prefix_padded_to_longest_name_and_colours_rotate():
+    out = io.StringIO()
+    p = LogPrinter(out, colour=True)
+    for n in ("p-web-1", "p-database-1"):
+        p.register(n)
+    p.line("p-web-1", "hello")
+    p.line("p-database-1", "ready")
+    a, b = out.getvalue().splitlines()
+    assert a == f"\x1b[{COLOURS[0]}mp-web-1       | \x1b[0mhello"
+    assert b == f"\x1b[{COLOURS[1]}mp-database-1  | \x1b[0mready"
+
+
+def test_no_color_no_prefix_and_partial_lines():
+    out = io.StringIO()
+    p = LogPrinter(out, colour=False)
+    p.data("a", "stdout", b"one\ntw")
+    p.data("a", "stdout", b"o\n")
+    assert out.getvalue() == "a  | one\na  | two\n"
+    out2 = io.StringIO()
+    q = LogPrinter(out2, colour=False, prefix=False)
+    q.data("a", "stdout", b"x\nunterminated")
+    q.flush_partial("a")
+    assert out2.getvalue() == "x\nunterminated\n"
+
+
+def test_plain_and_json_progress():
+    out = io.StringIO()
+    p = make_progress("plain", out)
+    p.event("Container", "p-web-1", "Started")
+    assert out.getvalue() == " Container p-web-1  Started\n"
+    out = io.StringIO()
+    p = make_progress("json", out)
+    p.event("Network", "p_default", "Created")
+    assert json.loads(out.getvalue()) == {"id": "Network p_default", "text": "Created", "status": "Created"}
+    out = io.StringIO()
+    make_progress("quiet", out).event("Container", "x", "Started")
+    assert out.getvalue() == ""
+
+
+def test_auto_is_plain_when_not_a_terminal():
+    out = io.StringIO()
+    p = make_progress("auto", out)
+    p.event("Volume", "p_data", "Created")
+    assert out.getvalue() == " Volume p_data  Created\n"
