@@ -60,8 +60,8 @@ def can_connect(box, ip: str, port: int) -> bool:
         s.close()
 
 
-def serve_once_tcp(box, port: int, payload: bytes) -> threading.Thread:
-    """A TCP server in the box's namespace that answers one connection with ``payload``."""
+def serve_once_tcp(box, port: int, payload: bytes, count: int = 1) -> threading.Thread:
+    """A TCP server in the box's namespace that answers ``count`` connections with ``payload``."""
     srv = box.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", port))
@@ -70,12 +70,13 @@ def serve_once_tcp(box, port: int, payload: bytes) -> threading.Thread:
     def run():
         with srv:
             srv.settimeout(10)
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            with c:
-                c.sendall(payload)
+            for _ in range(count):
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c:
+                    c.sendall(payload)
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -186,8 +187,8 @@ def test_published_port_reachable_from_another_container_via_gateway_hairpin(nm,
     far = boxes(other_rec)
     gw_front = nm.network_settings(srv_rec)["Networks"]["front"]["Gateway"]
     gw_other = nm.network_settings(other_rec)["Networks"]["other"]["Gateway"]
+    serve_once_tcp(srv, 7010, b"hairpin", count=2)
     for client, gw in ((same, gw_front), (far, gw_other)):
-        serve_once_tcp(srv, 7010, b"hairpin").join(0)
         s = client.socket()
         s.settimeout(5)
         s.connect((gw, port))
