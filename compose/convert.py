@@ -149,6 +149,7 @@ class Extra:
     # service name -> container id, for network_mode/pid/ipc "service:x" and volumes_from
     service_containers: dict[str, str] = field(default_factory=dict)
     replace: str | None = None
+    use_aliases: bool = False   # run --use-aliases: a one-off container answers to the service name too
 
 
 def labels_for(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict[str, str]:
@@ -348,7 +349,7 @@ def networking(project: ProjectInfo, service_name: str, service: dict, extra: Ex
     for key, cfg in sorted_networks(service):
         name = network_name(project, key)
         first = first or name
-        aliases = [] if extra.oneoff else [service_name]
+        aliases = [] if extra.oneoff and not extra.use_aliases else [service_name]
         for a in cfg.get("aliases") or []:
             if a not in aliases:
                 aliases.append(a)
