@@ -19,19 +19,13 @@ be waited for with ``os.waitpid`` like any child.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import signal
 from typing import Callable
 
 from engine import sys as ksys
-from engine.errors import EngineError
-from engine.runtime import etcfiles, init, limits, process as proc, rootfs
-from engine.runtime.errors import StartError
+from engine.runtime import etcfiles, handshake as hs, init, limits, process as proc, rootfs
 from engine.runtime.spec import HOST, NEW, ContainerSpec
-
-_MAX_MSG = 3500  # one atomic pipe write
 
 
 def _ns_flags(spec: ContainerSpec) -> int:
@@ -48,48 +42,6 @@ def _joins(spec: ContainerSpec) -> list[tuple[str, str]]:
     ns = spec.namespaces
     return [(kind, path) for kind, path in (("ipc", ns.ipc), ("uts", ns.uts), ("net", ns.net),
                                             ("pid", ns.pid)) if path not in (NEW, HOST)]
-
-
-def _send(fd: int, msg: dict) -> None:
-    data = (json.dumps(msg) + "\n").encode()
-    if len(data) > _MAX_MSG:
-        msg["error"] = msg.get("error", "")[: _MAX_MSG - 200] + "..."
-        data = (json.dumps(msg) + "\n").encode()
-    with contextlib.suppress(OSError):
-        os.write(fd, data)
-
-
-def _report_failure(fd: int, exc: BaseException) -> None:
-    if isinstance(exc, StartError):
-        _send(fd, {"error": str(exc), "status": exc.status})
-    elif isinstance(exc, OSError):
-        _send(fd, {"error": f"container setup failed: {exc.strerror or exc}", "status": 125})
-    else:
-        _send(fd, {"error": f"container setup failed: {type(exc).__name__}: {exc}", "status": 125})
-
-
-def _setup_stdio(stdio: tuple[int, int, int], keep: int, terminal: bool) -> int:
-    """Put the container's stdio on 0/1/2 and close everything else but ``keep``.
-
-    Returns the (possibly moved) number of ``keep``.
-    """
-    if keep <= 2:
-        keep = os.dup(keep)
-    src = list(stdio)
-    # dup sources that sit on 0..2 out of the way first, so dup2 does not clobber them
-    for i, fd in enumerate(src):
-        if fd <= 2 and fd != i:
-            src[i] = os.dup(fd)
-    for i, fd in enumerate(src):
-        if fd != i:
-            os.dup2(fd, i, inheritable=True)
-        else:
-            os.set_inheritable(i, True)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
-    if terminal and os.isatty(0):
-        fcntl.ioctl(0, ksys.TIOCSCTTY, 0)
-    return keep
 
 
 def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int, msg_w: int) -> None:
@@ -111,7 +63,7 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
                 ksys.setdomainname(spec.domainname)
         limits.apply_sysctls(spec.sysctls)
         rootfs.finish(spec)
-        msg_w = _setup_stdio(stdio, msg_w, spec.process.terminal)
+        msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal)
         proc.apply_rlimits(spec.process)
         os.chdir(spec.process.cwd or "/")
         proc.apply_identity(spec.process)
@@ -127,7 +79,7 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
             init.reap_forever(child, old)
         proc.execute(spec.process)
     except BaseException as e:  # noqa: BLE001 - report anything to the caller, then die
-        _report_failure(msg_w, e)
+        hs.report_failure(msg_w, e)
     os._exit(127)
 
 
@@ -142,26 +94,16 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int) -> None:
                 os.close(fd)
         ksys.unshare(_ns_flags(spec))
         if spec.namespaces.pid == HOST:
-            _send(msg_w, {"pid": os.getpid()})
+            hs.send(msg_w, {"pid": os.getpid()})
             _container_init(spec, stdio, go_r, msg_w)
         pid = os.fork()
         if pid == 0:
             _container_init(spec, stdio, go_r, msg_w)
-        _send(msg_w, {"pid": pid})
+        hs.send(msg_w, {"pid": pid})
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
-        _report_failure(msg_w, e)
+        hs.report_failure(msg_w, e)
     os._exit(1)
-
-
-def _read_msg(f) -> dict | None:
-    line = f.readline()
-    if not line:
-        return None
-    try:
-        return json.loads(line)
-    except ValueError:
-        return {"error": f"container setup failed: {line[:200]!r}", "status": 125}
 
 
 _subreaper_set = False
@@ -194,12 +136,11 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
     reader = os.fdopen(msg_r, "rb")
     pid = 0
     try:
-        first = _read_msg(reader)
+        first = hs.read_msg(reader)
         if not first or first.get("pid") != helper:  # with pid=host the helper is pid 1 itself
             os.waitpid(helper, 0)
         if not first or "pid" not in first:
-            raise StartError((first or {}).get("error") or "container setup failed: helper died",
-                             (first or {}).get("status", 125))
+            hs.raise_failure(first or {"error": "container setup failed: the helper process died"})
         pid = first["pid"]
         if cgroup is not None:
             cgroup.add_pid(pid)
@@ -209,9 +150,9 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
             os.write(go_w, b"G")
         os.close(go_w)
         go_w = -1
-        failure = _read_msg(reader)
+        failure = hs.read_msg(reader)
         if failure is not None:
-            raise StartError(failure.get("error", "container setup failed"), failure.get("status", 125))
+            hs.raise_failure(failure)
         return pid
     except BaseException:
         if pid:
