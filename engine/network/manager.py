@@ -468,8 +468,21 @@ class NetworkManager:
         nft.apply(nft.render(sorted(net_rules, key=lambda r: r.bridge), port_rules, self.table))
 
     # ------------------------------------------------------------------ connect / disconnect
-    def connect(self, net_ref: str, rec: dict, aliases: list[str] | None = None,
+    def _as_record(self, container: dict | str) -> dict:
+        """A container record, given as one or as a name / id / id prefix (read from engine.containers)."""
+        if isinstance(container, dict):
+            return container
+        from engine.containers import ContainerStore
+
+        cs = ContainerStore(self.root)
+        rec = dict(cs.get(container))
+        rec["State"] = cs.state(rec["Id"])
+        return rec
+
+    def connect(self, net_ref: str, container: dict | str, aliases: list[str] | None = None,
                 ipv4_address: str | None = None, mac_address: str | None = None, links_: list[str] | None = None) -> None:
+        """Add a network to a container; a running one gets its new interface at once."""
+        rec = self._as_record(container)
         cid = R.cid(rec)
         pid = R.pid(rec)
         with self.store.lock():
@@ -508,7 +521,8 @@ class NetworkManager:
         if running and self.dns is not None:
             self.dns.add_container(cid, pid)
 
-    def disconnect(self, net_ref: str, rec: dict, force: bool = False) -> None:
+    def disconnect(self, net_ref: str, container: dict | str, force: bool = False) -> None:
+        rec = self._as_record(container)
         cid = R.cid(rec)
         with self.store.lock():
             nets = self.store.networks()
