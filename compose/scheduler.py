@@ -41,21 +41,16 @@ class WaitTimeout(ComposeError):
 # ------------------------------------------------------------- dependencies
 
 def dependencies(service: dict) -> dict[str, dict]:
-    """dep -> {condition, required, restart}: ``depends_on`` plus implicit ones
-    (network_mode/pid/ipc ``service:x``, volumes_from) that need x's container first."""
+    """dep -> {condition, required, restart}: ``depends_on`` plus the implicit ones (links,
+    ``service:x`` namespaces, volumes_from) that need x's container first (compose.graph)."""
+    from compose.graph import service_dependencies
+
     deps: dict[str, dict] = {}
-    for d, spec in (service.get("depends_on") or {}).items():
+    for d, spec in service_dependencies(service).items():
         spec = dict(spec or {})
         spec.setdefault("condition", STARTED)
         spec.setdefault("required", True)
         deps[d] = spec
-    for key in ("network_mode", "pid", "ipc"):
-        v = service.get(key) or ""
-        if v.startswith("service:"):
-            deps.setdefault(v.split(":", 1)[1], {"condition": STARTED, "required": True})
-    for v in service.get("volumes_from") or []:
-        if not v.startswith("container:"):
-            deps.setdefault(v.removeprefix("service:").split(":")[0], {"condition": STARTED, "required": True})
     return deps
 
 
