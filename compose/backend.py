@@ -8,7 +8,6 @@ name, and a second ``up`` finds what the first one made.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -63,18 +62,12 @@ class ProjectView:
                    all_services=getattr(project, "all_services", None))
 
 
-def load_project(gopts: Any) -> ProjectView:
-    """Run the loader with the global options (-f, -p, --profile, --env-file, --project-directory)."""
-    from compose import loader
+def load_project(gopts: Any, services: Iterable[str] = ()) -> ProjectView:
+    """Run the loader with the global options (-f, -p, --profile, --env-file, --project-directory);
+    ``services`` named on the command line are enabled even when their profile is not."""
+    from compose.loader import LoadOptions, load
 
-    opts_cls = getattr(loader, "LoadOptions")
-    wanted = dict(files=list(gopts.files), config_files=list(gopts.files), project_name=gopts.project_name,
-                  name=gopts.project_name, profiles=list(gopts.profiles), env_files=list(gopts.env_files),
-                  project_directory=gopts.project_directory, working_dir=gopts.project_directory,
-                  compatibility=gopts.compatibility)
-    names = {f.name for f in dataclasses.fields(opts_cls)} if dataclasses.is_dataclass(opts_cls) else set(wanted)
-    project = loader.load(opts_cls(**{k: v for k, v in wanted.items() if k in names}))
-    return ProjectView.of(project)
+    return ProjectView.of(load(LoadOptions.from_global(gopts, services=list(services))))
 
 
 def project_name_only(gopts: Any) -> str | None:
@@ -604,7 +597,7 @@ def open_engine() -> Any:
 
 
 def open_backend(gopts: Any, need_project: bool = True, title: str = "Running",
-                 progress: Progress | None = None) -> Compose:
+                 progress: Progress | None = None, services: Iterable[str] = ()) -> Compose:
     """Load the project (or, when allowed, just take ``-p NAME``) and wire engine + progress.
 
     Commands such as ``down``, ``ps`` and ``logs`` work from labels alone when there is no
@@ -615,7 +608,7 @@ def open_backend(gopts: Any, need_project: bool = True, title: str = "Running",
     project = None
     name = None
     try:
-        project = load_project(gopts)
+        project = load_project(gopts, services)
     except ComposeError:
         name = project_name_only(gopts)
         if need_project or not name:

@@ -42,6 +42,11 @@ def add_arguments(parser, command) -> None:
         parser.add_argument("dest", metavar="DEST")
 
 
+def env_pairs(items: list[str]) -> list[str]:
+    """-e values as the engine takes them: ``K=V`` strings."""
+    return [f"{k}={v}" for k, v in env_list(items).items()]
+
+
 def env_list(items: list[str]) -> dict[str, str]:
     """-e K=V (or -e K, taken from our environment like docker does)."""
     out = {}
@@ -70,10 +75,11 @@ def do_exec(args, gopts) -> int:
         return 0
     tty = not args.no_tty and sys.stdout.isatty() and sys.stdin.isatty()
     code = b.engine.containers.exec(
-        c["Id"], list(args.cmd), env=env_list(args.env) or None, workdir=args.workdir, user=args.user, tty=tty,
+        c["Id"], list(args.cmd), env=env_pairs(args.env) or None, workdir=args.workdir, user=args.user, tty=tty,
         detach=args.detach, privileged=args.privileged,
-        stdin=None if args.detach else sys.stdin, stdout=None if args.detach else sys.stdout,
-        stderr=None if args.detach else sys.stderr)
+        stdin=None if args.detach else sys.stdin.fileno(),
+        stdout=None if args.detach else sys.stdout.fileno(),
+        stderr=None if args.detach else sys.stderr.fileno())
     return int(code or 0)
 
 
@@ -94,7 +100,11 @@ def attach(args, gopts) -> int:
 
 
 def cp(args, gopts) -> int:
-    """``SERVICE:PATH LOCAL`` or ``LOCAL SERVICE:PATH`` (docker cp's syntax, with a service name)."""
+    """``SERVICE:PATH LOCAL`` or ``LOCAL SERVICE:PATH`` (docker cp's syntax, with a service name).
+
+    The engine moves tar streams; packing and unpacking on this side keeps docker cp's rules:
+    a local directory destination receives the copied entry under its own name.
+    """
     b = open_backend(gopts, need_project=False)
 
     def split(spec: str):
@@ -106,7 +116,7 @@ def cp(args, gopts) -> int:
     s_svc, s_path = split(args.src)
     d_svc, d_path = split(args.dest)
     if bool(s_svc) == bool(d_svc):
-        raise UsageError("cp: exactly one of SRC and DEST must be SERVICE:PATH")
+        raise UsageError("copying between services is not supported: exactly one of SRC and DEST must be SERVICE:PATH")
     svc = s_svc or d_svc
     if args.all and d_svc:
         targets = b.containers([svc], all=False)
@@ -114,7 +124,50 @@ def cp(args, gopts) -> int:
         targets = [b.container_of(svc, args.index or 1, running=False)]
     for c in targets:
         if s_svc:
-            b.engine.containers.copy_from(c["Id"], s_path, d_path)
+            _copy_out(b, c["Id"], s_path, d_path, args.follow_link)
         else:
-            b.engine.containers.copy_to(c["Id"], s_path, d_path)
+            _copy_in(b, c["Id"], s_path, d_path, args.follow_link)
     return 0
+
+
+def _copy_in(b, cid: str, src: str, dest: str, follow: bool) -> None:
+    import io
+    import tarfile
+
+    if not os.path.lexists(src):
+        raise UsageError(f"no such file or directory: {src}")
+    into_dir = dest.endswith(("/", "/.")) or dest in (".", "/")
+    parent = dest.rstrip("/") or "/" if into_dir else (os.path.dirname(dest.rstrip("/")) or "/")
+    name = os.path.basename(os.path.abspath(src)) if into_dir else os.path.basename(dest.rstrip("/"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", dereference=follow) as tar:
+        tar.add(src, arcname=name)
+    buf.seek(0)
+    b.engine.containers.copy_to(cid, parent, buf)
+
+
+def _copy_out(b, cid: str, src: str, dest: str, follow: bool) -> None:
+    import io
+    import shutil
+    import tarfile
+    import tempfile
+
+    buf = io.BytesIO()
+    b.engine.containers.copy_from(cid, src, buf)
+    buf.seek(0)
+    if dest == "-":
+        sys.stdout.buffer.write(buf.getvalue())
+        return
+    with tarfile.open(fileobj=buf, mode="r") as tar:
+        if os.path.isdir(dest):
+            tar.extractall(dest, filter="data")
+            return
+        tmp = tempfile.mkdtemp(prefix=".pycompose-cp-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+        try:
+            tar.extractall(tmp, filter="data")
+            entries = os.listdir(tmp)
+            if len(entries) != 1:
+                raise UsageError(f"cp: unexpected archive from the container for {src}")
+            os.replace(os.path.join(tmp, entries[0]), dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
