@@ -26,6 +26,7 @@ from engine.runtime.users import resolve_user
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 BIND_MODES = {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated",
               "shared", "rshared", "slave", "rslave", "private", "rprivate"}
+ANONYMOUS_LABEL = "com.docker.volume.anonymous"  # what Docker (and our volume store) marks them with
 PROPAGATIONS = {"shared", "rshared", "slave", "rslave", "private", "rprivate"}
 
 
@@ -246,8 +247,13 @@ class _MountBuilder:
         for m in self.mounts:
             if m.type != "volume":
                 continue
-            m.source = str(self.volumes.ensure(m.volume_name))
-            if "nocopy" not in m.flags:
+            labels = {ANONYMOUS_LABEL: ""} if m.anonymous else None
+            m.source = str(self.volumes.ensure(m.volume_name, labels) if labels else
+                           self.volumes.ensure(m.volume_name))
+            info = self.volumes.mount_info(m.volume_name) if hasattr(self.volumes, "mount_info") else None
+            if info:
+                m.fstype, m.device, m.data = info.get("type") or "", info.get("device") or "", info.get("o") or ""
+            elif "nocopy" not in m.flags:
                 self.volumes.seed(m.volume_name, self.layers, m.target)
             m.flags = []
         return self.mounts

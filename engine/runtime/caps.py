@@ -26,12 +26,25 @@ DEFAULT_CAPS: tuple[str, ...] = (
 
 
 def _known_caps() -> list[str]:
+    """Every capability this kernel knows and this host lets us hand out (its bounding set).
+
+    "ALL"/privileged means what the host can grant: a sandbox without, say,
+    CAP_SYS_RESOURCE cannot give it to a container either.
+    """
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             last = int(f.read())
     except OSError:  # pragma: no cover
         last = len(CAP_NAMES) - 1
-    return list(CAP_NAMES[: last + 1])
+    bounding = (1 << (last + 1)) - 1
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    bounding = int(line.split()[1], 16)
+    except OSError:  # pragma: no cover
+        pass
+    return [n for i, n in enumerate(CAP_NAMES[: last + 1]) if bounding >> i & 1]
 
 
 def normalize(name: str) -> str:

@@ -13,6 +13,7 @@ import resource
 import stat
 
 from engine import sys as ksys
+from engine.runtime.caps import names as capnames
 from engine.runtime.errors import StartError
 from engine.runtime.limits import RLIMITS
 from engine.runtime.spec import DEFAULT_PATH, ProcessSpec
@@ -31,6 +32,10 @@ def apply_rlimits(process: ProcessSpec) -> None:
 def apply_identity(process: ProcessSpec) -> None:
     """Capabilities, groups, uid/gid and no_new_privs of ``process``."""
     caps = process.capabilities
+    missing = caps & ~ksys.capget()[1]
+    if missing:
+        names = ", ".join(f"CAP_{n}" for n in capnames(missing)) or hex(missing)
+        raise StartError(f"capabilities not available on this host: {names}")
     ksys.prctl(ksys.PR_SET_KEEPCAPS, 1)
     for cap in range(LAST_CAP + 1):
         if not caps >> cap & 1:

@@ -16,6 +16,7 @@ rootfs_linux.go, for the same reasons:
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 from engine import sys as ksys
@@ -84,7 +85,11 @@ def mount_dev(spec: ContainerSpec, root: str) -> None:
     ksys.mount("devpts", f"{dev}/pts", "devpts", ksys.MS_NOSUID | ksys.MS_NOEXEC,
                "newinstance,ptmxmode=0666,mode=0620,gid=5")
     if spec.shm_source:
-        ksys.mount(spec.shm_source, f"{dev}/shm", None, ksys.MS_BIND | ksys.MS_REC)
+        m = _OTHER_NS_PATH.match(spec.shm_source)
+        if m:
+            _bind_from_other_namespace(f"/proc/{m.group(1)}/ns/mnt", m.group(2), f"{dev}/shm")
+        else:
+            ksys.mount(spec.shm_source, f"{dev}/shm", None, ksys.MS_BIND | ksys.MS_REC)
     elif not spec.ipc_none:
         ksys.mount("shm", f"{dev}/shm", "tmpfs", _PROC_FLAGS, f"mode=1777,size={spec.shm_size}")
     ksys.mount("mqueue", f"{dev}/mqueue", "mqueue", _PROC_FLAGS)
@@ -92,6 +97,33 @@ def mount_dev(spec: ContainerSpec, root: str) -> None:
         with open(f"{dev}/console", "w"):
             pass
         ksys.mount(f"/proc/self/fd/0", f"{dev}/console", None, ksys.MS_BIND)
+
+
+_OTHER_NS_PATH = re.compile(r"^/proc/(\d+)/root(/.*)$")
+
+
+def _bind_from_other_namespace(mnt_ns: str, path: str, target: str) -> None:
+    """Bind ``path`` as another mount namespace sees it (e.g. a container's /dev/shm) onto ``target``.
+
+    The kernel refuses a plain bind from a foreign mount namespace, so we step
+    into it, clone the mount tree detached (open_tree), step back and attach
+    the clone here (move_mount). Nothing is mounted on the host for it.
+    """
+    own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    other = os.open(mnt_ns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        ksys.setns(other, ksys.CLONE_NEWNS, f"mount namespace {mnt_ns}")
+        try:
+            tree = ksys.open_tree(path)
+        finally:
+            ksys.setns(own, ksys.CLONE_NEWNS, "own mount namespace")
+        try:
+            ksys.move_mount_fd(tree, target)
+        finally:
+            os.close(tree)
+    finally:
+        os.close(own)
+        os.close(other)
 
 
 def _copy_host_devices(dev: str) -> None:
@@ -121,8 +153,15 @@ def mount_user(m: Mount, root: str) -> None:
         if m.tmpfs_mode is not None:
             data = [d for d in data if not d.startswith("mode=")] + [f"mode={m.tmpfs_mode:o}"]
         ksys.mount("tmpfs", target, "tmpfs", flags, ",".join(data) or None)
+    elif m.fstype and not _is_bind_volume(m):
+        # a volume with driver options: its own filesystem (tmpfs, or whatever type/device say)
+        target = _mount_target(root, m.target, True)
+        flags, data = parse_options(m.data.split(","))
+        if m.readonly:
+            flags |= ksys.MS_RDONLY
+        ksys.mount(m.device or m.fstype, target, m.fstype, flags, ",".join(data) or None)
     else:
-        src = m.source
+        src = m.device if m.fstype else m.source
         target = _mount_target(root, m.target, os.path.isdir(src))
         ksys.mount(src, target, None, ksys.MS_BIND | ksys.MS_REC)
         if m.readonly:
@@ -130,6 +169,10 @@ def mount_user(m: Mount, root: str) -> None:
                        ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
     if m.propagation:
         ksys.mount(None, target, None, PROPAGATION[m.propagation])
+
+
+def _is_bind_volume(m: Mount) -> bool:
+    return m.fstype == "none" or "bind" in m.data.split(",") or "rbind" in m.data.split(",")
 
 
 def _depth(m: Mount) -> int:

@@ -64,6 +64,12 @@ MNT_DETACH = 2
 MNT_EXPIRE = 4
 UMOUNT_NOFOLLOW = 8
 
+# open_tree(2) / move_mount(2)
+OPEN_TREE_CLONE = 1
+AT_RECURSIVE = 0x8000
+AT_FDCWD = -100
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+
 # --- prctl(2) options ----------------------------------------------------------
 PR_SET_PDEATHSIG = 1
 PR_SET_KEEPCAPS = 8
@@ -90,6 +96,8 @@ _SYSCALLS = {
     "pidfd_open": (434, 434),
     "capget": (125, 90),
     "capset": (126, 91),
+    "open_tree": (428, 428),
+    "move_mount": (429, 429),
 }
 _ARCH_INDEX = 1 if platform.machine() in ("aarch64", "arm64") else 0
 
@@ -147,6 +155,19 @@ def umount2(target: str | bytes | os.PathLike, flags: int = 0) -> None:
 def pivot_root(new_root: str | bytes, put_old: str | bytes) -> None:
     n = _fs(new_root)
     _check(_libc.syscall(_nr("pivot_root"), n, _fs(put_old)), "pivot_root", n)
+
+
+def open_tree(path: str, flags: int = OPEN_TREE_CLONE | AT_RECURSIVE | os.O_CLOEXEC, dfd: int = AT_FDCWD) -> int:
+    """A detached copy of the mount tree at ``path`` (an fd), movable into another namespace."""
+    p = _fs(path)
+    return _check(_libc.syscall(_nr("open_tree"), ctypes.c_int(dfd), p, ctypes.c_uint(flags)), "open_tree", p)
+
+
+def move_mount_fd(tree_fd: int, target: str) -> None:
+    """Attach the detached tree ``tree_fd`` (from open_tree) at ``target``."""
+    t = _fs(target)
+    _check(_libc.syscall(_nr("move_mount"), ctypes.c_int(tree_fd), b"", ctypes.c_int(AT_FDCWD), t,
+                         ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)), "move_mount", t)
 
 
 def sethostname(name: str) -> None:

@@ -12,26 +12,12 @@ from engine.runtime.build import build_spec, command_line, environment
 from engine.runtime.limits import validate_sysctls
 from engine.runtime.spec import HOST, NEW, Namespaces
 from engine.runtime.users import read_layered, resolve_user
+from engine.volumes import VolumeStore
 
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
           "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
           "app:x:1000:1000:app:/home/app:/bin/sh\n")
 GROUP = "root:x:0:\nwheel:x:10:app\nnogroup:x:65534:\napp:x:1000:\nstaff:x:50:app,nobody\n"
-
-
-class FakeVolumes:
-    """Stands in for engine.volumes.VolumeStore (another engineer's module): records calls."""
-
-    def __init__(self, root: Path):
-        self.root, self.seeded = root, []
-
-    def ensure(self, name):
-        p = self.root / name / "_data"
-        p.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def seed(self, name, layers, path):
-        self.seeded.append((name, path))
 
 
 @pytest.fixture
@@ -49,7 +35,7 @@ def rec(config=None, host=None, cid="c0ffee" * 10 + "abcd"):
 
 def spec_of(tmp_path, layers, config=None, host=None, image=None, **kw):
     return build_spec(rec(config, host), image or {"Cmd": ["sh"]}, layers, tmp_path / "ctr",
-                      FakeVolumes(tmp_path / "vols"), **kw)
+                      VolumeStore(tmp_path / "root"), **kw)
 
 
 # --- entrypoint / cmd ------------------------------------------------------------
@@ -195,9 +181,14 @@ def test_relative_workdir_refused(tmp_path, layers):
 
 def test_binds_volumes_tmpfs(tmp_path, layers):
     host_dir = tmp_path / "made-by-binds"
-    vols = FakeVolumes(tmp_path / "vols")
+    vols = VolumeStore(tmp_path / "root")
+    (layers[0] / "var" / "lib" / "db").mkdir(parents=True)
+    (layers[0] / "var" / "lib" / "db" / "seed.txt").write_text("from the image")
+    (layers[0] / "cache").mkdir()
+    (layers[0] / "cache" / "img.txt").write_text("not copied")
+    vols.create("ram", driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
     s = build_spec(rec({}, {
-        "Binds": [f"{host_dir}:/data:ro,rshared", "dbdata:/var/lib/db", "cache:/cache:nocopy"],
+        "Binds": [f"{host_dir}:/data:ro,rshared", "dbdata:/var/lib/db", "cache:/cache:nocopy", "ram:/ram"],
         "Mounts": [{"Type": "tmpfs", "Target": "/run", "TmpfsOptions": {"SizeBytes": 1 << 20, "Mode": 0o700}},
                    {"Type": "bind", "Source": str(tmp_path), "Target": "/host", "ReadOnly": True}],
         "Tmpfs": {"/scratch": "rw,noexec,size=64m,mode=1777"},
@@ -205,12 +196,15 @@ def test_binds_volumes_tmpfs(tmp_path, layers):
     by = {m.target: m for m in s.mounts}
     assert host_dir.is_dir()  # -v creates a missing host path, like Docker
     assert by["/data"].type == "bind" and by["/data"].readonly and by["/data"].propagation == "rshared"
-    assert by["/var/lib/db"].source == str(tmp_path / "vols" / "dbdata" / "_data")
+    assert by["/var/lib/db"].source == str(vols.mountpoint("dbdata"))
     assert by["/run"].tmpfs_size == 1 << 20 and by["/run"].tmpfs_mode == 0o700
     assert by["/scratch"].tmpfs_size == 64 << 20 and by["/scratch"].tmpfs_mode == 0o1777
     assert by["/scratch"].flags == ["rw", "noexec"]
     assert by["/logs"].anonymous and by["/logs"].type == "volume"  # image VOLUME not covered by a mount
-    assert ("dbdata", "/var/lib/db") in vols.seeded and not any(n == "cache" for n, _ in vols.seeded)
+    assert (vols.mountpoint("dbdata") / "seed.txt").read_text() == "from the image"  # seeded on first use
+    assert not any(vols.mountpoint("cache").iterdir())  # nocopy
+    assert (by["/ram"].fstype, by["/ram"].device, by["/ram"].data) == ("tmpfs", "tmpfs", "size=1m")
+    assert "com.docker.volume.anonymous" in vols.get(by["/logs"].volume_name)["Labels"]
 
 
 def test_mount_errors(tmp_path, layers):
