@@ -448,7 +448,9 @@ class NetworkManager:
             if br and n["Id"] not in active:
                 links.delete_link(br)
 
-    def _apply_rules(self) -> None:
+    def _apply_rules(self, force: bool = False) -> None:
+        """Re-render our nft table from state; skipped when the script is the one already loaded
+        (every nf_tables commit that deletes anything waits an RCU grace period, ~14 ms)."""
         nets = {n["Id"]: n for n in self.store.networks()}
         net_rules, port_rules = set(), []
         for ep in self.store.endpoints():
@@ -463,9 +465,15 @@ class NetworkManager:
                 for m in ep.get("Ports") or []:
                     port_rules.append(nft.PortRule(m["proto"], m["host_ip"], m["host_port"], target["IPAddress"],
                                                    m["container_port"], ep["Id"]))
-        if not net_rules and not port_rules and not nft.table_exists(self.table):
+        script = nft.render(sorted(net_rules, key=lambda r: r.bridge), port_rules, self.table)
+        if not force and script == self.store.applied_rules():
             return
-        nft.apply(nft.render(sorted(net_rules, key=lambda r: r.bridge), port_rules, self.table))
+        if not net_rules and not port_rules and not nft.table_exists(self.table):
+            self.store.set_applied_rules(script)
+            return
+        self.store.set_applied_rules("")  # unknown while loading: a crash here forces the next load
+        nft.apply(script)
+        self.store.set_applied_rules(script)
 
     # ------------------------------------------------------------------ connect / disconnect
     def _as_record(self, container: dict | str) -> dict:
@@ -620,7 +628,7 @@ class NetworkManager:
                 if gone and ep["Id"] not in live:
                     self.store.delete_endpoint(ep["Id"])
             self._gc_bridges()
-            self._apply_rules()
+            self._apply_rules(force=True)
             self.store.bump()
         if self.dns is not None:
             for cid in released:

@@ -8,9 +8,12 @@ nothing. Existing connections keep their conntrack NAT bindings across a rebuild
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 
 from engine.errors import SystemError_
@@ -99,18 +102,67 @@ def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -
     return "\n".join(out) + "\n"
 
 
-def apply(script: str) -> None:
-    """Load a rendered script atomically (one nft transaction)."""
+class _Lib:
+    """libnftables (the library behind Debian's ``nft``) through ctypes: the same parser and one
+    netlink transaction, without a process per change (~1 ms instead of ~15 ms)."""
+
+    def __init__(self):
+        lib = ctypes.CDLL(ctypes.util.find_library("nftables") or "libnftables.so.1")
+        lib.nft_ctx_new.restype = ctypes.c_void_p
+        lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
+        lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
+        lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
+        lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        self.lib = lib
+        self.lock = threading.Lock()
+
+    def run(self, script: str) -> tuple[int, str]:
+        with self.lock:
+            ctx = self.lib.nft_ctx_new(0)
+            try:
+                self.lib.nft_ctx_buffer_output(ctx)
+                self.lib.nft_ctx_buffer_error(ctx)
+                rc = self.lib.nft_run_cmd_from_buffer(ctx, script.encode())
+                err = (self.lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace")
+                return rc, err
+            finally:
+                self.lib.nft_ctx_free(ctx)
+
+
+_lib: _Lib | None | bool = None
+
+
+def _library() -> _Lib | None:
+    global _lib
+    if _lib is None:
+        try:
+            _lib = _Lib()
+        except (OSError, AttributeError):
+            _lib = False
+    return _lib or None
+
+
+def _run(script: str) -> tuple[int, str]:
+    lib = _library()
+    if lib is not None:
+        return lib.run(script)
     nft = shutil.which("nft") or "/usr/sbin/nft"
     try:
         res = subprocess.run([nft, "-f", "-"], input=script, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:
         raise SystemError_("nft (Debian package nftables) is not installed; it programs published ports") from None
-    if res.returncode != 0:
-        raise SystemError_(f"nft could not load the pycompose rules: {res.stderr.strip()}")
+    return res.returncode, res.stderr
+
+
+def apply(script: str) -> None:
+    """Load a rendered script atomically (one nft transaction)."""
+    rc, err = _run(script)
+    if rc != 0:
+        raise SystemError_(f"nft could not load the pycompose rules: {err.strip()}")
 
 
 def table_exists(table: str = NFT_TABLE) -> bool:
-    nft = shutil.which("nft") or "/usr/sbin/nft"
-    res = subprocess.run([nft, "list", "table", NFT_FAMILY, table], capture_output=True, text=True)
-    return res.returncode == 0
+    return _run(f"list table {NFT_FAMILY} {table}\n")[0] == 0

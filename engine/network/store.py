@@ -11,10 +11,12 @@ deleting its entries: there is no second list that could disagree after a crash.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import threading
 from pathlib import Path
 
-from engine.state import DataRoot, read_json, write_json, atomic_write
+from engine.state import DataRoot, read_json, write_json
 
 
 class Store:
@@ -61,7 +63,7 @@ class Store:
         return out
 
     def save_endpoint(self, rec: dict) -> None:
-        write_json(self.ep_dir / f"{rec['Id']}.json", rec)
+        _replace(self.ep_dir / f"{rec['Id']}.json", json.dumps(rec, indent=1) + "\n")
 
     def delete_endpoint(self, cid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -74,7 +76,32 @@ class Store:
             n = int(path.read_text().strip() or 0)
         except (FileNotFoundError, ValueError):
             n = 0
-        atomic_write(path, str(n + 1))
+        _replace(path, str(n + 1))
 
     def generation_path(self) -> Path:
         return self.dir / "generation"
+
+    # the nft script last loaded by this root (to skip reloading an identical one)
+    def applied_rules(self) -> str:
+        try:
+            return (self.dir / "nft.applied").read_text()
+        except FileNotFoundError:
+            return ""
+
+    def set_applied_rules(self, script: str) -> None:
+        _replace(self.dir / "nft.applied", script)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Atomic replace without fsync: endpoint leases, the generation counter and the rule cache
+    only have to survive a process crash (rename is atomic), and after a machine crash nothing
+    is running, so ``reconcile`` releases them anyway. Saves ~6 ms per write on every start/stop."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
