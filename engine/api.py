@@ -1,0 +1,599 @@
+"""The engine facade: ``Engine(root)`` with ``.images .containers .volumes .networks .events()``.
+
+Why one facade: the compose layer (and the engine CLI) talk only to this
+module, in Docker Engine API shapes (Docker's JSON field names), so the
+Docker API reference documents every dict that crosses it and the kernel
+side can change behind it. Container records live on disk
+(``engine.containers.ContainerStore``); everything that needs a live process
+(start, stop, kill, pause, wait, events) goes through the supervisor daemon
+(``engine.supervisor.client.SupervisorClient``), so containers outlive the
+command that started them.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as _signal
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from engine import containerview as view
+from engine.containers import ContainerStore, now_iso
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.state import DataRoot, read_json
+
+__all__ = ["Engine", "Images", "Containers", "Volumes", "Networks", "LogEntry"]
+
+from engine.logs import LogEntry  # noqa: E402  (re-exported: part of the contract)
+
+
+class SupervisorUnavailable(EngineError):
+    """The supervisor module is missing from this installation (a broken install)."""
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+class Engine:
+    """All engine objects of one data root (``$PYCOMPOSE_ROOT`` or /var/lib/pycompose)."""
+
+    def __init__(self, root: str | os.PathLike | DataRoot | None = None):
+        self.root = root if isinstance(root, DataRoot) else DataRoot(root)
+        self.store = ContainerStore(self.root)
+
+    def __repr__(self) -> str:
+        return f"Engine({str(self.root.path)!r})"
+
+    # lazily built: `pycompose container ls` must not import the image or network machinery
+    @cached_property
+    def images(self) -> "Images":
+        return Images(self)
+
+    @cached_property
+    def containers(self) -> "Containers":
+        return Containers(self)
+
+    @cached_property
+    def volumes(self) -> "Volumes":
+        return Volumes(self)
+
+    @cached_property
+    def networks(self) -> "Networks":
+        return Networks(self)
+
+    @cached_property
+    def supervisor(self):
+        """The client of this root's supervisor (started on first use by its own methods)."""
+        try:
+            from engine.supervisor.client import SupervisorClient
+        except ImportError as e:  # pragma: no cover - only on a broken install
+            raise SupervisorUnavailable(f"the container supervisor is not available: {e}") from None
+        return SupervisorClient(self.root.path)
+
+    def supervisor_running(self) -> bool:
+        """True when this root's supervisor process is alive (checked by its pid file)."""
+        pid_file = self.root.path / "run" / "supervisor.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return b"pycompose-supervisor" in cmd or b"pycompose-sup" in cmd
+
+    def events(self, filters: dict[str, list[str]] | None = None, since: Any = None,
+               until: Any = None) -> Iterator[dict]:
+        """Docker events (Type, Action, Actor{ID, Attributes}, time, timeNano), pushed as they happen."""
+        return self.supervisor.events(filters=filters, since=since, until=until)
+
+    def notify(self, event: dict) -> None:
+        """Publish an event the API itself causes (create, destroy, rename) when a supervisor runs."""
+        with contextlib.suppress(Exception):
+            if self.supervisor_running():
+                self.supervisor.notify(event)
+
+    def shutdown(self) -> None:
+        """Stop every container of this data root, then its supervisor (tests, uninstall)."""
+        if not self.supervisor_running():
+            return
+        self.supervisor.shutdown()
+
+
+def _event(action: str, rec: dict, **attrs: Any) -> dict:
+    t = time.time_ns()
+    labels = (rec.get("Config") or {}).get("Labels") or {}
+    return {"Type": "container", "Action": action, "status": action, "id": rec["Id"], "from": view.image_name(rec),
+            "Actor": {"ID": rec["Id"], "Attributes": {**labels, "image": view.image_name(rec),
+                                                      "name": rec["Name"].lstrip("/"), **attrs}},
+            "scope": "local", "time": t // 10**9, "timeNano": t}
+
+
+# ----------------------------------------------------------------------------- images
+
+
+class Images:
+    """``engine.images.ImageStore`` with in-use checks against this root's containers."""
+
+    def __init__(self, engine: Engine):
+        from engine.images import ImageStore
+
+        self.engine = engine
+        self.store = ImageStore(engine.root)
+
+    def users(self, image_id: str) -> list[str]:
+        """Ids of the containers created from ``image_id``."""
+        return [r["Id"] for r in self.engine.store.records() if r.get("Image") == image_id]
+
+    def load(self, path: str | os.PathLike) -> list[str]:
+        return self.store.load(path)
+
+    def import_(self, tar_path: str | os.PathLike, ref: str | None = None, changes: list[str] | None = None) -> str:
+        return self.store.import_tarball(tar_path, ref, changes)
+
+    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
+        return [r.summary() for r in self.store.list(filters)]
+
+    def inspect(self, ref: str) -> dict:
+        return self.store.inspect(ref)
+
+    def get(self, ref: str):
+        return self.store.get(ref)
+
+    def tag(self, src: str, dst: str) -> None:
+        self.store.tag(src, dst)
+
+    def save(self, refs: list[str], out: str | os.PathLike) -> None:
+        self.store.save(refs, out)
+
+    def remove(self, ref: str, force: bool = False) -> list[dict]:
+        return self.store.remove(ref, force=force, in_use=self.users)
+
+    def prune(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> dict:
+        return self.store.prune(all=all, filters=filters, in_use=self.users)
+
+    def exists(self, ref: str) -> bool:
+        return self.store.exists(ref)
+
+
+# ----------------------------------------------------------------------------- volumes
+
+
+class Volumes:
+    """``engine.volumes.VolumeStore``; a volume is in use while a container record mounts it."""
+
+    def __init__(self, engine: Engine):
+        from engine.volumes import VolumeStore
+
+        self.engine = engine
+        self.store = VolumeStore(engine.root)
+
+    def users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) whose mounts name volume ``name``."""
+        out = []
+        for rec in self.engine.store.records():
+            if name in view.volume_names(rec):
+                out.append(rec["Id"])
+        return out
+
+    def create(self, name: str | None = None, driver: str = "local", labels: dict | None = None,
+               driver_opts: dict | None = None) -> dict:
+        return self.store.create(name=name, driver=driver, labels=labels, driver_opts=driver_opts)
+
+    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
+        return self.store.list(filters, in_use=self.users)
+
+    def inspect(self, name: str) -> dict:
+        return self.store.inspect(name)
+
+    def remove(self, name: str, force: bool = False) -> None:
+        self.store.remove(name, force=force, in_use=self.users)
+
+    def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
+        return self.store.prune(filters, in_use=self.users)
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+class Networks:
+    """``engine.network.NetworkManager``; connect/disconnect take a container reference."""
+
+    def __init__(self, engine: Engine):
+        from engine.network import NetworkManager
+
+        self.engine = engine
+        self.manager = NetworkManager(engine.root)
+
+    def create(self, name: str, driver: str = "bridge", internal: bool = False, labels: dict | None = None,
+               ipam: dict | None = None, options: dict | None = None, attachable: bool = False,
+               enable_ipv6: bool = False) -> dict:
+        return self.manager.create(name, driver=driver, internal=internal, labels=labels, ipam=ipam,
+                                   options=options, attachable=attachable, enable_ipv6=enable_ipv6)
+
+    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
+        return self.manager.list(filters)
+
+    def inspect(self, id_or_name: str) -> dict:
+        return self.manager.inspect(id_or_name)
+
+    def remove(self, id_or_name: str) -> None:
+        self.manager.remove(id_or_name)
+
+    def prune(self, filters: dict[str, list[str]] | None = None) -> list[str]:
+        return self.manager.prune(filters)
+
+    def connect(self, net: str, container: str, aliases: list[str] | None = None,
+                ipv4_address: str | None = None, mac_address: str | None = None,
+                links: list[str] | None = None) -> None:
+        rec = self.engine.containers.record(container)
+        self.manager.connect(net, rec, aliases=aliases, ipv4_address=ipv4_address, mac_address=mac_address,
+                             links_=links)
+
+    def disconnect(self, net: str, container: str, force: bool = False) -> None:
+        rec = self.engine.containers.record(container)
+        self.manager.disconnect(net, rec, force=force)
+
+
+# ----------------------------------------------------------------------------- containers
+
+
+class Containers:
+    """Docker's container verbs over the records on disk and the supervisor."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.store = engine.store
+
+    # ---- records
+    def record(self, ref: str) -> dict:
+        """The config record merged with the live state (``State`` key)."""
+        rec = self.store.get(ref)
+        try:
+            rec["State"] = self.store.state(rec["Id"])
+        except NotFound:
+            rec["State"] = {}
+        return rec
+
+    def _image(self, rec: dict):
+        """The image record of a container, or None when the image was removed meanwhile (forced)."""
+        try:
+            return self.engine.images.get(rec.get("Image") or "")
+        except NotFound:
+            return None
+
+    # ---- create
+    def create(self, body: dict, name: str | None = None) -> str:
+        """Validate ``body`` (Docker ContainerCreate) and store the container; returns its id."""
+        body = dict(body or {})
+        image_ref = body.get("Image")
+        if not image_ref:
+            raise InvalidArgument("No image specified")
+        img = self.engine.images.get(image_ref)  # NotFound: "No such image: x"
+        config, host_config, net_config = view.split_create_body(body, img.config)
+        view.validate_create(config, host_config, net_config, img.config)
+        record = {
+            "Created": now_iso(),
+            "Image": img.id,
+            "ImageRef": image_ref,
+            "Config": config,
+            "HostConfig": host_config,
+            "NetworkingConfig": net_config,
+        }
+        cid = self.store.create(record, name=name)
+        try:
+            def _fill(rec: dict) -> None:
+                if not rec["Config"].get("Hostname"):
+                    rec["Config"]["Hostname"] = cid[:12]
+
+            rec = self.store.update_config(cid, _fill)
+            for vol in view.anonymous_volumes(rec, img.config):
+                self.engine.volumes.store.ensure(vol)
+        except BaseException:
+            self.store.delete(cid)
+            raise
+        self.engine.notify(_event("create", rec))
+        return cid
+
+    # ---- lifecycle through the supervisor
+    def start(self, ref: str) -> None:
+        rec = self.record(ref)
+        st = rec["State"]
+        if st.get("Paused"):
+            raise Conflict("cannot start a paused container, try unpause instead")
+        if st.get("Running") and not st.get("Restarting"):
+            return  # docker start on a running container is a no-op
+        self.engine.supervisor.start(rec["Id"])
+
+    def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        rec = self.record(ref)
+        self.engine.supervisor.stop(rec["Id"], timeout=timeout, signal=signal)
+
+    def kill(self, ref: str, signal: str | int = "SIGKILL") -> None:
+        rec = self.record(ref)
+        sig = view.parse_signal(signal)
+        st = rec["State"]
+        if not st.get("Running"):
+            raise Conflict(f"cannot kill container: {ref}: container {rec['Id']} is not running")
+        self.engine.supervisor.kill(rec["Id"], sig)
+
+    def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        rec = self.record(ref)
+        self.engine.supervisor.restart(rec["Id"], timeout=timeout)
+
+    def pause(self, ref: str) -> None:
+        rec = self.record(ref)
+        st = rec["State"]
+        if not st.get("Running"):
+            raise Conflict(f"Container {rec['Id']} is not running")
+        if st.get("Paused"):
+            raise Conflict(f"Container {rec['Id']} is already paused")
+        self.engine.supervisor.pause(rec["Id"])
+
+    def unpause(self, ref: str) -> None:
+        rec = self.record(ref)
+        if not rec["State"].get("Paused"):
+            raise Conflict(f"Container {rec['Id']} is not paused")
+        self.engine.supervisor.unpause(rec["Id"])
+
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> int:
+        """Block until the container meets ``condition``; returns its exit code (Docker's StatusCode)."""
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f"invalid condition: \"{condition}\"")
+        rec = self.record(ref)
+        if condition == "not-running" and not rec["State"].get("Running"):
+            if not (self.engine.supervisor_running() and rec["State"].get("Restarting")):
+                return int(rec["State"].get("ExitCode") or 0)
+        return int(self.engine.supervisor.wait(rec["Id"], condition, timeout))
+
+    def rename(self, ref: str, new_name: str) -> None:
+        """Give a container a new name (unique, validated like at create)."""
+        from engine.containers import NAME_RE
+
+        rec = self.store.get(ref)
+        if not NAME_RE.match(new_name):
+            raise InvalidArgument(f'Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        full = "/" + new_name.lstrip("/")
+        if rec["Name"] == full:
+            raise Conflict(f'Renaming a container with the same name as its current name')
+        with self.engine.root.lock("containers"):
+            for other in self.store.records():
+                if other.get("Name") == full:
+                    raise Conflict(f'Conflict. The container name "{full}" is already in use by container '
+                                   f'"{other["Id"]}". You have to remove (or rename) that container to be able '
+                                   f'to reuse that name.')
+            old = rec["Name"]
+
+            def _set(r: dict) -> None:
+                r["Name"] = full
+
+            rec = self.store.update_config(rec["Id"], _set)
+        self.engine.notify(_event("rename", rec, oldName=old))
+
+    # ---- remove
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        """Delete the container (its record, logs, upper dir; anonymous volumes with ``volumes``)."""
+        rec = self.record(ref)
+        cid = rec["Id"]
+        st = rec["State"]
+        if st.get("Running") or st.get("Restarting"):
+            if not force:
+                if st.get("Paused"):
+                    raise Conflict(f"cannot remove container \"{rec['Name']}\": container is paused and must be "
+                                   "unpaused first: Unpause and then stop the container before attempting "
+                                   "removal or force remove")
+                raise Conflict(f"cannot remove container \"{rec['Name']}\": container is running: "
+                               "stop the container before removing or force remove")
+            self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
+        elif self.engine.supervisor_running() and st.get("Status") not in ("created", "exited", "dead"):
+            self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
+        img_cfg = (self._image(rec).config if self._image(rec) else {})
+        anon = view.anonymous_volumes(rec, img_cfg)
+        with contextlib.suppress(Exception):
+            self.engine.networks.manager.forget(rec)
+        self.store.delete(cid)
+        if volumes:
+            for name in anon:
+                with contextlib.suppress(NotFound, Conflict):
+                    self.engine.volumes.store.remove(name, force=False, in_use=self.engine.volumes.users)
+        self.engine.notify(_event("destroy", rec))
+
+    def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
+        """Remove every stopped container (``docker container prune``)."""
+        deleted, reclaimed = [], 0
+        flt = dict(filters or {})
+        until = flt.pop("until", None)
+        for c in self.list(all=True, filters=flt or None):
+            if c["State"] in ("running", "paused", "restarting"):
+                continue
+            if until and c["Created"] >= view.parse_time(until[0]):
+                continue
+            reclaimed += view.dir_size(self.store.dir(c["Id"]) / "upper")
+            with contextlib.suppress(NotFound):
+                self.remove(c["Id"])
+                deleted.append(c["Id"])
+        return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+    # ---- read
+    def inspect(self, ref: str, size: bool = False) -> dict:
+        rec = self.record(ref)
+        img = self._image(rec)
+        nets = self._network_settings(rec)
+        out = view.inspect(rec, img.config if img else {}, self.store.log_path(rec["Id"]), nets,
+                           self.store.dir(rec["Id"]))
+        if size:
+            out["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
+            out["SizeRootFs"] = out["SizeRw"] + (img.size if img else 0)
+        return out
+
+    def _network_settings(self, rec: dict) -> dict:
+        try:
+            return self.engine.networks.manager.network_settings(rec)
+        except Exception:  # noqa: BLE001 - a record without network state shows an empty section
+            return view.empty_network_settings()
+
+    def list(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+             size: bool = False, limit: int | None = None) -> list[dict]:
+        """Docker /containers/json, newest first."""
+        flt = view.check_filters(filters)
+        out = []
+        recs = []
+        for rec in self.store.records():
+            try:
+                rec["State"] = self.store.state(rec["Id"])
+            except NotFound:
+                continue
+            recs.append(rec)
+        recs.sort(key=lambda r: r.get("Created") or "", reverse=True)
+        image_ids = None
+        if flt.get("ancestor"):
+            image_ids = self._ancestor_ids(flt["ancestor"])
+        for rec in recs:
+            if not all and not rec["State"].get("Running") and not flt.get("status") and not flt.get("exited"):
+                if limit is None:
+                    continue
+            if not view.matches(rec, flt, image_ids, self._network_names):
+                continue
+            nets = self._network_settings(rec) if rec["State"].get("Running") or flt.get("network") else None
+            item = view.summary(rec, nets, self.engine.root.path / "volumes")
+            if size:
+                item["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
+            out.append(item)
+        if limit is not None and limit > 0:
+            out = out[:limit]
+        return out
+
+    def _network_names(self, rec: dict) -> set[str]:
+        names = set()
+        hc = rec.get("HostConfig") or {}
+        if hc.get("NetworkMode"):
+            names.add(hc["NetworkMode"])
+        names.update(((rec.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).keys())
+        try:
+            for n, e in self._network_settings(rec).get("Networks", {}).items():
+                names.add(n)
+                if e.get("NetworkID"):
+                    names.add(e["NetworkID"])
+        except Exception:  # noqa: BLE001
+            pass
+        if "default" in names or not names:
+            names.add("bridge")
+        return names
+
+    def _ancestor_ids(self, refs: list[str]) -> set[str]:
+        ids = set()
+        for r in refs:
+            with contextlib.suppress(NotFound):
+                ids.add(self.engine.images.get(r).id)
+        return ids
+
+    def logs(self, ref: str, follow: bool = False, stdout: bool = True, stderr: bool = True,
+             since: Any = None, until: Any = None, tail: int | str | None = None,
+             timestamps: bool = False) -> Iterator["LogEntry"]:
+        """The container's json-file log entries (``engine.logs``); ``follow`` streams until it stops."""
+        from engine import logs as logmod
+
+        rec = self.record(ref)
+        cid = rec["Id"]
+        log_cfg = (rec.get("HostConfig") or {}).get("LogConfig") or {}
+        if log_cfg.get("Type") in ("none",):
+            raise InvalidArgument('configured logging driver does not support reading')
+
+        def still_going() -> bool:
+            try:
+                st = self.store.state(cid)
+            except NotFound:
+                return False
+            if st.get("Running") or st.get("Restarting"):
+                return True
+            policy = ((rec.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
+            # a container with restart "always" may come back: keep following while the supervisor runs it
+            return policy in ("always", "unless-stopped") and st.get("Status") == "restarting"
+
+        return logmod.read_logs(self.store.log_path(cid), follow=follow, stdout=stdout, stderr=stderr,
+                                since=since, until=until, tail=tail, alive=still_going)
+
+    # ---- inside a running container
+    def _running_pid(self, ref: str) -> tuple[dict, int]:
+        rec = self.record(ref)
+        st = rec["State"]
+        if not st.get("Running") or not st.get("Pid"):
+            raise Conflict(f"container {rec['Id']} is not running")
+        if st.get("Paused"):
+            raise Conflict(f"container {rec['Id']} is paused, unpause the container before exec")
+        if st.get("Restarting"):
+            raise Conflict(f"Container {rec['Id']} is restarting, wait until the container is running")
+        return rec, int(st["Pid"])
+
+    def exec(self, ref: str, cmd: list[str], env: list[str] | None = None, workdir: str | None = None,
+             user: str | None = None, tty: bool = False, detach: bool = False, privileged: bool = False,
+             stdin: BinaryIO | int | None = None, stdout: BinaryIO | int | None = None,
+             stderr: BinaryIO | int | None = None) -> int:
+        """Run ``cmd`` inside the running container; its exit code (0 when ``detach``)."""
+        from engine import execution
+
+        rec, pid = self._running_pid(ref)
+        img = self._image(rec)
+        return execution.run_exec(rec, pid, img.config if img else {}, cmd, env=env, workdir=workdir, user=user,
+                                  tty=tty, detach=detach, privileged=privileged, stdin=stdin, stdout=stdout,
+                                  stderr=stderr)
+
+    def top(self, ref: str, ps_args: str | None = None) -> dict:
+        """Docker's /top: {"Titles": [...], "Processes": [[...], ...]} from the cgroup and /proc."""
+        from engine import procinfo
+
+        rec, pid = self._running_pid(ref)
+        return procinfo.top(rec["Id"], pid, ps_args)
+
+    def stats(self, ref: str, previous: dict | None = None) -> dict:
+        """Docker's stats JSON for one sample; ``previous`` (an earlier sample) fills ``precpu_stats``."""
+        from engine import procinfo
+
+        rec = self.record(ref)
+        return procinfo.stats(rec, previous)
+
+    def port(self, ref: str, private_port: str | None = None) -> dict[str, list[dict]]:
+        """Published ports: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], ...}."""
+        rec = self.record(ref)
+        ports = self._network_settings(rec).get("Ports") or {}
+        out = {k: v for k, v in ports.items() if v}
+        if private_port:
+            key = private_port if "/" in private_port else f"{private_port}/tcp"
+            if key not in out:
+                raise NotFound(f"Error: No public port '{key}' published for {rec['Name'].lstrip('/')}")
+            return {key: out[key]}
+        return out
+
+    def copy_to(self, ref: str, path: str, tar_stream: BinaryIO, no_overwrite_dir_non_dir: bool = False) -> None:
+        """Extract a tar stream into the container at ``path`` (never following links out of its root)."""
+        from engine import copying
+
+        rec = self.record(ref)
+        copying.extract_into(self._fs_roots(rec, write=True), path, tar_stream)
+
+    def copy_from(self, ref: str, path: str, out: BinaryIO) -> dict:
+        """Write a tar of ``path`` in the container to ``out``; returns Docker's path stat."""
+        from engine import copying
+
+        rec = self.record(ref)
+        return copying.archive_from(self._fs_roots(rec, write=False), path, out)
+
+    def _fs_roots(self, rec: dict, write: bool) -> list[str]:
+        """Where the container's files are: its live root, or (stopped) its upper dir over the layers."""
+        st = rec["State"]
+        if st.get("Running") and st.get("Pid"):
+            return [f"/proc/{int(st['Pid'])}/root"]
+        upper = self.store.dir(rec["Id"]) / "upper"
+        upper.mkdir(exist_ok=True)
+        img = self._image(rec)
+        layers = [str(p) for p in reversed(img.layer_dirs())] if img else []
+        return [str(upper)] + ([] if write else layers)
