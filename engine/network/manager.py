@@ -13,6 +13,7 @@ Hooks, called by the supervisor around a container's start and stop:
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -45,6 +46,19 @@ class NetPrepared:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _netns_id(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return ""
+
+
+def _same_netns(pid: int, recorded: str | None) -> bool:
+    """Is ``pid`` still the process we attached (same network namespace), not a dead or reused pid?"""
+    now = _netns_id(pid)
+    return bool(now) and (not recorded or now == recorded)
 
 
 def _public(net: dict) -> dict:
@@ -258,6 +272,33 @@ class NetworkManager:
                 "Links": list(links_ or []), "Priority": priority, "IPAddress": "", "IPPrefixLen": 0,
                 "Gateway": "", "Mac": "", "EndpointID": "", "Interface": "", "HostVeth": "", "Internal": False}
 
+    def _resolve_member(self, e: dict, nets: list[dict], missing_ok: bool = False) -> dict:
+        """The network of a membership: by id, else by the name it was given (a network removed
+        and made again by ``compose down/up`` keeps its name, not its id)."""
+        for ref in filter(None, (e.get("NetworkID"), e.get("Ref"))):
+            try:
+                return self._find(ref, nets)
+            except NotFound:
+                continue
+        if missing_ok:
+            return {}
+        raise NotFound(f"network {e.get('Ref') or e.get('NetworkID')} not found")
+
+    def _heal(self) -> None:
+        """Release endpoints whose process is gone (SIGKILL, dead supervisor) before anyone counts
+        their addresses or ports as taken; ``reconcile`` does the same for a whole root."""
+        dead = []
+        for ep in self.store.endpoints():
+            if ep.get("Active") and ep.get("Pid") and not _same_netns(ep["Pid"], ep.get("NetNS")):
+                self._release(ep)
+                self.store.save_endpoint(ep)
+                dead.append(ep["Id"])
+        if dead:
+            self._gc_bridges()
+            self._apply_rules()
+            self.store.bump()
+        return None
+
     def _lease(self, ep: dict, e: dict, net: dict, taken_by_net: dict) -> None:
         """Give endpoint ``e`` an address on ``net`` (its fixed one when asked)."""
         conf = ipam.PoolConfig.from_docker(net["IPAM"]["Config"][0])
@@ -285,12 +326,13 @@ class NetworkManager:
         """Leases and host ports decided (or a Conflict naming the port) and hosts/resolv.conf written,
         all before the container exists; nothing is saved when anything fails."""
         with self.store.lock():
+            self._heal()
             nets = self.store.networks()
             ep = self._membership(rec)
             self._release(ep)
             by_net, used = self._taken(ep["Id"])
             for e in ep["Networks"]:
-                net = self._find(e["NetworkID"] or e["Ref"], nets) if e["NetworkID"] else self._find(e["Ref"], nets)
+                net = self._resolve_member(e, nets)
                 if net["Driver"] != "bridge":
                     raise InvalidArgument(f"container cannot be connected to network {net['Name']} "
                                           f"(driver {net['Driver']}) together with others")
@@ -367,6 +409,7 @@ class NetworkManager:
             ep = self.store.endpoint(cid)
             if ep is None or not all(e["IPAddress"] for e in ep["Networks"]):
                 raise Conflict(f"container {cid[:12]} was not prepared for networking")
+            ep["NetNS"] = _netns_id(pid)
             if ep["Mode"] == "host" or ep["Mode"].startswith("container:"):
                 ep["Active"], ep["Pid"] = True, pid
                 self.store.save_endpoint(ep)
@@ -503,7 +546,7 @@ class NetworkManager:
                                f"container sharing network namespace with another container or a network "
                                f"mode of {ep['Mode']} cannot be connected to any other network")
             for e in ep["Networks"]:
-                if e["NetworkID"] == net["Id"] or self._find(e["NetworkID"] or e["Ref"], nets)["Id"] == net["Id"]:
+                if e["NetworkID"] == net["Id"] or self._resolve_member(e, nets, missing_ok=True).get("Id") == net["Id"]:
                     raise Conflict(f"endpoint with name {ep['Name']} already exists in network {net['Name']}")
             e = self._member(net["Name"], aliases, ipv4_address, mac_address, links_)
             e["NetworkID"] = net["Id"]

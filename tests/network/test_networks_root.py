@@ -323,3 +323,29 @@ def test_default_bridge_uses_host_resolv_and_links_in_hosts(nm, boxes):
     assert "nameserver 127.0.0.11" not in app.run("busybox", "cat", "/etc/resolv.conf").stdout
     assert nm.network_settings(app_rec)["IPAddress"] == nm.network_settings(app_rec)["Networks"]["bridge"]["IPAddress"]
     assert [n["Name"] for n in nm.list({"type": ["builtin"]})] == ["bridge", "host", "none"]
+
+
+def test_killed_container_frees_its_port_and_address_for_the_next_one_without_reconcile(nm, boxes):
+    nm.create("front", ipam={"Config": [{"Subnet": "10.124.0.0/24"}]})
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    port = holder.getsockname()[1]
+    holder.close()
+    first = record("first", ip="10.124.0.9", ports={"80/tcp": [{"HostPort": str(port)}]})
+    box = boxes(first)
+    box.kill()  # dies with SIGKILL; its supervisor (say) died too, so nobody detaches it
+    second = record("second", ip="10.124.0.9", ports={"80/tcp": [{"HostPort": str(port)}]})
+    boxes(second)
+    assert nm.network_settings(second)["Ports"]["80/tcp"][0]["HostPort"] == str(port)
+    assert list(nm.inspect("front")["Containers"]) == [second["Id"]]
+
+
+def test_network_removed_and_made_again_is_found_by_name_at_next_start(nm, boxes):
+    nm.create("front")
+    rec = record("again")
+    boxes(rec)
+    nm.detach(rec)
+    nm.remove("front")
+    nm.create("front", ipam={"Config": [{"Subnet": "10.125.0.0/24"}]})
+    box = boxes(rec)
+    assert "10.125.0." in box.run("busybox", "ip", "-o", "addr", "show", "eth0").stdout
