@@ -46,6 +46,7 @@ class _Index:
         self.upstreams: dict[str, list[str]] = {}
         self.pids: dict[str, int] = {}
         self.ptr: dict[str, dict[str, str]] = {}
+        self.cache: dict[tuple[str, bytes], bytes] = {}
         for ep in store.endpoints():
             if not ep.get("Active"):
                 continue
@@ -289,14 +290,27 @@ class DnsServer:
 
     # ---------------------------------------------------------------- answers
     def _answer_local(self, data: bytes, cid: str) -> bytes | None:
-        """The reply when the name is ours (or the query is garbage); None to forward it."""
+        """The reply when the name is ours (or the query is garbage); None to forward it.
+
+        Replies are cached per (container, query minus its id) until state changes: a repeated
+        question costs a dict lookup instead of a dnslib parse and pack."""
+        index = self._refresh()
+        key = (cid, data[2:])
+        hit = index.cache.get(key)
+        if hit is not None:
+            return data[:2] + hit
+        reply = self._answer_uncached(data, cid, index)
+        if reply is not None and len(index.cache) < 4096:
+            index.cache[key] = reply[2:]
+        return reply
+
+    def _answer_uncached(self, data: bytes, cid: str, index: "_Index") -> bytes | None:
         try:
             q = DNSRecord.parse(data)
         except Exception:  # noqa: BLE001 - dnslib raises several types on bad input
             return None if len(data) < 12 else _formerr(data)
         if not q.questions:
             return _formerr(data)
-        index = self._refresh()
         question = q.questions[0]
         qname = str(question.qname).rstrip(".")
         qtype = question.qtype
