@@ -12,13 +12,30 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import anyio
-
 from compose import convert as cv
 from compose import plan as pl
-from compose import scheduler as sch
 from compose.errors import ComposeError, UsageError
 from compose.render.progress import Progress, QuietProgress
+
+
+class _Lazy:
+    """anyio and the scheduler load on first use: read-only commands (ps) never pay for them."""
+
+    def __init__(self, name: str, *also: str):
+        self._name, self._also, self._mod = name, also, None
+
+    def __getattr__(self, attr: str):
+        if self._mod is None:
+            import importlib
+
+            for extra in self._also:
+                importlib.import_module(extra)
+            self._mod = importlib.import_module(self._name)
+        return getattr(self._mod, attr)
+
+
+anyio = _Lazy("anyio", "anyio.to_thread", "anyio.from_thread")
+sch = _Lazy("compose.scheduler")
 
 
 class NoSuchService(ComposeError):
@@ -597,7 +614,7 @@ def open_engine() -> Any:
 
 
 def open_backend(gopts: Any, need_project: bool = True, title: str = "Running",
-                 progress: Progress | None = None, services: Iterable[str] = ()) -> Compose:
+                 progress: Progress | None = None, services: Iterable[str] = (), labels_only: bool = False) -> Compose:
     """Load the project (or, when allowed, just take ``-p NAME``) and wire engine + progress.
 
     Commands such as ``down``, ``ps`` and ``logs`` work from labels alone when there is no
@@ -606,13 +623,16 @@ def open_backend(gopts: Any, need_project: bool = True, title: str = "Running",
     from compose.render.progress import make_progress
 
     project = None
-    name = None
-    try:
-        project = load_project(gopts, services)
-    except ComposeError:
-        name = project_name_only(gopts)
-        if need_project or not name:
-            raise
+    name = project_name_only(gopts) if labels_only and not need_project and not gopts.files else None
+    if name is None:
+        # ``labels_only``: read-only views (ps, logs, top...) given -p need nothing from the file,
+        # and loading it (schema, graph) costs more than the whole answer
+        try:
+            project = load_project(gopts, services)
+        except ComposeError:
+            name = project_name_only(gopts)
+            if need_project or not name:
+                raise
     if progress is None:
         progress = make_progress(gopts.progress, title=title)
     return Compose(open_engine(), project, name=name, progress=progress, parallel=gopts.parallel)

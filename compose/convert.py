@@ -8,8 +8,8 @@ users see the same labels and the same names.
 """
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +105,7 @@ def container_name(project: str, service_name: str, service: dict, number: int) 
 
 def oneoff_name(project: str, service_name: str, slug: str | None = None) -> str:
     """A ``run`` container's default name: ``<project>-<service>-run-<12 hex>``."""
-    return f"{project}-{service_name}-run-{(slug or secrets.token_hex(32))[:12]}"
+    return f"{project}-{service_name}-run-{(slug or os.urandom(32).hex())[:12]}"
 
 
 def depends_on_label(service: dict) -> str:

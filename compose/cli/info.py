@@ -71,7 +71,7 @@ def binary_size(n: float) -> str:
 
 
 def top(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     first = True
     for c in b.pick(args.services, ["running", "paused"]):
         t = b.engine.containers.top(c["Id"])
@@ -84,7 +84,7 @@ def top(args, gopts) -> int:
 
 
 def port(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     c = b.container_of(args.service, args.index)
     info = b.engine.containers.inspect(c["Id"])
     key = f"{args.private_port}/{args.protocol}" if "/" not in args.private_port else args.private_port
@@ -97,7 +97,7 @@ def port(args, gopts) -> int:
 
 
 def images(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     rows, seen = [], []
     cache: dict[str, dict] = {}
     for c in b.pick(args.services, None):
@@ -181,7 +181,7 @@ def ls(args, gopts) -> int:
 
 
 def events(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     wanted = set(args.services)
     b.check_services(wanted)
     flt = {"label": [f"{cv.PROJECT}={b.name}"], "type": ["container"]}
@@ -233,7 +233,7 @@ def stats_row(name: str, s: dict) -> list[str]:
 
 def stats(args, gopts) -> int:
     """A live table, refreshed every second (``--no-stream``: one sample)."""
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     heads = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
     live = sys.stdout.isatty() and not args.no_stream
     try:

@@ -184,7 +184,7 @@ class Follower:
 
 
 def run(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     b.check_services(args.services)
     wanted = set(args.services)
 

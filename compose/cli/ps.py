@@ -86,7 +86,7 @@ def wanted_statuses(args) -> set[str]:
 
 
 def run(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False)
+    b = open_backend(gopts, need_project=False, labels_only=True)
     b.check_services(args.services)
     statuses = wanted_statuses(args)
     cs = b.containers(args.services or None, all=args.all or bool(statuses), oneoff=None)
