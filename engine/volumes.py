@@ -163,6 +163,9 @@ class VolumeStore:
 
     def list(self, filters: dict[str, list[str]] | None = None, in_use: InUse | None = None) -> list[dict]:
         """Volumes matching docker's filters (name=, label=, label!=, driver=, dangling=)."""
+        for key in filters or {}:
+            if key not in ("name", "driver", "label", "label!", "dangling"):
+                raise InvalidArgument(f"invalid filter '{key}'")
         out = []
         for d in sorted(self.dir.iterdir()):
             if d.name.startswith("."):

@@ -257,6 +257,9 @@ class ImageStore:
 
     def list(self, filters: dict[str, list[str]] | None = None) -> list[ImageRecord]:
         """Every image, newest first; docker's filters dangling=, reference=, label=, before=, since=."""
+        for key in filters or {}:
+            if key not in ("dangling", "reference", "label", "before", "since"):
+                raise InvalidArgument(f"invalid filter '{key}'")
         tags = self._tags()
         recs = []
         for iid in self._ids():
@@ -651,6 +654,12 @@ def _check_tar(blob: Path, shown: Path) -> None:
         raise InvalidArgument(f"{shown} is not a tar archive: {e}") from None
 
 
+def reference_matches(tag: str, pattern: str) -> bool:
+    """docker's ``reference=`` filter: a glob against ``repo:tag`` or the repository alone."""
+    repo = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+    return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
+
+
 def _match(rec: ImageRecord, filters: dict[str, list[str]], store: ImageStore) -> bool:
     for key, values in filters.items():
         if isinstance(values, str):
@@ -662,14 +671,7 @@ def _match(rec: ImageRecord, filters: dict[str, list[str]], store: ImageStore) -
             if want != (not rec.refs):
                 return False
         elif key == "reference":
-            names = rec.tags
-            ok = False
-            for pat in values:
-                for t in names:
-                    repo = t.rsplit(":", 1)[0] if ":" in t.rsplit("/", 1)[-1] else t
-                    if fnmatch.fnmatchcase(t, pat) or fnmatch.fnmatchcase(repo, pat):
-                        ok = True
-            if not ok:
+            if not any(reference_matches(t, pat) for pat in values for t in rec.tags):
                 return False
         elif key == "label":
             labels = rec.config.get("Labels") or {}

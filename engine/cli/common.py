@@ -1,0 +1,227 @@
+"""Small helpers shared by the engine CLIs (image, volume, container, network).
+
+They reproduce what a docker CLI user sees: tables aligned like Go's tabwriter,
+``--format json`` (one JSON object per line), ``--format '{{.Field}}'`` Go-template
+subset, ``--filter key=value``, sizes and ages as the docker CLI prints them.
+Keep this module small and stable: other CLIs import it.
+
+* ``parse_filters(["label=a=b", "dangling=true"]) -> {"label": ["a=b"], "dangling": ["true"]}``
+* ``print_table(headers, rows)``: docker's table layout (min width 10, padding 3)
+* ``print_formatted(items, fmt, headers, row, quiet_key=None)``: table / json / template output
+* ``render_template(fmt, obj)``: ``{{.Name}}``, ``{{.A.B}}``, ``{{json .}}``, ``{{json .Labels}}``,
+  ``{{index .Labels "k"}}``, ``{{upper .X}}``/``{{lower .X}}``; ``\\t`` and ``\\n`` escapes
+* ``print_inspect(objects, fmt)``: ``inspect`` output (indented JSON array, or a template per object)
+* ``human_size(n)``: ``4.26MB``; ``human_duration(seconds)``: ``About an hour``; ``ago(unix)``
+* ``short_id(id)``: 12 hex characters without ``sha256:``
+* ``confirm(question)``: docker's ``[y/N]`` prompt (False when stdin is not answering)
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from engine.errors import InvalidArgument
+
+_TEMPLATE_RE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
+
+
+def parse_filters(values: Iterable[str] | None) -> dict[str, list[str]]:
+    """``--filter key=value`` flags into docker's filter map; a value without ``=`` is an error."""
+    out: dict[str, list[str]] = {}
+    for v in values or []:
+        key, eq, val = v.partition("=")
+        if not eq or not key:
+            raise InvalidArgument(f"bad format of filter (expected name=value): {v}")
+        out.setdefault(key.strip().lower(), []).append(val)  # "label!=x" gives key "label!"
+    return out
+
+
+def short_id(id_: str) -> str:
+    return id_.split(":", 1)[-1][:12]
+
+
+def human_size(n: float, precision: int = 3) -> str:
+    """Decimal units with ``precision`` significant digits, as ``docker images`` prints sizes."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+    n = float(n)
+    i = 0
+    while n >= 1000.0 and i < len(units) - 1:
+        n /= 1000.0
+        i += 1
+    s = f"{n:.{precision}g}"
+    if "e" in s:
+        s = str(int(round(n)))
+    return f"{s}{units[i]}"
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration: ``Less than a second``, ``5 seconds``, ``About a minute``, ``3 days``."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+def ago(unix_time: float, now: float | None = None) -> str:
+    """``2 hours ago``; ``N/A`` for a zero time."""
+    if not unix_time:
+        return "N/A"
+    return human_duration((now or time.time()) - unix_time) + " ago"
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Columns padded like Go's tabwriter(minwidth=10, padding=3) as docker uses it."""
+    rows = [[str(c) for c in r] for r in rows]
+    table = [list(headers)] + rows if headers else rows
+    if not table:
+        return ""
+    ncol = max(len(r) for r in table)
+    widths = [0] * ncol
+    for r in table:
+        for i, c in enumerate(r[:-1] if len(r) == ncol else r):
+            widths[i] = max(widths[i], len(c))
+    lines = []
+    for r in table:
+        cells = []
+        for i, c in enumerate(r):
+            if i == len(r) - 1:
+                cells.append(c)
+            else:
+                cells.append(c.ljust(max(widths[i] + 3, 10)))
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out=None) -> None:
+    text = format_table(headers, rows)
+    if text:
+        print(text, file=out or sys.stdout)
+
+
+def _lookup(obj: Any, path: str) -> Any:
+    cur = obj
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(cur, dict):
+            cur = cur.get(part)
+        else:
+            cur = getattr(cur, part, None)
+    return cur
+
+
+def _to_text(v: Any) -> str:
+    if v is None:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{_to_text(x)}" for k, x in sorted(v.items())) + "]"
+    if isinstance(v, (list, tuple)):
+        return "[" + " ".join(_to_text(x) for x in v) + "]"
+    return str(v)
+
+
+def _eval(expr: str, obj: Any) -> str:
+    words = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', expr)
+    if not words:
+        return ""
+
+    def arg(w: str) -> Any:
+        if w.startswith('"'):
+            return json.loads(w)
+        if w == ".":
+            return obj
+        if w.startswith("."):
+            return _lookup(obj, w)
+        raise InvalidArgument(f"template: unsupported expression {{{{{expr}}}}}")
+
+    fn = words[0]
+    if fn == "json":
+        return json.dumps(arg(words[1]) if len(words) > 1 else obj, separators=(",", ":"))
+    if fn == "index" and len(words) == 3:
+        base = arg(words[1])
+        key = arg(words[2])
+        return _to_text(base.get(key) if isinstance(base, dict) else None)
+    if fn in ("upper", "lower", "title") and len(words) == 2:
+        s = _to_text(arg(words[1]))
+        return s.upper() if fn == "upper" else s.lower() if fn == "lower" else s.title()
+    if fn == "join" and len(words) == 3:
+        return str(arg(words[2])).join(str(x) for x in (arg(words[1]) or []))
+    if len(words) == 1:
+        return _to_text(arg(fn))
+    raise InvalidArgument(f"template: unsupported expression {{{{{expr}}}}}")
+
+
+def render_template(fmt: str, obj: Any) -> str:
+    """Render the Go-template subset docker users put in ``--format``."""
+    fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    return _TEMPLATE_RE.sub(lambda m: _eval(m.group(1), obj), fmt)
+
+
+def print_formatted(items: Sequence[dict], fmt: str | None, headers: Sequence[str],
+                    row: Callable[[dict], Sequence[Any]], quiet: Callable[[dict], str] | None = None) -> None:
+    """The output of an ``ls`` command: ``quiet`` ids, ``--format json``, a template, or the table.
+
+    ``items`` are the objects as the template sees them (docker's field names, e.g. ``.ID``).
+    """
+    if quiet is not None:
+        for it in items:
+            print(quiet(it))
+        return
+    if fmt == "json":
+        for it in items:
+            print(json.dumps(it, separators=(",", ":")))
+        return
+    if fmt and fmt != "table":
+        if fmt.startswith("table"):
+            body = fmt[len("table"):].strip()
+            cells = [render_template(body, it).split("\t") for it in items]
+            head = [re.sub(r"[{}.\s]|json|index", "", h).upper() for h in body.replace("\\t", "\t").split("\t")]
+            print_table(head, cells)
+            return
+        for it in items:
+            print(render_template(fmt, it))
+        return
+    print_table(headers, [row(it) for it in items])
+
+
+def print_inspect(objects: Sequence[dict], fmt: str | None) -> None:
+    """``inspect`` output: a 4-space indented JSON array, or the template once per object."""
+    if fmt and fmt != "json":
+        for o in objects:
+            print(render_template(fmt, o))
+        return
+    print(json.dumps(list(objects), indent=4))
+
+
+def confirm(question: str) -> bool:
+    """Ask docker's ``Are you sure you want to continue? [y/N]``; False without a yes."""
+    sys.stdout.write(f"{question}\nAre you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,328 @@
+"""``pycompose image ...``: docker's image verbs with the docker CLI's flags, columns and messages.
+
+load, import, ls/list, inspect, tag, save, rm/remove, prune, history. The verbs go
+through ``engine.api.Engine`` (whose in-use check knows the containers); without
+it they fall back to the image store directly.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+
+from engine.cli import common
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+
+HELP = "Manage images"
+
+
+def add_arguments(parser, command) -> None:
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("load", help="Load an image from a tar archive or STDIN")
+    p.add_argument("-i", "--input", help="Read from tar archive file, instead of STDIN")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
+
+    p = sub.add_parser("import", help="Import the contents from a tarball to create a filesystem image")
+    p.add_argument("file", metavar="file|URL|-")
+    p.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-m", "--message", help="Set commit message for imported image")
+    p.add_argument("--platform", help="Set platform if server is multi-platform capable")
+
+    for name in ("ls", "list"):
+        p = sub.add_parser(name, help="List images")
+        p.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+        p.add_argument("-a", "--all", action="store_true", help="Show all images")
+        p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
+        p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+        p.add_argument("--format", help="Format output using a custom template ('table', 'json', or a Go template)")
+        p.add_argument("--digests", action="store_true", help="Show digests")
+        p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+
+    p = sub.add_parser("inspect", help="Display detailed information on one or more images")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+
+    p = sub.add_parser("tag", help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
+    p.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
+
+    p = sub.add_parser("save", help="Save one or more images to a tar archive (streamed to STDOUT by default)")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-o", "--output", help="Write to a file, instead of STDOUT")
+
+    for name in ("rm", "remove"):
+        p = sub.add_parser(name, help="Remove one or more images")
+        p.add_argument("images", nargs="+", metavar="IMAGE")
+        p.add_argument("-f", "--force", action="store_true", help="Force removal of the image")
+        p.add_argument("--no-prune", action="store_true", help="Do not delete untagged parents")
+
+    p = sub.add_parser("prune", help="Remove unused images")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"until=<timestamp>\")")
+
+    p = sub.add_parser("history", help="Show the history of an image")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("--format")
+    p.add_argument("-H", "--human", action="store_true", default=True)
+
+
+def _backend():
+    """(image store, in-use callback): the API's when it is there, else the bare store."""
+    try:
+        from engine.api import Engine
+    except ImportError:
+        Engine = None  # noqa: N806
+    if Engine is not None:
+        images = Engine().images
+        return images.store, images.users
+    from engine.images import ImageStore
+
+    return ImageStore(), None
+
+
+def run(args, gopts) -> int:
+    return {
+        "load": _load, "import": _import, "ls": _ls, "list": _ls, "inspect": _inspect, "tag": _tag,
+        "save": _save, "rm": _rm, "remove": _rm, "prune": _prune, "history": _history,
+    }[args.verb](args)
+
+
+@contextlib.contextmanager
+def _stdin_to_file():
+    """Archives must be seekable: spool STDIN into a temp file."""
+    if sys.stdin.isatty():
+        raise InvalidArgument("requested load from stdin, but stdin is empty")
+    fd, tmp = tempfile.mkstemp(prefix="pycompose-stdin-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        if os.path.getsize(tmp) == 0:
+            raise InvalidArgument("requested load from stdin, but stdin is empty")
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _load(args) -> int:
+    store, _ = _backend()
+    if args.input:
+        loaded = store.load(args.input)
+    else:
+        with _stdin_to_file() as tmp:
+            loaded = store.load(tmp)
+    if not args.quiet:
+        for name in loaded:
+            print(f"Loaded image ID: {name}" if name.startswith("sha256:") else f"Loaded image: {name}")
+    return 0
+
+
+@contextlib.contextmanager
+def _fetch_url(url: str):
+    import httpx
+
+    fd, tmp = tempfile.mkstemp(prefix="pycompose-import-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            try:
+                with httpx.stream("GET", url, follow_redirects=True, timeout=60) as r:
+                    if r.status_code != 200:
+                        raise InvalidArgument(f"import {url}: HTTP {r.status_code}")
+                    for chunk in r.iter_bytes(1 << 20):
+                        f.write(chunk)
+            except httpx.HTTPError as e:
+                raise InvalidArgument(f"import {url}: {e}") from None
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _import(args) -> int:
+    store, _ = _backend()
+    src = args.file
+    if src == "-":
+        ctx = _stdin_to_file()
+    elif src.startswith(("http://", "https://")):
+        ctx = _fetch_url(src)
+    else:
+        ctx = contextlib.nullcontext(src)
+    with ctx as path:
+        iid = store.import_tarball(path, args.reference, changes=args.change, message=args.message)
+    print(iid)
+    return 0
+
+
+def _rows(recs, no_trunc: bool, patterns: list[str]) -> list[dict]:
+    """One row per tag (``<none>`` for untagged), with docker's template field names;
+    with ``reference=`` filters only the tags that match are shown, as docker shows them."""
+    from engine.images import reference
+    from engine.images.store import reference_matches
+
+    rows = []
+    for rec in recs:
+        names = []
+        for r in rec.refs:
+            ref = reference.parse(r)
+            if patterns and not any(reference_matches(ref.familiar(), p) for p in patterns):
+                continue
+            names.append((ref.familiar_name, ref.tag or "<none>"))
+        digest = rec.repo_digests[0].split("@", 1)[1] if rec.repo_digests else "<none>"
+        for repo, tag in names or [("<none>", "<none>")]:
+            rows.append({
+                "Containers": "N/A",
+                "CreatedAt": rec.created,
+                "CreatedSince": common.ago(rec.created_unix),
+                "Digest": digest,
+                "ID": rec.id if no_trunc else common.short_id(rec.id),
+                "Repository": repo,
+                "SharedSize": "N/A",
+                "Size": common.human_size(rec.size),
+                "Tag": tag,
+                "UniqueSize": "N/A",
+                "VirtualSize": common.human_size(rec.size),
+            })
+    return rows
+
+
+def _ls(args) -> int:
+    store, _ = _backend()
+    filters = common.parse_filters(args.filter)
+    if args.reference:
+        filters.setdefault("reference", []).append(args.reference)
+    recs = store.list(filters)
+    rows = _rows(recs, args.no_trunc, filters.get("reference") or [])
+    if args.quiet:
+        seen = []
+        for r in rows:
+            if r["ID"] not in seen:
+                seen.append(r["ID"])
+        for i in seen:
+            print(i)
+        return 0
+    headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
+    common.print_formatted(
+        rows, args.format, headers,
+        lambda r: [r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else [])
+        + [r["ID"], r["CreatedSince"], r["Size"]])
+    return 0
+
+
+def _inspect(args) -> int:
+    store, _ = _backend()
+    found, missing = [], []
+    for name in args.images:
+        try:
+            found.append(store.inspect(name))
+        except NotFound as e:
+            missing.append(e)
+    if found or not args.format:
+        common.print_inspect(found, args.format)
+    if missing:
+        raise NotFound("; ".join(f"Error: {e}" if not str(e).startswith("Error") else str(e) for e in missing))
+    return 0
+
+
+def _tag(args) -> int:
+    store, _ = _backend()
+    store.tag(args.source, args.target)
+    return 0
+
+
+def _save(args) -> int:
+    store, _ = _backend()
+    if args.output:
+        store.save(args.images, args.output)
+        return 0
+    if sys.stdout.isatty():
+        raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    fd, tmp = tempfile.mkstemp(prefix="pycompose-save-", suffix=".tar")
+    os.close(fd)
+    try:
+        store.save(args.images, tmp)
+        sys.stdout.flush()
+        with open(tmp, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
+        sys.stdout.buffer.flush()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return 0
+
+
+class ImageRemoveError(EngineError):
+    """Some of the images given to ``image rm`` could not be removed (the others were)."""
+
+
+def _rm(args) -> int:
+    store, in_use = _backend()
+    errors = []
+    for name in args.images:
+        try:
+            for item in store.remove(name, force=args.force, in_use=in_use):
+                for k, v in item.items():
+                    print(f"{k}: {v}")
+        except (NotFound, Conflict, InvalidArgument) as e:
+            errors.append(str(e))
+    if errors:
+        raise ImageRemoveError("Error response from daemon: " + "; ".join(errors))
+    return 0
+
+
+def _prune(args) -> int:
+    store, in_use = _backend()
+    filters = common.parse_filters(args.filter)
+    if not args.force:
+        warning = ("WARNING! This will remove all images without at least one container associated to them."
+                   if args.all else "WARNING! This will remove all dangling images.")
+        if not common.confirm(warning):
+            return 0
+    report = store.prune(all=args.all, filters=filters, in_use=in_use)
+    deleted = report.get("ImagesDeleted") or []
+    if deleted:
+        print("Deleted Images:")
+        for item in deleted:
+            for k, v in item.items():
+                print(f"{k.lower()}: {v}")
+        print()
+    print(f"Total reclaimed space: {common.human_size(report.get('SpaceReclaimed') or 0)}")
+    return 0
+
+
+def _history(args) -> int:
+    from engine.images.store import parse_time
+
+    store, _ = _backend()
+    rec = store.get(args.image)
+    history = list(rec.image_config.get("history") or [])
+    sizes = [l.get("size", 0) for l in rec.layers]
+    rows, li = [], 0
+    for h in history:
+        size = 0
+        if not h.get("empty_layer") and li < len(sizes):
+            size = sizes[li]
+            li += 1
+        created_by = h.get("created_by", "")
+        if not args.no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        rows.append({"ID": "<missing>", "CreatedSince": common.ago(parse_time(h.get("created"))),
+                     "CreatedAt": h.get("created", ""), "CreatedBy": created_by,
+                     "Size": common.human_size(size), "Comment": h.get("comment", "")})
+    rows.reverse()
+    if rows:
+        rows[0]["ID"] = rec.id if args.no_trunc else common.short_id(rec.id)
+    if args.quiet:
+        for r in rows:
+            print(r["ID"])
+        return 0
+    common.print_formatted(rows, args.format, ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+                           lambda r: [r["ID"], r["CreatedSince"], r["CreatedBy"], r["Size"], r["Comment"]])
+    return 0

@@ -1,0 +1,141 @@
+"""``pycompose volume ...``: docker's volume verbs (create, ls, inspect, rm, prune) with its
+flags, columns and messages. Goes through ``engine.api.Engine`` (its in-use check knows the
+containers); without it, falls back to the volume store directly."""
+from __future__ import annotations
+
+from engine.cli import common
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+
+HELP = "Manage volumes"
+
+
+def add_arguments(parser, command) -> None:
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("create", help="Create a volume")
+    p.add_argument("name", nargs="?", metavar="VOLUME")
+    p.add_argument("--name", dest="name_flag", help="Specify volume name")
+    p.add_argument("-d", "--driver", default="local", help='Specify volume driver name (default "local")')
+    p.add_argument("--label", "-l", action="append", default=[], help="Set metadata for a volume")
+    p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
+
+    for name in ("ls", "list"):
+        p = sub.add_parser(name, help="List volumes")
+        p.add_argument("-q", "--quiet", action="store_true", help="Only display volume names")
+        p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values (e.g. \"dangling=true\")")
+        p.add_argument("--format", help="Format output using a custom template ('table', 'json', or a Go template)")
+
+    p = sub.add_parser("inspect", help="Display detailed information on one or more volumes")
+    p.add_argument("volumes", nargs="+", metavar="VOLUME")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+
+    for name in ("rm", "remove"):
+        p = sub.add_parser(name, help="Remove one or more volumes")
+        p.add_argument("volumes", nargs="+", metavar="VOLUME")
+        p.add_argument("-f", "--force", action="store_true", help="Force the removal of one or more volumes")
+
+    p = sub.add_parser("prune", help="Remove unused local volumes")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"label=<label>\")")
+
+
+def _backend():
+    """(volume store, in-use callback): the API's when it is there, else the bare store."""
+    try:
+        from engine.api import Engine
+    except ImportError:
+        Engine = None  # noqa: N806
+    if Engine is not None:
+        volumes = Engine().volumes
+        return volumes.store, volumes.users
+    from engine.volumes import VolumeStore
+
+    return VolumeStore(), None
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for v in values:
+        k, _, val = v.partition("=")
+        if not k:
+            raise InvalidArgument(f"invalid {what} {v!r}: expected key=value")
+        out[k] = val
+    return out
+
+
+def run(args, gopts) -> int:
+    return {"create": _create, "ls": _ls, "list": _ls, "inspect": _inspect, "rm": _rm, "remove": _rm,
+            "prune": _prune}[args.verb](args)
+
+
+def _create(args) -> int:
+    if args.name and args.name_flag and args.name != args.name_flag:
+        raise InvalidArgument(f"conflicting options: either specify --name or provide positional arg, not both")
+    store, _ = _backend()
+    vol = store.create(args.name or args.name_flag, driver=args.driver,
+                       labels=_pairs(args.label, "label"), driver_opts=_pairs(args.opt, "option"))
+    print(vol["Name"])
+    return 0
+
+
+def _ls(args) -> int:
+    store, in_use = _backend()
+    vols = store.list(common.parse_filters(args.filter), in_use=in_use)
+    rows = [dict(v, Labels=",".join(f"{k}={x}" for k, x in sorted(v["Labels"].items())), Links="N/A",
+                 Size="N/A", Availability="N/A", Group="N/A") for v in vols]
+    common.print_formatted(rows, args.format, ["DRIVER", "VOLUME NAME"], lambda r: [r["Driver"], r["Name"]],
+                           quiet=(lambda r: r["Name"]) if args.quiet else None)
+    return 0
+
+
+def _inspect(args) -> int:
+    store, _ = _backend()
+    found, missing = [], []
+    for name in args.volumes:
+        try:
+            found.append(store.inspect(name))
+        except NotFound as e:
+            missing.append(str(e))
+    if found or not args.format:
+        common.print_inspect(found, args.format)
+    if missing:
+        raise NotFound("Error response from daemon: " + "; ".join(missing))
+    return 0
+
+
+class VolumeRemoveError(EngineError):
+    """Some of the volumes given to ``volume rm`` could not be removed (the others were)."""
+
+
+def _rm(args) -> int:
+    store, in_use = _backend()
+    errors = []
+    for name in args.volumes:
+        try:
+            store.remove(name, force=args.force, in_use=in_use)
+            print(name)
+        except (NotFound, Conflict, InvalidArgument) as e:
+            errors.append(str(e))
+    if errors:
+        raise VolumeRemoveError("Error response from daemon: " + "; ".join(errors))
+    return 0
+
+
+def _prune(args) -> int:
+    store, in_use = _backend()
+    filters = common.parse_filters(args.filter)
+    if not args.force:
+        what = "all local volumes" if args.all else "anonymous local volumes"
+        if not common.confirm(f"WARNING! This will remove {what} not used by at least one container."):
+            return 0
+    report = store.prune(filters, in_use=in_use, all=args.all)
+    deleted = report.get("VolumesDeleted") or []
+    if deleted:
+        print("Deleted Volumes:")
+        for name in deleted:
+            print(name)
+        print()
+    print(f"Total reclaimed space: {common.human_size(report.get('SpaceReclaimed') or 0)}")
+    return 0
