@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""`up -d` / `down` wall times for 1, 10 and 50 services, beside Docker Compose and podman-compose.
+
+What it prints (medians of --repeat runs, whole-process wall time):
+
+* for each shape (indep, chain, healthy: ../shared/peers/gen-compose.py) and size (1, 10, 50):
+  `up -d` and `down -t 1` for pycompose, Docker Compose v2 and podman-compose, measured in
+  the same run when they are installed (and said so when not), with pycompose/peer ratios;
+* for a healthy-gated chain (healthy-chain 5): the delay between a dependency turning healthy
+  (end of its first passing health check) and its dependent starting, per link, for each tool
+  that exposes both times (Docker Compose polls every 500 ms; pycompose waits on events);
+* `pycompose ps` wall time with 10 services up.
+
+Peers: Docker needs dockerd (started with ../shared/peers/daemons.sh start-docker when not
+running, and stopped again at the end if this script started it); podman-compose runs in the
+peers-podman netns (daemons.sh setup-podman). Both need busybox:latest (make-busybox.sh).
+
+    python3 bench/up.py [--sizes 1,10,50] [--shapes indep,chain,healthy] [--repeat 3] [--no-peers]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "peers"
+if not SHARED.exists():
+    SHARED = Path("/work/shared/peers")
+PY = sys.executable
+
+
+def sh(cmd: list[str] | str, env: dict | None = None, check: bool = False, timeout: float = 600,
+       cwd: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, shell=isinstance(cmd, str), env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, check=check)
+
+
+def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, int, str]:
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    return time.monotonic() - t0, r.returncode, (r.stderr or "")[-400:]
+
+
+# ------------------------------------------------------------------ the tools
+
+class Tool:
+    name = ""
+
+    def up(self, d: Path, project: str) -> list[str]:
+        raise NotImplementedError
+
+    def down(self, d: Path, project: str) -> list[str]:
+        raise NotImplementedError
+
+    env: dict | None = None
+
+
+class Pycompose(Tool):
+    name = "pycompose"
+
+    def __init__(self, root: str):
+        self.env = dict(os.environ, PYCOMPOSE_ROOT=root, PYTHONPATH=str(REPO))
+        self.base = [PY, "-m", "compose.cli.main"]
+
+    def up(self, d, project):
+        return self.base + ["-p", project, "--progress", "quiet", "up", "-d"]
+
+    def down(self, d, project):
+        return self.base + ["-p", project, "--progress", "quiet", "down", "-t", "1"]
+
+    def ps(self, d, project):
+        return self.base + ["-p", project, "ps"]
+
+    def inspect(self, name: str) -> dict:
+        from engine.api import Engine
+
+        return Engine(self.env["PYCOMPOSE_ROOT"]).containers.inspect(name)
+
+
+class DockerCompose(Tool):
+    name = "docker compose"
+
+    def up(self, d, project):
+        return ["docker", "compose", "-p", project, "--progress", "quiet", "up", "-d"]
+
+    def down(self, d, project):
+        return ["docker", "compose", "-p", project, "--progress", "quiet", "down", "-t", "1"]
+
+    def inspect(self, name: str) -> dict:
+        return json.loads(sh(["docker", "inspect", name], check=True).stdout)[0]
+
+
+class PodmanCompose(Tool):
+    name = "podman-compose"
+    NS = ["nsenter", "--net=/run/netns/peers-podman"]
+
+    def up(self, d, project):
+        return self.NS + ["podman-compose", "-p", project, "up", "-d"]
+
+    def down(self, d, project):
+        return self.NS + ["podman-compose", "-p", project, "down", "-t", "1"]
+
+
+# ------------------------------------------------------------------ peers setup
+
+def setup_peers(want: bool) -> tuple[list[Tool], list[str], list[str]]:
+    """The peers that can run now, notes for the report, and cleanup commands."""
+    tools: list[Tool] = []
+    notes, cleanup = [], []
+    if not want:
+        notes.append("peers not measured (--no-peers)")
+        return tools, notes, cleanup
+    daemons = SHARED / "daemons.sh"
+    if shutil.which("docker") and sh(["docker", "compose", "version"]).returncode == 0:
+        if sh(["docker", "info"]).returncode != 0 and daemons.exists():
+            if sh(["bash", str(daemons), "start-docker"], timeout=120).returncode == 0:
+                cleanup.append(f"bash {daemons} stop-docker")
+        if sh(["docker", "info"]).returncode == 0:
+            if sh(["docker", "image", "inspect", "busybox:latest"]).returncode != 0:
+                sh(["bash", str(SHARED / "make-busybox.sh")], env=dict(os.environ, IMG_DIR="/tmp/peer-images"),
+                   timeout=600)
+            if sh(["docker", "image", "inspect", "busybox:latest"]).returncode == 0:
+                tools.append(DockerCompose())
+                v = sh(["docker", "compose", "version", "--short"]).stdout.strip()
+                notes.append(f"Docker Compose {v} + dockerd {sh(['docker', 'version', '-f', '{{.Server.Version}}']).stdout.strip()}")
+            else:
+                notes.append("Docker Compose: busybox:latest could not be imported into docker; not measured")
+        else:
+            notes.append("Docker Compose: dockerd would not start; not measured")
+    else:
+        notes.append("Docker Compose: not installed (bash ../shared/peers/install.sh); not measured")
+    if shutil.which("podman-compose") and shutil.which("podman"):
+        if not Path("/run/netns/peers-podman").exists():
+            sh(["bash", str(daemons), "setup-podman"])
+            cleanup.append(f"bash {daemons} stop-podman")
+        ok = sh(PodmanCompose.NS + ["podman", "image", "exists", "busybox:latest"]).returncode == 0
+        if not ok:
+            sh(["bash", str(SHARED / "make-busybox.sh")], env=dict(os.environ, IMG_DIR="/tmp/peer-images"), timeout=600)
+            ok = sh(PodmanCompose.NS + ["podman", "image", "exists", "busybox:latest"]).returncode == 0
+        if ok:
+            tools.append(PodmanCompose())
+            notes.append("podman-compose " + sh(["podman-compose", "version"]).stdout.strip().splitlines()[-1:][0]
+                         if sh(["podman-compose", "version"]).returncode == 0 else "podman-compose")
+        else:
+            notes.append("podman-compose: busybox:latest not available to podman; not measured")
+    else:
+        notes.append("podman-compose: not installed; not measured")
+    return tools, notes, cleanup
+
+
+# ------------------------------------------------------------------ measurements
+
+def gen(shape: str, n: int, d: Path) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml")], check=True)
+
+
+def measure_cycle(tool: Tool, d: Path, project: str, repeat: int) -> dict:
+    ups, downs, fails = [], [], []
+    for _ in range(repeat):
+        t, rc, err = timed(tool.up(d, project), env=tool.env, cwd=str(d))
+        if rc != 0:
+            fails.append(f"up rc={rc}: {err.strip().splitlines()[-1:] if err.strip() else ''}")
+        ups.append(t)
+        t, rc, err = timed(tool.down(d, project), env=tool.env, cwd=str(d))
+        if rc != 0:
+            fails.append(f"down rc={rc}: {err.strip().splitlines()[-1:] if err.strip() else ''}")
+        downs.append(t)
+    return {"up": statistics.median(ups), "down": statistics.median(downs), "fails": fails}
+
+
+def health_delays(tool: Tool, d: Path, project: str, n: int) -> list[float]:
+    """Per link s(i-1) healthy -> s(i) started, in ms, from the engine's own timestamps."""
+    timed(tool.up(d, project), env=tool.env, cwd=str(d))
+    # the last service starts last: wait until it is healthy too (its own check), bounded
+    names = [f"{project}-s{i:03d}-1" for i in range(n)]
+    delays = []
+    deadline = time.monotonic() + 60
+    infos = []
+    while time.monotonic() < deadline:
+        try:
+            infos = [tool.inspect(nm) for nm in names]
+        except Exception:  # noqa: BLE001 - not created yet
+            time.sleep(0.2)
+            continue
+        if all(i["State"].get("StartedAt", "0001").startswith("0001") is False for i in infos):
+            break
+        time.sleep(0.2)
+    for prev, cur in zip(infos, infos[1:]):
+        log = ((prev["State"].get("Health") or {}).get("Log") or [])
+        ok = [e for e in log if e.get("ExitCode") == 0]
+        if not ok:
+            continue
+        healthy = _ts(ok[0]["End"])
+        started = _ts(cur["State"]["StartedAt"])
+        delays.append((started - healthy) * 1000)
+    timed(tool.down(d, project), env=tool.env, cwd=str(d))
+    return delays
+
+
+def _ts(text: str) -> float:
+    """RFC 3339 with nanoseconds -> seconds."""
+    main, _, frac = text.rstrip("Z").partition(".")
+    frac = frac.split("+")[0].split("-")[0]
+    base = datetime.fromisoformat(main + "+00:00").timestamp()
+    return base + (float("0." + frac) if frac else 0.0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1,10,50")
+    ap.add_argument("--shapes", default="indep,chain,healthy")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
+    args = ap.parse_args()
+
+    root = args.root or tempfile.mkdtemp(prefix="pyc-bench-")
+    env = dict(os.environ, PYCOMPOSE_ROOT=root)
+    subprocess.run([str(REPO / "scripts" / "make-test-image")], env=env, check=True, stdout=subprocess.DEVNULL)
+    py = Pycompose(root)
+    peers, notes, cleanup = setup_peers(not args.no_peers)
+    tools: list[Tool] = [py] + peers
+    work = Path(tempfile.mkdtemp(prefix="pyc-bench-files-"))
+    print(f"# bench/up.py  {datetime.now().isoformat(timespec='seconds')}  ({os.cpu_count()} cores)")
+    for n in notes:
+        print(f"# peer: {n}")
+    print(f"# medians of {args.repeat} runs; down uses -t 1; workload: gen-compose.py default (sleep-trap)")
+    print()
+    header = f"{'shape':<8} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
+    print(header)
+    print("-" * len(header))
+    try:
+        for shape in args.shapes.split(","):
+            for n in [int(x) for x in args.sizes.split(",")]:
+                d = work / f"{shape}-{n}"
+                gen(shape, n, d)
+                results = {}
+                for tool in tools:
+                    project = f"bench{shape}{n}"
+                    results[tool.name] = measure_cycle(tool, d, project, args.repeat)
+                base = results["pycompose"]
+                for tool in tools:
+                    r = results[tool.name]
+                    ratio = ""
+                    if tool is not py and r["up"] and r["down"]:
+                        ratio = f"{base['up'] / r['up']:>8.2f}x {base['down'] / r['down']:>9.2f}x"
+                    print(f"{shape:<8} {n:>3}  {tool.name:<15} {r['up']:>7.2f}s {r['down']:>7.2f}s   {ratio}")
+                    for f in r["fails"][:2]:
+                        print(f"{'':<14}  ! {f}")
+                sys.stdout.flush()
+        print()
+        d = work / "healthy-chain-5"
+        gen("healthy-chain", 5, d)
+        for tool in [t for t in tools if hasattr(t, "inspect")]:
+            delays = health_delays(tool, d, "benchhc", 5)
+            if delays:
+                print(f"healthy -> dependent started ({tool.name}): median {statistics.median(delays):.1f} ms, "
+                      f"max {max(delays):.1f} ms over {len(delays)} links")
+            else:
+                print(f"healthy -> dependent started ({tool.name}): no timestamps")
+        print()
+        d = work / "indep-10"
+        timed(py.up(d, "benchps"), env=py.env, cwd=str(d))
+        ps_times = [timed(py.ps(d, "benchps"), env=py.env, cwd=str(d))[0] for _ in range(7)]
+        base_times = [timed([PY, "-c", "pass"])[0] for _ in range(7)]
+        print(f"pycompose ps (10 services up): median {statistics.median(ps_times) * 1000:.0f} ms "
+              f"(bare `{Path(PY).name} -c pass`: {statistics.median(base_times) * 1000:.0f} ms)")
+        timed(py.down(d, "benchps"), env=py.env, cwd=str(d))
+    finally:
+        for c in cleanup:
+            sh(c, timeout=120)
+        try:
+            from engine.api import Engine
+
+            Engine(root).shutdown()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        if not args.root:
+            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    sys.exit(main())
