@@ -169,7 +169,9 @@ def _read_oci(ar: ArchiveReader) -> list[ArchivedImage]:
             )
             out[cfg_digest] = img
         ann = desc.get("annotations") or {}
-        name = ann.get(CONTAINERD_NAME) or ann.get(REF_NAME)
+        name = ann.get(CONTAINERD_NAME)
+        if not name and any(c in (ann.get(REF_NAME) or "") for c in ":/"):
+            name = ann.get(REF_NAME)  # a bare ref.name ("latest") is only a tag: it names no repository
         if name:
             try:
                 ref = reference.normalize(name)

@@ -319,3 +319,18 @@ def test_get_unknown_image(store):
         store.get("nope")
     with pytest.raises(NotFound, match="No such image"):
         store.get("Not/Valid:Ref!")
+
+
+def test_oci_bare_ref_name_is_only_a_tag(store, tmp_path):
+    """umoci/skopeo layouts carry ref.name "latest" alone: that names no repository (docker loads it untagged)."""
+    iid = oci_archive(tmp_path / "o.tar", name="unused", via_index=False)
+    with tarfile.open(tmp_path / "o.tar") as tf:
+        members = {m.name: tf.extractfile(m).read() for m in tf.getmembers()}
+    idx = json.loads(members["index.json"])
+    idx["manifests"][0]["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
+    members["index.json"] = json.dumps(idx).encode()
+    with tarfile.open(tmp_path / "bare.tar", "w") as tf:
+        for name, data in members.items():
+            add(tf, name, data)
+    assert store.load(tmp_path / "bare.tar") == [iid]
+    assert store.get(iid).tags == []
