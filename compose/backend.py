@@ -140,6 +140,14 @@ class UpResult:
 
 # ------------------------------------------------------------- the backend
 
+class _no_deadline:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class Compose:
     """Compose operations on one project; ``project`` may be None for label-only commands."""
 
@@ -333,15 +341,24 @@ class Compose:
             return result
 
         async with sch.Watch(self.engine, {"label": [f"{cv.PROJECT}={self.name}"]}) as watch:
-            outcome = await sch.run_in_dependency_order(
-                services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
-                progress=self._container_progress, check_conditions=not opts.no_start)
-            for svc, err in outcome.errors.items():
-                self.progress.event("Service", svc, "Error", str(err))
-            outcome.raise_first()
-            if opts.wait and not opts.no_start:
-                await sch.wait_running(watch, outcome.containers, services, timeout=opts.wait_timeout,
-                                       progress=self._container_progress)
+            deadline = opts.wait_timeout if opts.wait and opts.wait_timeout else None
+            not_ready: set[str] = set()
+            try:
+                # --wait-timeout bounds the whole start, dependency gates included
+                with anyio.fail_after(deadline) if deadline else _no_deadline():
+                    outcome = await sch.run_in_dependency_order(
+                        services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
+                        progress=self._container_progress, check_conditions=not opts.no_start)
+                    for svc, err in outcome.errors.items():
+                        self.progress.event("Service", svc, "Error", str(err))
+                    outcome.raise_first()
+                    if opts.wait and not opts.no_start:
+                        await sch.wait_running(watch, outcome.containers, services,
+                                               progress=self._container_progress, not_ready=not_ready)
+            except TimeoutError:
+                waiting = [n for n in selected if n not in ids] or sorted(not_ready) or selected
+                raise sch.WaitTimeout(f"timeout waiting for services to be running/healthy after "
+                                      f"{deadline:g}s: {', '.join(waiting)}") from None
         return UpResult(outcome.containers, plan)
 
     def _container_progress(self, cid_or_name: str, status: str, detail: str) -> None:

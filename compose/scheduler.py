@@ -344,7 +344,8 @@ async def run_in_reverse_order(services: dict[str, dict], work: Callable[[str], 
 
 
 async def wait_running(watch: Watch, containers: dict[str, list[str]], services: dict[str, dict],
-                       timeout: float | None = None, progress: Progress | None = None) -> None:
+                       timeout: float | None = None, progress: Progress | None = None,
+                       not_ready: set[str] | None = None) -> None:
     """``up --wait``: every container running (healthy when it has a healthcheck).
 
     A one-shot service may have exited 0 when another waits on it with
@@ -354,11 +355,15 @@ async def wait_running(watch: Watch, containers: dict[str, list[str]], services:
                 if spec.get("condition") == COMPLETED}
     pending = {cid: svc for svc, ids in containers.items() for cid in ids}
     failures: list[BaseException] = []
+    if not_ready is not None:
+        not_ready.update(pending.values())
 
     async def one(cid: str, svc: str, tg) -> None:
         try:
             await watch.until(cid, lambda i: running_or_healthy_decision(i, svc in one_shot))
             pending.pop(cid, None)
+            if not_ready is not None and svc not in pending.values():
+                not_ready.discard(svc)
             if progress:
                 progress(cid, "Healthy", "")
         except ServiceFailed as e:
