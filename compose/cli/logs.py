@@ -66,6 +66,7 @@ class Follower:
         self.alive: set[str] = set()
         self.done = threading.Event()
         self.stopped = False
+        self.reopen: set[str] = set()   # restarted while its previous stream was still closing
 
     # -- one container
     def _stream(self, cid: str, name: str, resume: bool) -> None:
@@ -95,15 +96,26 @@ class Follower:
                 self.printer.line(name, f"error reading logs: {e}")
         finally:
             self.printer.flush_partial(name)
+            again = False
             with self.lock:
                 self.streams.pop(cid, None)
-                self._check_done()
+                if cid in self.reopen and not self.stopped:
+                    self.reopen.discard(cid)
+                    again = True
+                else:
+                    self._check_done()
+            if again:
+                self._open({"Id": cid, "Names": [name]}, resume=True)
 
     def _open(self, c: dict, resume: bool = False) -> None:
         cid = c["Id"]
         name = short_name(c)
         with self.lock:
-            if cid in self.streams or self.stopped:
+            if self.stopped:
+                return
+            if cid in self.streams:
+                if resume:
+                    self.reopen.add(cid)
                 return
             self.names[cid] = name
             self.alive.add(cid)
