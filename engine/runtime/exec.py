@@ -53,6 +53,7 @@ def _join_cgroups(paths: dict | None) -> None:
 
 def _helper(ns_fds, root_fd, process: ProcessSpec, stdio, cgroup_paths, msg_w: int) -> None:
     try:
+        proc.reset_signals()
         _join_cgroups(cgroup_paths)
         for kind, fd in ns_fds:
             ksys.setns(fd, ksys.NS_TYPES[kind], f"{kind} namespace of the container")

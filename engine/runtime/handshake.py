@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import traceback
 
 from engine import sys as ksys
 from engine.runtime.errors import StartError
@@ -28,6 +29,10 @@ def send(fd: int, msg: dict) -> None:
 
 
 def report_failure(fd: int, exc: BaseException, what: str = "container setup") -> None:
+    if os.environ.get("PYCOMPOSE_DEBUG"):
+        # the child's traceback on its stderr, for developers (source lines may be gone after pivot_root)
+        with contextlib.suppress(Exception):
+            os.write(2, "".join(traceback.format_exception(exc)).encode())
     if isinstance(exc, StartError):
         send(fd, {"error": str(exc), "status": exc.status})
     elif isinstance(exc, OSError):

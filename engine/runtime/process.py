@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import stat
 
 from engine import sys as ksys
@@ -19,6 +20,24 @@ from engine.runtime.limits import RLIMITS
 from engine.runtime.spec import DEFAULT_PATH, ProcessSpec
 
 LAST_CAP = ksys.last_cap()
+
+
+_ALL_SIGNALS = tuple(s for s in signal.Signals if s not in (signal.SIGKILL, signal.SIGSTOP))
+
+
+def reset_signals() -> None:
+    """Default dispositions and an empty mask, as a freshly exec'd command expects.
+
+    A forked child inherits the caller's Python handlers (which must not run
+    in the container) and its ignored signals and mask, which survive execve:
+    Python itself ignores SIGPIPE, so without this ``yes | head`` would hang.
+    """
+    for s in _ALL_SIGNALS:
+        try:
+            signal.signal(s, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def apply_rlimits(process: ProcessSpec) -> None:

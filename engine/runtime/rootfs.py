@@ -18,8 +18,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+from typing import Callable
 
 from engine import sys as ksys
+from engine.runtime.errors import StartError
 from engine.runtime.mountflags import PROPAGATION, current_flags, parse_options
 from engine.runtime.securejoin import create_inside, inside, mkdir_inside
 from engine.runtime.spec import ContainerSpec, Mount
@@ -55,15 +57,22 @@ def mount_overlay(spec: ContainerSpec) -> None:
         layers = [str(empty)]
     data = f"lowerdir={':'.join(layers)},upperdir={spec.upper},workdir={spec.work}"
     if len(data) > 4000:
-        # The option string is one page at most: use paths relative to the layers' common parent.
-        base = os.path.commonpath(layers)
-        os.chdir(base)
-        rel = [os.path.relpath(p, base) for p in layers]
-        data = f"lowerdir={':'.join(rel)},upperdir={spec.upper},workdir={spec.work}"
+        # The option string is one page at most: name each layer by a short
+        # /proc/self/fd/N path instead (overlayfs resolves it when mounting).
+        fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in layers]
+        data = f"lowerdir={':'.join(f'/proc/self/fd/{fd}' for fd in fds)},upperdir={spec.upper},workdir={spec.work}"
+        if len(data) > 4000:
+            raise StartError(f"too many image layers ({len(layers)}) for one overlay mount", 125)
+        try:
+            ksys.mount("overlay", str(spec.merged), "overlay", 0, data)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
     ksys.mount("overlay", str(spec.merged), "overlay", 0, data)
 
 
-def mount_dev(spec: ContainerSpec, root: str) -> None:
+def mount_dev(spec: ContainerSpec, root: str, console: Callable[[str], int | None] | None = None) -> None:
     dev = _mount_target(root, "/dev", True)
     ksys.mount("tmpfs", dev, "tmpfs", ksys.MS_NOSUID | ksys.MS_STRICTATIME, "mode=755,size=65536k")
     old = os.umask(0)
@@ -93,10 +102,31 @@ def mount_dev(spec: ContainerSpec, root: str) -> None:
     elif not spec.ipc_none:
         ksys.mount("shm", f"{dev}/shm", "tmpfs", _PROC_FLAGS, f"mode=1777,size={spec.shm_size}")
     ksys.mount("mqueue", f"{dev}/mqueue", "mqueue", _PROC_FLAGS)
-    if spec.process.terminal and os.isatty(0):
-        with open(f"{dev}/console", "w"):
-            pass
-        ksys.mount(f"/proc/self/fd/0", f"{dev}/console", None, ksys.MS_BIND)
+    tty = console(root) if console else None
+    if tty is not None:
+        _bind_console(tty, dev, root)
+
+
+def _bind_console(tty: int, dev: str, root: str) -> None:
+    """Like runc, make the container's terminal its /dev/console too.
+
+    A pty of the container's devpts binds directly. A host pty is bound by its
+    path in this namespace (a bind from the caller's mount is refused); when
+    that path cannot be found (stacked devpts mounts), there is no /dev/console.
+    """
+    if _in_root(tty, root):
+        src = f"/proc/self/fd/{tty}"
+    else:
+        try:
+            src = os.ttyname(tty)
+        except OSError:
+            return
+    with open(f"{dev}/console", "w"):
+        pass
+    try:
+        ksys.mount(src, f"{dev}/console", None, ksys.MS_BIND)
+    except OSError:
+        os.unlink(f"{dev}/console")
 
 
 _OTHER_NS_PATH = re.compile(r"^/proc/(\d+)/root(/.*)$")
@@ -124,6 +154,14 @@ def _bind_from_other_namespace(mnt_ns: str, path: str, target: str) -> None:
     finally:
         os.close(own)
         os.close(other)
+
+
+def _in_root(fd: int, root: str) -> bool:
+    """Is the open file ``fd`` under ``root`` (a pty of the container's own devpts)?"""
+    try:
+        return inside(root, os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return False
 
 
 def _copy_host_devices(dev: str) -> None:
@@ -179,13 +217,17 @@ def _depth(m: Mount) -> int:
     return len([c for c in m.target.split("/") if c])
 
 
-def prepare(spec: ContainerSpec) -> None:
-    """Everything before pivot_root; runs in the container's new mount namespace."""
+def prepare(spec: ContainerSpec, console: Callable[[str], int | None] | None = None) -> None:
+    """Everything before pivot_root; runs in the container's new mount namespace.
+
+    ``console(root)`` is called once devpts is mounted and returns the tty fd
+    to bind onto /dev/console (or None).
+    """
     ksys.mount(None, "/", None, ksys.MS_SLAVE | ksys.MS_REC)
     mount_overlay(spec)
     root = str(spec.merged)
     ksys.mount("proc", _mount_target(root, "/proc", True), "proc", _PROC_FLAGS)
-    mount_dev(spec, root)
+    mount_dev(spec, root, console)
     sys_flags = _PROC_FLAGS | (0 if spec.privileged else ksys.MS_RDONLY)
     sysdir = _mount_target(root, "/sys", True)
     try:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 from typing import Callable
 
 from engine import sys as ksys
-from engine.runtime import etcfiles, handshake as hs, init, limits, process as proc, rootfs
+from engine.runtime import etcfiles, handshake as hs, init, limits, process as proc, rootfs, tty
 from engine.runtime.spec import HOST, NEW, ContainerSpec
 
 
@@ -44,11 +45,27 @@ def _joins(spec: ContainerSpec) -> list[tuple[str, str]]:
                                             ("pid", ns.pid)) if path not in (NEW, HOST)]
 
 
-def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int, msg_w: int) -> None:
+def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int, msg_w: int,
+                    console_sock: socket.socket | None) -> None:
     """Pid 1 of the container (B). Never returns."""
+    def console(root: str) -> int | None:
+        nonlocal stdio
+        if console_sock is not None:
+            # allocate the terminal in the container's own devpts; the caller gets the master
+            master, slave = tty.open_pty(root)
+            socket.send_fds(console_sock, [b"M"], [master])
+            os.close(master)
+            console_sock.close()
+            stdio = (slave, slave, slave)
+            return slave
+        if spec.process.terminal and os.isatty(stdio[0]):
+            return stdio[0]
+        return None
+
     try:
         os.setsid()
-        rootfs.prepare(spec)
+        os.umask(0o022)
+        rootfs.prepare(spec, console)
         rootfs.pivot(str(spec.merged))
         # wait for the caller: cgroup joined, network in place
         if os.read(go_r, 1) != b"G":
@@ -83,9 +100,10 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
     os._exit(127)
 
 
-def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int) -> None:
+def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
     """A: enter/create namespaces, fork pid 1 if there is a new pid namespace. Never returns."""
     try:
+        proc.reset_signals()
         for kind, path in _joins(spec):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
@@ -95,10 +113,10 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int) -> None:
         ksys.unshare(_ns_flags(spec))
         if spec.namespaces.pid == HOST:
             hs.send(msg_w, {"pid": os.getpid()})
-            _container_init(spec, stdio, go_r, msg_w)
+            _container_init(spec, stdio, go_r, msg_w, console_sock)
         pid = os.fork()
         if pid == 0:
-            _container_init(spec, stdio, go_r, msg_w)
+            _container_init(spec, stdio, go_r, msg_w, console_sock)
         hs.send(msg_w, {"pid": pid})
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
@@ -109,12 +127,18 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int) -> None:
 _subreaper_set = False
 
 
-def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
-          prestart: Callable[[int], None] | None = None) -> int:
+def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
+          prestart: Callable[[int], None] | None = None,
+          console: Callable[[int], None] | None = None) -> int:
     """Start the container; return the host pid of its pid 1 once the command runs.
 
     ``cgroup`` (anything with ``add_pid(pid)``) receives pid 1 before the
     command runs; ``prestart(pid)`` runs while the container waits (network).
+    ``console(master_fd)``: with ``spec.process.terminal``, the terminal is
+    allocated in the container's own devpts (so ``tty`` shows /dev/pts/0) and
+    its master is handed to this callback (which then owns it); ``stdio`` is
+    unused then. Without it, a terminal ``stdio`` (e.g. an openpty slave) is
+    used as is and becomes the container's /dev/console.
     Raises StartError (Docker's wording and status) when the command cannot
     be started; nothing is left running then.
     """
@@ -124,15 +148,26 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
     if not _subreaper_set:
         ksys.set_child_subreaper(True)
         _subreaper_set = True
+    parent_sock = child_sock = None
+    if console is not None and spec.process.terminal:
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    if stdio is None:
+        if child_sock is None:
+            raise ValueError("start() needs stdio unless a console callback allocates a terminal")
+        stdio = (0, 1, 2)
     go_r, go_w = os.pipe()
     msg_r, msg_w = os.pipe()
     helper = os.fork()
     if helper == 0:
         os.close(go_w)
         os.close(msg_r)
-        _helper(spec, stdio, go_r, msg_w)
+        if parent_sock is not None:
+            parent_sock.close()
+        _helper(spec, stdio, go_r, msg_w, child_sock)
     os.close(go_r)
     os.close(msg_w)
+    if child_sock is not None:
+        child_sock.close()
     reader = os.fdopen(msg_r, "rb")
     pid = 0
     try:
@@ -146,6 +181,10 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
             cgroup.add_pid(pid)
         if prestart is not None:
             prestart(pid)
+        if parent_sock is not None:
+            _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
+            if fds:  # none: the container failed before; its error follows on the pipe
+                console(fds[0])
         with contextlib.suppress(BrokenPipeError):
             os.write(go_w, b"G")
         os.close(go_w)
@@ -163,5 +202,7 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int], cgroup=None,
         raise
     finally:
         reader.close()
+        if parent_sock is not None:
+            parent_sock.close()
         if go_w >= 0:
             os.close(go_w)

@@ -266,3 +266,65 @@ def test_nothing_is_mounted_on_the_host_after_exit(layer, cdir):
     assert code == 0
     assert not host_mounts_under(cdir)
     assert os.listdir(cdir / "merged") == []
+
+
+def test_signals_are_reset_for_the_command(layer, cdir):
+    # Python ignores SIGPIPE; the container's command must not inherit that (or a blocked mask).
+    code, out = run(make_spec(layer, cdir, ["grep", "-E", "SigIgn|SigBlk", "/proc/self/status"]))
+    assert "SigIgn:\t0000000000000000" in out and "SigBlk:\t0000000000000000" in out
+
+
+def _read_all(master: int) -> bytes:
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO once the slave side is gone
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_terminal_allocated_in_the_containers_devpts(layer, cdir):
+    from engine.runtime.start import start
+
+    spec = make_spec(layer, cdir, ["sh", "-c", "tty; test -t 1 && echo isatty; ls -l /dev/console"])
+    spec.process.terminal = True
+    got = []
+    pid = start(spec, None, console=got.append)
+    out = _read_all(got[0]).decode().replace("\r", "")
+    os.close(got[0])
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert out.splitlines()[0] == "/dev/pts/0" and "isatty" in out, out
+    assert "136," in out  # /dev/console is the pty (major 136)
+
+
+def test_terminal_from_a_host_pty(layer, cdir):
+    from engine.runtime.start import start
+
+    master, slave = os.openpty()
+    spec = make_spec(layer, cdir, ["sh", "-c", "test -t 0 && echo isatty"])
+    spec.process.terminal = True
+    pid = start(spec, (slave, slave, slave))
+    os.close(slave)
+    out = _read_all(master).decode()
+    os.close(master)
+    os.waitpid(pid, 0)
+    assert "isatty" in out
+
+
+def test_many_layers_beyond_one_page_of_mount_options(layer, cdir, tmp_path):
+    own = tmp_path / "base"
+    shutil.copytree(layer, own, symlinks=True)
+    layers = []
+    for i in range(80):  # 80 x ~70-char paths > the 4096-byte mount data limit
+        d = tmp_path / ("layer-%03d-" % i + "x" * 60)
+        d.mkdir()
+        (d / f"f{i}").write_text(str(i))
+        layers.append(d)
+    spec = make_spec(layer, cdir, ["sh", "-c", "cat /f0 /f79"])
+    spec.layers = [own] + layers
+    code, out = run(spec)
+    assert code == 0 and out == "079", out
