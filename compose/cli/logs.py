@@ -38,9 +38,24 @@ def _entry_parts(entry: Any) -> tuple[str, Any, bytes]:
     return getattr(entry, "stream", "stdout"), getattr(entry, "time", None), getattr(entry, "data", b"")
 
 
-def _key(t: Any) -> Any:
-    """Comparable form of a log entry time (float seconds or RFC 3339 text)."""
-    return t if t is not None else ""
+def _key(entry: Any) -> int:
+    """A log entry's time in ns (RFC 3339 text trims zeros, so it does not compare as text)."""
+    ns = getattr(entry, "time_ns", None)
+    if isinstance(ns, int):
+        return ns
+    _, when, _ = _entry_parts(entry)
+    if isinstance(when, (int, float)):
+        return int(when * 1e9)
+    from datetime import datetime
+
+    text = str(when or "")
+    main, _, frac = text.rstrip("Z").partition(".")
+    try:
+        base = int(datetime.fromisoformat(main + "+00:00").timestamp()) * 10**9
+    except ValueError:
+        return 0
+    digits = "".join(ch for ch in frac if ch.isdigit())[:9]
+    return base + int(digits.ljust(9, "0") or 0)
 
 
 class Follower:
@@ -85,9 +100,10 @@ class Follower:
                 if self.stopped:
                     return
                 stream, when, data = _entry_parts(entry)
-                if resume and last is not None and _key(when) <= _key(last):
+                key = _key(entry)
+                if resume and last is not None and key <= last:
                     continue
-                self.last[cid] = when
+                self.last[cid] = key
                 self.printer.data(name, stream, data if isinstance(data, bytes) else str(data).encode(), when)
         except Exception as e:  # noqa: BLE001 - a container removed while streaming just ends its stream
             from engine.errors import NotFound
