@@ -34,9 +34,16 @@ def test_up_detached_wait_runs_healthy_web_with_compose_labels(compose_factory):
     assert "hello from pycompose" in page
 
 
-def _healthy_at(info) -> str:
+def _ns(text: str) -> int:
+    """RFC 3339 (nanoseconds, zeros maybe trimmed) -> ns since the epoch."""
+    from compose.cli.logs import _key
+
+    return _key(("stdout", text, b""))
+
+
+def _healthy_at(info) -> int:
     log = info["State"]["Health"]["Log"]
-    return next(e["End"] for e in log if e["ExitCode"] == 0)
+    return _ns(next(e["End"] for e in log if e["ExitCode"] == 0))
 
 
 def test_dependent_starts_only_after_its_dependency_is_healthy(compose_factory):
@@ -46,10 +53,9 @@ def test_dependent_starts_only_after_its_dependency_is_healthy(compose_factory):
     app = c.inspect(f"{c.project}-app-1")
     free = c.inspect(f"{c.project}-free-1")
     healthy = _healthy_at(db)
-    # RFC 3339 UTC timestamps of equal precision compare as text
-    assert app["State"]["StartedAt"] >= healthy
+    assert _ns(app["State"]["StartedAt"]) >= healthy
     # a service with no dependencies does not wait for anybody's health
-    assert free["State"]["StartedAt"] < healthy
+    assert _ns(free["State"]["StartedAt"]) < healthy
 
 
 def test_wait_fails_on_unhealthy_and_dependents_are_not_started(compose_factory):
