@@ -349,3 +349,59 @@ def test_network_removed_and_made_again_is_found_by_name_at_next_start(nm, boxes
     nm.create("front", ipam={"Config": [{"Subnet": "10.125.0.0/24"}]})
     box = boxes(rec)
     assert "10.125.0." in box.run("busybox", "ip", "-o", "addr", "show", "eth0").stdout
+
+
+def test_connect_while_stopped_takes_effect_at_next_start_in_order(nm, boxes):
+    nm.create("front")
+    nm.create("back")
+    rec = record("later")
+    nm.connect("back", rec, aliases=["later-back"])  # created, never started: state only
+    assert not nm.inspect("back")["Containers"]
+    box = boxes(rec)
+    assert nm.network_settings(rec)["Networks"]["back"]["IPAddress"]
+    ifaces = " ".join(box.run("busybox", "ip", "-o", "addr").stdout.split())
+    front_ip = nm.network_settings(rec)["Networks"]["front"]["IPAddress"]
+    back_ip = nm.network_settings(rec)["Networks"]["back"]["IPAddress"]
+    assert f"eth0 inet {front_ip}/" in ifaces and f"eth1 inet {back_ip}/" in ifaces
+    assert "later-back" in nm.network_settings(rec)["Networks"]["back"]["DNSNames"]
+
+
+def test_links_on_user_network_resolve_only_for_the_linking_container(nm, boxes):
+    nm.create("front")
+    db_rec = record("db")
+    boxes(db_rec)
+    app = boxes(record("app", links=["db:database"]))
+    other = boxes(record("other"))
+    assert a_records(dns_query(app, "database")) == [ip_of(nm, db_rec)]
+    assert dns_query(other, "database").header.rcode == RCODE.NXDOMAIN
+
+
+def test_container_network_mode_shares_files_and_none_has_only_loopback(nm, boxes):
+    nm.create("front")
+    owner = record("owner", extra_hosts=["special:10.1.2.3"])
+    boxes(owner)
+    guest = record("guest", network=None, mode=f"container:{owner['Name'][1:]}")
+    prep = nm.prepare(guest)
+    assert prep.mode.startswith("container:") and "special" in prep.hosts
+    assert prep.resolv_conf == (nm.root.path / "containers" / owner["Id"] / "resolv.conf").read_text()
+    lonely = record("lonely", network=None, mode="none")
+    box = boxes(lonely)
+    links_out = box.run("busybox", "ip", "-o", "link").stdout
+    assert "lo:" in links_out and "eth0" not in links_out and "UP" in links_out
+    assert nm.network_settings(lonely)["Networks"] == {"none": nm.network_settings(lonely)["Networks"]["none"]}
+
+
+def test_port_bound_to_127_0_0_1_is_not_published_on_other_addresses(nm, boxes):
+    nm.create("front")
+    rec = record("local", ports={"7020/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]})
+    box = boxes(rec)
+    port = int(nm.network_settings(rec)["Ports"]["7020/tcp"][0]["HostPort"])
+    gw = nm.network_settings(rec)["Networks"]["front"]["Gateway"]
+    serve_once_tcp(box, 7020, b"x", count=2)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        assert c.recv(10) == b"x"
+    s = socket.socket()
+    s.settimeout(2)
+    with pytest.raises(OSError):
+        s.connect((gw, port))  # nothing listens on the host there: refused
+    s.close()
