@@ -466,8 +466,12 @@ class Compose:
         outcome.raise_first()
         if opts.services:
             return
+        networks = await anyio.to_thread.run_sync(self._project_networks)
+        volumes = await anyio.to_thread.run_sync(self._project_volumes) if opts.volumes else []
+        if not containers and not networks and not volumes:
+            self.progress.message(f'WARN[0000] No resource found to remove for project "{self.name}".')
         # networks after containers
-        for net in await anyio.to_thread.run_sync(self._project_networks):
+        for net in networks:
             self.progress.event("Network", net, "Removing")
             try:
                 await anyio.to_thread.run_sync(self.engine.networks.remove, net)
@@ -475,7 +479,7 @@ class Compose:
                 pass
             self.progress.event("Network", net, "Removed")
         if opts.volumes:
-            for vol in await anyio.to_thread.run_sync(self._project_volumes):
+            for vol in volumes:
                 self.progress.event("Volume", vol, "Removing")
                 try:
                     await anyio.to_thread.run_sync(lambda: self.engine.volumes.remove(vol, force=True))
