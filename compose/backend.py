@@ -420,7 +420,7 @@ class Compose:
             return cv.stop_timeout_seconds(service)
         return None
 
-    def _remove_container(self, c: dict, timeout: int | None, stop: bool) -> None:
+    def _remove_container(self, c: dict, timeout: int | None, stop: bool, volumes: bool = False) -> None:
         name = short_name(c)
         svc = (self.project.services.get(labels(c).get(cv.SERVICE)) if self.project else None)
         if stop and c.get("State") in ("running", "restarting", "paused"):
@@ -428,7 +428,7 @@ class Compose:
             self.engine.containers.stop(c["Id"], timeout=self._stop_timeout(svc, timeout))
             self.progress.event("Container", name, "Stopped")
         self.progress.event("Container", name, "Removing")
-        self.engine.containers.remove(c["Id"], force=True, volumes=False)
+        self.engine.containers.remove(c["Id"], force=True, volumes=volumes)
         self.progress.event("Container", name, "Removed")
 
     # ------------------------------------------------ down
@@ -460,7 +460,8 @@ class Compose:
         async def work(name: str) -> None:
             async with anyio.create_task_group() as tg:
                 for c in by_svc.get(name, []):
-                    tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, True)
+                    tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, True,
+                                  opts.volumes)
 
         outcome = await sch.run_in_reverse_order(graph, work, self.parallel)
         outcome.raise_first()
