@@ -53,7 +53,9 @@ def test_make_test_image_loads_busybox_and_is_idempotent(tmp_path, env):
         manifest = json.load(tf.extractfile("manifest.json"))
         cfg = json.load(tf.extractfile(manifest[0]["Config"]))
         layer = tarfile.open(fileobj=tf.extractfile(manifest[0]["Layers"][0]))
-        names = set(layer.getnames())
+        all_names = layer.getnames()
+        names = set(all_names)
+    assert len(all_names) == len(names)  # podman/containers-storage refuse duplicate paths
     assert cfg["config"]["Cmd"] == ["sh"] and cfg["config"]["Env"][0].startswith("PATH=")
     for need in ("bin/busybox", "bin/sh", "usr/sbin/httpd", "usr/bin/wget", "usr/bin/nc", "bin/ps",
                  "usr/bin/top", "bin/ping", "usr/bin/nslookup", "bin/sleep", "etc/passwd", "etc/group",
