@@ -1,0 +1,94 @@
+"""What a container must not be able to do, tried from inside real containers."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.cgroups import container_cgroup, limits_from_hostconfig
+from engine.runtime.caps import mask, tweak
+
+from runtime_helpers import make_busybox_layer, make_spec, run
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture(scope="module")
+def layer():
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-layer-"))
+    yield make_busybox_layer(d / "layer")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def cdir():
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+    yield d / "c"
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def sh(layer, cdir, script, **kw):
+    return run(make_spec(layer, cdir, ["sh", "-c", script], **kw))
+
+
+def test_mknod_of_a_host_disk_is_useless_in_the_devices_cgroup(layer, cdir):
+    # CAP_MKNOD is in Docker's default set: the devices cgroup is what keeps host disks out.
+    cg = container_cgroup(uuid.uuid4().hex)
+    cg.create()
+    try:
+        cg.apply(limits_from_hostconfig({}))
+        disk = os.stat("/dev/vda").st_rdev if os.path.exists("/dev/vda") else os.makedev(8, 0)
+        code, out = run(make_spec(layer, cdir, ["sh", "-c",
+                                                f"mknod /tmp/disk b {os.major(disk)} {os.minor(disk)} && "
+                                                "echo made; head -c 1 /tmp/disk >/dev/null; echo ok > /dev/null "
+                                                "&& echo null-ok"]), cgroup=cg)
+    finally:
+        cg.destroy()
+    assert "made" in out  # the node can be created...
+    assert "Operation not permitted" in out  # ...but not opened
+    assert "null-ok" in out
+
+
+def test_cannot_remount_the_readonly_root_or_unmask_paths(layer, cdir):
+    code, out = sh(layer, cdir, "mount -o remount,rw / 2>&1 || echo no-remount; "
+                                "umount /proc/timer_list 2>&1 || echo no-umount; "
+                                "mount -t proc proc /mnt 2>&1 || echo no-mount; touch /x 2>&1",
+                   readonly_rootfs=True)
+    assert "no-remount" in out and "no-umount" in out and "no-mount" in out
+    assert "Read-only file system" in out
+
+
+def test_sys_and_proc_sys_are_read_only(layer, cdir):
+    code, out = sh(layer, cdir, "echo 1 > /sys/kernel/profiling 2>&1; echo x > /proc/sys/kernel/hostname 2>&1; "
+                                "cat /proc/keys | wc -c")
+    assert out.count("Read-only file system") == 2, out
+    assert out.split()[-1] == "0"  # /proc/keys masked
+
+
+def test_old_root_is_gone_and_pid1_root_is_the_container(layer, cdir):
+    code, out = sh(layer, cdir, "ls /proc/1/root/; cat /proc/mounts | grep -c ' / ' ; "
+                                "grep -c -E ' /(work|home/|usr)' /proc/mounts; true")
+    names = out.split()
+    assert "work" not in names and "usr" not in names
+    assert names[-1] == "0"  # no host mount visible under any path
+
+
+def test_mounts_made_inside_do_not_reach_the_host(layer, cdir):
+    before = open("/proc/self/mountinfo").read().count("\n")
+    code, out = sh(layer, cdir, "mkdir -p /x && mount -t tmpfs none /x && echo mounted",
+                   capabilities=mask(tweak(["ALL"], None)))
+    assert "mounted" in out
+    assert open("/proc/self/mountinfo").read().count("\n") == before
+
+
+def test_dropped_capabilities_cannot_come_back(layer, cdir):
+    # root in the container without CAP_NET_RAW / CAP_CHOWN: exec of any binary keeps them out
+    code, out = sh(layer, cdir, "chown 1 /tmp 2>&1 || echo no-chown; grep CapBnd /proc/self/status",
+                   capabilities=mask(tweak(None, ["CHOWN", "NET_RAW"])))
+    assert "no-chown" in out
+    bnd = int(out.split("CapBnd:")[1].split()[0], 16)
+    assert not bnd & (1 << 0) and not bnd & (1 << 13)
