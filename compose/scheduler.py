@@ -84,6 +84,9 @@ class Watch:
         self.listeners: list[Callable[[dict], None]] = []
 
     async def __aenter__(self) -> "Watch":
+        import time
+
+        self._since = time.time()
         self._token = anyio.lowlevel.current_token()
         ready = threading.Event()
         self._error: BaseException | None = None
@@ -106,7 +109,9 @@ class Watch:
 
     def _pump(self, ready: threading.Event) -> None:
         try:
-            self._stream = iter(self.engine.events(filters=self.filters))
+            # since=now: events between this call and the stream's actual subscription are
+            # replayed from the engine's history, so no wake-up is ever lost
+            self._stream = iter(self.engine.events(filters=self.filters, since=self._since))
         except BaseException as e:  # noqa: BLE001 - handed to the caller
             self._error = e
             ready.set()

@@ -151,7 +151,7 @@ class Follower:
     def _events(self, ready: threading.Event) -> None:
         try:
             stream = self.b.engine.events(filters={"label": [f"{cv.PROJECT}={self.b.name}"],
-                                                   "type": ["container"]})
+                                                   "type": ["container"]}, since=self.since_ts)
             it = iter(stream)
         finally:
             ready.set()
@@ -191,7 +191,10 @@ class Follower:
 
     def run(self, containers: list[dict] | None = None) -> None:
         """Stream until the logs end (no -f) or, with -f, until every followed container is gone."""
+        import time
+
         ready = threading.Event()
+        self.since_ts = time.time()  # replayed from the engine's history: nothing between list and subscribe is lost
         if self.follow:
             threading.Thread(target=self._events, args=(ready,), daemon=True).start()
             ready.wait()

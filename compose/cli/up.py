@@ -137,7 +137,8 @@ def attach(b, args, started: dict[str, list[str]]) -> int:
         """Attached up ends when every container of the run has stopped."""
         import time
 
-        for ev in b.engine.events(filters={"label": [f"{cv.PROJECT}={b.name}"], "type": ["container"]}):
+        for ev in b.engine.events(filters={"label": [f"{cv.PROJECT}={b.name}"], "type": ["container"]},
+                                  since=since):
             action = ev.get("Action")
             cid = (ev.get("Actor") or {}).get("ID", "")
             with lock:
@@ -158,6 +159,9 @@ def attach(b, args, started: dict[str, list[str]]) -> int:
             if abort.is_set():
                 return
 
+    import time
+
+    since = time.time()
     cs = [c for c in b.containers(all=True) if include(c)]
     threading.Thread(target=follower.run, args=(cs,), daemon=True).start()
     threading.Thread(target=watch_all_stopped, daemon=True).start()
