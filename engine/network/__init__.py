@@ -5,4 +5,12 @@ container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in
 """
 from engine.network.manager import NetPrepared, NetworkManager
 
-__all__ = ["NetworkManager", "NetPrepared"]
+__all__ = ["NetworkManager", "NetPrepared", "SupervisorNetwork"]
+
+
+def __getattr__(name):  # lazy: the CLI must not import dnslib to list networks
+    if name == "SupervisorNetwork":
+        from engine.network.hooks import SupervisorNetwork
+
+        return SupervisorNetwork
+    raise AttributeError(name)
