@@ -68,7 +68,7 @@ class FakeEngine:
     def emit(self, cid, action):
         self.q.put({"Type": "container", "Action": action, "Actor": {"ID": cid, "Attributes": {}}})
 
-    def events(self, filters=None):
+    def events(self, filters=None, since=None, until=None):
         while True:
             yield self.q.get()
 
