@@ -236,7 +236,7 @@ class VolumeStore:
             data = self.dir / name / "_data"
             if not any(os.scandir(data)):
                 contributors = _resolve_in_image([Path(d) for d in reversed(list(layer_dirs))], path_in_image)
-                if contributors:
+                if contributors and stat.S_ISDIR(os.lstat(contributors[0]).st_mode):
                     fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
                     try:
                         st = os.lstat(contributors[0])

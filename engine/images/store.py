@@ -523,7 +523,7 @@ class ImageStore:
         for r in refs:
             iid, tagref = self._resolve(r)
             rec = self._record(iid)
-            names = [tagref] if tagref else list(rec.refs)
+            names = [tagref] if tagref else []  # saved by id: no names, as docker does
             if iid not in items:
                 items[iid] = archive.SaveItem(
                     config=self.blobs.read(iid), image_id=iid, diff_ids=rec.diff_ids,

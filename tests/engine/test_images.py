@@ -252,6 +252,15 @@ def test_tag_save_load_round_trip(store, tmp_path):
     assert other.get("app:1").id == iid and other.inspect("app:1")["RootFS"] == store.inspect("app:1")["RootFS"]
 
 
+def test_save_by_id_names_nothing(store, tmp_path):
+    iid = docker_archive(tmp_path / "a.tar")
+    store.load(tmp_path / "a.tar")
+    store.save([iid[7:19]], tmp_path / "byid.tar")
+    other = ImageStore(tmp_path / "r2")
+    assert other.load(tmp_path / "byid.tar") == [iid]
+    assert other.get(iid).tags == []
+
+
 def test_save_of_oci_loaded_gzip_layers_decompresses(store, tmp_path):
     iid = oci_archive(tmp_path / "o.tar")
     store.load(tmp_path / "o.tar")
@@ -334,3 +343,29 @@ def test_oci_bare_ref_name_is_only_a_tag(store, tmp_path):
             add(tf, name, data)
     assert store.load(tmp_path / "bare.tar") == [iid]
     assert store.get(iid).tags == []
+
+
+def test_legacy_docker_archive_with_symlinked_layer_and_dot_slash_names(store, tmp_path):
+    """Old docker saves link a repeated layer to the first copy and name members './x'."""
+    cfg = image_config([LOWER, LOWER], Cmd=["sh"])
+    with tarfile.open(tmp_path / "old.tar", "w") as tf:
+        add(tf, "./aaa/layer.tar", LOWER)
+        link = tarfile.TarInfo("./bbb/layer.tar")
+        link.type, link.linkname = tarfile.SYMTYPE, "../aaa/layer.tar"
+        tf.addfile(link)
+        add(tf, "./c.json", cfg)
+        add(tf, "./manifest.json", json.dumps([{"Config": "c.json", "RepoTags": ["old:1"],
+                                                 "Layers": ["aaa/layer.tar", "bbb/layer.tar"]}]).encode())
+    assert store.load(tmp_path / "old.tar") == ["old:1"]
+    assert store.get("old:1").diff_ids == [sha(LOWER), sha(LOWER)]
+
+
+def test_archive_member_paths_cannot_leave_the_archive(store, tmp_path):
+    cfg = image_config([LOWER])
+    with tarfile.open(tmp_path / "evil.tar", "w") as tf:
+        add(tf, "l.tar", LOWER)
+        add(tf, "c.json", cfg)
+        add(tf, "manifest.json", json.dumps([{"Config": "../../../etc/passwd", "RepoTags": ["e:1"],
+                                               "Layers": ["l.tar"]}]).encode())
+    with pytest.raises(InvalidArgument, match="leaves the archive"):
+        store.load(tmp_path / "evil.tar")

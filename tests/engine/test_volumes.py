@@ -154,6 +154,9 @@ def test_seed_never_leaves_the_image(vols, tmp_path):
     vols.create("wv")
     vols.seed("wv", layer_dirs, "/missing/path")
     assert list(vols.mountpoint("wv").iterdir()) == []
+    vols.create("file-target")
+    vols.seed("file-target", layer_dirs, "/etc/only-in-image")  # a file in the image: nothing to copy
+    assert list(vols.mountpoint("file-target").iterdir()) == []
 
 
 @pytest.mark.root
