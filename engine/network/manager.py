@@ -181,6 +181,7 @@ class NetworkManager:
             net = self._record(name, "bridge", bool(internal), dict(labels or {}), [conf.to_docker()],
                                options, bool(attachable), False)
             net["IPAM"]["Options"] = dict(ipam.get("Options") or {})
+            net[PRIVATE]["user_subnet"] = bool(c.get("Subnet"))
             self.store.save_network(net)
             return self._inspect_view(net)
 
@@ -301,6 +302,11 @@ class NetworkManager:
 
     def _lease(self, ep: dict, e: dict, net: dict, taken_by_net: dict) -> None:
         """Give endpoint ``e`` an address on ``net`` (its fixed one when asked)."""
+        if net["Name"] == "bridge" and e["Aliases"]:
+            raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
+        if e["IPAMConfig"].get("IPv4Address") and not net.get(PRIVATE, {}).get("user_subnet"):
+            raise InvalidArgument("user specified IP address is supported only when connecting to networks "
+                                  "with user configured subnets")
         conf = ipam.PoolConfig.from_docker(net["IPAM"]["Config"][0])
         alloc = ipam.Allocator(conf, taken_by_net.setdefault(net["Id"], set()))
         addr = alloc.allocate(e["IPAMConfig"].get("IPv4Address"))

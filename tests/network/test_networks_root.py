@@ -405,3 +405,15 @@ def test_port_bound_to_127_0_0_1_is_not_published_on_other_addresses(nm, boxes):
     with pytest.raises(OSError):
         s.connect((gw, port))  # nothing listens on the host there: refused
     s.close()
+
+
+def test_fixed_address_needs_a_user_subnet_and_aliases_a_user_network(nm):
+    from engine.errors import InvalidArgument
+
+    nm.create("auto")
+    with pytest.raises(InvalidArgument, match="only when connecting to networks with user configured subnets"):
+        nm.prepare(record("fixed", network="auto", ip="172.30.0.5"))
+    with pytest.raises(InvalidArgument, match="network-scoped alias is supported only"):
+        nm.prepare(record("aliased", network=None, mode="default",
+                          endpoints={"bridge": {"Aliases": ["x"]}}))
+    assert nm.store.endpoints() == []
