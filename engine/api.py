@@ -181,7 +181,7 @@ class Volumes:
         """Ids of the containers (running or not) whose mounts name volume ``name``."""
         out = []
         for rec in self.engine.store.records():
-            if name in view.volume_names(rec):
+            if name in view.volume_names(rec, rec.get("Config") or {}):
                 out.append(rec["Id"])
         return out
 
@@ -198,8 +198,8 @@ class Volumes:
     def remove(self, name: str, force: bool = False) -> None:
         self.store.remove(name, force=force, in_use=self.users)
 
-    def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
-        return self.store.prune(filters, in_use=self.users)
+    def prune(self, filters: dict[str, list[str]] | None = None, all: bool = False) -> dict:
+        return self.store.prune(filters, in_use=self.users, all=all)
 
 
 # ----------------------------------------------------------------------------- networks
@@ -297,7 +297,7 @@ class Containers:
 
             rec = self.store.update_config(cid, _fill)
             for vol in view.anonymous_volumes(rec, img.config):
-                self.engine.volumes.store.ensure(vol)
+                self.engine.volumes.store.ensure(vol, {"com.docker.volume.anonymous": ""})
         except BaseException:
             self.store.delete(cid)
             raise
@@ -573,12 +573,20 @@ class Containers:
             return {key: out[key]}
         return out
 
-    def copy_to(self, ref: str, path: str, tar_stream: BinaryIO, no_overwrite_dir_non_dir: bool = False) -> None:
-        """Extract a tar stream into the container at ``path`` (never following links out of its root)."""
+    def copy_to(self, ref: str, path: str, tar_stream: BinaryIO, keep_owner: bool = False) -> None:
+        """Extract a tar stream into directory ``path`` of the container (never following links out of
+        its root); files belong to root unless ``keep_owner`` (``cp -a``)."""
         from engine import copying
 
         rec = self.record(ref)
-        copying.extract_into(self._fs_roots(rec, write=True), path, tar_stream)
+        copying.extract_into(self._fs_roots(rec, write=True), path, tar_stream, keep_owner=keep_owner)
+
+    def path_stat(self, ref: str, path: str) -> dict:
+        """Docker's container path stat: name, size, mode, mtime, linkTarget (+ isDir)."""
+        from engine import copying
+
+        rec = self.record(ref)
+        return copying.path_stat(self._fs_roots(rec, write=False), path)
 
     def copy_from(self, ref: str, path: str, out: BinaryIO) -> dict:
         """Write a tar of ``path`` in the container to ``out``; returns Docker's path stat."""
