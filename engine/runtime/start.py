@@ -19,6 +19,7 @@ be waited for with ``os.waitpid`` like any child.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -103,6 +104,9 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
 def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
     """A: enter/create namespaces, fork pid 1 if there is a new pid namespace. Never returns."""
     try:
+        # A collection would touch every object header and un-share the caller's heap (pid 1 with
+        # --init stays a forked copy of the caller); this short-lived child needs no GC.
+        gc.disable()
         proc.reset_signals()
         for kind, path in _joins(spec):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
