@@ -126,3 +126,21 @@ def test_privileged_sees_devices_and_writable_proc_sys(root, layer):
 def test_init_true_from_the_record(root, layer):
     code, out = run(make(root, layer, {"Cmd": ["sh", "-c", "cat /proc/1/comm; echo $$"]}, {"Init": True}))
     assert code == 0 and out.split() == ["init", "2"]
+
+
+def test_busybox_image_from_the_image_store(busybox, session_root):
+    """The real path: image store layers + image config -> build_spec -> start."""
+    from engine.images.store import ImageStore
+
+    img = ImageStore(session_root).get(busybox)
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+    try:
+        cid = uuid.uuid4().hex * 2
+        record = {"Id": cid, "Name": "/img", "Config": {"Cmd": ["sh", "-c", "echo $PATH; id -u nobody; ls /bin/sh"]},
+                  "HostConfig": {}}
+        spec = build_spec(record, img.image_config, img.layer_dirs(), d / cid, VolumeStore(d))
+        code, out = run(spec)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "/bin/sh"
