@@ -327,6 +327,18 @@ class NetworkManager:
             used += [ports.Mapping(**m) for m in other.get("Ports") or []]
         return by_net, used
 
+    def check_ports(self, host_config: dict | None, exposed_ports: dict | None = None,
+                    container_id: str = "") -> list[ports.Mapping]:
+        """Would these published ports be free right now? Conflict naming the first taken one.
+        For ``containers.create``: refuse a taken port before the container exists (nothing is kept)."""
+        reqs = ports.requests_from(host_config, exposed_ports)
+        if not reqs:
+            return []
+        with self.store.lock():
+            self._heal()
+            _, used = self._taken(container_id)
+            return ports.resolve(reqs, used)
+
     # ------------------------------------------------------------------ hooks
     def prepare(self, rec: dict) -> NetPrepared:
         """Leases and host ports decided (or a Conflict naming the port) and hosts/resolv.conf written,

@@ -417,3 +417,14 @@ def test_fixed_address_needs_a_user_subnet_and_aliases_a_user_network(nm):
         nm.prepare(record("aliased", network=None, mode="default",
                           endpoints={"bridge": {"Aliases": ["x"]}}))
     assert nm.store.endpoints() == []
+
+
+def test_check_ports_refuses_a_taken_port_without_keeping_anything(nm, boxes):
+    nm.create("front")
+    first = record("first", ports={"80/tcp": [{"HostPort": ""}]})
+    boxes(first)
+    port = nm.network_settings(first)["Ports"]["80/tcp"][0]["HostPort"]
+    with pytest.raises(Conflict, match=f"^Bind for 0.0.0.0:{port} failed: port is already allocated$"):
+        nm.check_ports({"PortBindings": {"8080/tcp": [{"HostPort": port}]}})
+    assert nm.check_ports({"PortBindings": {"8080/udp": [{"HostPort": port}]}})[0].host_port == int(port)
+    assert len(nm.store.endpoints()) == 1
