@@ -178,3 +178,24 @@ def test_common_helpers_match_the_docker_cli():
     assert common.parse_filters(["label=a=b", "dangling=true", "label!=c"]) == \
         {"label": ["a=b"], "dangling": ["true"], "label!": ["c"]}
     assert common.short_id("sha256:" + "ab" * 32) == "ababababab" + "ab"
+
+
+def test_rm_refused_while_a_container_uses_image_or_volume(env, archive, tmp_path):
+    """Through engine.api: a created (never started) container holds its image and volume."""
+    from engine.api import Engine
+
+    assert pc(env, "image", "load", "-i", str(archive)).returncode == 0
+    eng = Engine(tmp_path / "root")
+    cid = eng.containers.create({"Image": "busybox", "Cmd": ["true"],
+                                 "HostConfig": {"Binds": ["keepme:/data"]}}, name="holder")
+    eng.volumes.create("keepme")
+    r = pc(env, "image", "rm", "busybox")
+    assert r.returncode == 1 and f"container {cid[:12]} is using its referenced image" in r.stderr
+    r = pc(env, "volume", "rm", "keepme")
+    assert r.returncode == 1 and f"volume is in use - [{cid}]" in r.stderr
+    r = pc(env, "image", "prune", "-a", "-f")
+    assert "Deleted" not in r.stdout and pc(env, "image", "ls", "-q").stdout.strip()
+    eng.containers.remove(cid)
+    assert pc(env, "volume", "rm", "keepme").returncode == 0
+    r = pc(env, "image", "rm", "busybox")
+    assert r.returncode == 0 and "Deleted: sha256:" in r.stdout
