@@ -199,3 +199,16 @@ def test_rm_refused_while_a_container_uses_image_or_volume(env, archive, tmp_pat
     assert pc(env, "volume", "rm", "keepme").returncode == 0
     r = pc(env, "image", "rm", "busybox")
     assert r.returncode == 0 and "Deleted: sha256:" in r.stdout
+
+
+def test_concurrent_tag_commands_keep_every_tag(env, archive):
+    assert pc(env, "image", "load", "-i", str(archive)).returncode == 0
+    procs = [subprocess.Popen([sys.executable, "-m", "compose.cli.main", "image", "tag", "busybox", f"many/t:{i}"],
+                              env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for i in range(8)]
+    assert all(p.wait() == 0 for p in procs)
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    tags = pc(env, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert sorted(tags) == sorted(["busybox:latest"] + [f"many/t:{i}" for i in range(8)])
