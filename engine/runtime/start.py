@@ -26,7 +26,7 @@ import socket
 from typing import Callable
 
 from engine import sys as ksys
-from engine.runtime import etcfiles, handshake as hs, init, limits, process as proc, rootfs, tty
+from engine.runtime import cgroupfs, etcfiles, handshake as hs, init, limits, process as proc, rootfs, tty
 from engine.runtime.spec import HOST, NEW, ContainerSpec
 
 
@@ -80,6 +80,7 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
             if spec.domainname:
                 ksys.setdomainname(spec.domainname)
         limits.apply_sysctls(spec.sysctls)
+        cgroupfs.mount_cgroupfs(readonly=not spec.privileged)
         rootfs.finish(spec)
         msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal)
         proc.apply_rlimits(spec.process)

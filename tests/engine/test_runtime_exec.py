@@ -157,3 +157,27 @@ def test_exec_with_a_pty_from_the_containers_devpts(container):
     text = out.decode().replace("\r", "")
     assert "/dev/pts/0" in text and "isatty" in text, text
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_container_sees_its_own_cgroup_limits_read_only(layer):
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+    cg = PidsCgroup()
+    (cg.dir / "pids.max").write_text("77")
+    try:
+        spec = make_spec(layer, d / "c", ["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max; "
+                                                      "echo 5 > /sys/fs/cgroup/pids/pids.max; "
+                                                      "grep pids /proc/self/cgroup; ls /sys/fs/cgroup"])
+        r, w = os.pipe()
+        pid = start(spec, (0, w, w), cgroup=cg)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            out = f.read().decode()
+        os.waitpid(pid, 0)
+    finally:
+        cg.destroy()
+        shutil.rmtree(d, ignore_errors=True)
+    lines = out.splitlines()
+    assert lines[0] == "77"
+    assert "Read-only file system" in lines[1]
+    assert lines[2].endswith(":pids:/")
+    assert "memory" in out.split() and "pids" in out.split()
