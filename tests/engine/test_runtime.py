@@ -328,3 +328,24 @@ def test_many_layers_beyond_one_page_of_mount_options(layer, cdir, tmp_path):
     spec.layers = [own] + layers
     code, out = run(spec)
     assert code == 0 and out == "079", out
+
+
+def test_restart_keeps_the_containers_filesystem(layer, cdir):
+    assert sh(layer, cdir, "echo kept > /root/state")[0] == 0
+    code, out = sh(layer, cdir, "cat /root/state")
+    assert (code, out) == (0, "kept\n")
+    assert not os.path.exists(layer / "root" / "state")  # written to the container's upper dir only
+
+
+def test_start_from_a_worker_thread(layer, cdir):
+    import threading
+
+    result = {}
+
+    def worker():
+        result["r"] = sh(layer, cdir, "echo from-thread")
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert result["r"] == (0, "from-thread\n")
