@@ -133,3 +133,31 @@ def test_published_ports_random_port_and_conflict(eng):
         assert data == b"ping" and u.recv(100) == b"pong"
     with pytest.raises(Conflict, match=f"Bind for 127.0.0.1:{tcp_port} failed: port is already allocated"):
         eng.run("clash", net, ports={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(tcp_port)}]})
+
+
+def test_two_projects_same_service_names_side_by_side(eng):
+    ips = {}
+    for p in ("p1", "p2"):
+        net = eng.net(f"{p}_default")
+        web = eng.run(f"{p}-web-1", net, aliases=["web"])
+        cli = eng.run(f"{p}-cli-1", net, aliases=["cli"])
+        ips[p] = (net, web, cli)
+    for p, (net, web, cli) in ips.items():
+        code, out = eng.sh(cli, "nslookup web 127.0.0.11")
+        other = ips["p2" if p == "p1" else "p1"]
+        assert eng.ip(web, net) in out and eng.ip(other[1], other[0]) not in out
+
+
+def test_sigkilled_container_releases_its_endpoint(eng):
+    import subprocess
+
+    net = eng.net("kill")
+    cid = eng.run("victim", net, ports={"80/tcp": [{"HostPort": ""}]})
+    assert cid in eng.engine.networks.inspect(net)["Containers"]
+    eng.engine.containers.kill(cid, "SIGKILL")
+    eng.engine.containers.wait(cid, timeout=20)
+    assert eng.engine.networks.inspect(net)["Containers"] == {}
+    assert eng.engine.containers.port(cid) == {}
+    veths = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    from engine.network import names
+    assert names.veth_name(eng.engine.networks.inspect(net)["Id"], cid) not in veths
