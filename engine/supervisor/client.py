@@ -1,0 +1,191 @@
+"""``SupervisorClient``: what the engine API calls to start, stop and watch containers.
+
+Why a client and not direct calls: container processes belong to the
+detached supervisor daemon of the data root (so they outlive the CLI); the
+client starts it on demand and talks to it over ``$ROOT/run/supervisor.sock``
+(one JSON request per connection; replies carry typed engine errors).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from engine.errors import EngineError
+from engine.state import DataRoot
+from engine.supervisor import protocol
+from engine.supervisor.events import check_filters, parse_time
+
+SCRIPT = Path(__file__).with_name("pycompose-supervisor")
+START_TIMEOUT = 60.0
+
+
+class SupervisorClient:
+    def __init__(self, root: str | os.PathLike | DataRoot | None = None):
+        self.root = root if isinstance(root, DataRoot) else DataRoot(root)
+        self.sock_path = self.root.path / "run" / "supervisor.sock"
+        self.log_path = self.root.path / "run" / "supervisor.log"
+        self.pid_path = self.root.path / "run" / "supervisor.pid"
+
+    # ------------------------------------------------------------------ connection
+    def _connect(self, timeout: float | None = 30.0) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        s.settimeout(timeout)
+        try:
+            s.connect(str(self.sock_path))
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    def running_pid(self) -> int | None:
+        """The daemon's pid when it answers, else None."""
+        try:
+            return int(self._call({"op": "ping"}, start=False).get("pid") or 0) or None
+        except (OSError, EngineError):
+            return None
+
+    def ensure_running(self) -> int:
+        """Start this root's supervisor unless it runs; returns its pid."""
+        pid = self.running_pid()
+        if pid:
+            return pid
+        with self.root.lock("supervisor"):
+            pid = self.running_pid()
+            if pid:
+                return pid
+            self.root.dir("run")
+            with open(self.log_path, "ab") as log:
+                env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+                repo = str(Path(__file__).resolve().parents[2])
+                env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+                proc = subprocess.Popen([sys.executable, str(SCRIPT), str(self.root.path)],
+                                        stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
+                                        env=env, close_fds=True, start_new_session=True)
+                try:
+                    rc = proc.wait(timeout=START_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    rc = -1
+            if rc != 0:
+                raise EngineError(f"the container supervisor did not start: {self._log_tail()}")
+            pid = self.running_pid()
+            if not pid:
+                raise EngineError(f"the container supervisor does not answer: {self._log_tail()}")
+            return pid
+
+    def _log_tail(self) -> str:
+        try:
+            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return f"no log at {self.log_path}"
+        return (lines[-1] if lines else "no output") + f" (see {self.log_path})"
+
+    def _call(self, req: dict, start: bool = True, timeout: float | None = 30.0) -> dict:
+        """Send one request and read its one reply."""
+        try:
+            s = self._connect()
+        except OSError:
+            if not start:
+                raise
+            self.ensure_running()
+            s = self._connect()
+        with s:
+            s.settimeout(timeout)
+            s.sendall(protocol.encode(req))
+            f = s.makefile("rb")
+            try:
+                line = f.readline(protocol.MAX_LINE)
+            except socket.timeout:
+                raise TimeoutError(f"timed out waiting for the supervisor ({req.get('op')})") from None
+            finally:
+                f.close()
+        if not line:
+            raise EngineError(f"the container supervisor closed the connection during {req.get('op')} "
+                              f"(see {self.log_path})")
+        return protocol.raise_reply(protocol.decode(line))
+
+    # ------------------------------------------------------------------ verbs
+    def start(self, cid: str) -> None:
+        self._call({"op": "start", "id": cid}, timeout=None)
+
+    def stop(self, cid: str, timeout: int | None = None, signal: str | int | None = None) -> None:
+        """Stop signal, then SIGKILL after ``timeout`` s (StopTimeout, or 10); returns once it is down."""
+        self._call({"op": "stop", "id": cid, "timeout": timeout, "signal": signal}, timeout=None)
+
+    def kill(self, cid: str, signal: str | int = "SIGKILL") -> None:
+        self._call({"op": "kill", "id": cid, "signal": signal}, timeout=None)
+
+    def restart(self, cid: str, timeout: int | None = None, signal: str | int | None = None) -> None:
+        self._call({"op": "restart", "id": cid, "timeout": timeout, "signal": signal}, timeout=None)
+
+    def pause(self, cid: str) -> None:
+        self._call({"op": "pause", "id": cid})
+
+    def unpause(self, cid: str) -> None:
+        self._call({"op": "unpause", "id": cid})
+
+    def wait(self, cid: str, condition: str = "not-running", timeout: float | None = None) -> int:
+        """The exit code once ``condition`` holds; TimeoutError after ``timeout`` seconds."""
+        reply = self._call({"op": "wait", "id": cid, "condition": condition}, timeout=timeout)
+        return int(reply.get("StatusCode") or 0)
+
+    def notify(self, event: dict) -> None:
+        self._call({"op": "notify", "event": event})
+
+    def shutdown(self, timeout: int | None = None) -> None:
+        """Stop every container, then the daemon; returns once it has exited (no-op when not running)."""
+        pid = self.running_pid()
+        if not pid:
+            return
+        try:
+            self._call({"op": "shutdown", "timeout": timeout}, start=False, timeout=None)
+        except (OSError, EngineError):
+            pass
+        _wait_gone(pid)
+
+    def events(self, filters: dict | None = None, since: Any = None, until: Any = None) -> Iterator[dict]:
+        """Docker events as they happen (after the ones since ``since``); ends at ``until`` if given."""
+        req = {"op": "events", "filters": check_filters(filters), "since": parse_time(since),
+               "until": parse_time(until)}
+        return self._stream(req)
+
+    def _stream(self, req: dict) -> Iterator[dict]:
+        try:
+            s = self._connect()
+        except OSError:
+            self.ensure_running()
+            s = self._connect()
+        s.settimeout(None)
+        s.sendall(protocol.encode(req))
+        f = s.makefile("rb")
+        try:
+            first = f.readline(protocol.MAX_LINE)
+            if not first:
+                raise EngineError(f"the container supervisor closed the event stream (see {self.log_path})")
+            protocol.raise_reply(protocol.decode(first))
+            for line in f:
+                with contextlib.suppress(EngineError):
+                    yield protocol.decode(line)
+        finally:
+            f.close()
+            s.close()
+
+
+def _wait_gone(pid: int) -> None:
+    """Block until ``pid`` has exited (pidfd; it is not our child)."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [], 60)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1058 @@
+"""The supervisor daemon: one process per data root owning every container process.
+
+Why one single-threaded event loop: containers must outlive the CLI, and a
+Python process per container would cost megabytes each; one loop over
+pidfds (container exits), FIFOs/ptys (output), timers (stop grace periods,
+restart back-off, healthchecks) and the control socket serves them all and
+never polls for state changes. The embedded DNS server runs in its own thread
+(engine.network.dns).
+
+Output goes through FIFOs in the container directory that the container
+holds open read-write: if the daemon dies, writes never fail with EPIPE
+(the container keeps running; it blocks only when 64 KiB are unread) and the
+next daemon re-opens the FIFOs and goes on logging where the last one stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import heapq
+import itertools
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.containers import ContainerStore
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.state import DataRoot
+from engine.supervisor import health as hc
+from engine.supervisor import protocol
+from engine.supervisor.events import EventLog, check_filters, container_event, matches
+from engine.supervisor.logwriter import JsonFileWriter, format_time
+from engine.supervisor.restart import RestartManager, RestartPolicy
+
+UNKNOWN_EXIT = 255  # what containerd reports when the exit status was lost (our daemon was down)
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def now_iso() -> str:
+    return format_time(time.time_ns())
+
+
+class Timer:
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when: float, callback: Callable[[], None]):
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Box:
+    """What the daemon knows about one container across its runs."""
+
+    def __init__(self, cid: str):
+        self.cid = cid
+        self.rec: dict = {}
+        self.pid = 0
+        self.pidfd = -1
+        self.adopted = False
+        self.started_mono = 0.0
+        self.started_ns = 0
+        self.outputs: dict[int, str] = {}        # fd -> stream name
+        self.writer: JsonFileWriter | None = None
+        self.cgroup = None
+        self.manual_stop = False
+        self.stopping_event = False               # emit "stop" after "die"
+        self.restart: RestartManager | None = None
+        self.restart_timer: Timer | None = None
+        self.kill_timer: Timer | None = None
+        self.stop_waiters: list[socket.socket] = []
+        self.waiters: list[tuple[socket.socket, str]] = []
+        self.after_exit: list[Callable[[], None]] = []
+        self.health_cfg: hc.HealthConfig | None = None
+        self.health: dict | None = None
+        self.health_timer: Timer | None = None
+        self.probe: dict | None = None
+        self.paused = False
+
+    @property
+    def running(self) -> bool:
+        return self.pid > 0
+
+
+class Supervisor:
+    def __init__(self, root: str | os.PathLike):
+        self.root = DataRoot(root)
+        self.store = ContainerStore(self.root)
+        self.run_dir = self.root.dir("run")
+        self.sock_path = self.run_dir / "supervisor.sock"
+        self.sel = selectors.DefaultSelector()
+        self.timers: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self.boxes: dict[str, Box] = {}
+        self.subscribers: dict[socket.socket, tuple[dict, int | None]] = {}
+        self.events = EventLog(self.run_dir / "events.jsonl")
+        self.shutting_down = False
+        self.shutdown_conns: list[socket.socket] = []
+        self.done = False
+        self._net = None
+        self.dns = None
+        self.listener: socket.socket | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    def listen(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.sock_path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        s.bind(str(self.sock_path))
+        os.chmod(self.sock_path, 0o600)
+        s.listen(128)
+        s.setblocking(False)
+        self.listener = s
+        self.sel.register(s, selectors.EVENT_READ, self._on_accept)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        t = Timer(time.monotonic() + max(0.0, delay), callback)
+        heapq.heappush(self.timers, (t.when, next(self._seq), t))
+        return t
+
+    def run(self) -> None:
+        while not self.done:
+            timeout = None
+            while self.timers and self.timers[0][2].cancelled:
+                heapq.heappop(self.timers)
+            if self.timers:
+                timeout = max(0.0, self.timers[0][0] - time.monotonic())
+            try:
+                ready = self.sel.select(timeout)
+            except InterruptedError:
+                continue
+            for key, _ in ready:
+                self._guard(key.data, key.fileobj)
+            now = time.monotonic()
+            while self.timers and self.timers[0][0] <= now:
+                _, _, t = heapq.heappop(self.timers)
+                if not t.cancelled:
+                    self._guard(t.callback)
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - one container's failure must not stop the others
+            traceback.print_exc()
+            sys.stderr.flush()
+
+    def _unwatch(self, fd) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.sel.unregister(fd)
+
+    @property
+    def net(self):
+        """The network manager (with our DNS server), imported when the first container starts."""
+        if self._net is None:
+            from engine.network import NetworkManager
+
+            self._net = NetworkManager(self.root, dns=self.dns)
+        return self._net
+
+    def start_dns(self) -> None:
+        try:
+            from engine.network.dns import DnsServer
+
+            self.dns = DnsServer(self.root)
+            self.dns.start()
+        except Exception:  # noqa: BLE001 - containers still run; name resolution is what is lost
+            traceback.print_exc()
+            self.dns = None
+
+    # ------------------------------------------------------------------ requests
+    def _on_accept(self, listener: socket.socket) -> None:
+        try:
+            conn, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        conn.setblocking(False)
+        self.sel.register(conn, selectors.EVENT_READ, self._make_reader(bytearray()))
+
+    def _make_reader(self, buf: bytearray):
+        def on_read(conn: socket.socket) -> None:
+            try:
+                chunk = conn.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._drop(conn)
+                return
+            buf.extend(chunk)
+            if b"\n" not in buf:
+                if len(buf) > protocol.MAX_LINE:
+                    self._reply(conn, {"ok": False, "error": "InvalidArgument", "message": "request too long"})
+                return
+            line = bytes(buf[:buf.index(b"\n")])
+            self._unwatch(conn)
+            self.sel.register(conn, selectors.EVENT_READ, self._on_hangup)
+            self._dispatch(conn, line)
+        return on_read
+
+    def _on_hangup(self, conn: socket.socket) -> None:
+        """A client that waits (stop, wait, events) went away: forget it."""
+        try:
+            data = conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+
+    def _drop(self, conn: socket.socket) -> None:
+        self._unwatch(conn)
+        self.subscribers.pop(conn, None)
+        for box in self.boxes.values():
+            if conn in box.stop_waiters:
+                box.stop_waiters.remove(conn)
+            box.waiters = [(c, cond) for c, cond in box.waiters if c is not conn]
+        with contextlib.suppress(OSError):
+            conn.close()
+
+    def _send(self, conn: socket.socket, obj: dict) -> bool:
+        data = protocol.encode(obj)
+        try:
+            conn.setblocking(True)
+            conn.settimeout(5)
+            conn.sendall(data)
+            conn.setblocking(False)
+            return True
+        except OSError:
+            self._drop(conn)
+            return False
+
+    def _reply(self, conn: socket.socket, obj: dict) -> None:
+        if self._send(conn, obj):
+            self._drop(conn)
+
+    def _dispatch(self, conn: socket.socket, line: bytes) -> None:
+        try:
+            req = protocol.decode(line)
+            op = req.get("op")
+            handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+            if handler is None:
+                raise InvalidArgument(f"unknown supervisor request {op!r}")
+            reply = handler(conn, req)
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the caller as a typed error
+            if not isinstance(e, EngineError):
+                traceback.print_exc()
+            self._reply(conn, protocol.error_reply(e))
+            return
+        if reply is not None:
+            self._reply(conn, dict(reply, ok=True))
+
+    def _box(self, cid: str) -> Box:
+        box = self.boxes.get(cid)
+        if box is None:
+            cid = self.store.resolve(cid)
+            box = self.boxes.get(cid)
+            if box is None:
+                box = self.boxes[cid] = Box(cid)
+        return box
+
+    # ------------------------------------------------------------------ operations
+    def op_ping(self, conn, req):
+        return {"pid": os.getpid()}
+
+    def op_start(self, conn, req):
+        box = self._box(req["id"])
+        if self.shutting_down:
+            raise Conflict("the supervisor is shutting down")
+        if box.running:
+            if box.paused:
+                raise Conflict("cannot start a paused container, try unpause instead")
+            return {}
+        self._cancel_restart(box)
+        box.manual_stop = False
+        box.restart = None  # a manual start resets the restart count (as Docker does)
+        self._start(box, auto=False)
+        return {}
+
+    def op_stop(self, conn, req):
+        box = self._box(req["id"])
+        if not box.running:
+            if box.restart_timer is not None:
+                self._cancel_restart(box)
+                box.manual_stop = True
+                self._set_state(box, Running=False, Restarting=False, Status="exited")
+            return {}
+        self._stop(box, req.get("timeout"), req.get("signal"))
+        box.stop_waiters.append(conn)
+        return None
+
+    def _stop(self, box: Box, timeout: Any, sig: Any) -> None:
+        cfg = box.rec.get("Config") or {}
+        box.manual_stop = True
+        box.stopping_event = True
+        signum = protocol.signal_number(sig or cfg.get("StopSignal") or "SIGTERM")
+        if timeout is None:
+            timeout = cfg.get("StopTimeout")
+        timeout = DEFAULT_STOP_TIMEOUT if timeout is None else int(timeout)
+        if box.kill_timer is None:
+            self._signal(box, signum)
+            if box.paused:  # a frozen process cannot act on the signal
+                self._thaw(box)
+            if timeout >= 0:
+                box.kill_timer = self.call_later(timeout, lambda: self._signal(box, signal.SIGKILL))
+        elif timeout == 0:
+            self._signal(box, signal.SIGKILL)
+
+    def op_kill(self, conn, req):
+        box = self._box(req["id"])
+        if not box.running:
+            raise Conflict(f"cannot kill container: {box.cid}: container {box.cid} is not running")
+        signum = protocol.signal_number(req.get("signal") or "SIGKILL")
+        box.manual_stop = True  # Docker does not restart a container it was asked to kill
+        self._signal(box, signum)
+        if signum == signal.SIGKILL:
+            if box.paused:
+                self._thaw(box)
+            box.stop_waiters.append(conn)
+            return None
+        return {}
+
+    def op_restart(self, conn, req):
+        box = self._box(req["id"])
+        if self.shutting_down:
+            raise Conflict("the supervisor is shutting down")
+
+        def start_again() -> None:
+            box.manual_stop = False
+            box.restart = None
+            try:
+                self._start(box, auto=False)
+            except Exception as e:  # noqa: BLE001
+                self._reply(conn, protocol.error_reply(e))
+                return
+            self._publish(container_event("restart", box.rec))
+            self._reply(conn, {"ok": True})
+
+        if box.running:
+            box.after_exit.append(start_again)
+            self._stop(box, req.get("timeout"), req.get("signal"))
+        else:
+            self._cancel_restart(box)
+            start_again()
+        return None
+
+    def op_pause(self, conn, req):
+        box = self._box(req["id"])
+        if not box.running:
+            raise Conflict(f"Container {box.cid} is not running")
+        if box.paused:
+            raise Conflict(f"Container {box.cid} is already paused")
+        box.cgroup.freeze()
+        box.paused = True
+        self._set_state(box, Paused=True, Status="paused")
+        self._publish(container_event("pause", box.rec))
+        return {}
+
+    def op_unpause(self, conn, req):
+        box = self._box(req["id"])
+        if not box.paused:
+            raise Conflict(f"Container {box.cid} is not paused")
+        self._thaw(box)
+        self._publish(container_event("unpause", box.rec))
+        return {}
+
+    def _thaw(self, box: Box) -> None:
+        if box.cgroup is not None:
+            box.cgroup.thaw()
+        box.paused = False
+        if box.running:
+            self._set_state(box, Paused=False, Status="running")
+
+    def op_wait(self, conn, req):
+        cond = req.get("condition") or "not-running"
+        if cond not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f'invalid condition: "{cond}"')
+        box = self._box(req["id"])
+        if cond == "not-running" and not box.running and box.restart_timer is None:
+            return {"StatusCode": int(self._state(box).get("ExitCode") or 0)}
+        box.waiters.append((conn, cond))
+        return None
+
+    def op_events(self, conn, req):
+        filters = check_filters(req.get("filters"))
+        since, until = req.get("since"), req.get("until")
+        if not self._send(conn, {"ok": True}):
+            return None
+        if since is not None:
+            for ev in self.events.history(int(since), until, filters):
+                if not self._send(conn, ev):
+                    return None
+        if until is not None and until <= time.time_ns():
+            self._drop(conn)
+            return None
+        self.subscribers[conn] = (filters, until)
+        if until is not None:
+            self.call_later((until - time.time_ns()) / 1e9, lambda: self._drop(conn))
+        return None
+
+    def op_notify(self, conn, req):
+        ev = req.get("event")
+        if not isinstance(ev, dict):
+            raise InvalidArgument("notify needs an event object")
+        self._publish(ev)
+        if ev.get("Action") == "destroy":
+            cid = (ev.get("Actor") or {}).get("ID") or ""
+            box = self.boxes.pop(cid, None)
+            if box is not None:
+                self._cancel_restart(box)
+                for c, _ in box.waiters:
+                    self._reply(c, {"ok": True, "StatusCode": int(box.rec and 0 or 0)})
+        return {}
+
+    def op_shutdown(self, conn, req):
+        self.shutting_down = True
+        self.shutdown_conns.append(conn)
+        for box in list(self.boxes.values()):
+            if box.restart_timer is not None:
+                self._cancel_restart(box)
+                self._set_state(box, Running=False, Restarting=False, Status="exited")
+            if box.running:
+                self._stop(box, req.get("timeout"), None)
+        self._maybe_finish_shutdown()
+        return None
+
+    def _maybe_finish_shutdown(self) -> None:
+        if not self.shutting_down or any(b.running for b in self.boxes.values()):
+            return
+        for conn in self.shutdown_conns:
+            self._send(conn, {"ok": True})
+        self.done = True
+
+    # ------------------------------------------------------------------ state
+    def _state(self, box: Box) -> dict:
+        try:
+            return self.store.state(box.cid)
+        except NotFound:
+            return {}
+
+    def _set_state(self, box: Box, **fields) -> dict:
+        try:
+            return self.store.update_state(box.cid, **fields)
+        except NotFound:
+            return {}
+
+    def _publish(self, ev: dict) -> None:
+        with contextlib.suppress(OSError):
+            self.events.append(ev)
+        for conn, (filters, until) in list(self.subscribers.items()):
+            if until is not None and ev.get("timeNano", 0) > until:
+                continue
+            if matches(ev, filters):
+                self._send(conn, ev)
+
+    def _signal(self, box: Box, signum: int) -> None:
+        if not box.running:
+            return
+        self._publish(container_event("kill", box.rec, signal=signum))
+        with contextlib.suppress(ProcessLookupError):
+            if box.pidfd >= 0:
+                signal.pidfd_send_signal(box.pidfd, signum)
+            else:
+                os.kill(box.pid, signum)
+
+    # ------------------------------------------------------------------ start
+    def _container_pid(self, ref: str) -> int:
+        """For ``container:<name>`` namespace modes: the pid 1 of that (running) container."""
+        cid = self.store.resolve(ref)
+        other = self.boxes.get(cid)
+        if other is None or not other.running:
+            raise Conflict(f"cannot join namespaces of a non running container: {ref} is not running")
+        return other.pid
+
+    def _start(self, box: Box, auto: bool) -> None:
+        """Start one run of the container; raise (state updated) when it cannot start."""
+        from engine.cgroups import container_cgroup, limits_from_hostconfig
+        from engine.images import ImageStore
+        from engine.runtime.build import build_spec
+        from engine.runtime.start import start
+        from engine.volumes import VolumeStore
+
+        rec = self.store.get(box.cid)
+        box.rec = rec
+        host_config = rec.get("HostConfig") or {}
+        if box.restart is None:
+            box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config))
+        opened: list[int] = []
+        cgroup = writer = None
+        prepared = False
+        try:
+            writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
+            img = ImageStore(self.root).get(rec["Image"])
+            health_cfg = hc.HealthConfig.from_config(rec.get("Config"), img.config)
+            limits = limits_from_hostconfig(host_config)
+            spec = build_spec(rec, img.config, img.layer_dirs(), self.store.dir(box.cid), VolumeStore(self.root),
+                              container_pid=self._container_pid)
+            cgroup = container_cgroup(box.cid)
+            with contextlib.suppress(Exception):
+                cgroup.destroy()  # a leftover of a run whose supervisor died
+            cgroup.create()
+            cgroup.apply(limits)
+            self.net.prepare(rec)
+            prepared = True
+            outputs: dict[int, str] = {}
+            console_fd: list[int] = []
+
+            def on_console(master: int) -> None:
+                console_fd.append(master)
+
+            if spec.process.terminal:
+                stdio = None
+            else:
+                stdio, child_ends = self._stdio(box, rec, outputs)
+                opened += child_ends
+            pid = start(spec, stdio, cgroup=cgroup, prestart=lambda p: self.net.attach(rec, p),
+                        console=on_console if spec.process.terminal else None)
+        except BaseException as e:
+            for fd in opened:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            for fd in list(locals().get("outputs", {})):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if writer is not None:
+                writer.close()
+            if prepared:
+                with contextlib.suppress(Exception):
+                    self.net.detach(rec)
+            if cgroup is not None:
+                with contextlib.suppress(Exception):
+                    cgroup.destroy()
+            status = getattr(e, "status", None)
+            fields: dict[str, Any] = {"Error": str(e)}
+            if status is not None:
+                fields["ExitCode"] = int(status) if int(status) != 125 else 128
+            self._set_state(box, **fields)
+            raise
+        for fd in opened:
+            os.close(fd)
+        for master in console_fd:
+            os.set_blocking(master, False)
+            outputs[master] = "stdout"
+        box.pid, box.adopted, box.cgroup, box.writer = pid, False, cgroup, writer
+        box.pidfd = os.pidfd_open(pid)
+        box.started_mono, box.started_ns = time.monotonic(), time.time_ns()
+        box.paused = False
+        box.outputs = outputs
+        for fd, stream in outputs.items():
+            self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
+        self.sel.register(box.pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
+        box.health_cfg = health_cfg
+        box.health = hc.initial_health() if health_cfg else None
+        fields = dict(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
+                      Pid=pid, ExitCode=0, Error="", StartedAt=format_time(box.started_ns),
+                      RestartCount=box.restart.restart_count)
+        if health_cfg:
+            fields["Health"] = box.health
+        self._set_state(box, **fields)
+        self._publish(container_event("start", rec))
+        if health_cfg:
+            self._publish(container_event("health_status: starting", rec))
+            self._schedule_probe(box)
+
+    def _stdio(self, box: Box, rec: dict, outputs: dict[int, str]) -> tuple[tuple[int, int, int], list[int]]:
+        """FIFOs the container holds read-write (see the module docstring); our read ends go in ``outputs``."""
+        cdir = self.store.dir(box.cid)
+        child = []
+        if (rec.get("Config") or {}).get("OpenStdin"):
+            path = cdir / "stdin.fifo"
+            if not path.exists():
+                os.mkfifo(path, 0o600)
+            child.append(os.open(path, os.O_RDWR | os.O_CLOEXEC))  # never EOF: like an open, idle stdin
+        else:
+            child.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        for stream in ("stdout", "stderr"):
+            fd = self._open_fifo(cdir / f"{stream}.fifo", create=True)
+            outputs[fd] = stream
+            child.append(os.open(cdir / f"{stream}.fifo", os.O_RDWR | os.O_CLOEXEC))
+        return (child[0], child[1], child[2]), child
+
+    @staticmethod
+    def _open_fifo(path: Path, create: bool) -> int:
+        if create:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # a fresh pipe for every run: nothing of a previous run is read twice
+            os.mkfifo(path, 0o600)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def _make_pump(self, box: Box, stream: str):
+        def pump(fd: int) -> None:
+            self._read_output(box, fd, stream)
+        return pump
+
+    def _read_output(self, box: Box, fd: int, stream: str, drain: bool = False) -> None:
+        for _ in range(64 if not drain else 1 << 20):
+            try:
+                data = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno != errno.EIO:  # EIO: the last process on a pty closed it
+                    traceback.print_exc()
+                data = b""
+            if not data:
+                self._close_output(box, fd, stream)
+                return
+            if box.writer is not None:
+                box.writer.write(stream, data)
+
+    def _close_output(self, box: Box, fd: int, stream: str) -> None:
+        self._unwatch(fd)
+        if box.outputs.pop(fd, None) is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if box.writer is not None:
+            box.writer.flush(stream)
+
+    # ------------------------------------------------------------------ exit
+    def _on_exit(self, box: Box) -> None:
+        code = UNKNOWN_EXIT
+        if not box.adopted:
+            try:
+                wpid, status = os.waitpid(box.pid, os.WNOHANG)
+                if wpid == 0:
+                    return  # not yet reapable: the pidfd will report again
+                code = os.waitstatus_to_exitcode(status)
+                if code < 0:
+                    code = 128 - code
+            except ChildProcessError:
+                pass
+        self._unwatch(box.pidfd)
+        os.close(box.pidfd)
+        box.pidfd = -1
+        for fd, stream in list(box.outputs.items()):
+            self._read_output(box, fd, stream, drain=True)
+            self._close_output(box, fd, stream)
+        if box.writer is not None:
+            box.writer.close()
+            box.writer = None
+        self._stop_health(box)
+        if box.kill_timer is not None:
+            box.kill_timer.cancel()
+            box.kill_timer = None
+        oom = False
+        if box.cgroup is not None:
+            with contextlib.suppress(Exception):
+                oom = bool(box.cgroup.oom_killed())
+            with contextlib.suppress(Exception):
+                box.cgroup.kill_all(signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                box.cgroup.destroy()
+            box.cgroup = None
+        if oom:
+            code = 137
+        with contextlib.suppress(Exception):
+            self.net.detach(box.rec)
+        ran_for = time.monotonic() - box.started_mono
+        box.pid, box.paused = 0, False
+        if oom:
+            self._publish(container_event("oom", box.rec))
+        self._publish(container_event("die", box.rec, exitCode=code,
+                                      execDuration=int(ran_for)))
+        restart, delay = False, 0.0
+        if box.restart is not None and not self.shutting_down and not box.after_exit:
+            restart, delay = box.restart.should_restart(code, box.manual_stop, ran_for)
+        finished = now_iso()
+        if restart:
+            self._set_state(box, Status="restarting", Running=True, Restarting=True, Paused=False, Pid=0,
+                            ExitCode=code, OOMKilled=oom, FinishedAt=finished,
+                            RestartCount=box.restart.restart_count)
+            box.restart_timer = self.call_later(delay, lambda: self._auto_restart(box))
+        else:
+            self._set_state(box, Status="exited", Running=False, Restarting=False, Paused=False, Pid=0,
+                            ExitCode=code, OOMKilled=oom, FinishedAt=finished)
+        if box.stopping_event:
+            box.stopping_event = False
+            self._publish(container_event("stop", box.rec))
+        for conn in box.stop_waiters:
+            self._reply(conn, {"ok": True})
+        box.stop_waiters = []
+        keep = []
+        for conn, cond in box.waiters:
+            if cond == "next-exit" or (cond == "not-running" and not restart):
+                self._reply(conn, {"ok": True, "StatusCode": code})
+            else:
+                keep.append((conn, cond))
+        box.waiters = keep
+        after, box.after_exit = box.after_exit, []
+        for fn in after:
+            fn()
+        if not restart and not after and not self.shutting_down and \
+                (box.rec.get("HostConfig") or {}).get("AutoRemove"):
+            self._auto_remove(box)
+        self._maybe_finish_shutdown()
+
+    def _auto_restart(self, box: Box) -> None:
+        box.restart_timer = None
+        if self.shutting_down or box.cid not in self.boxes:
+            return
+        try:
+            self._start(box, auto=True)
+        except Exception as e:  # noqa: BLE001 - a failed restart counts as an exit (policy applies again)
+            code = int(getattr(e, "status", 128) or 128)
+            restart, delay = box.restart.should_restart(code, box.manual_stop, 0.0) if box.restart else (False, 0)
+            if restart:
+                self._set_state(box, RestartCount=box.restart.restart_count, ExitCode=code)
+                box.restart_timer = self.call_later(delay, lambda: self._auto_restart(box))
+            else:
+                self._set_state(box, Status="exited", Running=False, Restarting=False, ExitCode=code,
+                                FinishedAt=now_iso())
+                for conn, cond in box.waiters:
+                    self._reply(conn, {"ok": True, "StatusCode": code})
+                box.waiters = []
+
+    def _cancel_restart(self, box: Box) -> None:
+        if box.restart_timer is not None:
+            box.restart_timer.cancel()
+            box.restart_timer = None
+
+    def _auto_remove(self, box: Box) -> None:
+        """``--rm``: the container goes away once it exits (its anonymous volumes too), like Docker."""
+        rec = box.rec
+        anon: list[str] = []
+        with contextlib.suppress(Exception):
+            from engine import containerview as view
+            from engine.images import ImageStore
+
+            anon = view.anonymous_volumes(rec, ImageStore(self.root).get(rec["Image"]).config)
+        with contextlib.suppress(Exception):
+            self.net.forget(rec)
+        self.store.delete(box.cid)
+        self.boxes.pop(box.cid, None)
+        if anon:
+            from engine.volumes import VolumeStore
+
+            vols = VolumeStore(self.root)
+            for name in anon:
+                with contextlib.suppress(Exception):
+                    vols.remove(name, force=False, in_use=lambda n: [])
+        self._publish(container_event("destroy", rec))
+        for conn, cond in box.waiters:
+            self._reply(conn, {"ok": True, "StatusCode": int(self._state(box).get("ExitCode") or 0)})
+        box.waiters = []
+
+    # ------------------------------------------------------------------ health
+    def _schedule_probe(self, box: Box) -> None:
+        delay = hc.next_delay(box.health_cfg, box.health, box.started_ns, time.time_ns())
+        box.health_timer = self.call_later(delay / 1e9, lambda: self._probe(box))
+
+    def _stop_health(self, box: Box) -> None:
+        if box.health_timer is not None:
+            box.health_timer.cancel()
+            box.health_timer = None
+        p, box.probe = box.probe, None
+        if p:
+            p["timer"].cancel()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p["pid"], signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(p["pid"], 0)
+            for fd in (p["out"], p["pidfd"]):
+                self._unwatch(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _probe(self, box: Box) -> None:
+        box.health_timer = None
+        if not box.running or box.health_cfg is None:
+            return
+        if box.paused:
+            self._schedule_probe(box)
+            return
+        from engine.execution import _cgroup_paths, build_process
+        from engine.runtime.exec import exec_process
+
+        start_ns = time.time_ns()
+        r = w = null = -1
+        try:
+            process = build_process(box.rec, box.pid, box.health_cfg.command, None, None, None, False, False)
+            r, w = os.pipe2(os.O_CLOEXEC)
+            null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            pid = exec_process(box.pid, process, (null, w, w), cgroup_paths=_cgroup_paths(box.cid))
+        except Exception as e:  # noqa: BLE001 - a probe that cannot run is a failed probe
+            for fd in (r, w, null):
+                if fd >= 0:
+                    os.close(fd)
+            self._probe_done(box, {"Start": format_time(start_ns), "End": now_iso(), "ExitCode": -1,
+                                   "Output": str(e)}, start_ns)
+            return
+        os.close(w)
+        os.close(null)
+        os.set_blocking(r, False)
+        pidfd = os.pidfd_open(pid)
+        timeout = box.health_cfg.timeout / 1e9
+        p = {"pid": pid, "pidfd": pidfd, "out": r, "buf": bytearray(), "start": start_ns, "timed_out": False}
+        p["timer"] = self.call_later(timeout, lambda: self._probe_timeout(box, p))
+        box.probe = p
+        self.sel.register(r, selectors.EVENT_READ, lambda fd: self._probe_output(p))
+        self.sel.register(pidfd, selectors.EVENT_READ, lambda fd: self._probe_exit(box, p))
+
+    def _probe_output(self, p: dict) -> None:
+        try:
+            data = os.read(p["out"], 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            self._unwatch(p["out"])
+            return
+        if len(p["buf"]) < hc.MAX_OUTPUT:
+            p["buf"].extend(data[:hc.MAX_OUTPUT - len(p["buf"])])
+
+    def _probe_timeout(self, box: Box, p: dict) -> None:
+        p["timed_out"] = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p["pid"], signal.SIGKILL)
+
+    def _probe_exit(self, box: Box, p: dict) -> None:
+        try:
+            wpid, status = os.waitpid(p["pid"], os.WNOHANG)
+            if wpid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            code = -1
+        p["timer"].cancel()
+        while True:
+            try:
+                data = os.read(p["out"], 65536)
+            except (BlockingIOError, InterruptedError, OSError):
+                break
+            if not data:
+                break
+            if len(p["buf"]) < hc.MAX_OUTPUT:
+                p["buf"].extend(data[:hc.MAX_OUTPUT - len(p["buf"])])
+        for fd in (p["out"], p["pidfd"]):
+            self._unwatch(fd)
+            os.close(fd)
+        box.probe = None
+        output = p["buf"].decode("utf-8", "replace")
+        if p["timed_out"]:
+            code = -1
+            output = f"Health check exceeded timeout ({_duration(box.health_cfg.timeout)})"
+        elif code < 0:
+            code = 128 - code
+        self._probe_done(box, {"Start": format_time(p["start"]), "End": now_iso(), "ExitCode": code,
+                               "Output": output}, p["start"])
+
+    def _probe_done(self, box: Box, result: dict, start_ns: int) -> None:
+        if not box.running or box.health is None:
+            return
+        old = box.health.get("Status")
+        box.health = hc.record_result(box.health_cfg, box.health, result, box.started_ns, start_ns)
+        self._set_state(box, Health=box.health)
+        if box.health["Status"] != old:
+            self._publish(container_event(f"health_status: {box.health['Status']}", box.rec))
+        self._schedule_probe(box)
+
+    # ------------------------------------------------------------------ boot
+    def reconcile(self) -> None:
+        """Re-adopt containers still running from a previous daemon, mark the lost ones as exited
+        (and restart those whose policy says so), release what dead containers held."""
+        live = []
+        to_start = []
+        for cid in self.store.ids():
+            try:
+                st = self.store.state(cid)
+                rec = self.store.get(cid)
+            except NotFound:
+                continue
+            box = self._box(cid)
+            box.rec = rec
+            if st.get("Restarting"):
+                to_start.append(box)
+                continue
+            if not st.get("Running"):
+                continue
+            pid = int(st.get("Pid") or 0)
+            if pid and self._adopt(box, pid, st):
+                live.append(cid)
+                continue
+            self._set_state(box, Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
+                            ExitCode=UNKNOWN_EXIT, FinishedAt=now_iso())
+            self._release(box)
+            self._publish(container_event("die", rec, exitCode=UNKNOWN_EXIT))
+            with contextlib.suppress(InvalidArgument):
+                if RestartPolicy.from_hostconfig(rec.get("HostConfig")).restarts_on_boot(False):
+                    to_start.append(box)
+        with contextlib.suppress(Exception):
+            self.net.reconcile(live)
+        for box in to_start:
+            box.restart = None
+            try:
+                self._start(box, auto=True)
+            except Exception:  # noqa: BLE001 - recorded in its state; the others still start
+                traceback.print_exc()
+                self._set_state(box, Status="exited", Running=False, Restarting=False)
+
+    def _release(self, box: Box) -> None:
+        from engine.cgroups import container_cgroup
+
+        cg = container_cgroup(box.cid)
+        with contextlib.suppress(Exception):
+            cg.kill_all(signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            cg.destroy()
+        with contextlib.suppress(Exception):
+            self.net.detach(box.rec)
+
+    def _adopt(self, box: Box, pid: int, st: dict) -> bool:
+        """Watch a container process the previous daemon started, if it is really still that container."""
+        from engine.cgroups import container_cgroup
+
+        cg = container_cgroup(box.cid)
+        try:
+            if pid not in cg.pids():
+                return False
+            pidfd = os.pidfd_open(pid)
+        except (OSError, EngineError):
+            return False
+        box.pid, box.pidfd, box.adopted, box.cgroup = pid, pidfd, True, cg
+        box.paused = bool(st.get("Paused"))
+        started = st.get("StartedAt") or ""
+        try:
+            from engine.logs import time_ns
+
+            box.started_ns = time_ns(started)
+        except Exception:  # noqa: BLE001
+            box.started_ns = time.time_ns()
+        box.started_mono = time.monotonic() - max(0.0, (time.time_ns() - box.started_ns) / 1e9)
+        host_config = box.rec.get("HostConfig") or {}
+        box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config), int(st.get("RestartCount") or 0))
+        with contextlib.suppress(Exception):
+            box.writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
+        cdir = self.store.dir(box.cid)
+        for stream in ("stdout", "stderr"):
+            path = cdir / f"{stream}.fifo"
+            if path.exists():
+                with contextlib.suppress(OSError):
+                    fd = self._open_fifo(path, create=False)
+                    box.outputs[fd] = stream
+                    self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
+        self.sel.register(pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
+        with contextlib.suppress(Exception):
+            from engine.images import ImageStore
+
+            box.health_cfg = hc.HealthConfig.from_config(box.rec.get("Config"),
+                                                          ImageStore(self.root).get(box.rec["Image"]).config)
+        if box.health_cfg:
+            box.health = st.get("Health") or hc.initial_health()
+            self._schedule_probe(box)
+        return True
+
+    # ------------------------------------------------------------------ exit
+    def close(self) -> None:
+        if self.dns is not None:
+            with contextlib.suppress(Exception):
+                self.dns.stop()
+        for conn in list(self.subscribers):
+            self._drop(conn)
+        if self.listener is not None:
+            self._unwatch(self.listener)
+            self.listener.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.sock_path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.run_dir / "supervisor.pid")
+
+
+def _duration(ns: int) -> str:
+    """Go's time.Duration formatting for whole and fractional seconds (``30s``, ``1.5s``, ``2m0s``)."""
+    secs = ns / 1e9
+    if secs < 60:
+        return f"{secs:g}s"
+    m, s = divmod(secs, 60)
+    return f"{int(m)}m{s:g}s"
+
+
+def main(argv: list[str]) -> int:
+    """``pycompose-supervisor <root>``: detach, then serve until asked to shut down.
+
+    The process that runs this forks once more: it stays until the daemon
+    listens (or failed), so the client knows when it can connect.
+    """
+    import fcntl
+
+    if len(argv) != 1:
+        sys.stderr.write("usage: pycompose-supervisor <data root>\n")
+        return 2
+    root = DataRoot(argv[0])
+    ready_r, ready_w = os.pipe()
+    if os.fork() > 0:
+        os.close(ready_w)
+        with os.fdopen(ready_r, "rb") as f:
+            msg = f.read()
+        if msg.startswith(b"ok"):
+            return 0
+        sys.stderr.write(msg.decode(errors="replace") or "the supervisor died while starting\n")
+        return 1
+    os.close(ready_r)
+    os.setsid()
+    from engine import sys as ksys
+
+    with contextlib.suppress(Exception):
+        ksys.set_name("pycompose-sup")
+    ksys.set_child_subreaper(True)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    lock_fd = os.open(root.dir("locks") / "supervisor-alive.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.write(ready_w, b"ok (already running)\n")
+        return 0
+    sup = Supervisor(root.path)
+
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # handled in the loop, through the wakeup fd
+
+    def on_wakeup(fd: int) -> None:  # SIGTERM: stop containers and exit, like `shutdown`
+        data = os.read(fd, 256)
+        if signal.SIGTERM in data and not sup.shutting_down:
+            sup.shutting_down = True
+            for box in list(sup.boxes.values()):
+                sup._cancel_restart(box)
+                if box.running:
+                    sup._stop(box, None, None)
+            sup._maybe_finish_shutdown()
+
+    sup.sel.register(wake_r, selectors.EVENT_READ, on_wakeup)
+    try:
+        sup.start_dns()
+        sup.reconcile()
+        sup.listen()
+        from engine.state import atomic_write
+
+        atomic_write(root.dir("run") / "supervisor.pid", f"{os.getpid()}\n")
+    except BaseException as e:  # noqa: BLE001
+        traceback.print_exc()
+        os.write(ready_w, f"the supervisor could not start: {e}\n".encode())
+        return 1
+    print(f"{now_iso()} pycompose-supervisor {os.getpid()} serving {root.path}", flush=True)
+    os.write(ready_w, b"ok\n")
+    os.close(ready_w)
+    try:
+        sup.run()
+    finally:
+        sup.close()
+        print(f"{now_iso()} pycompose-supervisor {os.getpid()} exiting", flush=True)
+    return 0
