@@ -443,7 +443,7 @@ class ImageStore:
                 raise InvalidArgument(f"layer {what} cannot be decompressed ({kind}): {e}") from None
         if diff_id and got != diff_id:
             raise InvalidArgument(f"layer {what} does not match the image config: diff id {diff_id}, content {got}")
-        return {"digest": digest, "diff_id": got, "size": usize, "mediaType": _MEDIA[kind]}
+        return {"digest": digest, "diff_id": got, "size": usize, "blob_size": size, "mediaType": _MEDIA[kind]}
 
     def _drop_new_blobs(self, existed: set[str]) -> None:
         used = self._used_blobs()
@@ -639,7 +639,7 @@ def _make_manifest(iid: str, cfg_size: int, layers: list[dict]) -> bytes:
         "mediaType": archive.OCI_MANIFEST,
         "config": {"mediaType": archive.OCI_CONFIG, "digest": iid, "size": cfg_size},
         "layers": [{"mediaType": l["mediaType"], "digest": l["digest"],
-                    "size": 0} for l in layers],
+                    "size": l["blob_size"]} for l in layers],
     }, separators=(",", ":")).encode()
 
 

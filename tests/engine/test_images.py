@@ -369,3 +369,27 @@ def test_archive_member_paths_cannot_leave_the_archive(store, tmp_path):
                                                "Layers": ["l.tar"]}]).encode())
     with pytest.raises(InvalidArgument, match="leaves the archive"):
         store.load(tmp_path / "evil.tar")
+
+
+def test_store_is_a_valid_oci_layout(store, tmp_path):
+    """Every index entry's manifest names blobs that exist with the sizes it states (skopeo reads it)."""
+    docker_archive(tmp_path / "a.tar")
+    oci_archive(tmp_path / "o.tar")
+    store.load(tmp_path / "a.tar")
+    store.load(tmp_path / "o.tar")
+    store.import_tarball(_write(tmp_path / "r.tar", make_tar([("x", "file")])), "imp:1")
+    blobs = store.dir / "blobs" / "sha256"
+    index = json.loads((store.dir / "index.json").read_text())
+    assert json.loads((store.dir / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    assert len(index["manifests"]) == 3
+    for desc in index["manifests"]:
+        raw = (blobs / desc["digest"][7:]).read_bytes()
+        assert len(raw) == desc["size"] and sha(raw) == desc["digest"]
+        man = json.loads(raw)
+        for d in [man["config"]] + man["layers"]:
+            assert (blobs / d["digest"][7:]).stat().st_size == d["size"]
+
+
+def _write(p, data: bytes):
+    p.write_bytes(data)
+    return p
