@@ -116,6 +116,16 @@ def _ns_mode(value: str | None, kind: str, container_pid: Callable[[str], int] |
     raise InvalidArgument(f"invalid {kind} mode: {value}")
 
 
+def _hostname_of(ns_path: str) -> str:
+    """The hostname of the container whose namespace file is /proc/<pid>/ns/<kind>."""
+    root = ns_path.rsplit("/ns/", 1)[0] + "/root/etc/hostname"
+    try:
+        with open(root) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _bytes(value, what: str) -> int:
     if isinstance(value, int):
         return value
@@ -317,8 +327,16 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         raise InvalidArgument(f"invalid IPC mode: {ipc_mode}")
 
     hostname = (cfg.get("Hostname") or "").strip()
+    net_mode = str(hc.get("NetworkMode") or "")
+    if net_mode.startswith("container:") and hostname:
+        raise InvalidArgument("conflicting options: hostname and the network mode")
     if not hostname:
-        hostname = socket.gethostname() if ns.net == HOST or ns.uts == HOST else cid[:12]
+        if ns.net == HOST or ns.uts == HOST:
+            hostname = socket.gethostname()
+        elif net_mode.startswith("container:"):
+            hostname = _hostname_of(ns.net) or cid[:12]  # Docker gives it the other container's name
+        else:
+            hostname = cid[:12]
     if len(hostname) > 64:
         raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
 

@@ -144,3 +144,20 @@ def test_busybox_image_from_the_image_store(busybox, session_root):
         shutil.rmtree(d, ignore_errors=True)
     assert code == 0, out
     assert out.splitlines()[-1] == "/bin/sh"
+
+
+def test_pid_namespace_and_hostname_of_another_container(root, layer):
+    first = make(root, layer, {"Hostname": "first-host", "Cmd": ["sleep", "1000"]})
+    null = os.open("/dev/null", os.O_RDWR)
+    pid = start(first, (null, null, null))
+    os.close(null)
+    try:
+        second = make(root, layer, {"Cmd": ["sh", "-c", "hostname; ps -o comm | grep -c sleep"]},
+                      {"PidMode": "container:first", "NetworkMode": "container:first"},
+                      container_pid=lambda ref: pid)
+        code, out = run(second)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert code == 0, out
+    assert out.split() == ["first-host", "1"]  # its hostname, and its sleep is visible

@@ -284,3 +284,8 @@ def test_privileged_and_misc(tmp_path, layers):
     assert s.process.terminal and "TERM=xterm" in s.process.env
     with pytest.raises(InvalidArgument, match="invalid --security-opt"):
         spec_of(tmp_path, layers, host={"SecurityOpt": ["bogus=1"]})
+
+
+def test_hostname_conflicts_with_container_network_mode(tmp_path, layers):
+    with pytest.raises(InvalidArgument, match="conflicting options: hostname and the network mode"):
+        spec_of(tmp_path, layers, {"Hostname": "x"}, {"NetworkMode": "container:db"}, container_pid=lambda r: 1)
