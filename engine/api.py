@@ -298,6 +298,8 @@ class Containers:
             rec = self.store.update_config(cid, _fill)
             for vol in view.anonymous_volumes(rec, img.config):
                 self.engine.volumes.store.ensure(vol, {"com.docker.volume.anonymous": ""})
+            for vol, _, _ in view.named_volumes(rec):
+                self.engine.volumes.store.ensure(vol)  # docker creates named volumes at create
         except BaseException:
             self.store.delete(cid)
             raise

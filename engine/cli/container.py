@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("-u", "--user", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")")
     p.add_argument("--privileged", action="store_true", help="Give extended privileges to the command")
     p.add_argument("container", metavar="CONTAINER")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
     p = verb("wait", "Block until one or more containers stop, then print their exit codes")
     p.add_argument("--condition", default="not-running", help=argparse.SUPPRESS)
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
@@ -404,17 +404,23 @@ def _logs(args) -> int:
 
 def _exec(args) -> int:
     eng = _engine()
-    if not args.command:
+    if not args.cmd:
         raise InvalidArgument("\"pycompose container exec\" requires at least 2 arguments.")
     env = run_flags.env_list(args.env, args.env_file)
     stdin = sys.stdin.buffer if args.interactive else None
     if args.tty and args.interactive and not sys.stdin.isatty():
         raise InvalidArgument("the input device is not a TTY")
-    code = eng.containers.exec(args.container, list(args.command), env=env, workdir=args.workdir, user=args.user,
-                               tty=args.tty, detach=args.detach, privileged=args.privileged,
-                               stdin=stdin.fileno() if stdin is not None else None,
-                               stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
-    return code
+    try:
+        return eng.containers.exec(args.container, list(args.cmd), env=env, workdir=args.workdir, user=args.user,
+                                   tty=args.tty, detach=args.detach, privileged=args.privileged,
+                                   stdin=stdin.fileno() if stdin is not None else None,
+                                   stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+    except EngineError as e:
+        status = getattr(e, "status", None)
+        if not isinstance(status, int):
+            raise
+        sys.stderr.write(f"OCI runtime exec failed: exec failed: {e}: unknown\n")  # docker's words
+        return status
 
 
 # ---------------------------------------------------------------------------- top / stats / port / cp

@@ -389,15 +389,15 @@ def add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     A("--platform", help="Set platform if server is multi-platform capable")
     A("-q", "--quiet", action="store_true", help="Suppress the pull output")
     A("image", metavar="IMAGE")
-    A("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+    A("cmd", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")  # not "command": the CLI entry sets that
 
 
 def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
     """The ContainerCreate body the flags describe (the name and --rm/-d are read by the caller)."""
     body: dict[str, Any] = {"Image": a.image}
     hc: dict[str, Any] = {}
-    if a.command:
-        body["Cmd"] = list(a.command)
+    if a.cmd:
+        body["Cmd"] = list(a.cmd)
     if a.entrypoint is not None:
         body["Entrypoint"] = shlex.split(a.entrypoint) if a.entrypoint.strip() else [""]
     env = env_list(a.env, a.env_file, environ)
