@@ -1,0 +1,74 @@
+"""Shared fixtures for the supervisor, health, restart and log tests (real containers from busybox)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engine.api import Engine
+from engine.errors import NotFound
+
+
+class Made:
+    """Creates containers through the API and force-removes every one at the end."""
+
+    def __init__(self, eng: Engine):
+        self.eng, self.ids = eng, []
+
+    def __call__(self, cmd=None, name=None, **body) -> str:
+        b = {"Image": "busybox", **body}
+        if cmd is not None:
+            b["Cmd"] = cmd
+        cid = self.eng.containers.create(b, name=name)
+        self.ids.append(cid)
+        return cid
+
+    def cleanup(self) -> None:
+        for cid in self.ids:
+            try:
+                self.eng.containers.remove(cid, force=True, volumes=True)
+            except NotFound:
+                pass
+
+
+@pytest.fixture
+def eng(busybox, session_root):
+    return Engine(str(session_root))
+
+
+@pytest.fixture
+def make(eng):
+    m = Made(eng)
+    yield m
+    m.cleanup()
+
+
+def collect_events(eng: Engine, cid: str, until_action, since_ns: int) -> list[dict]:
+    """Events of ``cid`` since ``since_ns`` up to and including the first whose Action satisfies
+    ``until_action`` (a callable); pushed by the supervisor, no polling."""
+    out = []
+    for ev in eng.events(filters={"container": [cid]}, since=since_ns / 1e9):
+        out.append(ev)
+        if until_action(ev["Action"]):
+            break
+    return out
+
+
+def wait_for_action(eng: Engine, cid: str, pred, since_ns: int, timeout: float = 60.0) -> list[dict]:
+    """collect_events in a thread, bounded so a missing event fails the test instead of hanging."""
+    result: list = []
+
+    def run():
+        result.append(collect_events(eng, cid, pred, since_ns))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    if not result:
+        raise AssertionError(f"no matching event for {cid[:12]} within {timeout}s")
+    return result[0]
+
+
+def now_ns() -> int:
+    return time.time_ns()
