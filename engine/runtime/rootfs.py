@@ -179,10 +179,31 @@ def _copy_host_devices(dev: str) -> None:
                 pass
 
 
+def _mount_at(root: str, path: str, is_dir: bool, source, fstype, flags: int, data) -> str:
+    """Mount onto ``path`` inside ``root`` through an O_PATH fd of the resolved target.
+
+    The fd pins the very directory that was checked to be inside the root, so a
+    symlink swapped in meanwhile (e.g. by another container sharing a volume)
+    cannot redirect the mount onto the host. Returns the target's path.
+    """
+    host = create_inside(root, path, is_dir)
+    fd = os.open(host, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        if not inside(root, real):
+            raise PermissionError(f"mount target {path} resolves outside the container root")
+        try:
+            ksys.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
+        except OSError as e:
+            raise OSError(e.errno, f"mount {path} in the container: {os.strerror(e.errno or 0)}") from None
+    finally:
+        os.close(fd)
+    return real
+
+
 def mount_user(m: Mount, root: str) -> None:
     """One bind/volume/tmpfs mount of the user, its target kept inside ``root``."""
     if m.type == "tmpfs":
-        target = _mount_target(root, m.target, True)
         flags, data = parse_options(m.flags, ksys.MS_NOSUID | ksys.MS_NODEV | ksys.MS_NOEXEC)
         if m.readonly:
             flags |= ksys.MS_RDONLY
@@ -190,18 +211,16 @@ def mount_user(m: Mount, root: str) -> None:
             data = [d for d in data if not d.startswith("size=")] + [f"size={m.tmpfs_size}"]
         if m.tmpfs_mode is not None:
             data = [d for d in data if not d.startswith("mode=")] + [f"mode={m.tmpfs_mode:o}"]
-        ksys.mount("tmpfs", target, "tmpfs", flags, ",".join(data) or None)
+        target = _mount_at(root, m.target, True, "tmpfs", "tmpfs", flags, ",".join(data) or None)
     elif m.fstype and not _is_bind_volume(m):
         # a volume with driver options: its own filesystem (tmpfs, or whatever type/device say)
-        target = _mount_target(root, m.target, True)
         flags, data = parse_options(m.data.split(","))
         if m.readonly:
             flags |= ksys.MS_RDONLY
-        ksys.mount(m.device or m.fstype, target, m.fstype, flags, ",".join(data) or None)
+        target = _mount_at(root, m.target, True, m.device or m.fstype, m.fstype, flags, ",".join(data) or None)
     else:
         src = m.device if m.fstype else m.source
-        target = _mount_target(root, m.target, os.path.isdir(src))
-        ksys.mount(src, target, None, ksys.MS_BIND | ksys.MS_REC)
+        target = _mount_at(root, m.target, os.path.isdir(src), src, None, ksys.MS_BIND | ksys.MS_REC, None)
         if m.readonly:
             ksys.mount(src, target, None,
                        ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
@@ -243,7 +262,7 @@ def prepare(spec: ContainerSpec, console: Callable[[str], int | None] | None = N
     for path, src in spec.etc_files.items():
         if path in targets or not os.path.exists(src):
             continue
-        ksys.mount(str(src), _mount_target(root, path, False), None, ksys.MS_BIND)
+        _mount_at(root, path, False, str(src), None, ksys.MS_BIND, None)
     mkdir_inside(root, spec.process.cwd or "/")
 
 

@@ -349,3 +349,12 @@ def test_start_from_a_worker_thread(layer, cdir):
     t.start()
     t.join()
     assert result["r"] == (0, "from-thread\n")
+
+
+def test_mount_failure_names_the_container_path(layer, cdir, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(StartError, match="mount /etc in the container: Not a directory") as e:
+        run(make_spec(layer, cdir, ["true"], mounts=[Mount(type="bind", source=str(f), target="/etc")]))
+    assert e.value.status == 125
+    assert not host_mounts_under(cdir)
