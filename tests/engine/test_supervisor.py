@@ -15,7 +15,7 @@ import pytest
 from engine.api import Engine
 from engine.errors import Conflict
 from engine.logs import time_ns
-from supervisor_helpers import eng, make, now_ns, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import eng, make, now_ns, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]
