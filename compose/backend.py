@@ -331,14 +331,22 @@ class Compose:
         services = {n: self.project.services[n] for n in selected}
         ids: dict[str, list[str]] = {}
 
-        async def work(name: str) -> list[str]:
+        prepared: dict[str, list[tuple[str, str, bool]]] = {}
+
+        async def prepare(name: str) -> None:
             result = []
             for action in plan.services[name]:
-                cid = await anyio.to_thread.run_sync(self._apply, action, hashes[name], images[name], ids, opts)
-                if cid:
-                    result.append(cid)
-            ids[name] = result
-            return result
+                r = await anyio.to_thread.run_sync(self._prepare, action, hashes[name], images[name], ids, opts)
+                if r:
+                    result.append(r)
+            prepared[name] = result
+            ids[name] = [cid for cid, _, _ in result]
+
+        async def work(name: str) -> list[str]:
+            for cid, cname, must_start in prepared[name]:
+                if must_start:
+                    await anyio.to_thread.run_sync(self._start, cid, cname)
+            return ids[name]
 
         async with sch.Watch(self.engine, {"label": [f"{cv.PROJECT}={self.name}"]}) as watch:
             deadline = opts.wait_timeout if opts.wait and opts.wait_timeout else None
@@ -348,7 +356,8 @@ class Compose:
                 with anyio.fail_after(deadline) if deadline else _no_deadline():
                     outcome = await sch.run_in_dependency_order(
                         services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
-                        progress=self._container_progress, check_conditions=not opts.no_start)
+                        progress=self._container_progress, check_conditions=not opts.no_start,
+                        prepare=prepare)
                     for svc, err in outcome.errors.items():
                         self.progress.event("Service", svc, "Error", str(err))
                     outcome.raise_first()
@@ -370,9 +379,10 @@ class Compose:
             self._names: dict[str, str] = {}
         self._names[cid] = name
 
-    def _apply(self, action: pl.Action, config_hash: str, image_id: str, ids: dict[str, list[str]],
-               opts: UpOptions) -> str | None:
-        """Do one plan step (blocking); returns the id of the container that stays, if any."""
+    def _prepare(self, action: pl.Action, config_hash: str, image_id: str, ids: dict[str, list[str]],
+                 opts: UpOptions) -> tuple[str, str, bool] | None:
+        """Do one plan step short of starting (blocking): (id, name, must start) of the container
+        that stays, or None when the step removed it."""
         name = action.service
         service = self.project.services[name]
         c = action.container
@@ -382,21 +392,17 @@ class Compose:
         if action.kind == pl.NOOP:
             self._remember(c["Id"], short_name(c))
             self.progress.event("Container", short_name(c), "Running")
-            return c["Id"]
+            return c["Id"], short_name(c), False
         if action.kind == pl.START:
             self._remember(c["Id"], short_name(c))
             if opts.no_start:
                 self.progress.event("Container", short_name(c), "Created")
-                return c["Id"]
-            self.progress.event("Container", short_name(c), "Starting")
-            self.engine.containers.start(c["Id"])
-            self.progress.event("Container", short_name(c), "Started")
-            return c["Id"]
+            return c["Id"], short_name(c), not opts.no_start
         cname = cv.container_name(self.name, name, service, action.number)
         if action.kind == pl.RECREATE:
             self.progress.event("Container", cname, "Recreate")
             self.engine.containers.stop(c["Id"], timeout=self._stop_timeout(service, opts.timeout))
-            self.engine.containers.remove(c["Id"], force=True, volumes=False)
+            self.engine.containers.remove(c["Id"], force=True, volumes=opts.renew_anon_volumes)
         else:
             self.progress.event("Container", cname, "Creating")
         shared = {svc: lst[0] for svc, lst in ids.items() if lst}
@@ -406,11 +412,12 @@ class Compose:
         cid = self.engine.containers.create(body, name=cname)
         self._remember(cid, cname)
         self.progress.event("Container", cname, "Recreated" if action.kind == pl.RECREATE else "Created")
-        if not opts.no_start:
-            self.progress.event("Container", cname, "Starting")
-            self.engine.containers.start(cid)
-            self.progress.event("Container", cname, "Started")
-        return cid
+        return cid, cname, not opts.no_start
+
+    def _start(self, cid: str, name: str) -> None:
+        self.progress.event("Container", name, "Starting")
+        self.engine.containers.start(cid)
+        self.progress.event("Container", name, "Started")
 
     @staticmethod
     def _stop_timeout(service: dict | None, override: int | None) -> int | None:

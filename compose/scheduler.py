@@ -253,15 +253,26 @@ def _limiter(parallel: int) -> anyio.CapacityLimiter | None:
 
 async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: Watch | None,
                                   parallel: int = -1, progress: Progress | None = None,
-                                  check_conditions: bool = True) -> Outcome:
-    """One task per service: wait for its own dependencies' conditions, then ``work(name)``.
+                                  check_conditions: bool = True,
+                                  prepare: Callable[[str], Awaitable[None]] | None = None) -> Outcome:
+    """One task per service: ``prepare(name)`` once its dependencies are prepared, then, once
+    its dependencies meet their conditions, ``work(name)``.
 
-    ``work`` returns the ids of the service's containers (used to check conditions of its
-    dependents). Dependencies outside ``services`` are not waited for.
+    Like Compose, containers are created (``prepare``) without waiting for readiness, so a
+    dependent is ready to start the moment its dependency turns healthy. ``work`` returns the
+    ids of the service's containers (used to check conditions of its dependents).
+    Dependencies outside ``services`` are not waited for.
     """
     out = Outcome()
     done = {n: anyio.Event() for n in services}
+    created = {n: anyio.Event() for n in services}
     limiter = _limiter(parallel)
+
+    async def limited(fn, name):
+        if limiter:
+            async with limiter:
+                return await fn(name)
+        return await fn(name)
 
     async def wait_dep(name: str, dep: str, spec: dict) -> None:
         await done[dep].wait()
@@ -285,6 +296,13 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
     async def one(name: str) -> None:
         try:
             deps = {d: s for d, s in dependencies(services[name]).items() if d in services and d != name}
+            if prepare is not None:
+                for d, spec in deps.items():
+                    await created[d].wait()
+                    if d in out.errors and spec.get("required", True):
+                        raise DependencyFailed(f"service {name}: dependency {d} failed to start: {out.errors[d]}")
+                await limited(prepare, name)
+                created[name].set()
             async with anyio.create_task_group() as tg:
                 failures: list[BaseException] = []
 
@@ -302,16 +320,13 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
                     tg.start_soon(guarded, d, s)
             if failures:
                 raise failures[0]
-            if limiter:
-                async with limiter:
-                    out.containers[name] = list(await work(name))
-            else:
-                out.containers[name] = list(await work(name))
+            out.containers[name] = list(await limited(work, name))
         except ServiceFailed as e:
             out.errors[name] = e
         except Exception as e:  # noqa: BLE001 - engine errors are reported per service
             out.errors[name] = e
         finally:
+            created[name].set()
             done[name].set()
 
     async with anyio.create_task_group() as tg:
