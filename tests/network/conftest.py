@@ -13,16 +13,37 @@ import leaks  # noqa: E402  (tests/leaks.py, on sys.path via tests/conftest.py)
 import sandbox  # noqa: E402
 
 
-def _ours() -> set[str]:
-    return leaks.links() | leaks.nft_tables()
+class Tracker:
+    """Names of the kernel objects a test's networks and containers could have made. Other
+    engineers' test sessions run at the same time on this machine, so a plain before/after
+    diff of every pc-/pcv link would blame their objects on us; these names are ours alone."""
+
+    def __init__(self):
+        self.roots: set[str] = set()
+        self.net_ids: set[str] = set()
+        self.container_ids: set[str] = set()
+
+    def note(self, manager) -> None:
+        """Remember what ``manager``'s root holds now (call before cleaning up)."""
+        self.roots.add(str(manager.root.path))
+        self.net_ids |= {n["Id"] for n in manager.store.networks()}
+        self.container_ids |= {e["Id"] for e in manager.store.endpoints()}
+
+    def expected_absent(self) -> set[str]:
+        from engine.network import names, nft
+
+        out = {f"link {names.bridge_name(n)}" for n in self.net_ids}
+        out |= {f"link {names.veth_name(n, c)}" for n in self.net_ids for c in self.container_ids}
+        out |= {f"nft table ip {nft.table_name(r)}" for r in self.roots}
+        return out
 
 
 @pytest.fixture
 def no_net_leaks():
-    """No pc-/pcv link and no pycompose nft table may be left by the test."""
-    before = _ours()
-    yield
-    left = _ours() - before
+    """No bridge, veth or nft table of this test's networks may be left after it."""
+    tracker = Tracker()
+    yield tracker
+    left = (leaks.links() | leaks.nft_tables()) & tracker.expected_absent()
     assert not left, f"left behind: {sorted(left)}"
 
 
@@ -39,6 +60,7 @@ def nm(tmp_path, no_net_leaks):
     dns.start()
     m = NetworkManager(str(root), dns=dns)
     yield m
+    no_net_leaks.note(m)
     for ep in m.store.endpoints():
         m.forget(ep["Id"])
     for n in m.list():

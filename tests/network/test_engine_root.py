@@ -57,6 +57,7 @@ def eng(engine_root, busybox, no_net_leaks):
             return e.containers.inspect(cid)["NetworkSettings"]["Networks"][net]["IPAddress"]
 
     yield Helper()
+    no_net_leaks.note(e.networks.manager)
     for cid in made["containers"]:
         try:
             e.containers.remove(cid, force=True)
@@ -161,3 +162,20 @@ def test_sigkilled_container_releases_its_endpoint(eng):
     veths = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     from engine.network import names
     assert names.veth_name(eng.engine.networks.inspect(net)["Id"], cid) not in veths
+
+
+def test_cli_connect_and_disconnect_a_running_container(eng, capsys):
+    from compose.cli.main import main
+
+    front, back = eng.net("clifront"), eng.net("cliback")
+    cid = eng.run("multi", front)
+    assert main(["network", "connect", "--alias", "extra", back, f"multi{eng.t}"]) == 0
+    code, out = eng.sh(cid, "ip -o addr show eth1")
+    assert code == 0 and eng.ip(cid, back) in out
+    assert "extra" in eng.engine.containers.inspect(cid)["NetworkSettings"]["Networks"][back]["Aliases"]
+    capsys.readouterr()
+    assert main(["network", "rm", back]) == 1
+    assert "has active endpoints" in capsys.readouterr().err
+    assert main(["network", "disconnect", back, cid[:12]]) == 0
+    code, out = eng.sh(cid, "ip -o link")
+    assert "eth1" not in out

@@ -35,6 +35,7 @@ def sup(tmp_path, no_net_leaks):
         return s
     yield make
     last = made[-1]
+    no_net_leaks.note(last.manager)
     for ep in last.manager.store.endpoints():
         last.removed(ep["Id"])
     for n in last.manager.list():
