@@ -1,0 +1,527 @@
+"""The final model: the canonical dict typed like compose-go's structs and shaped like the
+JSON ``docker compose config --format json`` prints.
+
+WHY a typed pass: Compose decodes the merged YAML into Go structs and marshals them
+back, so unknown keys and service-level ``x-*`` vanish, numbers and booleans in string
+fields are converted, sizes become byte counts, durations are re-printed, empty values
+are dropped (``omitempty``) and struct fields come out in declaration order. The tables
+in ``gotypes`` drive it; the few types with custom (un)marshalling are handled here.
+"""
+from __future__ import annotations
+
+import math
+import re
+import shlex
+
+from compose.errors import LoadError
+from compose.loader.gotypes import ALIASES, STRUCTS
+from compose.loader.interpolate import to_bool
+from compose.loader.units import format_duration, parse_duration, ram_in_bytes
+
+
+def go_float(v: float) -> str:
+    """fmt.Sprint of a float64 (%v: shortest repr, exponent for big/small)."""
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if math.isnan(v):
+        return "NaN"
+    if v == int(v) and abs(v) < 1e21:
+        return str(int(v))
+    r = repr(v)
+    if "e" in r:
+        mant, exp = r.split("e")
+        sign = exp[0] if exp[0] in "+-" else "+"
+        digits = exp.lstrip("+-").rjust(2, "0")
+        return f"{mant}e{sign}{digits}"
+    return r
+
+
+def go_sprint(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "<nil>"
+    if isinstance(v, float):
+        return go_float(v)
+    if isinstance(v, list):
+        return "[" + " ".join(go_sprint(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{go_sprint(v[k])}" for k in sorted(v)) + "]"
+    return str(v)
+
+
+class DecodeError(LoadError):
+    pass
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path)
+
+
+# ----------------------------------------------------------------- scalars
+
+
+def _string(v, path):
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        raise DecodeError(f"'{_where(path)}' expected type 'string', got unconvertible type 'bool'")
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        raise DecodeError(f"'{_where(path)}' expected type 'string', got unconvertible type 'float64'")
+    raise DecodeError(f"'{_where(path)}' expected type 'string', got unconvertible type '{type(v).__name__}'")
+
+
+def _bool(v, path):
+    if isinstance(v, bool):
+        return v
+    if v is None:
+        return False
+    if isinstance(v, str):
+        try:
+            return to_bool(v)
+        except ValueError as e:
+            raise DecodeError(f"{_where(path)}: {e}") from None
+    raise DecodeError(f"'{_where(path)}' expected type 'bool', got unconvertible type '{type(v).__name__}'")
+
+
+def _int(v, path):
+    if isinstance(v, bool):
+        raise DecodeError(f"'{_where(path)}' expected type 'int', got unconvertible type 'bool'")
+    if isinstance(v, int):
+        return v
+    if v is None:
+        return 0
+    if isinstance(v, float):
+        return int(v)
+    if isinstance(v, str):
+        if re.fullmatch(r"[+-]?[0-9]+", v):
+            return int(v)
+        raise DecodeError(f'{_where(path)}: strconv.ParseInt: parsing "{v}": invalid syntax')
+    raise DecodeError(f"'{_where(path)}' expected type 'int', got unconvertible type '{type(v).__name__}'")
+
+
+def _float(v, path):
+    if isinstance(v, bool):
+        raise DecodeError(f"'{_where(path)}' expected type 'float32', got unconvertible type 'bool'")
+    if isinstance(v, (int, float)):
+        return float(v) if not isinstance(v, int) else v
+    if v is None:
+        return 0
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            raise DecodeError(f'{_where(path)}: strconv.ParseFloat: parsing "{v}": invalid syntax') from None
+    raise DecodeError(f"'{_where(path)}' expected a number")
+
+
+# ----------------------------------------------------------------- named types
+
+
+def shell_split(text: str) -> list[str]:
+    """mattn/go-shellwords Parse (no env expansion): quotes and backslashes, space-split."""
+    lex = shlex.shlex(text, posix=True, punctuation_chars=False)
+    lex.whitespace_split = True
+    lex.commenters = ""
+    try:
+        return list(lex)
+    except ValueError:
+        raise LoadError(f"invalid command line string: {text!r}") from None
+
+
+def _shell_command(v, path):
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return shell_split(v)
+    if isinstance(v, list):
+        return [_string(x, path) for x in v]
+    raise DecodeError(f"{_where(path)}: unexpected type for command")
+
+
+def _healthcheck_test(v, path):
+    if isinstance(v, str):
+        return ["CMD-SHELL", v]
+    if isinstance(v, list):
+        return [_string(x, path) for x in v]
+    raise DecodeError(f"unexpected value type {type(v).__name__} for healthcheck.test")
+
+
+def _mapping_with_equals(v, path):
+    out = {}
+    if isinstance(v, dict):
+        for k, e in v.items():
+            out[k] = None if e is None else (e if isinstance(e, str) else go_sprint(e))
+    elif isinstance(v, list):
+        for s in v:
+            k, sep, e = go_sprint(s).partition("=")
+            if k and k[-1].isspace():
+                raise LoadError(f"environment variable {k} is declared with a trailing space")
+            out[k] = e if sep else None
+    elif v is None:
+        return {}
+    else:
+        raise DecodeError(f"unexpected value type {type(v).__name__} for mapping")
+    return out
+
+
+def _mapping(v, path):
+    out = {}
+    if isinstance(v, dict):
+        for k, e in v.items():
+            out[k] = "" if e is None else (e if isinstance(e, str) else go_sprint(e))
+    elif isinstance(v, list):
+        for s in v:
+            k, _, e = go_sprint(s).partition("=")
+            out[k] = e
+    elif v is None:
+        return {}
+    else:
+        raise DecodeError(f"unexpected value type {type(v).__name__} for mapping")
+    return out
+
+
+def _labels(v, path):
+    if v is not None and not isinstance(v, (dict, list)):
+        raise DecodeError(f"unexpected value type {type(v).__name__} for labels")
+    return _mapping(v, path)
+
+
+def _options(v, path):
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise DecodeError(f"invalid type {type(v).__name__} for options")
+    return {k: "" if e is None else (e if isinstance(e, str) else go_sprint(e)) for k, e in v.items()}
+
+
+def _multi_options(v, path):
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise DecodeError(f"invalid type {type(v).__name__} for options")
+    out = {}
+    for k, e in v.items():
+        out[k] = [go_sprint(x) for x in e] if isinstance(e, list) else [go_sprint(e)]
+    return out
+
+
+def _string_list(v, path):
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        for e in v:
+            if not isinstance(e, str):
+                raise DecodeError(f"invalid type {type(v).__name__} for string list")
+        return list(v)
+    if v is None:
+        return []
+    raise DecodeError(f"invalid type {type(v).__name__} for string list")
+
+
+def _string_or_number_list(v, path):
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return [e if isinstance(e, str) else go_sprint(e) for e in v]
+    if v is None:
+        return []
+    raise DecodeError(f"invalid type {type(v).__name__} for string list")
+
+
+def _hosts_list(v, path):
+    hosts: dict[str, list[str]] = {}
+    if isinstance(v, dict):
+        for host, e in v.items():
+            if e is None:
+                e = ""
+            if isinstance(e, str):
+                hosts[host] = [e]
+            elif isinstance(e, list):
+                hosts[host] = [go_sprint(x) for x in e]
+            else:
+                raise DecodeError(f"unexpected value type {type(v).__name__} for extra_hosts entry")
+    elif isinstance(v, list):
+        for s in v:
+            s = go_sprint(s)
+            for sep in ("=", ":"):
+                if sep in s:
+                    host, ip = s.split(sep, 1)
+                    hosts.setdefault(host, []).extend(ip.split(","))
+                    break
+            else:
+                raise LoadError(f"invalid additional host, missing IP: {s}")
+    elif v is None:
+        return []
+    else:
+        raise DecodeError(f"unexpected value type {type(v).__name__} for extra_hosts")
+    for host, ips in hosts.items():
+        if not host or ":" in host or "=" in host:
+            raise LoadError(f"bad host name '{host}'")
+        hosts[host] = [ip[1:-1] if len(ip) > 2 and ip[0] == "[" and ip[-1] == "]" else ip for ip in ips]
+    return sorted(f"{h}={ip}" for h, ips in hosts.items() for ip in ips)
+
+
+def _unit_bytes(v, path):
+    if v is None:
+        return 0
+    if isinstance(v, bool):
+        return 0
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v)
+    if isinstance(v, str):
+        try:
+            return ram_in_bytes(v)
+        except ValueError as e:
+            raise DecodeError(f"{_where(path)}: {e}") from None
+    return 0
+
+
+def _duration(v, path):
+    try:
+        return parse_duration(go_sprint(v))
+    except ValueError as e:
+        raise DecodeError(f"{_where(path)}: {e}") from None
+
+
+def _nano_cpus(v, path):
+    if isinstance(v, bool) or v is None:
+        raise DecodeError(f"unexpected value type for cpus")
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            raise DecodeError(f'strconv.ParseFloat: parsing "{v}": invalid syntax') from None
+    raise DecodeError("unexpected value type for cpus")
+
+
+def _device_count(v, path):
+    if isinstance(v, bool):
+        raise DecodeError(f"invalid type bool for device count")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        if v.lower() == "all":
+            return -1
+        if re.fullmatch(r"[+-]?[0-9]+", v):
+            return int(v)
+        raise DecodeError(f"invalid value {v!r}, the only value allowed is 'all' or a number")
+    raise DecodeError(f"invalid type {type(v).__name__} for device count")
+
+
+def _file_mode(v, path):
+    if isinstance(v, str):
+        try:
+            return int(v, 8)
+        except ValueError:
+            raise DecodeError(f'strconv.ParseInt: parsing "{v}": invalid syntax') from None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    raise DecodeError(f"unexpected value type {type(v).__name__} for mode")
+
+
+class _Ulimit:
+    __slots__ = ("value",)
+
+
+def _ulimit(v, path):
+    if isinstance(v, bool):
+        raise DecodeError("unexpected value type bool for ulimit")
+    if isinstance(v, int):
+        return v if v != 0 else {}
+    if isinstance(v, dict):
+        out = {}
+        soft = _int(v.get("soft"), path) if "soft" in v else 0
+        hard = _int(v.get("hard"), path) if "hard" in v else 0
+        if soft:
+            out["soft"] = soft
+        if hard:
+            out["hard"] = hard
+        return out
+    raise DecodeError(f"unexpected value type {type(v).__name__} for ulimit")
+
+
+def _env_file(v, path):
+    if isinstance(v, str):
+        return v
+    if not isinstance(v, dict):
+        raise DecodeError("unexpected value type for env_file")
+    p = _string(v.get("path"), path)
+    req = _bool(v.get("required", False), path)
+    if req:
+        return p
+    out = {}
+    if p:
+        out["path"] = p
+    out["required"] = False
+    fmt_ = _string(v.get("format"), path)
+    if fmt_:
+        out["format"] = fmt_
+    return out
+
+
+def _ssh(v, path):
+    if not isinstance(v, dict):
+        raise DecodeError(f"invalid ssh config type {type(v).__name__}")
+    return [k if e is None else f"{k}={go_sprint(e)}" for k, e in v.items()]
+
+
+SPECIAL = {
+    "string": _string, "WatchAction": _string, "bool": _bool, "External": _bool,
+    "int": _int, "int64": _int, "uint16": _int, "uint32": _int, "uint64": _int,
+    "float32": _float, "float64": _float,
+    "ShellCommand": _shell_command, "HealthCheckTest": _healthcheck_test,
+    "MappingWithEquals": _mapping_with_equals, "Mapping": _mapping, "Labels": _labels,
+    "Options": _options, "MultiOptions": _multi_options, "map[string]string": _options,
+    "StringList": _string_list, "StringOrNumberList": _string_or_number_list,
+    "HostsList": _hosts_list, "UnitBytes": _unit_bytes, "Duration": _duration,
+    "NanoCPUs": _nano_cpus, "DeviceCount": _device_count, "FileMode": _file_mode,
+    "UlimitsConfig": _ulimit, "EnvFile": _env_file, "SSHConfig": _ssh,
+    "any": lambda v, p: v, "interface{}": lambda v, p: v,
+}
+
+# how each Go type prints (JSON): UnitBytes as a quoted number, durations as Go strings
+_PRINT = {
+    "UnitBytes": lambda n: str(n),
+    "Duration": format_duration,
+    "FileMode": lambda n: "0" + format(n, "o"),
+}
+
+
+def _is_empty(value, gotype: str) -> bool:
+    """encoding/json omitempty: false, 0, "", nil pointer/map/slice, empty map/slice."""
+    if gotype.startswith("*"):
+        return value is None
+    t = ALIASES.get(gotype, gotype)
+    if t in STRUCTS:
+        return False  # struct values are never empty for encoding/json
+    if t == "UnitBytes":
+        return value == "0"
+    if t == "Duration":
+        return value == "0s"
+    if value is None:
+        return True
+    if isinstance(value, (list, dict, str)):
+        return len(value) == 0
+    if isinstance(value, bool):
+        return value is False
+    if isinstance(value, (int, float)):
+        return value == 0
+    return False
+
+
+def decode(value, gotype: str, path: tuple = ()):
+    """Decode a YAML value into the printed form of Go type ``gotype``."""
+    if gotype.startswith("*"):
+        if value is None:
+            return None
+        return decode(value, gotype[1:], path)
+    gotype = ALIASES.get(gotype, gotype)
+    if gotype.startswith("[]"):
+        if value is None:
+            return None
+        inner = gotype[2:]
+        if not isinstance(value, list):
+            raise DecodeError(f"'{_where(path)}': source data must be an array or slice, got {type(value).__name__}")
+        return [decode(e, inner, path + (i,)) for i, e in enumerate(value)]
+    if gotype.startswith("map[string]") and gotype != "map[string]string":
+        if value is None:
+            return None
+        inner = gotype[len("map[string]"):]
+        if not isinstance(value, dict):
+            raise DecodeError(f"'{_where(path)}' expected a map, got '{type(value).__name__}'")
+        return {k: decode(value[k], inner, path + (k,)) for k in sorted(value)}
+    fn = SPECIAL.get(gotype)
+    if fn is not None:
+        out = fn(value, path)
+        pr = _PRINT.get(gotype)
+        return pr(out) if pr is not None and out is not None else out
+    fields = STRUCTS.get(gotype)
+    if fields is None:
+        return value
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise DecodeError(f"'{_where(path)}' expected a map, got '{type(value).__name__}'")
+    out = {}
+    for ykey, jkey, ftype, jomit, _yomit in fields:
+        if jkey is None or ykey is None:
+            continue
+        raw = value.get(ykey)
+        present = ykey in value
+        if not present or raw is None:
+            if ftype.startswith("*"):
+                if not jomit:
+                    out[jkey] = None
+                continue
+            t = ALIASES.get(ftype, ftype)
+            if t in STRUCTS:
+                out[jkey] = decode({}, t, path + (ykey,))
+                continue
+            if jomit:
+                continue
+            out[jkey] = _zero(ftype)
+            continue
+        v = decode(raw, ftype, path + (ykey,))
+        if jomit and _is_empty(v, ftype):
+            continue
+        out[jkey] = v
+    return out
+
+
+def _zero(gotype: str):
+    t = ALIASES.get(gotype, gotype)
+    if t in ("bool", "External"):
+        return False
+    if t in ("int", "int64", "uint16", "uint32", "uint64", "float32", "float64", "DeviceCount", "NanoCPUs"):
+        return 0
+    if t == "string" or t == "WatchAction":
+        return ""
+    if t == "UnitBytes":
+        return "0"
+    return None
+
+
+# ----------------------------------------------------------------- project
+
+
+_TOP = (("networks", "NetworkConfig"), ("volumes", "VolumeConfig"),
+        ("secrets", "FileObjectConfig"), ("configs", "FileObjectConfig"))
+
+
+def project_json(model: dict) -> dict:
+    """The canonical dict (after normalisation) -> what ``config --format json`` prints."""
+    out: dict = {"name": model.get("name", "")}
+    services = model.get("services") or {}
+    out_services = {}
+    for name in sorted(services):
+        svc = services[name] if isinstance(services[name], dict) else {}
+        out_services[name] = decode(svc, "ServiceConfig", ("services", name))
+    out["services"] = out_services
+    for key, gotype in _TOP:
+        section = model.get(key)
+        if not section:
+            continue
+        res = {}
+        for name in sorted(section):
+            d = decode(section[name] or {}, gotype, (key, name))
+            if key == "secrets":
+                d.pop("content", None)
+            elif key == "configs" and d.get("environment"):
+                d.pop("content", None)
+            res[name] = d
+        out[key] = res
+    for k in sorted(model):
+        if k.startswith("x-"):
+            out[k] = model[k]
+    return {k: out[k] for k in sorted(out)}
