@@ -129,6 +129,14 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
     os._exit(1)
 
 
+def _receive_console(sock: socket.socket) -> int | None:
+    """The pty master the container sent (queued on the socket), or None if it died first."""
+    _, fds, _, _ = socket.recv_fds(sock, 1, 1)
+    for extra in fds[1:]:
+        os.close(extra)
+    return fds[0] if fds else None
+
+
 _subreaper_set = False
 
 
@@ -186,17 +194,18 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
             cgroup.add_pid(pid)
         if prestart is not None:
             prestart(pid)
-        if parent_sock is not None:
-            _, fds, _, _ = socket.recv_fds(parent_sock, 1, 1)
-            if fds:  # none: the container failed before; its error follows on the pipe
-                console(fds[0])
         with contextlib.suppress(BrokenPipeError):
             os.write(go_w, b"G")
         os.close(go_w)
         go_w = -1
         failure = hs.read_msg(reader)
+        master = _receive_console(parent_sock) if parent_sock is not None else None
         if failure is not None:
+            if master is not None:
+                os.close(master)
             hs.raise_failure(failure)
+        if master is not None:
+            console(master)  # only once the command runs: the caller owns it from here
         return pid
     except BaseException:
         if pid:

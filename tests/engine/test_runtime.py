@@ -358,3 +358,16 @@ def test_mount_failure_names_the_container_path(layer, cdir, tmp_path):
         run(make_spec(layer, cdir, ["true"], mounts=[Mount(type="bind", source=str(f), target="/etc")]))
     assert e.value.status == 125
     assert not host_mounts_under(cdir)
+
+
+def test_failed_start_with_a_terminal_leaks_no_fd(layer, cdir):
+    from engine.runtime.start import start
+
+    spec = make_spec(layer, cdir, ["no-such-cmd"])
+    spec.process.terminal = True
+    got = []
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(StartError, match="executable file not found"):
+        start(spec, None, console=got.append)
+    assert got == []  # the caller is handed a terminal only when the command runs
+    assert len(os.listdir("/proc/self/fd")) == before
