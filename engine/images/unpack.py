@@ -143,6 +143,12 @@ class _Unpacker:
 
     # --- members ------------------------------------------------------------------------
     def add(self, m: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
+        try:
+            self._add(m, tf)
+        except OSError as e:  # e.g. a name too long: the layer is bad, not the host
+            raise InvalidArgument(f"cannot unpack layer member {m.name!r}: {e.strerror or e}") from None
+
+    def _add(self, m: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
         parts = clean_name(m.name)
         if not parts:  # the layer root itself ("./")
             if m.isdir():
@@ -224,6 +230,8 @@ class _Unpacker:
             os.close(fd)
 
     def _symlink(self, pfd: int, base: str, parts: list[str], m: tarfile.TarInfo) -> None:
+        if not m.linkname:
+            raise UnsafeContent(f"unsafe layer member {m.name!r}: symlink with an empty target")
         if self._escapes(parts[:-1], m.linkname):
             raise UnsafeContent(
                 f"unsafe layer member {m.name!r}: symlink target {m.linkname!r} escapes the layer")

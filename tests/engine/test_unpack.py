@@ -98,6 +98,7 @@ def malicious_cases(sentinel: Path):
         "char-device": [("null", "chr", {"dev": (1, 3)})],
         "block-device": [("sda", "blk", {"dev": (8, 0)})],
         "file-then-parent-is-file": [("f", "file"), ("f/x", "file")],
+        "empty-symlink-target": [("e", "sym", {"target": ""})],
     }
 
 
@@ -214,3 +215,11 @@ def test_whiteout_hides_lower_file_in_a_real_overlay_mount(tmp_path):
     assert etc.split() == ["keep"]
     assert var.split() == ["new"]
     assert not any(str(mnt) in line for line in open("/proc/self/mountinfo"))
+
+
+def test_member_the_filesystem_refuses_is_a_clear_error(box):
+    from engine.errors import InvalidArgument
+
+    _, dest, _ = box
+    with pytest.raises(InvalidArgument, match="cannot unpack layer member .*File name too long"):
+        unpack_bytes(make_tar([("x" * 300, "file")]), dest)
