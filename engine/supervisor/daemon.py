@@ -658,8 +658,6 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 box.cgroup.destroy()
             box.cgroup = None
-        if oom:
-            code = 137
         with contextlib.suppress(Exception):
             self.net.detach(box.rec)
         ran_for = time.monotonic() - box.started_mono

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_supervisor_fixtures import eng, make, now_ns, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import eng, make, now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 
@@ -70,3 +70,56 @@ def test_kill_is_not_restarted(eng, make):
     eng.containers.kill(cid)
     assert eng.containers.wait(cid) == 137
     assert eng.containers.inspect(cid)["State"]["Status"] == "exited"
+
+
+def _kill_supervisor(root) -> int:
+    import os
+    import select
+    import signal
+
+    pid = int((root / "run" / "supervisor.pid").read_text())
+    os.kill(pid, signal.SIGKILL)  # the supervisor this test started, by its pid file
+    fd = os.pidfd_open(pid)
+    select.select([fd], [], [], 30)
+    os.close(fd)
+    return pid
+
+
+def _kill_and_reap_gone(pid: int) -> None:
+    import os
+    import select
+    import signal
+
+    fd = os.pidfd_open(pid)
+    os.kill(pid, signal.SIGKILL)  # the container's pid 1, started by this test
+    select.select([fd], [], [], 30)
+    os.close(fd)
+
+
+def test_lost_containers_restart_on_supervisor_start_by_policy(own_root):
+    from engine.api import Engine
+
+    eng = Engine(str(own_root))
+    loop = ["sh", "-c", "while true; do sleep 0.05; done"]
+    made = {}
+    for name, policy in (("always", "always"), ("unless", "unless-stopped"), ("plain", "no"),
+                         ("stopped", "unless-stopped")):
+        made[name] = eng.containers.create({"Image": "busybox", "Cmd": loop,
+                                            "HostConfig": {"RestartPolicy": {"Name": policy}}})
+    try:
+        for cid in made.values():
+            eng.containers.start(cid)
+        eng.containers.stop(made["stopped"], timeout=0)
+        pids = {n: eng.containers.inspect(c)["State"]["Pid"] for n, c in made.items() if n != "stopped"}
+        _kill_supervisor(own_root)
+        for pid in pids.values():  # a reboot-like loss: every container process is gone
+            _kill_and_reap_gone(pid)
+        eng.supervisor.ensure_running()
+        st = {n: eng.containers.inspect(c)["State"] for n, c in made.items()}
+        assert st["always"]["Running"] and st["always"]["Pid"] not in (0, pids["always"])
+        assert st["unless"]["Running"] and st["unless"]["Pid"] not in (0, pids["unless"])
+        assert st["plain"]["Status"] == "exited" and st["plain"]["ExitCode"] == 255
+        assert st["stopped"]["Status"] == "exited"  # stopped by hand: unless-stopped keeps it down
+    finally:
+        for cid in made.values():
+            eng.containers.remove(cid, force=True)

@@ -15,7 +15,7 @@ import pytest
 from engine.api import Engine
 from engine.errors import Conflict
 from engine.logs import time_ns
-from test_supervisor_fixtures import eng, make, now_ns, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import eng, make, now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]
@@ -165,20 +165,6 @@ def test_auto_remove_after_exit(eng, make):
     assert cid not in [c["Id"] for c in eng.containers.list(all=True)]
 
 
-@pytest.fixture
-def own_root(busybox):
-    """A data root of its own (its supervisor is killed in the test)."""
-    from conftest import REPO as repo, _stop_supervisor, new_root
-
-    root = new_root("pyc-test-sup-")
-    subprocess.run([str(repo / "scripts" / "make-test-image")], check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PYCOMPOSE_ROOT=str(root)))
-    yield root
-    _stop_supervisor(root)
-    import shutil
-    shutil.rmtree(root, ignore_errors=True)
-
-
 def test_sigkill_supervisor_containers_keep_running_and_are_readopted(own_root):
     eng = Engine(str(own_root))
     cid = eng.containers.create({"Image": "busybox", "Cmd": ["sh", "-c",
@@ -222,3 +208,14 @@ def test_sigkill_supervisor_containers_keep_running_and_are_readopted(own_root):
     finally:
         for c in (cid, gone):
             eng.containers.remove(c, force=True)
+
+
+def test_oom_kill_is_137_and_oomkilled(eng, make):
+    cid = make(["tail", "/dev/zero"], HostConfig={"Memory": 16 * 1024 * 1024, "MemorySwap": 16 * 1024 * 1024})
+    t0 = now_ns()
+    eng.containers.start(cid)
+    assert eng.containers.wait(cid) == 137
+    st = eng.containers.inspect(cid)["State"]
+    assert st["OOMKilled"] is True and st["ExitCode"] == 137
+    evs = wait_for_action(eng, cid, lambda a: a == "die", t0)
+    assert [e["Action"] for e in evs] == ["start", "oom", "die"]

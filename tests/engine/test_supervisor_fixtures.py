@@ -72,3 +72,20 @@ def wait_for_action(eng: Engine, cid: str, pred, since_ns: int, timeout: float =
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+@pytest.fixture
+def own_root(busybox):
+    """A data root of its own (its supervisor is killed in the test)."""
+    import os
+    import subprocess
+
+    from conftest import REPO as repo, _stop_supervisor, new_root
+
+    root = new_root("pyc-test-sup-")
+    subprocess.run([str(repo / "scripts" / "make-test-image")], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PYCOMPOSE_ROOT=str(root)))
+    yield root
+    _stop_supervisor(root)
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)
