@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine.errors import Conflict, InvalidArgument, NotFound
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.network import hostfiles, ipam, links, names, nft, ports
 from engine.network import record as R
 from engine.network.ipam import make_config
@@ -587,6 +587,7 @@ class NetworkManager:
             if running:
                 self._apply_rules()
                 self.store.bump()
+                self._refresh_hosts(rec, ep, nets)
         if running and self.dns is not None:
             self.dns.add_container(cid, pid)
 
@@ -621,6 +622,22 @@ class NetworkManager:
             self._gc_bridges()
             self._apply_rules()
             self.store.bump()
+            if ep.get("Active"):
+                self._refresh_hosts(rec, ep, nets)
+
+    def _refresh_hosts(self, rec: dict, ep: dict, nets: list[dict]) -> None:
+        """A running container's /etc/hosts follows its addresses. Written in place: the file is
+        bind-mounted into the container, and a rename would leave the mount on the old inode."""
+        path = self.root.path / "containers" / ep["Id"] / "hosts"
+        if not path.exists():
+            return
+        try:
+            hosts, _ = self._hostfiles(rec, ep, nets)
+        except EngineError:
+            return  # e.g. a link target is gone: keep the file as it is
+        with open(path, "r+") as f:
+            f.write(hosts)
+            f.truncate()
 
     # ------------------------------------------------------------------ inspect data / crash repair
     def network_settings(self, rec: dict) -> dict:

@@ -257,14 +257,18 @@ def test_connect_running_container_gets_eth1_at_once_and_disconnect_removes_it(n
     assert dns_query(box, "database").header.rcode == RCODE.NXDOMAIN
     nm.connect("back", rec, aliases=["multi-back"])
     assert "eth1" in box.run("busybox", "ip", "-o", "link").stdout
+    hosts = box.run("busybox", "cat", "/etc/hosts").stdout  # the bind-mounted file follows
+    assert f"{ip_of(nm, rec, 'back')}\tmulti" in hosts and f"{ip_of(nm, rec)}\tmulti" in hosts
     assert a_records(dns_query(box, "database")) == [ip_of(nm, peer_rec, "back")]
     assert set(nm.network_settings(rec)["Networks"]) == {"front", "back"}
     with pytest.raises(Conflict, match="already exists in network back"):
         nm.connect("back", rec)
     with pytest.raises(Conflict, match="has active endpoints"):
         nm.remove("back")
+    back_ip = ip_of(nm, rec, "back")
     nm.disconnect("back", rec)
     assert "eth1" not in box.run("busybox", "ip", "-o", "link").stdout
+    assert back_ip not in box.run("busybox", "cat", "/etc/hosts").stdout
     assert dns_query(box, "database").header.rcode == RCODE.NXDOMAIN
 
 
