@@ -80,3 +80,48 @@ def test_random_layers_never_write_outside(entries):
                 assert not escapes(dest, p), (p, os.readlink(p))
     finally:
         shutil.rmtree(base)
+
+
+SEED_ENTRY = st.one_of(
+    st.tuples(st.lists(st.sampled_from(["d", "e", "f"]), min_size=1, max_size=3).map("/".join), st.just("file")),
+    st.tuples(st.lists(st.sampled_from(["d", "e"]), min_size=1, max_size=3).map("/".join), st.just("dir")),
+    st.tuples(st.lists(st.sampled_from(["d", "e", "l"]), min_size=1, max_size=3).map("/".join), st.just("sym"),
+              st.sampled_from(["/", "..", "../..", "/etc", "d", "/d/e", "HOST", "../../../../HOST"]).map(
+                  lambda t: {"target": t})),
+)
+
+
+@pytest.mark.root
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(SEED_ENTRY, min_size=1, max_size=6), min_size=1, max_size=3),
+       st.sampled_from(["/d", "/e", "/l", "/d/e", "/l/d", "/", "/../d"]))
+def test_seeding_copies_only_image_content(layers, path):
+    from engine.volumes import VolumeStore
+
+    base = Path(tempfile.mkdtemp(prefix="pyc-fuzz-seed-"))
+    try:
+        host = base / "HOST"
+        host.mkdir()
+        (host / "secret").write_text("HOST SECRET")
+        layer_dirs = []
+        for i, entries in enumerate(layers):
+            d = base / f"l{i}"
+            d.mkdir()
+            # "HOST" stands for the host directory's absolute path: inside the image it names nothing
+            entries = [(e[0], e[1], {"target": str(host)}) if e[1] == "sym" and e[2]["target"] == "HOST" else e
+                       for e in entries]
+            try:
+                unpack_bytes(make_tar(entries), d)
+            except (UnsafeContent, InvalidArgument):
+                shutil.rmtree(d)
+                d.mkdir()
+            layer_dirs.append(d)
+        vols = VolumeStore(base / "root")
+        vols.create("seeded")
+        vols.seed("seeded", layer_dirs, path)
+        for p in vols.mountpoint("seeded").rglob("*"):
+            if p.is_file() and not p.is_symlink():
+                assert p.read_text() != "HOST SECRET", p
+        assert (host / "secret").read_text() == "HOST SECRET" and len(list(host.iterdir())) == 1
+    finally:
+        shutil.rmtree(base)
