@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import socket
+import stat
 from pathlib import Path
 from typing import Callable
 
@@ -19,8 +20,8 @@ from engine.errors import InvalidArgument
 from engine.runtime import caps as capsmod
 from engine.runtime.etcfiles import default_etc_files
 from engine.runtime.limits import check_host_rlimits, parse_ulimits, validate_sysctls
-from engine.runtime.spec import (DEFAULT_PATH, DEFAULT_SHM_SIZE, HOST, NEW, ContainerSpec, Mount, Namespaces,
-                                 ProcessSpec)
+from engine.runtime.spec import (DEFAULT_PATH, DEFAULT_SHM_SIZE, HOST, NEW, ContainerSpec, Device, Mount,
+                                 Namespaces, ProcessSpec)
 from engine.runtime.users import resolve_user
 
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -269,6 +270,62 @@ class _MountBuilder:
         return self.mounts
 
 
+def devices(items: list | None) -> list[Device]:
+    """Docker's HostConfig.Devices (or ``host[:container[:perms]]`` strings) -> Device nodes.
+
+    A directory on the host brings every device under it, like Docker.
+    """
+    out: list[Device] = []
+    for item in items or []:
+        if isinstance(item, str):
+            parts = item.split(":")
+            host = parts[0]
+            inside = parts[1] if len(parts) > 1 and parts[1] and parts[1].startswith("/") else host
+            perms = parts[-1] if len(parts) > 1 and not parts[-1].startswith("/") else "rwm"
+        else:
+            host = item.get("PathOnHost") or ""
+            inside = item.get("PathInContainer") or host
+            perms = item.get("CgroupPermissions") or "rwm"
+        if not perms or any(c not in "rwm" for c in perms):
+            raise InvalidArgument(f"invalid device mode: {perms}")
+        if not host.startswith("/") or not inside.startswith("/"):
+            raise InvalidArgument(f"invalid device path: {host!r} (must be absolute)")
+        try:
+            st = os.stat(host)
+        except OSError as e:
+            raise InvalidArgument(f'error gathering device information while adding custom device "{host}": '
+                                  f"{os.strerror(e.errno or 0).lower()}") from None
+        if stat.S_ISDIR(st.st_mode):
+            for dirpath, _, files in os.walk(host):
+                for f in sorted(files):
+                    hp = os.path.join(dirpath, f)
+                    d = _device(hp, os.path.join(inside, os.path.relpath(hp, host)), perms)
+                    if d:
+                        out.append(d)
+            continue
+        d = _device(host, inside, perms)
+        if d is None:
+            raise InvalidArgument(f'error gathering device information while adding custom device "{host}": '
+                                  "not a device node")
+        out.append(d)
+    return out
+
+
+def _device(host: str, inside: str, perms: str) -> Device | None:
+    try:
+        st = os.stat(host)
+    except OSError:
+        return None
+    if stat.S_ISCHR(st.st_mode):
+        kind = "c"
+    elif stat.S_ISBLK(st.st_mode):
+        kind = "b"
+    else:
+        return None
+    return Device(path=os.path.normpath(inside), kind=kind, major=os.major(st.st_rdev), minor=os.minor(st.st_rdev),
+                  mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, permissions=perms)
+
+
 def _security_opts(opts: list[str]) -> dict:
     out = {"no_new_privs": False, "unconfined_paths": False}
     for o in opts or []:
@@ -385,7 +442,7 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         domainname=cfg.get("Domainname") or "", readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         privileged=privileged, sysctls=sysctls, shm_size=int(shm) if shm else DEFAULT_SHM_SIZE,
         init=bool(hc.get("Init")), namespaces=ns, shm_source=shm_source, ipc_none=ipc_none,
-        etc_files=default_etc_files(container_dir),
+        etc_files=default_etc_files(container_dir), devices=devices(hc.get("Devices")),
     )
     if sec["unconfined_paths"] or privileged:
         spec.masked_paths, spec.readonly_paths = [], []

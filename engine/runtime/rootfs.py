@@ -83,6 +83,8 @@ def mount_dev(spec: ContainerSpec, root: str, console: Callable[[str], int | Non
             p = f"{dev}/{name}"
             if not os.path.lexists(p):
                 ksys.mknod(p, stat.S_IFCHR | 0o666, major, minor)
+        for d in spec.devices:
+            _make_device(root, d)
         for name, target in DEV_LINKS:
             if not os.path.lexists(f"{dev}/{name}"):
                 os.symlink(target, f"{dev}/{name}")
@@ -162,6 +164,16 @@ def _in_root(fd: int, root: str) -> bool:
         return inside(root, os.readlink(f"/proc/self/fd/{fd}"))
     except OSError:
         return False
+
+
+def _make_device(root: str, d) -> None:
+    """A ``--device`` node at its container path (usually under /dev, already a tmpfs)."""
+    parent = mkdir_inside(root, os.path.dirname(d.path))
+    p = os.path.join(parent, os.path.basename(d.path))
+    if os.path.lexists(p):
+        os.unlink(p)
+    ksys.mknod(p, (stat.S_IFCHR if d.kind == "c" else stat.S_IFBLK) | d.mode, d.major, d.minor)
+    os.chown(p, d.uid, d.gid)
 
 
 def _copy_host_devices(dev: str) -> None:

@@ -66,6 +66,24 @@ class Mount:
 
 
 @dataclass
+class Device:
+    """A host device node made available in the container (``--device``)."""
+
+    path: str  # in the container, under /dev
+    kind: str  # "c" or "b"
+    major: int
+    minor: int
+    mode: int = 0o666  # permission bits of the node
+    uid: int = 0
+    gid: int = 0
+    permissions: str = "rwm"  # devices cgroup access: read, write, mknod
+
+    @property
+    def cgroup_rule(self) -> str:
+        return f"{self.kind} {self.major}:{self.minor} {self.permissions}"
+
+
+@dataclass
 class Rlimit:
     name: str  # Docker's name: nofile, nproc, core, ...
     soft: int
@@ -121,6 +139,7 @@ class ContainerSpec:
     # another container): a host path bind-mounted over the container's.
     shm_source: str | None = None
     ipc_none: bool = False  # IpcMode "none": no /dev/shm at all
+    devices: list[Device] = field(default_factory=list)
     # container path -> host file bind-mounted there (/etc/hostname, hosts, resolv.conf)
     etc_files: dict[str, Path] = field(default_factory=dict)
 

@@ -129,6 +129,24 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
     os._exit(1)
 
 
+def _allow_devices(cgroup, spec: ContainerSpec) -> None:
+    """Let the container use its ``--device`` nodes through the v1 devices controller.
+
+    The cgroup owner denies every device but Docker's defaults; these rules add
+    the ones the user asked for (nothing to undo: they go with the cgroup).
+    """
+    if not spec.devices or spec.privileged:
+        return
+    paths = getattr(cgroup, "paths", None) or {}
+    d = paths.get("devices")
+    if not d:
+        return
+    allow = os.path.join(str(d), "devices.allow")
+    for dev in spec.devices:
+        with open(allow, "w") as f:
+            f.write(dev.cgroup_rule)
+
+
 def _receive_console(sock: socket.socket) -> int | None:
     """The pty master the container sent (queued on the socket), or None if it died first."""
     _, fds, _, _ = socket.recv_fds(sock, 1, 1)
@@ -192,6 +210,7 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
         pid = first["pid"]
         if cgroup is not None:
             cgroup.add_pid(pid)
+            _allow_devices(cgroup, spec)
         if prestart is not None:
             prestart(pid)
         with contextlib.suppress(BrokenPipeError):

@@ -92,3 +92,32 @@ def test_dropped_capabilities_cannot_come_back(layer, cdir):
     assert "no-chown" in out
     bnd = int(out.split("CapBnd:")[1].split()[0], 16)
     assert not bnd & (1 << 0) and not bnd & (1 << 13)
+
+
+def test_device_option_gives_exactly_that_device(layer, cdir):
+    from engine.runtime.build import devices
+
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no /dev/fuse on this host")
+    cg = container_cgroup(uuid.uuid4().hex)
+    cg.create()
+    try:
+        cg.apply(limits_from_hostconfig({}))
+        spec = make_spec(layer, cdir, ["sh", "-c", "ls -l /dev/custom/fuse; exec 3</dev/custom/fuse && echo granted; "
+                                                   "mknod /tmp/loopctl c 10 237; exec 4</tmp/loopctl && echo leaked; true"])
+        spec.devices = devices(["/dev/fuse:/dev/custom/fuse:rw"])
+        code, out = run(spec, cgroup=cg)
+    finally:
+        cg.destroy()
+    assert out.splitlines()[0].startswith("crw")
+    assert "granted" in out
+    assert "leaked" not in out and "Operation not permitted" in out  # other devices stay denied
+def test_device_errors():
+    from engine.errors import InvalidArgument
+    from engine.runtime.build import devices
+
+    with pytest.raises(InvalidArgument, match='adding custom device "/dev/nope": no such file or directory'):
+        devices(["/dev/nope"])
+    with pytest.raises(InvalidArgument, match="invalid device mode: rwx"):
+        devices([{"PathOnHost": "/dev/null", "CgroupPermissions": "rwx"}])
+    assert devices(["/dev/null:/dev/mynull:r"])[0].cgroup_rule == "c 1:3 r"
