@@ -82,6 +82,7 @@ class Watch:
         self._stopped = False
         self._stream = None
         self.listeners: list[Callable[[dict], None]] = []
+        self._last: dict[str, dict] = {}   # last lifecycle event per container
 
     async def __aenter__(self) -> "Watch":
         import time
@@ -132,6 +133,8 @@ class Watch:
 
     def _on_event(self, ev: dict) -> None:
         actor = (ev.get("Actor") or {}).get("ID") or ev.get("id") or ""
+        if ev.get("Action") in ("die", "start", "restart", "destroy"):
+            self._last[actor] = ev
         for fn in self.listeners:
             fn(ev)
         e = self._events.pop(actor, None)
@@ -146,6 +149,23 @@ class Watch:
         self._events.clear()
         self._any.set()
 
+    def overlay(self, cid: str, info: dict) -> dict:
+        """The state as the events tell it, when the record has not caught up yet: an engine may
+        publish "die" a moment before it writes the exited state, and that moment must not be lost."""
+        ev = self._last.get(cid)
+        st = info.get("State") or {}
+        if not ev or ev.get("Action") != "die" or not st.get("Running") or st.get("Restarting"):
+            return info
+        if int(ev.get("timeNano") or 0) < _ns(st.get("StartedAt")):
+            return info  # the die was of an earlier run
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        try:
+            code = int(attrs.get("exitCode", 0))
+        except ValueError:
+            code = 0
+        info = dict(info, State=dict(st, Status="exited", Running=False, Paused=False, ExitCode=code))
+        return info
+
     def changed(self, cid: str) -> anyio.Event:
         e = self._events.get(cid)
         if e is None:
@@ -156,7 +176,7 @@ class Watch:
         """Inspect ``cid`` now and after each of its events until ``decide(inspect)`` is not None."""
         while True:
             ev = self.changed(cid)
-            info = await anyio.to_thread.run_sync(self.engine.containers.inspect, cid)
+            info = self.overlay(cid, await anyio.to_thread.run_sync(self.engine.containers.inspect, cid))
             result = decide(info)
             if result is not None:
                 return result
@@ -164,6 +184,20 @@ class Watch:
 
 
 # ------------------------------------------------------------- conditions
+
+def _ns(text: Any) -> int:
+    """RFC 3339 (nanoseconds, maybe trimmed) -> ns since the epoch; 0 when unset."""
+    from datetime import datetime
+
+    t = str(text or "")
+    main, _, frac = t.rstrip("Z").partition(".")
+    try:
+        base = int(datetime.fromisoformat(main + "+00:00").timestamp()) * 10**9
+    except ValueError:
+        return 0
+    digits = "".join(ch for ch in frac if ch.isdigit())[:9]
+    return base + int(digits.ljust(9, "0") or 0)
+
 
 def _name(info: dict) -> str:
     return (info.get("Name") or info.get("Id", "")[:12]).lstrip("/")

@@ -82,6 +82,7 @@ class Follower:
         self.done = threading.Event()
         self.stopped = False
         self.reopen: set[str] = set()   # restarted while its previous stream was still closing
+        self.opening = True              # the first containers are still being opened
 
     # -- one container
     def _stream(self, cid: str, name: str, resume: bool) -> None:
@@ -141,6 +142,8 @@ class Follower:
         t.start()
 
     def _check_done(self) -> None:
+        if self.opening:
+            return
         if not self.follow:
             if not self.streams:
                 self.done.set()
@@ -205,6 +208,7 @@ class Follower:
         for c in cs:
             self._open(c)
         with self.lock:
+            self.opening = False
             self._check_done()
         while not self.done.wait(0.5 if not self.follow else None):
             pass
