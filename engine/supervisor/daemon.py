@@ -32,7 +32,7 @@ from engine.containers import ContainerStore
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.state import DataRoot
 from engine.supervisor import health as hc
-from engine.supervisor import protocol
+from engine.supervisor import networker, protocol
 from engine.supervisor.events import EventLog, check_filters, container_event, matches
 from engine.supervisor.logwriter import JsonFileWriter, format_time
 from engine.supervisor.restart import RestartManager, RestartPolicy
@@ -103,7 +103,8 @@ class Supervisor:
         self.shutting_down = False
         self.shutdown_conns: list[socket.socket] = []
         self.done = False
-        self._net = None
+        self.netw = networker.NetWorker(str(self.root.path))
+        self._worker_timer: Timer | None = None
         self.dns = None
         self.listener: socket.socket | None = None
 
@@ -154,14 +155,34 @@ class Supervisor:
         with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(fd)
 
-    @property
-    def net(self):
-        """The network manager (with our DNS server), imported when the first container starts."""
-        if self._net is None:
-            from engine.network import NetworkManager
+    # ------------------------------------------------------------------ network (in a worker, see networker)
+    def _net(self, op: str, **args):
+        result = self.netw.call(op, **args)
+        if self._worker_timer is None:
+            self._worker_timer = self.call_later(networker.IDLE, self._worker_idle)
+        return result
 
-            self._net = NetworkManager(self.root, dns=self.dns)
-        return self._net
+    def _worker_idle(self) -> None:
+        self._worker_timer = None
+        left = networker.IDLE - self.netw.idle_for()
+        if left <= 0:
+            self.netw.close()
+        else:
+            self._worker_timer = self.call_later(left, self._worker_idle)
+
+    def _attach(self, rec: dict, pid: int) -> None:
+        """The runtime's prestart hook: veths and rules by the worker, the DNS socket by us."""
+        uses_dns = self._net("attach", record=rec, pid=pid)
+        if uses_dns and self.dns is not None:
+            self.dns.add_container(rec["Id"], pid)
+
+    def _detach(self, rec: dict) -> None:
+        try:
+            self._net("detach", record=rec)
+        finally:
+            if self.dns is not None:
+                with contextlib.suppress(Exception):
+                    self.dns.remove_container(rec["Id"])
 
     def start_dns(self) -> None:
         try:
@@ -507,7 +528,7 @@ class Supervisor:
                 cgroup.destroy()  # a leftover of a run whose supervisor died
             cgroup.create()
             cgroup.apply(limits)
-            self.net.prepare(rec)
+            self._net("prepare", record=rec)
             prepared = True
             outputs: dict[int, str] = {}
             console_fd: list[int] = []
@@ -520,7 +541,7 @@ class Supervisor:
             else:
                 stdio, child_ends = self._stdio(box, rec, outputs)
                 opened += child_ends
-            pid = start(spec, stdio, cgroup=cgroup, prestart=lambda p: self.net.attach(rec, p),
+            pid = start(spec, stdio, cgroup=cgroup, prestart=lambda p: self._attach(rec, p),
                         console=on_console if spec.process.terminal else None)
         except BaseException as e:
             for fd in opened:
@@ -533,7 +554,7 @@ class Supervisor:
                 writer.close()
             if prepared:
                 with contextlib.suppress(Exception):
-                    self.net.detach(rec)
+                    self._detach(rec)
             if cgroup is not None:
                 with contextlib.suppress(Exception):
                     cgroup.destroy()
@@ -659,7 +680,7 @@ class Supervisor:
                 box.cgroup.destroy()
             box.cgroup = None
         with contextlib.suppress(Exception):
-            self.net.detach(box.rec)
+            self._detach(box.rec)
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused = 0, False
         if oom:
@@ -733,7 +754,7 @@ class Supervisor:
 
             anon = view.anonymous_volumes(rec, ImageStore(self.root).get(rec["Image"]).config)
         with contextlib.suppress(Exception):
-            self.net.forget(rec)
+            self._net("forget", record=rec)
         self.store.delete(box.cid)
         self.boxes.pop(box.cid, None)
         if anon:
@@ -892,7 +913,9 @@ class Supervisor:
                 if RestartPolicy.from_hostconfig(rec.get("HostConfig")).restarts_on_boot(False):
                     to_start.append(box)
         with contextlib.suppress(Exception):
-            self.net.reconcile(live)
+            for cid in self._net("reconcile", live=live) or []:
+                if self.dns is not None:
+                    self.dns.remove_container(cid)
         for box in to_start:
             box.restart = None
             try:
@@ -910,7 +933,7 @@ class Supervisor:
         with contextlib.suppress(Exception):
             cg.destroy()
         with contextlib.suppress(Exception):
-            self.net.detach(box.rec)
+            self._detach(box.rec)
 
     def _adopt(self, box: Box, pid: int, st: dict) -> bool:
         """Watch a container process the previous daemon started, if it is really still that container."""
@@ -958,6 +981,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ exit
     def close(self) -> None:
+        self.netw.close()
         if self.dns is not None:
             with contextlib.suppress(Exception):
                 self.dns.stop()
