@@ -351,12 +351,65 @@ def _security_opts(opts: list[str]) -> dict:
     return out
 
 
+def _declared_mounts(mb: _MountBuilder, record: dict, image: dict) -> None:
+    """Binds, Mounts, Tmpfs, then anonymous volumes for VOLUMEs nothing else covers."""
+    cfg = record.get("Config") or {}
+    hc = record.get("HostConfig") or {}
+    for b in hc.get("Binds") or []:
+        mb.bind_string(str(b))
+    for m in hc.get("Mounts") or []:
+        mb.api_mount(m)
+    mb.tmpfs_map(hc.get("Tmpfs") or {})
+    taken = {m.target for m in mb.mounts}
+    for vol in list((image.get("Volumes") or {}).keys()) + list((cfg.get("Volumes") or {}).keys()):
+        t = os.path.normpath(vol) if vol.startswith("/") else vol
+        if t not in taken:
+            mb.anonymous(t)
+            taken.add(t)
+
+
+def _volumes_from(mb: _MountBuilder, refs: list[str], container_dir: Path,
+                  container_record: Callable[[str], dict] | None, volumes) -> None:
+    """``--volumes-from x[:ro|rw]``: x's binds and volumes (not its tmpfs), own mounts winning."""
+    root = container_dir.parent.parent
+    if container_record is None:
+        from engine.containers import ContainerStore  # the records live beside this container's dir
+
+        container_record = ContainerStore(root).get
+    for ref in refs:
+        name, _, mode = str(ref).partition(":")
+        if mode not in ("", "ro", "rw", "z", "Z"):
+            raise InvalidArgument(f"invalid mode for volumes-from: {mode}")
+        other = container_record(name)
+        try:
+            from engine.images import ImageStore
+
+            other_image = ImageStore(root).get(other["Image"]).config
+        except Exception:  # noqa: BLE001 - image gone: its VOLUMEs are then only those in Config
+            other_image = {}
+        sub = _MountBuilder(other.get("Id") or name, mb.layers, volumes)
+        _declared_mounts(sub, other, _image_cfg(other_image))
+        taken = {m.target for m in mb.mounts}
+        for m in sub.mounts:
+            if m.type == "tmpfs" or m.target in taken:
+                continue
+            if mode == "ro":
+                m.readonly = True
+            elif mode == "rw":
+                m.readonly = False
+            m.flags = ["nocopy"] if m.type == "volume" else m.flags  # its content is the other's
+            mb.mounts.append(m)
+
+
 def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], container_dir: Path,
-               volumes=None, *, container_pid: Callable[[str], int] | None = None) -> ContainerSpec:
+               volumes=None, *, container_pid: Callable[[str], int] | None = None,
+               container_record: Callable[[str], dict] | None = None) -> ContainerSpec:
     """The ContainerSpec for a Docker ContainerCreate-shaped ``record``.
 
     ``volumes``: the volume store (``ensure(name) -> Path``, ``seed(name, layers, path)``);
-    ``container_pid(name_or_id) -> pid``: resolves ``container:x`` namespace modes.
+    ``container_pid(name_or_id) -> pid``: resolves ``container:x`` namespace modes;
+    ``container_record(name_or_id) -> record``: for VolumesFrom (default: the records
+    of this data root, ``container_dir``'s grandparent).
     """
     cid = record.get("Id") or ""
     cfg = record.get("Config") or {}
@@ -424,17 +477,9 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
     )
 
     mb = _MountBuilder(cid, layers, volumes)
-    for b in hc.get("Binds") or []:
-        mb.bind_string(str(b))
-    for m in hc.get("Mounts") or []:
-        mb.api_mount(m)
-    mb.tmpfs_map(hc.get("Tmpfs") or {})
-    taken = {m.target for m in mb.mounts}
-    for vol in list((image.get("Volumes") or {}).keys()) + list((cfg.get("Volumes") or {}).keys()):
-        t = os.path.normpath(vol) if vol.startswith("/") else vol
-        if t not in taken:
-            mb.anonymous(t)
-            taken.add(t)
+    _declared_mounts(mb, record, image)
+    if hc.get("VolumesFrom"):
+        _volumes_from(mb, hc["VolumesFrom"], container_dir, container_record, volumes)
     masked = list(hc.get("MaskedPaths")) if hc.get("MaskedPaths") is not None else None
     readonly = list(hc.get("ReadonlyPaths")) if hc.get("ReadonlyPaths") is not None else None
     spec = ContainerSpec(

@@ -161,3 +161,15 @@ def test_pid_namespace_and_hostname_of_another_container(root, layer):
         os.waitpid(pid, 0)
     assert code == 0, out
     assert out.split() == ["first-host", "1"]  # its hostname, and its sleep is visible
+
+
+def test_volumes_from_shares_the_other_containers_volumes(root, layer):
+    cid1 = uuid.uuid4().hex * 2
+    rec1 = {"Id": cid1, "Name": "/one", "Image": "none",
+            "Config": {"Volumes": {"/cache": {}}, "Cmd": ["sh", "-c", "echo from-one > /cache/x"]}, "HostConfig": {}}
+    spec1 = build_spec(rec1, {}, [layer], root / "containers" / cid1, VolumeStore(root))
+    assert run(spec1)[0] == 0
+    code, out = run(make(root, layer, {"Cmd": ["sh", "-c", "cat /cache/x; touch /cache/y 2>&1"]},
+                         {"VolumesFrom": ["one:ro"]}, container_record=lambda ref: rec1))
+    assert out.splitlines()[0] == "from-one"
+    assert "Read-only file system" in out

@@ -289,3 +289,17 @@ def test_privileged_and_misc(tmp_path, layers):
 def test_hostname_conflicts_with_container_network_mode(tmp_path, layers):
     with pytest.raises(InvalidArgument, match="conflicting options: hostname and the network mode"):
         spec_of(tmp_path, layers, {"Hostname": "x"}, {"NetworkMode": "container:db"}, container_pid=lambda r: 1)
+
+
+def test_volumes_from_another_container(tmp_path, layers):
+    other = {"Id": "b" * 64, "Image": "none", "Config": {"Volumes": {"/anon": {}}},
+             "HostConfig": {"Binds": [f"{tmp_path}:/shared", "named:/data"], "Tmpfs": {"/run": ""}}}
+    s = spec_of(tmp_path, layers, host={"VolumesFrom": ["other:ro"], "Binds": ["own:/data"]},
+                container_record=lambda ref: other)
+    by = {m.target: m for m in s.mounts}
+    assert by["/shared"].source == str(tmp_path) and by["/shared"].readonly
+    assert by["/data"].volume_name == "own"  # its own mount wins
+    assert "/run" not in by  # tmpfs is not shared
+    assert by["/anon"].volume_name == __import__("hashlib").sha256(f"{'b' * 64}:/anon".encode()).hexdigest()
+    with pytest.raises(InvalidArgument, match="invalid mode for volumes-from: rx"):
+        spec_of(tmp_path, layers, host={"VolumesFrom": ["other:rx"]}, container_record=lambda ref: other)
