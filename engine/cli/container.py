@@ -156,8 +156,11 @@ def _each(refs: list[str], action, echo: bool = True) -> int:
 # ---------------------------------------------------------------------------- create / run
 
 
-def _create_container(eng, args) -> str:
+def _create_container(eng, args, keep_for_exit_code: bool = False) -> str:
     body = run_flags.body_from_args(args)
+    if keep_for_exit_code:
+        # a foreground `run --rm` removes the container itself once it has read the exit code
+        body["HostConfig"]["AutoRemove"] = False
     return eng.containers.create(body, name=args.name)
 
 
@@ -169,30 +172,37 @@ def _create(args) -> int:
 
 def _run(args) -> int:
     eng = _engine()
-    cid = _create_container(eng, args)
-    interactive = args.interactive or args.tty
+    cid = _create_container(eng, args, keep_for_exit_code=args.rm and not args.detach)
     if args.detach:
         try:
             eng.containers.start(cid)
-        except EngineError:
-            if args.rm:
-                _quiet_remove(eng, cid)
-            raise
+        except EngineError as e:
+            return _start_failed(eng, cid, e, args.rm)
         print(cid)
         return 0
-    if interactive:
-        return _run_attached_stdin(eng, cid, args)
     try:
+        if args.interactive or args.tty:
+            from engine import attach
+
+            return attach.run_interactive(eng, cid, tty=args.tty, stdin=args.interactive)
         try:
             eng.containers.start(cid)
         except EngineError as e:
-            sys.stderr.write(f"pycompose: Error response from daemon: {e}.\n")
-            return getattr(e, "status", 125) if isinstance(getattr(e, "status", None), int) else 125
-        code = _stream_until_exit(eng, cid)
-        return code
+            return _start_failed(eng, cid, e, False)
+        return _stream_until_exit(eng, cid)
     finally:
         if args.rm:
             _quiet_remove(eng, cid)
+
+
+def _start_failed(eng, cid: str, e: EngineError, remove: bool) -> int:
+    """docker run's answer when the container cannot start: one line, exit status 125/126/127."""
+    if remove:
+        _quiet_remove(eng, cid)
+    msg = str(e).rstrip(".")
+    sys.stderr.write(f"pycompose: Error response from daemon: {msg}.\n")
+    status = getattr(e, "status", None)
+    return status if isinstance(status, int) and status in (125, 126, 127) else 125
 
 
 def _quiet_remove(eng, cid: str) -> None:
@@ -217,18 +227,6 @@ def _stream_until_exit(eng, cid: str) -> int:
     for e in eng.containers.logs(cid, follow=True):
         _write_entry(e)
     return eng.containers.wait(cid)
-
-
-def _run_attached_stdin(eng, cid: str, args) -> int:
-    """``run -i``/``-it``: the supervisor owns the container's stdio, so the command runs as an exec of
-    a placeholder init when the supervisor cannot hand us its terminal."""
-    from engine import attach
-
-    try:
-        return attach.run_interactive(eng, cid, tty=args.tty, stdin=args.interactive)
-    finally:
-        if args.rm:
-            _quiet_remove(eng, cid)
 
 
 # ---------------------------------------------------------------------------- lifecycle
