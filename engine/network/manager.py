@@ -12,6 +12,7 @@ Hooks, called by the supervisor around a container's start and stop:
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.network import hostfiles, ipam, links, names, nft, ports
+from engine.network import ipam as ipam_mod
 from engine.network import record as R
 from engine.network.ipam import make_config
 from engine.network.store import Store
@@ -29,6 +31,19 @@ from engine.state import DataRoot, atomic_write
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 MTU_OPT = "com.docker.network.driver.mtu"
+ICC_OPT = "com.docker.network.bridge.enable_icc"
+MASQ_OPT = "com.docker.network.bridge.enable_ip_masquerade"
+HOST_BINDING_OPT = "com.docker.network.bridge.host_binding_ipv4"
+IFACE_PREFIX_OPT = "com.docker.network.container_iface_prefix"
+
+
+def _opt_true(opts: dict, key: str) -> bool:
+    return str(opts.get(key, "true")).lower() not in ("false", "0", "no")
+
+
+def _ifname(net: dict, index: int) -> str:
+    """eth0, eth1... (or the network's com.docker.network.container_iface_prefix)."""
+    return f"{(net.get('Options') or {}).get(IFACE_PREFIX_OPT) or 'eth'}{index}"
 PRIVATE = "_pycompose"
 
 
@@ -163,6 +178,15 @@ class NetworkManager:
                 raise InvalidArgument(f"invalid MTU {options[MTU_OPT]!r}: not a number") from None
             if not 68 <= mtu <= 65535:
                 raise InvalidArgument(f"invalid MTU {mtu}: must be between 68 and 65535")
+        if options.get(HOST_BINDING_OPT):
+            ipam_mod.parse_address(options[HOST_BINDING_OPT], HOST_BINDING_OPT)
+        prefix = options.get(IFACE_PREFIX_OPT)
+        if prefix is not None and not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9]{0,11}", prefix):
+            raise InvalidArgument(f"invalid {IFACE_PREFIX_OPT} {prefix!r}: 1-12 letters or digits, "
+                                  "starting with a letter")
+        if "com.docker.network.bridge.name" in options:
+            raise InvalidArgument("com.docker.network.bridge.name cannot be set: pycompose names each bridge "
+                                  "pc-<id> so that it can never take over an existing host interface")
         ipam = ipam or {}
         if (ipam.get("Driver") or "default") != "default":
             raise NotFound(f'IPAM driver "{ipam["Driver"]}" not found; only "default" is available')
@@ -358,6 +382,11 @@ class NetworkManager:
             reqs = ports.requests_from(R.host_config(rec), R.exposed_ports(rec))
             if not ep["Networks"]:
                 reqs = []  # Docker ignores published ports outside a network of its own
+            else:
+                primary = self._resolve_member(ep["Networks"][0], nets)
+                default_ip = (primary.get("Options") or {}).get(HOST_BINDING_OPT, "")
+                if default_ip and default_ip != "0.0.0.0":
+                    reqs = [dataclasses.replace(r, host_ip=r.host_ip or default_ip) for r in reqs]
             mappings = ports.resolve(reqs, used)
             ep["Ports"] = [m.__dict__ for m in mappings]
             ep["Dns"] = list(R.host_config(rec).get("Dns") or [])
@@ -441,7 +470,7 @@ class NetworkManager:
                     gw = None
                     if not e["Internal"] and not route_set:
                         gw, route_set = e["Gateway"], True
-                    self._plug(ep, e, nets[e["NetworkID"]], pid, f"eth{i}", gw)
+                    self._plug(ep, e, nets[e["NetworkID"]], pid, _ifname(nets[e["NetworkID"]], i), gw)
                     done.append(e)
                 ep["Active"], ep["Pid"] = True, pid
                 self.store.save_endpoint(ep)
@@ -520,7 +549,9 @@ class NetworkManager:
             for e in ep["Networks"]:
                 n = nets.get(e["NetworkID"])
                 if n and e["IPAddress"]:
-                    net_rules.add(nft.NetRule(n[PRIVATE]["bridge"], n["IPAM"]["Config"][0]["Subnet"], bool(n["Internal"])))
+                    opts = n.get("Options") or {}
+                    net_rules.add(nft.NetRule(n[PRIVATE]["bridge"], n["IPAM"]["Config"][0]["Subnet"],
+                                              bool(n["Internal"]), _opt_true(opts, ICC_OPT), _opt_true(opts, MASQ_OPT)))
             target = next((e for e in ep["Networks"] if e["IPAddress"] and not e["Internal"]), None)
             if target:
                 for m in ep.get("Ports") or []:
@@ -575,7 +606,7 @@ class NetworkManager:
                 by_net, _ = self._taken(cid)
                 self._lease(ep, e, net, by_net)
                 used = {x["Interface"] for x in ep["Networks"]}
-                ifname = next(f"eth{i}" for i in range(64) if f"eth{i}" not in used)
+                ifname = next(_ifname(net, i) for i in range(64) if _ifname(net, i) not in used)
                 has_route = any(x["IPAddress"] and not x["Internal"] for x in ep["Networks"])
                 try:
                     self._plug(ep, e, net, pid, ifname, None if has_route or e["Internal"] else e["Gateway"])

@@ -27,6 +27,8 @@ class NetRule:
     bridge: str
     subnet: str
     internal: bool = False
+    icc: bool = True          # com.docker.network.bridge.enable_icc
+    masquerade: bool = True   # com.docker.network.bridge.enable_ip_masquerade
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,11 @@ def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -
     if not nets and not ports:
         return "\n".join(head) + "\n"
     nets = sorted(set(nets), key=lambda n: n.bridge)
-    fwd = ["ct state established,related accept"]
+    fwd = [f"iifname {_quote(n.bridge)} oifname {_quote(n.bridge)} drop" for n in nets if not n.icc]
+    fwd.append("ct state established,related accept")
     for n in nets:
-        fwd.append(f"iifname {_quote(n.bridge)} oifname {_quote(n.bridge)} accept")
+        if n.icc:
+            fwd.append(f"iifname {_quote(n.bridge)} oifname {_quote(n.bridge)} accept")
     fwd.append("ct status dnat accept")  # published ports, also from other networks (hairpin)
     for n in nets:
         if n.internal:
@@ -79,7 +83,7 @@ def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -
         br = _quote(n.bridge)
         post.append(f"oifname {br} ip saddr 127.0.0.0/8 masquerade")  # host's 127.0.0.1 -> container
         post.append(f"oifname {br} ip saddr {n.subnet} ct status dnat masquerade")  # hairpin
-        if not n.internal:
+        if not n.internal and n.masquerade:
             post.append(f"ip saddr {n.subnet} oifname != {br} masquerade")
 
     def chain(name: str, hook: str | None, body: list[str]) -> list[str]:

@@ -432,3 +432,24 @@ def test_check_ports_refuses_a_taken_port_without_keeping_anything(nm, boxes):
         nm.check_ports({"PortBindings": {"8080/tcp": [{"HostPort": port}]}})
     assert nm.check_ports({"PortBindings": {"8080/udp": [{"HostPort": port}]}})[0].host_port == int(port)
     assert len(nm.store.endpoints()) == 1
+
+
+def test_driver_options_icc_host_binding_and_interface_prefix(nm, boxes):
+    from engine.errors import InvalidArgument
+
+    nm.create("quiet", options={"com.docker.network.bridge.enable_icc": "false",
+                                "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+                                "com.docker.network.container_iface_prefix": "net"})
+    a_rec = record("a", network="quiet", ports={"80/tcp": [{"HostPort": ""}]})
+    a, b = boxes(a_rec), boxes(record("b", network="quiet"))
+    assert "net0" in a.run("busybox", "ip", "-o", "link").stdout
+    try:
+        br_netfilter = open("/proc/sys/net/bridge/bridge-nf-call-iptables").read().strip() == "1"
+    except OSError:
+        br_netfilter = False
+    if br_netfilter:  # bridged frames reach nftables only through br_netfilter (Docker needs it too)
+        serve_once_tcp(a, 7030, b"icc")
+        assert not can_connect(b, ip_of(nm, a_rec, "quiet"), 7030)  # no inter-container traffic
+    assert nm.network_settings(a_rec)["Ports"]["80/tcp"][0]["HostIp"] == "127.0.0.1"
+    with pytest.raises(InvalidArgument, match="bridge.name cannot be set"):
+        nm.create("named", options={"com.docker.network.bridge.name": "eth0"})

@@ -39,3 +39,13 @@ def test_isolation_and_internal_rules_come_after_same_bridge_accept():
 def test_table_name_per_root_starts_with_pycompose():
     a, b = nft.table_name("/tmp/a"), nft.table_name("/tmp/b")
     assert a != b and a.startswith("pycompose_") and a == nft.table_name("/tmp/a")
+
+
+def test_icc_off_drops_same_bridge_traffic_and_masquerade_off_has_no_snat():
+    n = nft.NetRule("pc-1111111111", "10.9.0.0/24", icc=False, masquerade=False)
+    s = nft.render([n], [], "t")
+    lines = [l.strip() for l in s.splitlines()]
+    assert lines.index('iifname "pc-1111111111" oifname "pc-1111111111" drop') < lines.index(
+        "ct state established,related accept")
+    assert 'iifname "pc-1111111111" oifname "pc-1111111111" accept' not in lines
+    assert "ip saddr 10.9.0.0/24 oifname != \"pc-1111111111\" masquerade" not in lines
