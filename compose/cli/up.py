@@ -125,6 +125,8 @@ def attach(b, args, started: dict[str, list[str]]) -> int:
         exit_codes.setdefault(svc, code)
         exit_codes[svc] = code
         if args.abort_on_container_exit or (args.abort_on_container_failure and code != 0):
+            if not abort.is_set():
+                printer.event("", "Aborting on container exit...")
             abort.set()
 
     def include(c: dict) -> bool:

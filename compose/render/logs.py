@@ -67,9 +67,10 @@ class LogPrinter:
 
     def event(self, name: str, text: str) -> None:
         """A status line about a container (exited, restarted), as attached ``up`` prints them."""
+        line = f"{name} {text}" if name else text
         with self.lock:
-            self.stream.write(f"{name} {text}\n" if not self.colour else
-                              f"\x1b[{self.colours.get(name, COLOURS[0])}m{name} {text}\x1b[0m\n")
+            self.stream.write(f"{line}\n" if not self.colour else
+                              f"\x1b[{self.colours.get(name, COLOURS[0])}m{line}\x1b[0m\n")
             self.stream.flush()
 
 
