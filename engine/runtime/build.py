@@ -19,6 +19,7 @@ from typing import Callable
 from engine.errors import InvalidArgument
 from engine.runtime import caps as capsmod
 from engine.runtime.etcfiles import default_etc_files
+from engine.runtime.securejoin import secure_join
 from engine.runtime.limits import check_host_rlimits, parse_ulimits, validate_sysctls
 from engine.runtime.spec import (DEFAULT_PATH, DEFAULT_SHM_SIZE, HOST, NEW, ContainerSpec, Device, Mount,
                                  Namespaces, ProcessSpec)
@@ -215,9 +216,16 @@ class _MountBuilder:
             self.add(Mount(type="bind", source=os.path.normpath(src), target=target, readonly=ro, propagation=prop))
         elif typ == "volume":
             vo = m.get("VolumeOptions") or {}
+            sub = str(vo.get("Subpath") or "")
+            if sub and (sub.startswith("/") or ".." in sub.split("/")):
+                raise InvalidArgument(f"subpath must be a relative path within the volume: {sub!r}")
             if src:
-                self.add(self.volume(src, target, ro, bool(vo.get("NoCopy"))))
+                mount = self.volume(src, target, ro, bool(vo.get("NoCopy")))
+                mount.subpath = sub
+                self.add(mount)
             else:
+                if sub:
+                    raise InvalidArgument("subpath is only allowed with a named volume")
                 self.anonymous(target, ro, bool(vo.get("NoCopy")))
         elif typ == "tmpfs":
             if src:
@@ -264,9 +272,17 @@ class _MountBuilder:
             info = self.volumes.mount_info(m.volume_name) if hasattr(self.volumes, "mount_info") else None
             if info:
                 m.fstype, m.device, m.data = info.get("type") or "", info.get("device") or "", info.get("o") or ""
-            elif "nocopy" not in m.flags:
+            elif "nocopy" not in m.flags and not m.subpath:
                 self.volumes.seed(m.volume_name, self.layers, m.target)
             m.flags = []
+            if m.subpath:
+                if info:
+                    raise InvalidArgument(f"volume {m.volume_name}: subpath is not supported for volumes "
+                                          "with driver options")
+                sub = secure_join(m.source, m.subpath)
+                if not os.path.isdir(sub):
+                    raise InvalidArgument(f"cannot access path {sub}: no such file or directory")
+                m.source = sub
         return self.mounts
 
 

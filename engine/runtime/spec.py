@@ -58,6 +58,7 @@ class Mount:
     flags: list[str] = field(default_factory=list)  # e.g. noexec, nosuid, nodev for tmpfs
     volume_name: str = ""  # named or anonymous volume this mount uses
     anonymous: bool = False  # created for an image VOLUME not covered by any mount
+    subpath: str = ""  # mount only this directory of the volume (VolumeOptions.Subpath)
     # A volume with driver options (``local`` driver, type/device/o): mounted as
     # ``mount -t fstype -o data device`` instead of bind-mounting its _data dir.
     fstype: str = ""

@@ -303,3 +303,25 @@ def test_volumes_from_another_container(tmp_path, layers):
     assert by["/anon"].volume_name == __import__("hashlib").sha256(f"{'b' * 64}:/anon".encode()).hexdigest()
     with pytest.raises(InvalidArgument, match="invalid mode for volumes-from: rx"):
         spec_of(tmp_path, layers, host={"VolumesFrom": ["other:rx"]}, container_record=lambda ref: other)
+
+
+def test_volume_subpath(tmp_path, layers):
+    vols = VolumeStore(tmp_path / "root")
+    (vols.ensure("shared") / "app1").mkdir()
+    os.symlink("/etc", vols.mountpoint("shared") / "evil")
+    s = build_spec(rec({}, {"Mounts": [{"Type": "volume", "Source": "shared", "Target": "/data",
+                                        "VolumeOptions": {"Subpath": "app1"}}]}),
+                   {"Cmd": ["sh"]}, layers, tmp_path / "ctr", vols)
+    assert s.mounts[0].source == str(vols.mountpoint("shared") / "app1")
+    with pytest.raises(InvalidArgument, match="cannot access path"):
+        build_spec(rec({}, {"Mounts": [{"Type": "volume", "Source": "shared", "Target": "/d",
+                                        "VolumeOptions": {"Subpath": "missing"}}]}),
+                   {"Cmd": ["sh"]}, layers, tmp_path / "ctr", vols)
+    (vols.mountpoint("shared") / "etc").mkdir()
+    s = build_spec(rec({}, {"Mounts": [{"Type": "volume", "Source": "shared", "Target": "/d",
+                                        "VolumeOptions": {"Subpath": "evil"}}]}),
+                   {"Cmd": ["sh"]}, layers, tmp_path / "ctr2", vols)
+    assert s.mounts[0].source == str(vols.mountpoint("shared") / "etc")  # the symlink stays inside the volume
+    with pytest.raises(InvalidArgument, match="relative path within the volume"):
+        spec_of(tmp_path, layers, host={"Mounts": [{"Type": "volume", "Source": "v1", "Target": "/d",
+                                                    "VolumeOptions": {"Subpath": "../x"}}]})
