@@ -180,11 +180,24 @@ def render_template(fmt: str, obj: Any) -> str:
     return _TEMPLATE_RE.sub(lambda m: _eval(m.group(1), obj), fmt)
 
 
+def _header(cell: str, names: dict[str, str]) -> str:
+    """Column title for one ``table`` template cell: docker's name for the field when known."""
+    fields = re.findall(r"\.([A-Za-z_][\w.]*)", cell)
+    if len(fields) == 1 and fields[0] in names:
+        return names[fields[0]]
+    if len(fields) == 1:
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", fields[0].split(".")[-1]).upper()
+    return re.sub(r"[{}.\s]|json|index", "", cell).upper()
+
+
 def print_formatted(items: Sequence[dict], fmt: str | None, headers: Sequence[str],
-                    row: Callable[[dict], Sequence[Any]], quiet: Callable[[dict], str] | None = None) -> None:
+                    row: Callable[[dict], Sequence[Any]], quiet: Callable[[dict], str] | None = None,
+                    *, header_names: dict[str, str] | None = None) -> None:
     """The output of an ``ls`` command: ``quiet`` ids, ``--format json``, a template, or the table.
 
     ``items`` are the objects as the template sees them (docker's field names, e.g. ``.ID``).
+    ``header_names`` maps a field to docker's column title for ``--format 'table {{.ID}}...'``
+    (e.g. ``{"ID": "IMAGE ID", "CreatedSince": "CREATED"}``); other fields get their name upper-cased.
     """
     if quiet is not None:
         for it in items:
@@ -198,7 +211,7 @@ def print_formatted(items: Sequence[dict], fmt: str | None, headers: Sequence[st
         if fmt.startswith("table"):
             body = fmt[len("table"):].strip()
             cells = [render_template(body, it).split("\t") for it in items]
-            head = [re.sub(r"[{}.\s]|json|index", "", h).upper() for h in body.replace("\\t", "\t").split("\t")]
+            head = [_header(h, header_names or {}) for h in body.replace("\\t", "\t").split("\t")]
             print_table(head, cells)
             return
         for it in items:

@@ -16,6 +16,8 @@ from engine.cli import common
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 
 HELP = "Manage images"
+IMAGE_HEADERS = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "VirtualSize": "SIZE",
+                 "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
 
 
 def add_arguments(parser, command) -> None:
@@ -212,7 +214,7 @@ def _ls(args) -> int:
     common.print_formatted(
         rows, args.format, headers,
         lambda r: [r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else [])
-        + [r["ID"], r["CreatedSince"], r["Size"]])
+        + [r["ID"], r["CreatedSince"], r["Size"]], header_names=IMAGE_HEADERS)
     return 0
 
 

@@ -86,7 +86,8 @@ def _ls(args) -> int:
     rows = [dict(v, Labels=",".join(f"{k}={x}" for k, x in sorted(v["Labels"].items())), Links="N/A",
                  Size="N/A", Availability="N/A", Group="N/A") for v in vols]
     common.print_formatted(rows, args.format, ["DRIVER", "VOLUME NAME"], lambda r: [r["Driver"], r["Name"]],
-                           quiet=(lambda r: r["Name"]) if args.quiet else None)
+                           quiet=(lambda r: r["Name"]) if args.quiet else None,
+                           header_names={"Name": "VOLUME NAME", "Mountpoint": "MOUNTPOINT"})
     return 0
 
 

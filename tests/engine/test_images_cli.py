@@ -212,3 +212,11 @@ def test_concurrent_tag_commands_keep_every_tag(env, archive):
         p.stderr.close()
     tags = pc(env, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert sorted(tags) == sorted(["busybox:latest"] + [f"many/t:{i}" for i in range(8)])
+
+
+def test_table_format_uses_dockers_column_titles(env, archive):
+    pc(env, "image", "load", "-i", str(archive))
+    out = pc(env, "image", "ls", "--format", "table {{.ID}}\\t{{.Repository}}\\t{{.CreatedSince}}").stdout
+    head, row = out.splitlines()
+    assert head.split("   ")[0].strip() == "IMAGE ID" and head.split()[2:] == ["REPOSITORY", "CREATED"]
+    assert row.split()[1] == "busybox"
