@@ -16,8 +16,10 @@ import contextlib
 import fnmatch
 import json
 import os
+import re
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +66,24 @@ def parse_time(s: str | None) -> float:
         return dt.timestamp() + (float("0." + frac[:9]) if frac else 0.0)
     except ValueError:
         return 0.0
+
+
+def parse_until(value: str, now: float | None = None) -> float:
+    """docker's ``until=`` value: a unix timestamp, an RFC 3339 time, or a duration ago (``1h30m``)."""
+    v = str(value).strip()
+    now = time.time() if now is None else now
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", v)
+    if v and m and any(m.groups()):
+        h, mi, se = (float(x or 0) for x in m.groups())
+        return now - (h * 3600 + mi * 60 + se)
+    try:
+        return float(v)
+    except ValueError:
+        pass
+    t = parse_time(v)
+    if not t:
+        raise InvalidArgument(f"invalid until filter value {value!r}: use a timestamp or a duration such as 24h")
+    return t
 
 
 def _short(image_id: str) -> str:
@@ -610,11 +630,24 @@ class ImageStore:
 
     def prune(self, all: bool = False, filters: dict[str, list[str]] | None = None,
               in_use: InUse | None = None) -> dict:
-        """Remove dangling images (every unused image with ``all``); Docker's prune report."""
+        """Remove dangling images (every unused image with ``all``); Docker's prune report.
+
+        Filters: ``until=`` (a timestamp or a duration such as ``24h``: only images created
+        before it), ``label=`` / ``label!=``.
+        """
+        filters = dict(filters or {})
+        until = [parse_until(v) for v in filters.pop("until", [])]
+        unlabel = filters.pop("label!", [])
         deleted: list[dict] = []
         reclaimed = 0
         for rec in self.list(filters):
             if rec.refs and not all:
+                continue
+            if until and not rec.created_unix < min(until):
+                continue
+            labels = rec.config.get("Labels") or {}
+            if any(k in labels and (not eq or labels[k] == v)
+                   for k, eq, v in (u.partition("=") for u in unlabel)):
                 continue
             if in_use and in_use(rec.id):
                 continue

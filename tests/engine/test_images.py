@@ -393,3 +393,13 @@ def test_store_is_a_valid_oci_layout(store, tmp_path):
 def _write(p, data: bytes):
     p.write_bytes(data)
     return p
+
+
+def test_prune_until_and_label_filters(store, tmp_path):
+    old = docker_archive(tmp_path / "a.tar", tags=(), Labels={"keep": "yes"})  # created 2024-02-03
+    store.load(tmp_path / "a.tar")
+    assert store.prune(filters={"until": ["2024-01-01T00:00:00Z"]})["ImagesDeleted"] is None
+    assert store.prune(filters={"label!": ["keep=yes"]})["ImagesDeleted"] is None
+    assert store.prune(filters={"until": ["24h"], "label": ["keep"]})["ImagesDeleted"] == [{"Deleted": old}]
+    with pytest.raises(InvalidArgument, match="invalid until"):
+        store.prune(filters={"until": ["soon"]})
