@@ -454,15 +454,12 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
 
     hostname = (cfg.get("Hostname") or "").strip()
     net_mode = str(hc.get("NetworkMode") or "")
-    if net_mode.startswith("container:") and hostname:
-        raise InvalidArgument("conflicting options: hostname and the network mode")
-    if not hostname:
-        if ns.net == HOST or ns.uts == HOST:
-            hostname = socket.gethostname()
-        elif net_mode.startswith("container:"):
-            hostname = _hostname_of(ns.net) or cid[:12]  # Docker gives it the other container's name
-        else:
-            hostname = cid[:12]
+    if net_mode.startswith("container:"):
+        # Docker gives it the other container's hostname (create refuses a --hostname of its own;
+        # a record may carry the one inspect showed, so it is not an error here)
+        hostname = _hostname_of(ns.net) or hostname or cid[:12]
+    elif not hostname:
+        hostname = socket.gethostname() if ns.net == HOST or ns.uts == HOST else cid[:12]
     if len(hostname) > 64:
         raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
 

@@ -286,9 +286,15 @@ def test_privileged_and_misc(tmp_path, layers):
         spec_of(tmp_path, layers, host={"SecurityOpt": ["bogus=1"]})
 
 
-def test_hostname_conflicts_with_container_network_mode(tmp_path, layers):
-    with pytest.raises(InvalidArgument, match="conflicting options: hostname and the network mode"):
-        spec_of(tmp_path, layers, {"Hostname": "x"}, {"NetworkMode": "container:db"}, container_pid=lambda r: 1)
+def test_container_network_mode_takes_the_other_containers_hostname(tmp_path, layers):
+    # "the other container" is this process: its root's /etc/hostname is the host's
+    try:
+        expected = open("/etc/hostname").read().strip()
+    except OSError:
+        pytest.skip("no /etc/hostname here")
+    s = spec_of(tmp_path, layers, {"Hostname": "stale"}, {"NetworkMode": "container:db"},
+                container_pid=lambda ref: os.getpid())
+    assert s.hostname == expected and s.namespaces.net == f"/proc/{os.getpid()}/ns/net"
 
 
 def test_volumes_from_another_container(tmp_path, layers):
