@@ -116,11 +116,16 @@ def _stdin_to_file():
 
 def _load(args) -> int:
     store, _ = _backend()
+
+    def retag(tag: str, old_id: str) -> None:
+        if not args.quiet:
+            print(f"The image {tag} already exists, renaming the old one with ID {old_id} to empty string")
+
     if args.input:
-        loaded = store.load(args.input)
+        loaded = store.load(args.input, on_retag=retag)
     else:
         with _stdin_to_file() as tmp:
-            loaded = store.load(tmp)
+            loaded = store.load(tmp, on_retag=retag)
     if not args.quiet:
         for name in loaded:
             print(f"Loaded image ID: {name}" if name.startswith("sha256:") else f"Loaded image: {name}")

@@ -384,11 +384,11 @@ class ImageStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def load(self, path: str | os.PathLike) -> list[str]:
+    def load(self, path: str | os.PathLike, on_retag: Callable[[str, str], None] | None = None) -> list[str]:
         """Load a docker-save or OCI archive (plain, gzip or zstd); returns what was loaded.
 
         Each entry is a tag as docker prints it (``busybox:latest``) or, for an untagged
-        image, its id.
+        image, its id. ``on_retag(tag, old_id)`` is told when a tag moves off another image.
         """
         loaded: list[str] = []
         with self._plain_archive(path) as plain:
@@ -409,7 +409,10 @@ class ImageStore:
                         iid = self._ingest(ar, img)
                         entries = self._entries()
                         desc = self._manifest_desc(iid)
+                        old = self._tags()
                         for ref in img.refs:
+                            if on_retag and old.get(ref) not in (None, iid):
+                                on_retag(reference.familiar(ref), old[ref])
                             entries = self._set_tag(entries, ref, iid, desc)
                         if not _has_entry(entries, iid):
                             entries.append(self._untagged_entry(iid))

@@ -274,7 +274,9 @@ def test_retag_moves_tag_and_leaves_old_image_dangling(store, tmp_path):
     a = docker_archive(tmp_path / "a.tar")
     b = docker_archive(tmp_path / "b.tar", layers=(LOWER,))
     store.load(tmp_path / "a.tar")
-    store.load(tmp_path / "b.tar")
+    moved = []
+    store.load(tmp_path / "b.tar", on_retag=lambda tag, old: moved.append((tag, old)))
+    assert moved == [("app:1", a)]
     assert store.get("app:1").id == b
     assert store.get(a).tags == []
     assert [r.id for r in store.list({"dangling": ["true"]})] == [a]
