@@ -400,8 +400,9 @@ class Containers:
             self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
         img_cfg = (self._image(rec).config if self._image(rec) else {})
         anon = view.anonymous_volumes(rec, img_cfg)
-        with contextlib.suppress(Exception):
-            self.engine.networks.manager.forget(rec)
+        if self._endpoint_file(cid).exists():  # else nothing to forget (and no pyroute2 import)
+            with contextlib.suppress(Exception):
+                self.engine.networks.manager.forget(rec)
         self.store.delete(cid)
         if volumes:
             for name in anon:
@@ -437,6 +438,45 @@ class Containers:
             out["SizeRootFs"] = out["SizeRw"] + (img.size if img else 0)
         return out
 
+    def _endpoint_file(self, cid: str) -> Path:
+        return self.engine.root.path / "networks" / "endpoints" / f"{cid}.json"
+
+    def _light_network_settings(self, rec: dict, nets: dict[str, dict]) -> dict:
+        """Ports and Networks for ``list``, read from the network state files without the network
+        package (its pyroute2 import costs half a second per ``ps``)."""
+        ep = read_json(self._endpoint_file(rec["Id"])) or {}
+        ports: dict = {}
+        if ep.get("Active"):
+            for key in ep.get("ExposedPorts") or {}:
+                ports.setdefault(key if "/" in key else f"{key}/tcp", None)
+            for m in ep.get("Ports") or []:
+                key = f"{m['container_port']}/{m['proto']}"
+                ports[key] = (ports.get(key) or []) + [{"HostIp": m.get("host_ip") or "0.0.0.0",
+                                                        "HostPort": str(m["host_port"])}]
+        networks = {}
+        for e in ep.get("Networks") or []:
+            net = nets.get(e.get("NetworkID") or "") or {}
+            name = net.get("Name") or e.get("Ref") or ""
+            networks[name] = {"NetworkID": net.get("Id") or e.get("NetworkID") or "",
+                              "EndpointID": e.get("EndpointID") or "", "Gateway": e.get("Gateway") or "",
+                              "IPAddress": e.get("IPAddress") or "", "IPPrefixLen": e.get("IPPrefixLen") or 0,
+                              "MacAddress": e.get("Mac") or "", "Aliases": e.get("Aliases") or None}
+        mode = ep.get("Mode") or (rec.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode in ("host", "none"):
+            networks[mode] = {"NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+                              "MacAddress": "", "Aliases": None}
+        return {"Ports": ports, "Networks": networks}
+
+    def _network_records(self) -> dict[str, dict]:
+        out = {}
+        d = self.engine.root.path / "networks"
+        if d.is_dir():
+            for p in d.glob("*.json"):
+                n = read_json(p)
+                if isinstance(n, dict) and n.get("Id"):
+                    out[n["Id"]] = n
+        return out
+
     def _network_settings(self, rec: dict) -> dict:
         try:
             return self.engine.networks.manager.network_settings(rec)
@@ -456,6 +496,7 @@ class Containers:
                 continue
             recs.append(rec)
         recs.sort(key=lambda r: r.get("Created") or "", reverse=True)
+        nets = self._network_records()
         image_ids = None
         if flt.get("ancestor"):
             image_ids = self._ancestor_ids(flt["ancestor"])
@@ -463,10 +504,10 @@ class Containers:
             if not all and not rec["State"].get("Running") and not flt.get("status") and not flt.get("exited"):
                 if limit is None:
                     continue
-            if not view.matches(rec, flt, image_ids, self._network_names):
+            if not view.matches(rec, flt, image_ids, lambda r: self._network_names(r, nets)):
                 continue
-            nets = self._network_settings(rec) if rec["State"].get("Running") or flt.get("network") else None
-            item = view.summary(rec, nets, self.engine.root.path / "volumes")
+            settings = self._light_network_settings(rec, nets)
+            item = view.summary(rec, settings, self.engine.root.path / "volumes")
             if size:
                 item["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
             out.append(item)
@@ -474,19 +515,16 @@ class Containers:
             out = out[:limit]
         return out
 
-    def _network_names(self, rec: dict) -> set[str]:
+    def _network_names(self, rec: dict, nets: dict[str, dict]) -> set[str]:
         names = set()
         hc = rec.get("HostConfig") or {}
         if hc.get("NetworkMode"):
             names.add(hc["NetworkMode"])
         names.update(((rec.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).keys())
-        try:
-            for n, e in self._network_settings(rec).get("Networks", {}).items():
-                names.add(n)
-                if e.get("NetworkID"):
-                    names.add(e["NetworkID"])
-        except Exception:  # noqa: BLE001
-            pass
+        for n, e in self._light_network_settings(rec, nets)["Networks"].items():
+            names.add(n)
+            if e.get("NetworkID"):
+                names.add(e["NetworkID"])
         if "default" in names or not names:
             names.add("bridge")
         return names

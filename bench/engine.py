@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Engine benchmark: starting one container, starting 50, and the engine's own memory for 50 idle ones,
+beside runc, Docker and podman measured in the same run.
+
+  python3 bench/engine.py [-n 15] [--count 50] [--no-peers] [--json FILE]
+
+Figures (medians of -n runs after warm-ups, min..max in brackets):
+
+* create+start until the container's process runs (engine.api in-process: ``start`` returns once
+  the user command has been exec'd), beside ``runc run`` of the same busybox rootfs bundle
+  (/bin/true, start to exit) and our create+start+exit of ``true``, which is the like-for-like
+  figure; ``docker run --rm busybox true`` beside ``pycompose container run --rm busybox true``
+  (whole processes, CLI start-up included);
+* time to create+start ``--count`` ``sleep`` containers one after the other;
+* PSS of the engine's own processes (the supervisor) with ``--count`` idle containers, beside
+  Docker's dockerd+containerd+shims and podman's conmons (/work/shared/peers/mem.py).
+
+Peers that are not installed are reported as such. Docker is started in its own netns by
+/work/shared/peers/daemons.sh when it is not running, and stopped again only if we started it.
+Everything this script creates (data root, containers) is removed at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+PEERS = Path("/work/shared/peers")
+PEER_IMAGES = Path(os.environ.get("IMG_DIR", "/tmp/peer-images"))
+
+
+def med(xs: list[float]) -> str:
+    if not xs:
+        return "n/a"
+    return f"{statistics.median(xs) * 1000:.1f} ms ({min(xs) * 1000:.1f}..{max(xs) * 1000:.1f}, n={len(xs)})"
+
+
+def timed(fn, n: int, warmup: int = 2) -> list[float]:
+    out = []
+    for i in range(n + warmup):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        if i >= warmup:
+            out.append(dt)
+    return out
+
+
+def run_quiet(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def pss_of(pid: int) -> float:
+    """PSS of one process in MiB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def engine_processes(root: Path, container_pids: set[int]) -> list[int]:
+    """The supervisor and any helper of ours that is not a container process."""
+    pid = int((root / "run" / "supervisor.pid").read_text().split()[0])
+    out = [pid]
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(d) != pid and str(root).encode() in cmd and b"pycompose" in cmd and int(d) not in container_pids:
+            out.append(int(d))
+    return out
+
+
+# ----------------------------------------------------------------------------- ours
+
+
+def bench_ours(root: Path, n: int, count: int) -> dict:
+    from engine.api import Engine
+
+    eng = Engine(str(root))
+    res: dict = {}
+
+    def start_running():
+        cid = eng.containers.create({"Image": "busybox", "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}})
+        eng.containers.start(cid)
+        start_running.ids.append(cid)
+
+    start_running.ids = []
+
+    def start_to_exit():
+        cid = eng.containers.create({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}})
+        eng.containers.start(cid)
+        eng.containers.wait(cid)
+        start_to_exit.ids.append(cid)
+
+    start_to_exit.ids = []
+
+    def start_running_bridge():
+        cid = eng.containers.create({"Image": "busybox", "Cmd": ["sleep", "300"]})
+        eng.containers.start(cid)
+        start_running_bridge.ids.append(cid)
+
+    start_running_bridge.ids = []
+
+    try:
+        res["api_create_start_running"] = timed(start_running, n)
+        for cid in start_running.ids:
+            eng.containers.remove(cid, force=True)
+        res["api_create_start_running_bridge"] = timed(start_running_bridge, n)
+        for cid in start_running_bridge.ids:
+            eng.containers.remove(cid, force=True)
+        res["api_create_start_exit_true"] = timed(start_to_exit, n)
+        for cid in start_to_exit.ids:
+            eng.containers.remove(cid, force=True)
+
+        env = dict(os.environ, PYCOMPOSE_ROOT=str(root))
+        cli = [sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network", "none",
+               "busybox", "true"]
+        res["cli_run_rm_true"] = timed(lambda: run_quiet(cli, env=env, cwd=REPO, check=True), n, warmup=1)
+
+        ids = []
+        t0 = time.perf_counter()
+        for _ in range(count):
+            cid = eng.containers.create({"Image": "busybox", "Cmd": ["sleep", "3600"]})
+            eng.containers.start(cid)
+            ids.append(cid)
+        res["start_many_s"] = time.perf_counter() - t0
+        time.sleep(2)  # idle
+        cpids = {int(eng.containers.record(c)["State"]["Pid"]) for c in ids}
+        procs = engine_processes(root, cpids)
+        res["engine_pss_mib"] = sum(pss_of(p) for p in procs)
+        res["engine_processes"] = len(procs)
+        t0 = time.perf_counter()
+        for cid in ids:
+            eng.containers.remove(cid, force=True)
+        res["remove_many_s"] = time.perf_counter() - t0
+    finally:
+        for cid in eng.store.ids():
+            try:
+                eng.containers.remove(cid, force=True, volumes=True)
+            except Exception:  # noqa: BLE001
+                pass
+        eng.shutdown()
+    return res
+
+
+# ----------------------------------------------------------------------------- peers
+
+
+def ensure_peer_images() -> bool:
+    if (PEER_IMAGES / "bundle-true" / "config.json").exists():
+        return True
+    script = PEERS / "make-busybox.sh"
+    if not script.exists():
+        return False
+    return run_quiet(["bash", str(script)], env=dict(os.environ, IMG_DIR=str(PEER_IMAGES))).returncode == 0
+
+
+def bench_runc(n: int) -> list[float] | None:
+    if not shutil.which("runc") or not ensure_peer_images():
+        return None
+    bundle = PEER_IMAGES / "bundle-true"
+    counter = iter(range(10 ** 6))
+
+    def once():
+        run_quiet(["runc", "run", "-b", str(bundle), f"pyc-bench-{os.getpid()}-{next(counter)}"], check=True)
+
+    return timed(once, n)
+
+
+def docker_up() -> tuple[bool, bool]:
+    """(available, started by us)."""
+    if not shutil.which("docker"):
+        return False, False
+    if run_quiet(["docker", "info"], timeout=20).returncode == 0:
+        return True, False
+    if not (PEERS / "daemons.sh").exists():
+        return False, False
+    run_quiet(["bash", str(PEERS / "daemons.sh"), "start-docker"], timeout=120)
+    ok = run_quiet(["docker", "info"], timeout=20).returncode == 0
+    return ok, ok
+
+
+def docker_image() -> bool:
+    if run_quiet(["docker", "image", "inspect", "busybox"]).returncode == 0:
+        return True
+    arch = PEER_IMAGES / "busybox-docker-archive.tar"
+    return ensure_peer_images() and run_quiet(["docker", "load", "-i", str(arch)]).returncode == 0
+
+
+def bench_docker_run(n: int) -> list[float]:
+    return timed(lambda: run_quiet(["docker", "run", "--rm", "--network", "none", "busybox", "true"], check=True),
+                 n, warmup=1)
+
+
+def peer_mem(kind: str, count: int) -> dict | None:
+    """Start ``count`` idle containers with docker or podman, read mem.py, remove them."""
+    label = f"pyc-bench-{os.getpid()}"
+    if kind == "docker":
+        base = ["docker"]
+    else:
+        if not shutil.which("podman"):
+            return None
+        base = ["podman"]
+        if Path("/run/netns/peers-podman").exists():
+            base = ["nsenter", "--net=/run/netns/peers-podman", "podman"]
+        if run_quiet(base + ["image", "exists", "busybox"]).returncode != 0:
+            arch = PEER_IMAGES / "busybox-docker-archive.tar"
+            if not (ensure_peer_images() and run_quiet(base + ["load", "-i", str(arch)]).returncode == 0):
+                return None
+    names = [f"{label}-{i}" for i in range(count)]
+    t0 = time.perf_counter()
+    try:
+        for nm in names:
+            run_quiet(base + ["run", "-d", "--name", nm, "--label", label, "busybox", "sleep", "3600"], check=True)
+        started = time.perf_counter() - t0
+        time.sleep(2)
+        out = subprocess.run([sys.executable, str(PEERS / "mem.py"), kind, "--json", "/dev/stdout"],
+                             capture_output=True, text=True)
+        text = out.stdout
+    finally:
+        for i in range(0, len(names), 25):
+            run_quiet(base + ["rm", "-f", *names[i:i + 25]], timeout=300)
+    return {"start_many_s": started, "mem_report": text}
+
+
+def mem_total(report: str, kind: str) -> float | None:
+    """Sum of the engine groups' PSS from mem.py's JSON record(s)."""
+    for line in report.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        groups = rec.get("groups") or rec
+        total = 0.0
+        found = False
+        if isinstance(groups, dict):
+            for name, g in groups.items():
+                if name == "workload" or not isinstance(g, dict):
+                    continue
+                if "pss_mib" in g:
+                    total += float(g["pss_mib"])
+                    found = True
+                elif "pss" in g:
+                    total += float(g["pss"])
+                    found = True
+        if found:
+            return total
+    return None
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=15, help="timed runs per figure (after warm-ups)")
+    ap.add_argument("--count", type=int, default=50, help="containers for the many/idle figures")
+    ap.add_argument("--no-peers", action="store_true", help="measure pycompose only")
+    ap.add_argument("--json", help="append the figures as one JSON record to this file")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench/engine.py needs root (real namespaces and cgroups)", file=sys.stderr)
+        return 1
+
+    root = Path(tempfile.mkdtemp(prefix="pyc-bench-engine-", dir="/tmp"))
+    env = dict(os.environ, PYCOMPOSE_ROOT=str(root))
+    figures: dict = {}
+    docker_started = False
+    try:
+        subprocess.run([str(REPO / "scripts" / "make-test-image")], check=True, env=env, stdout=subprocess.DEVNULL)
+        print(f"pycompose engine benchmark (n={a.n}, {a.count} containers), {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        ours = bench_ours(root, a.n, a.count)
+        figures["pycompose"] = ours
+        runc = None if a.no_peers else bench_runc(a.n)
+        figures["runc_run_true"] = runc
+        docker_ok = False
+        if not a.no_peers:
+            docker_ok, docker_started = docker_up()
+            docker_ok = docker_ok and docker_image()
+        figures["docker_run_rm_true"] = bench_docker_run(a.n) if docker_ok else None
+        dmem = peer_mem("docker", a.count) if docker_ok else None
+        pmem = None if a.no_peers else peer_mem("podman", a.count)
+
+        print("\none container")
+        print(f"  pycompose create+start until running (api, no network) {med(ours['api_create_start_running'])}")
+        print(f"  pycompose create+start until running (api, bridge)     {med(ours['api_create_start_running_bridge'])}")
+        print(f"  pycompose create+start+exit `true` (api)               {med(ours['api_create_start_exit_true'])}")
+        print(f"  runc run /bin/true (same rootfs bundle)                {med(runc) if runc else 'runc not installed'}")
+        if runc:
+            r1 = statistics.median(ours["api_create_start_running"]) / statistics.median(runc)
+            r2 = statistics.median(ours["api_create_start_exit_true"]) / statistics.median(runc)
+            print(f"  ratio until-running / runc run: {r1:.2f}x   start-to-exit / runc run: {r2:.2f}x  (target <= 1.0x)")
+        print(f"  pycompose container run --rm busybox true (CLI)        {med(ours['cli_run_rm_true'])}")
+        dr = figures["docker_run_rm_true"]
+        print(f"  docker run --rm busybox true                           {med(dr) if dr else 'docker not available'}")
+        if dr:
+            print(f"  ratio pycompose CLI / docker: "
+                  f"{statistics.median(ours['cli_run_rm_true']) / statistics.median(dr):.2f}x")
+
+        print(f"\n{a.count} containers")
+        print(f"  pycompose create+start {a.count} (sequential, api, bridge): {ours['start_many_s']:.2f} s; "
+              f"remove -f all: {ours['remove_many_s']:.2f} s")
+        if dmem:
+            print(f"  docker run -d x{a.count}: {dmem['start_many_s']:.2f} s")
+        if pmem:
+            print(f"  podman run -d x{a.count}: {pmem['start_many_s']:.2f} s")
+        print(f"\nengine memory with {a.count} idle containers (PSS of the engine's own processes)")
+        print(f"  pycompose: {ours['engine_pss_mib']:.1f} MiB in {ours['engine_processes']} process(es) "
+              f"(target <= 25 MiB)")
+        for kind, m in (("docker", dmem), ("podman", pmem)):
+            if m is None:
+                print(f"  {kind}: not available")
+                continue
+            tot = mem_total(m["mem_report"], kind)
+            figures[f"{kind}_mem"] = m["mem_report"]
+            print(f"  {kind}: {f'{tot:.1f} MiB' if tot is not None else 'see report'}")
+            for line in m["mem_report"].splitlines()[:1]:
+                print(f"    mem.py: {line[:300]}")
+        if a.json:
+            with open(a.json, "a") as f:
+                f.write(json.dumps({"bench": "engine", "time": time.time(), **figures}, default=str) + "\n")
+    finally:
+        try:
+            from engine.api import Engine
+
+            Engine(str(root)).shutdown()
+        except Exception:  # noqa: BLE001
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+        if docker_started:
+            run_quiet(["bash", str(PEERS / "daemons.sh"), "stop-docker"], timeout=120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
