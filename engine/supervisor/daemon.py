@@ -1072,9 +1072,19 @@ def main(argv: list[str]) -> int:
     print(f"{now_iso()} pycompose-supervisor {os.getpid()} serving {root.path}", flush=True)
     os.write(ready_w, b"ok\n")
     os.close(ready_w)
+    profile = os.environ.get("PYCOMPOSE_SUPERVISOR_PROFILE")  # a path: cProfile stats written at exit
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     try:
         sup.run()
     finally:
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(profile)
         sup.close()
         print(f"{now_iso()} pycompose-supervisor {os.getpid()} exiting", flush=True)
     return 0
