@@ -82,6 +82,7 @@ class Box:
         self.health_timer: Timer | None = None
         self.probe: dict | None = None
         self.paused = False
+        self.stdin_relay: dict | None = None      # StdinOnce: stdin.fifo -> pipe, closed when the client leaves
 
     @property
     def running(self) -> bool:
@@ -544,6 +545,7 @@ class Supervisor:
             pid = start(spec, stdio, cgroup=cgroup, prestart=lambda p: self._attach(rec, p),
                         console=on_console if spec.process.terminal else None)
         except BaseException as e:
+            self._close_stdin_relay(box)
             for fd in opened:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -577,6 +579,8 @@ class Supervisor:
         for fd, stream in outputs.items():
             self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
         self.sel.register(box.pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
+        if box.stdin_relay is not None:
+            self.sel.register(box.stdin_relay["fifo"], selectors.EVENT_READ, lambda _fd, b=box: self._stdin_in(b))
         box.health_cfg = health_cfg
         box.health = hc.initial_health() if health_cfg else None
         fields = dict(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
@@ -594,7 +598,16 @@ class Supervisor:
         """FIFOs the container holds read-write (see the module docstring); our read ends go in ``outputs``."""
         cdir = self.store.dir(box.cid)
         child = []
-        if (rec.get("Config") or {}).get("OpenStdin"):
+        cfg = rec.get("Config") or {}
+        if cfg.get("OpenStdin") and cfg.get("StdinOnce"):
+            # `run -i`: the container reads a pipe we feed from stdin.fifo; when the attached client
+            # closes the FIFO, we close the pipe and the container sees EOF (Docker's StdinOnce)
+            r, w = os.pipe2(os.O_CLOEXEC)
+            child.append(r)
+            os.set_blocking(w, False)
+            fifo = self._open_fifo(cdir / "stdin.fifo", create=True)
+            box.stdin_relay = {"fifo": fifo, "pipe": w, "buf": bytearray(), "eof": False}
+        elif cfg.get("OpenStdin"):
             path = cdir / "stdin.fifo"
             if not path.exists():
                 os.mkfifo(path, 0o600)
@@ -644,6 +657,60 @@ class Supervisor:
         if box.writer is not None:
             box.writer.flush(stream)
 
+    # ------------------------------------------------------------------ stdin (StdinOnce)
+    def _stdin_in(self, box: Box) -> None:
+        rl = box.stdin_relay
+        if rl is None:
+            return
+        try:
+            data = os.read(rl["fifo"], 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the attached client closed its end: stdin ends for the container too
+            self._unwatch(rl["fifo"])
+            os.close(rl["fifo"])
+            rl["fifo"], rl["eof"] = -1, True
+        else:
+            rl["buf"].extend(data)
+        self._stdin_out(box)
+
+    def _stdin_out(self, box: Box) -> None:
+        rl = box.stdin_relay
+        if rl is None:
+            return
+        try:
+            while rl["buf"]:
+                n = os.write(rl["pipe"], rl["buf"])
+                del rl["buf"][:n]
+        except BlockingIOError:
+            pass
+        except OSError:  # the container closed its stdin
+            self._close_stdin_relay(box)
+            return
+        self._unwatch(rl["pipe"])
+        if rl["buf"]:
+            self.sel.register(rl["pipe"], selectors.EVENT_WRITE, lambda _fd, b=box: self._stdin_out(b))
+            if rl["fifo"] >= 0 and len(rl["buf"]) > (1 << 20):
+                self._unwatch(rl["fifo"])  # back-pressure: stop reading until the container catches up
+        else:
+            if rl["eof"]:
+                self._close_stdin_relay(box)
+            elif rl["fifo"] >= 0:
+                with contextlib.suppress(KeyError, ValueError):
+                    self.sel.register(rl["fifo"], selectors.EVENT_READ, lambda _fd, b=box: self._stdin_in(b))
+
+    def _close_stdin_relay(self, box: Box) -> None:
+        rl, box.stdin_relay = box.stdin_relay, None
+        if rl is None:
+            return
+        for key in ("fifo", "pipe"):
+            if rl[key] >= 0:
+                self._unwatch(rl[key])
+                with contextlib.suppress(OSError):
+                    os.close(rl[key])
+
     # ------------------------------------------------------------------ exit
     def _on_exit(self, box: Box) -> None:
         code = UNKNOWN_EXIT
@@ -666,6 +733,7 @@ class Supervisor:
         if box.writer is not None:
             box.writer.close()
             box.writer = None
+        self._close_stdin_relay(box)
         self._stop_health(box)
         if box.kill_timer is not None:
             box.kill_timer.cancel()

@@ -219,3 +219,31 @@ def test_oom_kill_is_137_and_oomkilled(eng, make):
     assert st["OOMKilled"] is True and st["ExitCode"] == 137
     evs = wait_for_action(eng, cid, lambda a: a == "die", t0)
     assert [e["Action"] for e in evs] == ["start", "oom", "die"]
+
+
+def _write_fifo(path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def test_stdin_once_ends_when_the_attached_writer_closes(eng, make):
+    cid = make(["sh", "-c", "cat; echo done"], OpenStdin=True, StdinOnce=True)
+    eng.containers.start(cid)
+    _write_fifo(eng.store.dir(cid) / "stdin.fifo", b"hello\nworld\n")
+    assert eng.containers.wait(cid) == 0
+    assert [e.data for e in eng.containers.logs(cid)] == [b"hello\n", b"world\n", b"done\n"]
+
+
+def test_open_stdin_stays_open_between_writers(eng, make):
+    cid = make(["sh"], OpenStdin=True)
+    eng.containers.start(cid)
+    fifo = eng.store.dir(cid) / "stdin.fifo"
+    _write_fifo(fifo, b"echo first\n")  # a writer that leaves does not end the shell's input
+    wait_for_log(eng, cid, "first\n")
+    assert eng.containers.inspect(cid)["State"]["Running"]
+    _write_fifo(fifo, b"echo second; exit 3\n")
+    assert eng.containers.wait(cid) == 3
+    assert [e.data for e in eng.containers.logs(cid)] == [b"first\n", b"second\n"]
