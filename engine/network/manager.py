@@ -516,6 +516,17 @@ class NetworkManager:
         if self.dns is not None:
             self.dns.remove_container(cid)
 
+    def rename(self, rec: dict | str, new_name: str) -> None:
+        """``docker rename``: the container answers to its new name in DNS at once."""
+        cid = rec if isinstance(rec, str) else R.cid(rec)
+        with self.store.lock():
+            ep = self.store.endpoint(cid)
+            if ep is None:
+                return
+            ep["Name"] = new_name.lstrip("/")
+            self.store.save_endpoint(ep)
+            self.store.bump()
+
     def forget(self, rec: dict | str) -> None:
         """The container is removed: detach it and drop its membership."""
         cid = rec if isinstance(rec, str) else R.cid(rec)

@@ -119,6 +119,9 @@ def test_name_added_after_start_resolves_at_once_and_disappears_on_stop(nm, boxe
     late_rec = record("late", aliases=["latecomer"])
     boxes(late_rec)
     assert a_records(dns_query(first, "latecomer")) == [ip_of(nm, late_rec)]
+    nm.rename(late_rec, "renamed")
+    assert a_records(dns_query(first, "renamed")) == [ip_of(nm, late_rec)]
+    assert dns_query(first, "late").header.rcode == RCODE.NXDOMAIN
     nm.detach(late_rec)
     assert dns_query(first, "latecomer").header.rcode == RCODE.NXDOMAIN
 
