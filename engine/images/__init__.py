@@ -3,6 +3,7 @@
 ``ImageStore(root)`` is the entry point (see ``engine.images.store``); layers are
 unpacked lazily and shared (``engine.images.layers``), safely (``engine.images.unpack``).
 """
-from engine.images.store import ImageRecord, ImageStore
+from engine.images.record import ImageRecord
+from engine.images.store import ImageStore
 
 __all__ = ["ImageStore", "ImageRecord"]

@@ -13,14 +13,10 @@ The image id is the digest of its config, as Docker's. Writers hold the
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import json
 import os
-import re
 import tarfile
 import tempfile
-import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -29,7 +25,9 @@ from engine.errors import Conflict, InvalidArgument, NotFound
 from engine.images import archive, compression, reference
 from engine.images.blobs import BlobStore
 from engine.images.changes import apply_changes
+from engine.images.filters import LIST_FILTERS, matches, parse_time, parse_until, reference_matches  # noqa: F401 (re-exported)
 from engine.images.layers import LayerCache
+from engine.images.record import ImageRecord
 from engine.state import DataRoot, read_json, write_json
 
 IMAGE_ID_ANNOTATION = "io.pycompose.image.id"
@@ -47,45 +45,6 @@ def _now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
-def parse_time(s: str | None) -> float:
-    """Unix time of an RFC 3339 timestamp as image configs carry it (nanoseconds allowed)."""
-    if not s:
-        return 0.0
-    try:
-        main, _, frac = s.rstrip("Z").partition(".")
-        tz = ""
-        for sep in ("+", "-"):
-            if sep in frac:
-                frac, tz = frac.split(sep, 1)
-                tz = sep + tz
-        if not frac and ("+" in main[10:] or main[10:].count("-")):
-            idx = max(main.rfind("+"), main.rfind("-"))
-            if idx > 10:
-                main, tz = main[:idx], main[idx:]
-        dt = datetime.fromisoformat(main + (tz or "+00:00"))
-        return dt.timestamp() + (float("0." + frac[:9]) if frac else 0.0)
-    except ValueError:
-        return 0.0
-
-
-def parse_until(value: str, now: float | None = None) -> float:
-    """docker's ``until=`` value: a unix timestamp, an RFC 3339 time, or a duration ago (``1h30m``)."""
-    v = str(value).strip()
-    now = time.time() if now is None else now
-    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", v)
-    if v and m and any(m.groups()):
-        h, mi, se = (float(x or 0) for x in m.groups())
-        return now - (h * 3600 + mi * 60 + se)
-    try:
-        return float(v)
-    except ValueError:
-        pass
-    t = parse_time(v)
-    if not t:
-        raise InvalidArgument(f"invalid until filter value {value!r}: use a timestamp or a duration such as 24h")
-    return t
-
-
 def _short(image_id: str) -> str:
     return image_id.split(":", 1)[-1][:12]
 
@@ -97,73 +56,6 @@ def _users(result) -> str:
     if isinstance(result, (list, tuple, set)):
         return "container " + ", ".join(str(x)[:12] for x in result)
     return "a container"
-
-
-@dataclass
-class ImageRecord:
-    """One image as the rest of the engine sees it."""
-
-    id: str
-    refs: list[str]                 # normalised references (docker.io/library/busybox:latest)
-    image_config: dict              # the whole image config document
-    layers: list[dict]              # {digest, diff_id, size, mediaType}, lowest first
-    repo_digests: list[str] = field(default_factory=list)
-    _store: "ImageStore | None" = field(default=None, repr=False, compare=False)
-
-    @property
-    def tags(self) -> list[str]:
-        """Tags as docker prints them (``busybox:latest``)."""
-        return [reference.familiar(r) for r in self.refs]
-
-    @property
-    def config(self) -> dict:
-        """The image config's ``config`` object (Env, Cmd, Entrypoint, ...), ``{}`` when absent."""
-        return dict(self.image_config.get("config") or {})
-
-    @property
-    def created(self) -> str:
-        return self.image_config.get("created") or ""
-
-    @property
-    def created_unix(self) -> int:
-        return int(parse_time(self.created))
-
-    @property
-    def size(self) -> int:
-        return sum(int(l.get("size") or 0) for l in self.layers)
-
-    @property
-    def diff_ids(self) -> list[str]:
-        return [l["diff_id"] for l in self.layers]
-
-    @property
-    def architecture(self) -> str:
-        return self.image_config.get("architecture") or archive.host_arch()
-
-    @property
-    def os(self) -> str:
-        return self.image_config.get("os") or "linux"
-
-    def layer_dirs(self) -> list[Path]:
-        """Unpacked layer directories, lowest FIRST (unpacked on first use, shared)."""
-        assert self._store is not None
-        return [self._store.layers.ensure(l["diff_id"], self._store.blobs.path(l["digest"]))
-                for l in self.layers]
-
-    def summary(self) -> dict:
-        """Docker's /images/json entry."""
-        return {
-            "Id": self.id,
-            "ParentId": "",
-            "RepoTags": self.tags,
-            "RepoDigests": self.repo_digests,
-            "Created": self.created_unix,
-            "Size": self.size,
-            "SharedSize": -1,
-            "VirtualSize": self.size,
-            "Labels": self.config.get("Labels") or {},
-            "Containers": -1,
-        }
 
 
 class ImageStore:
@@ -278,7 +170,7 @@ class ImageStore:
     def list(self, filters: dict[str, list[str]] | None = None) -> list[ImageRecord]:
         """Every image, newest first; docker's filters dangling=, reference=, label=, before=, since=."""
         for key in filters or {}:
-            if key not in ("dangling", "reference", "label", "before", "since"):
+            if key not in LIST_FILTERS:
                 raise InvalidArgument(f"invalid filter '{key}'")
         tags = self._tags()
         recs = []
@@ -287,7 +179,7 @@ class ImageStore:
                 recs.append(self._record(iid, tags))
             except (NotFound, FileNotFoundError):
                 continue  # removed meanwhile
-        recs = [r for r in recs if _match(r, filters or {}, self)]
+        recs = [r for r in recs if matches(r, filters or {}, self.get)]
         recs.sort(key=lambda r: (r.created_unix, r.id), reverse=True)
         return recs
 
@@ -688,39 +580,3 @@ def _check_tar(blob: Path, shown: Path) -> None:
         raise InvalidArgument(f"{shown} is not a tar archive: {e}") from None
     except Exception as e:  # zstandard raises its own error type for corrupt frames
         raise InvalidArgument(f"{shown} is not a tar archive: {e}") from None
-
-
-def reference_matches(tag: str, pattern: str) -> bool:
-    """docker's ``reference=`` filter: a glob against ``repo:tag`` or the repository alone."""
-    repo = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
-    return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
-
-
-def _match(rec: ImageRecord, filters: dict[str, list[str]], store: ImageStore) -> bool:
-    for key, values in filters.items():
-        if isinstance(values, str):
-            values = [values]
-        if not values:
-            continue
-        if key == "dangling":
-            want = values[-1].lower() in ("1", "true")
-            if want != (not rec.refs):
-                return False
-        elif key == "reference":
-            if not any(reference_matches(t, pat) for pat in values for t in rec.tags):
-                return False
-        elif key == "label":
-            labels = rec.config.get("Labels") or {}
-            for v in values:
-                k, eq, val = v.partition("=")
-                if k not in labels or (eq and labels[k] != val):
-                    return False
-        elif key in ("before", "since"):
-            other = store.get(values[-1])
-            if key == "before" and not rec.created_unix < other.created_unix:
-                return False
-            if key == "since" and not rec.created_unix > other.created_unix:
-                return False
-        else:
-            raise InvalidArgument(f"invalid filter '{key}'")
-    return True

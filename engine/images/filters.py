@@ -1,0 +1,95 @@
+"""Docker's image filters and times: ``dangling=``, ``reference=``, ``label=``, ``before=``,
+``since=`` for listing; ``until=`` for pruning; RFC 3339 times as image configs carry them.
+
+Pure functions, kept apart from the store so listing rules read in one place.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from engine.errors import InvalidArgument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.images.record import ImageRecord
+
+LIST_FILTERS = ("dangling", "reference", "label", "before", "since")
+
+
+def parse_time(s: str | None) -> float:
+    """Unix time of an RFC 3339 timestamp as image configs carry it (nanoseconds allowed)."""
+    if not s:
+        return 0.0
+    try:
+        main, _, frac = s.rstrip("Z").partition(".")
+        tz = ""
+        for sep in ("+", "-"):
+            if sep in frac:
+                frac, tz = frac.split(sep, 1)
+                tz = sep + tz
+        if not frac and ("+" in main[10:] or main[10:].count("-")):
+            idx = max(main.rfind("+"), main.rfind("-"))
+            if idx > 10:
+                main, tz = main[:idx], main[idx:]
+        dt = datetime.fromisoformat(main + (tz or "+00:00"))
+        return dt.timestamp() + (float("0." + frac[:9]) if frac else 0.0)
+    except ValueError:
+        return 0.0
+
+
+def parse_until(value: str, now: float | None = None) -> float:
+    """docker's ``until=`` value: a unix timestamp, an RFC 3339 time, or a duration ago (``1h30m``)."""
+    v = str(value).strip()
+    now = time.time() if now is None else now
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", v)
+    if v and m and any(m.groups()):
+        h, mi, se = (float(x or 0) for x in m.groups())
+        return now - (h * 3600 + mi * 60 + se)
+    try:
+        return float(v)
+    except ValueError:
+        pass
+    t = parse_time(v)
+    if not t:
+        raise InvalidArgument(f"invalid until filter value {value!r}: use a timestamp or a duration such as 24h")
+    return t
+
+
+def reference_matches(tag: str, pattern: str) -> bool:
+    """docker's ``reference=`` filter: a glob against ``repo:tag`` or the repository alone."""
+    repo = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+    return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
+
+
+def matches(rec: "ImageRecord", filters: dict[str, list[str]], lookup: Callable[[str], "ImageRecord"]) -> bool:
+    """True when ``rec`` passes every docker image filter (``lookup`` finds before=/since= images)."""
+    for key, values in filters.items():
+        if isinstance(values, str):
+            values = [values]
+        if not values:
+            continue
+        if key == "dangling":
+            want = values[-1].lower() in ("1", "true")
+            if want != (not rec.refs):
+                return False
+        elif key == "reference":
+            if not any(reference_matches(t, pat) for pat in values for t in rec.tags):
+                return False
+        elif key == "label":
+            labels = rec.config.get("Labels") or {}
+            for v in values:
+                k, eq, val = v.partition("=")
+                if k not in labels or (eq and labels[k] != val):
+                    return False
+        elif key in ("before", "since"):
+            other = lookup(values[-1])
+            if key == "before" and not rec.created_unix < other.created_unix:
+                return False
+            if key == "since" and not rec.created_unix > other.created_unix:
+                return False
+        else:
+            raise InvalidArgument(f"invalid filter '{key}'")
+    return True
