@@ -540,6 +540,8 @@ def inspect(rec: dict, image_config: dict, log_path: Path, network_settings: dic
     cid = rec["Id"]
     volume_root = container_dir.parent.parent / "volumes"
     cfg = copy.deepcopy(rec.get("Config") or {})
+    if not cfg.get("Hostname"):
+        cfg["Hostname"] = cid[:12]
     return {
         "Id": cid,
         "Created": rec.get("Created") or ZERO_TIME,
