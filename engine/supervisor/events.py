@@ -41,9 +41,9 @@ def parse_time(value: Any, now_ns: int | None = None) -> int | None:
     if value is None or value == "":
         return None
     now_ns = time.time_ns() if now_ns is None else now_ns
-    if isinstance(value, (int, float)):
-        return int(value * 1_000_000_000)
-    s = str(value).strip()
+    if isinstance(value, int):
+        return value * 1_000_000_000
+    s = repr(value) if isinstance(value, float) else str(value).strip()  # repr: no binary rounding
     if re.fullmatch(r"\d+(\.\d+)?", s):
         secs, _, frac = s.partition(".")
         return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])
