@@ -92,6 +92,7 @@ class _Unpacker:
         self.root = root
         self.root_fd = os.open(root, _DIR_FLAGS)
         self.as_root = os.geteuid() == 0
+        self.ids = (os.geteuid(), os.getegid())
         self.dirs: list[tuple[list[str], tarfile.TarInfo]] = []
         self.symlinks: list[tuple[list[str], str, str]] = []
 
@@ -200,10 +201,13 @@ class _Unpacker:
         self._apply_meta_path(pfd, name, m, chmod=False)
 
     def _dir(self, pfd: int, base: str, parts: list[str], m: tarfile.TarInfo) -> None:
-        if not self._clear(pfd, base, keep_dir=True):
+        kept = self._clear(pfd, base, keep_dir=True)
+        if not kept:
             os.mkdir(base, 0o700, dir_fd=pfd)
         fd = os.open(base, _DIR_FLAGS, dir_fd=pfd)
         try:
+            if kept and self.as_root:  # an earlier member may have given it another owner
+                os.fchown(fd, m.uid, m.gid)
             self._apply_meta_fd(fd, m)
         finally:
             os.close(fd)
@@ -280,8 +284,12 @@ class _Unpacker:
                     out.append((name, value.encode("utf-8", "surrogateescape")))
         return out
 
+    def _needs_chown(self, m: tarfile.TarInfo) -> bool:
+        # what we create is ours already (uid/gid of this process); a syscall saved per member
+        return self.as_root and (m.uid, m.gid) != self.ids
+
     def _apply_meta_fd(self, fd: int, m: tarfile.TarInfo) -> None:
-        if self.as_root:
+        if self._needs_chown(m):
             os.fchown(fd, m.uid, m.gid)
         os.fchmod(fd, m.mode & 0o7777)  # after chown: chown clears setuid bits
         for name, value in self._xattrs(m):
@@ -292,7 +300,7 @@ class _Unpacker:
                     raise
 
     def _apply_meta_path(self, pfd: int, base: str, m: tarfile.TarInfo, chmod: bool) -> None:
-        if self.as_root:
+        if self._needs_chown(m):
             os.chown(base, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
         if chmod:
             os.chmod(base, m.mode & 0o7777, dir_fd=pfd)

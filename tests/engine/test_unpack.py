@@ -140,6 +140,7 @@ def test_regular_content_and_metadata_are_kept(box):
         ("run/pipe", "fifo", {"mode": 0o600}),
         ("x", "file", {"pax": {"SCHILY.xattr.user.note": "hello"}}),
         ("replaced", "dir"), ("replaced", "file", {"data": b"now a file"}),
+        ("owned", "dir", {"uid": 1000}), ("owned", "dir", {"uid": 0}),
     ])
     diff_id, size = unpack_bytes(data, dest)
     assert diff_id == "sha256:" + hashlib.sha256(data).hexdigest() and size == len(data)
@@ -153,6 +154,7 @@ def test_regular_content_and_metadata_are_kept(box):
     assert os.getxattr(dest / "x", "user.note") == b"hello"
     assert (dest / "replaced").read_bytes() == b"now a file"
     assert os.stat(dest / "bin").st_mtime == 1_500_000_000
+    assert os.stat(dest / "owned").st_uid == 0  # the later member wins
 
 
 @pytest.mark.root
