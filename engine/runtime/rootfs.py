@@ -49,18 +49,24 @@ def _mount_target(root: str, path: str, is_dir: bool) -> str:
     return real
 
 
+# Like Docker's overlay2: with the inodes index on (a kernel default on some distros), a
+# container restarted on other lower dirs, or layers shared by many mounts, can be refused.
+_OVERLAY_EXTRA = ",index=off" if os.path.exists("/sys/module/overlay/parameters/index") else ""
+
+
 def mount_overlay(spec: ContainerSpec) -> None:
     layers = [str(p) for p in reversed(spec.layers)]  # overlay wants the top layer first
     if not layers:
         empty = spec.container_dir / "empty"
         empty.mkdir(exist_ok=True)
         layers = [str(empty)]
-    data = f"lowerdir={':'.join(layers)},upperdir={spec.upper},workdir={spec.work}"
+    data = f"lowerdir={':'.join(layers)},upperdir={spec.upper},workdir={spec.work}{_OVERLAY_EXTRA}"
     if len(data) > 4000:
         # The option string is one page at most: name each layer by a short
         # /proc/self/fd/N path instead (overlayfs resolves it when mounting).
         fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in layers]
-        data = f"lowerdir={':'.join(f'/proc/self/fd/{fd}' for fd in fds)},upperdir={spec.upper},workdir={spec.work}"
+        data = (f"lowerdir={':'.join(f'/proc/self/fd/{fd}' for fd in fds)},upperdir={spec.upper},"
+                f"workdir={spec.work}{_OVERLAY_EXTRA}")
         if len(data) > 4000:
             raise StartError(f"too many image layers ({len(layers)}) for one overlay mount", 125)
         try:
