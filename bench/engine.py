@@ -146,6 +146,8 @@ def bench_ours(root: Path, n: int, count: int) -> dict:
         procs = engine_processes(root, cpids)
         res["engine_pss_mib"] = sum(pss_of(p) for p in procs)
         res["engine_processes"] = len(procs)
+        res["engine_process_list"] = [f"{p}:{pss_of(p):.1f}MiB:" + Path(f"/proc/{p}/cmdline").read_bytes()
+                                      .replace(b"\0", b" ").decode(errors="replace")[:80] for p in procs]
         t0 = time.perf_counter()
         for cid in ids:
             eng.containers.remove(cid, force=True)
@@ -228,7 +230,9 @@ def peer_mem(kind: str, count: int) -> dict | None:
     t0 = time.perf_counter()
     try:
         for nm in names:
-            run_quiet(base + ["run", "-d", "--name", nm, "--label", label, "busybox", "sleep", "3600"], check=True)
+            if run_quiet(base + ["run", "-d", "--name", nm, "--label", label, "busybox", "sleep", "3600"]).returncode:
+                print(f"  ({kind} run -d failed; no memory figure for {kind})")
+                return None
         started = time.perf_counter() - t0
         time.sleep(2)
         out = subprocess.run([sys.executable, str(PEERS / "mem.py"), kind, "--json", "/dev/stdout"],
@@ -240,28 +244,18 @@ def peer_mem(kind: str, count: int) -> dict | None:
     return {"start_many_s": started, "mem_report": text}
 
 
-def mem_total(report: str, kind: str) -> float | None:
-    """Sum of the engine groups' PSS from mem.py's JSON record(s)."""
+def mem_total(report: str, kind: str) -> tuple[float, str] | None:
+    """(engine PSS in MiB, per-group text) from mem.py's JSON record."""
     for line in report.splitlines():
+        if not line.startswith("{"):
+            continue
         try:
             rec = json.loads(line)
         except ValueError:
             continue
-        groups = rec.get("groups") or rec
-        total = 0.0
-        found = False
-        if isinstance(groups, dict):
-            for name, g in groups.items():
-                if name == "workload" or not isinstance(g, dict):
-                    continue
-                if "pss_mib" in g:
-                    total += float(g["pss_mib"])
-                    found = True
-                elif "pss" in g:
-                    total += float(g["pss"])
-                    found = True
-        if found:
-            return total
+        groups = ", ".join(f"{k} {g['pss_sum_mib']:.1f} (n={g['count']})" for k, g in (rec.get("groups") or {}).items()
+                           if k != "workload")
+        return float(rec["engine_pss_mib"]), groups
     return None
 
 
@@ -279,6 +273,9 @@ def main() -> int:
         print("bench/engine.py needs root (real namespaces and cgroups)", file=sys.stderr)
         return 1
 
+    # an installed package has its bytecode compiled (pip does it); this machine sets
+    # PYTHONDONTWRITEBYTECODE, which would make every CLI run compile its modules again
+    run_quiet([sys.executable, "-m", "compileall", "-q", str(REPO / "engine"), str(REPO / "compose")])
     root = Path(tempfile.mkdtemp(prefix="pyc-bench-engine-", dir="/tmp"))
     env = dict(os.environ, PYCOMPOSE_ROOT=str(root))
     figures: dict = {}
@@ -324,15 +321,19 @@ def main() -> int:
         print(f"\nengine memory with {a.count} idle containers (PSS of the engine's own processes)")
         print(f"  pycompose: {ours['engine_pss_mib']:.1f} MiB in {ours['engine_processes']} process(es) "
               f"(target <= 25 MiB)")
+        for line in ours["engine_process_list"]:
+            print(f"    {line}")
         for kind, m in (("docker", dmem), ("podman", pmem)):
             if m is None:
                 print(f"  {kind}: not available")
                 continue
             tot = mem_total(m["mem_report"], kind)
             figures[f"{kind}_mem"] = m["mem_report"]
-            print(f"  {kind}: {f'{tot:.1f} MiB' if tot is not None else 'see report'}")
-            for line in m["mem_report"].splitlines()[:1]:
-                print(f"    mem.py: {line[:300]}")
+            if tot is None:
+                print(f"  {kind}: mem.py gave no figures")
+                continue
+            ratio = f", pycompose/{kind} {ours['engine_pss_mib'] / tot[0]:.2f}x" if tot[0] else ""
+            print(f"  {kind}: {tot[0]:.1f} MiB ({tot[1]}){ratio}")
         if a.json:
             with open(a.json, "a") as f:
                 f.write(json.dumps({"bench": "engine", "time": time.time(), **figures}, default=str) + "\n")

@@ -398,8 +398,7 @@ class Containers:
             self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
         elif self.engine.supervisor_running() and st.get("Status") not in ("created", "exited", "dead"):
             self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
-        img_cfg = (self._image(rec).config if self._image(rec) else {})
-        anon = view.anonymous_volumes(rec, img_cfg)
+        anon = view.anonymous_volumes(rec)  # Config.Volumes holds the image's too (merged at create)
         if self._endpoint_file(cid).exists():  # else nothing to forget (and no pyroute2 import)
             with contextlib.suppress(Exception):
                 self.engine.networks.manager.forget(rec)
