@@ -282,7 +282,8 @@ class _MountBuilder:
                 sub = secure_join(m.source, m.subpath)
                 if not os.path.isdir(sub):
                     raise InvalidArgument(f"cannot access path {sub}: no such file or directory")
-                m.source = sub
+                # m.source stays the volume's root: the runtime resolves the subpath again
+                # when mounting, since containers sharing the volume may change it meanwhile
         return self.mounts
 
 

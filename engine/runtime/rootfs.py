@@ -23,7 +23,7 @@ from typing import Callable
 from engine import sys as ksys
 from engine.runtime.errors import StartError
 from engine.runtime.mountflags import PROPAGATION, current_flags, parse_options
-from engine.runtime.securejoin import create_inside, inside, mkdir_inside
+from engine.runtime.securejoin import create_inside, inside, mkdir_inside, secure_join
 from engine.runtime.spec import ContainerSpec, Mount
 
 # Device nodes every container gets (runc's default devices): name, major, minor.
@@ -236,6 +236,8 @@ def mount_user(m: Mount, root: str) -> None:
         if m.readonly:
             flags |= ksys.MS_RDONLY
         target = _mount_at(root, m.target, True, m.device or m.fstype, m.fstype, flags, ",".join(data) or None)
+    elif m.subpath:
+        target = _bind_subpath(m, root)
     else:
         src = m.device if m.fstype else m.source
         target = _mount_at(root, m.target, os.path.isdir(src), src, None, ksys.MS_BIND | ksys.MS_REC, None)
@@ -244,6 +246,21 @@ def mount_user(m: Mount, root: str) -> None:
                        ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
     if m.propagation:
         ksys.mount(None, target, None, PROPAGATION[m.propagation])
+
+
+def _bind_subpath(m: Mount, root: str) -> str:
+    """Bind a directory inside a volume, resolved inside the volume right now and pinned by an fd."""
+    vol = m.source
+    fd = os.open(secure_join(vol, m.subpath), os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if not inside(vol, os.readlink(f"/proc/self/fd/{fd}")):
+            raise PermissionError(f"volume subpath {m.subpath} resolves outside volume {m.volume_name}")
+        target = _mount_at(root, m.target, True, f"/proc/self/fd/{fd}", None, ksys.MS_BIND | ksys.MS_REC, None)
+    finally:
+        os.close(fd)
+    if m.readonly:
+        ksys.mount(None, target, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
+    return target
 
 
 def _is_bind_volume(m: Mount) -> bool:

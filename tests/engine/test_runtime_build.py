@@ -173,3 +173,18 @@ def test_volumes_from_shares_the_other_containers_volumes(root, layer):
                          {"VolumesFrom": ["one:ro"]}, container_record=lambda ref: rec1))
     assert out.splitlines()[0] == "from-one"
     assert "Read-only file system" in out
+
+
+def test_volume_subpath_mounts_only_that_directory_and_stays_inside(root, layer):
+    vols = VolumeStore(root)
+    data = vols.ensure("proj")
+    (data / "app1").mkdir()
+    (data / "app1" / "mine").write_text("app1\n")
+    (data / "other").write_text("not visible\n")
+    (data / "etc").mkdir()
+    os.symlink("/etc", data / "escape")  # resolved inside the volume: its own etc
+    code, out = run(make(root, layer, {"Cmd": ["sh", "-c", "ls /d; ls /e | wc -l"]}, {"Mounts": [
+        {"Type": "volume", "Source": "proj", "Target": "/d", "VolumeOptions": {"Subpath": "app1"}},
+        {"Type": "volume", "Source": "proj", "Target": "/e", "VolumeOptions": {"Subpath": "escape"}}]}))
+    assert code == 0, out
+    assert out.split() == ["mine", "0"]
