@@ -11,7 +11,8 @@ Keep this module small and stable: other CLIs import it.
 * ``render_template(fmt, obj)``: ``{{.Name}}``, ``{{.A.B}}``, ``{{json .}}``, ``{{json .Labels}}``,
   ``{{index .Labels "k"}}``, ``{{upper .X}}``/``{{lower .X}}``; ``\\t`` and ``\\n`` escapes
 * ``print_inspect(objects, fmt)``: ``inspect`` output (indented JSON array, or a template per object)
-* ``human_size(n)``: ``4.26MB``; ``human_duration(seconds)``: ``About an hour``; ``ago(unix)``
+* ``human_size(n)``: ``4.26MB``; ``human_duration(seconds)``: ``About an hour``; ``ago(unix)``;
+  ``go_time(unix)``: ``2024-01-02 03:04:05 +0000 UTC`` (docker's ``CreatedAt``)
 * ``short_id(id)``: 12 hex characters without ``sha256:``
 * ``confirm(question)``: docker's ``[y/N]`` prompt (False when stdin is not answering)
 """
@@ -90,6 +91,11 @@ def ago(unix_time: float, now: float | None = None) -> str:
     if not unix_time:
         return "N/A"
     return human_duration((now or time.time()) - unix_time) + " ago"
+
+
+def go_time(unix_time: float) -> str:
+    """A time as Go prints it and docker's ``--format`` shows ``CreatedAt``: ``2024-01-02 03:04:05 +0000 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(unix_time))
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -186,7 +186,7 @@ def _rows(recs, no_trunc: bool, patterns: list[str]) -> list[dict]:
         for repo, tag in names or [("<none>", "<none>")]:
             rows.append({
                 "Containers": "N/A",
-                "CreatedAt": rec.created,
+                "CreatedAt": common.go_time(rec.created_unix),
                 "CreatedSince": common.ago(rec.created_unix),
                 "Digest": digest,
                 "ID": rec.id if no_trunc else common.short_id(rec.id),
