@@ -307,7 +307,9 @@ class Compose:
         images = self.image_ids(selected)
         existing = self.containers(all=True)
         popts = pl.PlanOptions(force_recreate=opts.force_recreate, no_recreate=opts.no_recreate,
-                               scale=opts.scale, remove_orphans=opts.remove_orphans)
+                               scale=opts.scale, remove_orphans=opts.remove_orphans,
+                               always_recreate_deps=opts.always_recreate_deps,
+                               force_services=set(opts.services) if opts.services else None)
         plan = pl.make_plan(self.name, services, existing, hashes, images, popts,
                             all_services=self.project.all_services or list(self.project.services))
         return plan, selected, hashes, images

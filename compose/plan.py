@@ -42,6 +42,9 @@ class PlanOptions:
     scale: dict[str, int] = field(default_factory=dict)   # --scale SVC=N
     remove_orphans: bool = False
     always_recreate_deps: bool = False
+    # services --force-recreate applies to (None: all); dependencies pulled in are only
+    # recreated when they diverged, unless --always-recreate-deps (Compose's RecreateDependencies)
+    force_services: set[str] | None = None
 
 
 @dataclass
@@ -108,10 +111,12 @@ def containers_by_service(containers: Iterable[dict], project: str) -> dict[str,
     return out
 
 
-def _why_recreate(c: dict, want_hash: str, want_image: str | None, opts: PlanOptions) -> str:
+def _why_recreate(c: dict, want_hash: str, want_image: str | None, opts: PlanOptions, service: str = "") -> str:
     labels = c.get("Labels") or {}
-    if opts.force_recreate:
+    if opts.force_recreate and (opts.force_services is None or service in opts.force_services):
         return "--force-recreate"
+    if opts.always_recreate_deps and opts.force_services is not None and service not in opts.force_services:
+        return "--always-recreate-deps"
     if labels.get(cv.CONFIG_HASH) != want_hash:
         return "configuration changed"
     if want_image and labels.get(cv.IMAGE) and labels.get(cv.IMAGE) != want_image:
@@ -145,7 +150,7 @@ def make_plan(project: str, services: dict[str, dict], containers: Iterable[dict
         dep_restart = [d for d, spec in (svc.get("depends_on") or {}).items()
                        if (spec or {}).get("restart") and d in recreated]
         for c in keep:
-            why = "" if opts.no_recreate else _why_recreate(c, hashes.get(name, ""), image_ids.get(name), opts)
+            why = "" if opts.no_recreate else _why_recreate(c, hashes.get(name, ""), image_ids.get(name), opts, name)
             if not why and dep_restart and not opts.no_recreate:
                 why = f"dependency {dep_restart[0]} recreated"
             if why:

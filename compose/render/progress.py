@@ -115,6 +115,7 @@ class TtyProgress(Progress):
         self.live.start()
 
     def _render(self):
+        from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
@@ -127,7 +128,6 @@ class TtyProgress(Progress):
         done = sum(1 for l in lines if l.ended is not None)
         now = time.monotonic()
         title = Text(f"[+] {self.title} {done}/{len(lines)}", style="bold" if done < len(lines) else "")
-        t.add_row(title, "", "", "")
         for l in lines:
             if l.status in FAILED:
                 mark, style = "✘", "red"
@@ -138,7 +138,7 @@ class TtyProgress(Progress):
             elapsed = (l.ended or now) - l.started
             t.add_row(Text(f" {mark}", style=style), Text(l.label), Text(f"{l.status}{' ' + l.detail if l.detail else ''}",
                       style="red" if l.status in FAILED else ""), Text(f"{elapsed:.1f}s", style="blue"))
-        return t
+        return Group(title, t)
 
     def show(self, line: Line) -> None:
         self.live.refresh()

@@ -86,3 +86,12 @@ def test_describe_lists_every_step():
     lines = pl.make_plan("p", SERVICES, [ctr("db", 1, h="x")], HASHES).describe()
     assert any(l.startswith("db") and "recreate (configuration changed)" in l for l in lines)
     assert sum("create" in l for l in lines) == 3
+
+
+def test_force_recreate_named_service_leaves_its_dependencies_unless_always_recreate_deps():
+    state = [ctr("db", 1), ctr("web", 1)]
+    svcs = {"db": SERVICES["db"], "web": SERVICES["web"]}
+    p = pl.make_plan("p", svcs, state, HASHES, opts=pl.PlanOptions(force_recreate=True, force_services={"web"}))
+    assert kinds(p) == {"db": [("noop", 1)], "web": [("recreate", 1)]}
+    p = pl.make_plan("p", svcs, state, HASHES, opts=pl.PlanOptions(always_recreate_deps=True, force_services={"web"}))
+    assert kinds(p) == {"db": [("recreate", 1)], "web": [("noop", 1)]}
