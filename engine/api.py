@@ -281,6 +281,7 @@ class Containers:
         img = self.engine.images.get(image_ref)  # NotFound: "No such image: x"
         config, host_config, net_config = view.split_create_body(body, img.config)
         view.validate_create(config, host_config, net_config, img.config)
+        self._check_networks(host_config, net_config)
         record = {
             "Created": now_iso(),
             "Image": img.id,
@@ -306,6 +307,24 @@ class Containers:
         self.engine.notify(_event("create", rec))
         return cid
 
+    def _check_networks(self, hc: dict, net: dict) -> None:
+        """Docker refuses at create a network that does not exist ("network x not found")."""
+        wanted = set((net.get("EndpointsConfig") or {}).keys())
+        mode = hc.get("NetworkMode") or "bridge"
+        if not (mode in ("bridge", "host", "none", "default") or mode.startswith("container:")):
+            wanted.add(mode)
+        wanted -= {"bridge", "host", "none", "default"}
+        if not wanted:
+            return
+        known = set()
+        for n in self._network_records().values():
+            known.update({n.get("Name"), n.get("Id")})
+        for w in sorted(wanted):
+            if w not in known and not any(k and k.startswith(w) for k in known if len(w) >= 6):
+                raise NotFound(f"network {w} not found")
+        if mode.startswith("container:"):
+            self.store.resolve(mode.split(":", 1)[1])  # "No such container: x"
+
     # ---- lifecycle through the supervisor
     def start(self, ref: str) -> None:
         rec = self.record(ref)
@@ -330,7 +349,7 @@ class Containers:
 
     def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         rec = self.record(ref)
-        self.engine.supervisor.restart(rec["Id"], timeout=timeout)
+        self.engine.supervisor.restart(rec["Id"], timeout=timeout, signal=signal)
 
     def pause(self, ref: str) -> None:
         rec = self.record(ref)
@@ -499,6 +518,12 @@ class Containers:
         image_ids = None
         if flt.get("ancestor"):
             image_ids = self._ancestor_ids(flt["ancestor"])
+        for key in ("before", "since"):  # by creation time of the container named
+            if flt.get(key):
+                ref = self.store.get(flt[key][-1])
+                created = ref.get("Created") or ""
+                recs = [r for r in recs if ((r.get("Created") or "") < created if key == "before"
+                                            else (r.get("Created") or "") > created)]
         for rec in recs:
             if not all and not rec["State"].get("Running") and not flt.get("status") and not flt.get("exited"):
                 if limit is None:

@@ -239,3 +239,17 @@ def test_run_interactive_tty(pc, session_root):
     p.stdin.close()
     assert p.wait(30) == 3, out
     assert b"/dev/pts/0" in out and b"in-the-tty" in out
+
+
+def test_exec_tty_and_create_refusals(pc, session_root):
+    n = pc.name()
+    pc("run", "-d", "--name", n, "busybox", "sleep", "300")
+    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
+    cmd = f"{sys.executable} -m compose.cli.main container exec -t {n} sh -c 'tty; exit 6'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL, capture_output=True,
+                       env=env, cwd=REPO, timeout=60)
+    assert r.returncode == 6 and re.search(rb"/dev/pts/\d+", r.stdout), r.stdout
+    r = pc("create", "--network", "pyc-no-such-net", "busybox")
+    assert r.returncode == 1 and r.stderr == "error: network pyc-no-such-net not found\n"
+    r = pc("ls", "-a", "-q", "--filter", f"before={n}", "--filter", f"name={n}")
+    assert r.stdout == ""
