@@ -110,7 +110,7 @@ def oneoff_service(service: dict, args, working_dir: str, volumes: dict) -> dict
 
 
 def run(args, gopts) -> int:
-    b = open_backend(gopts, title="Running")
+    b = open_backend(gopts, title="Running", services=[args.service])  # its profile is enabled by naming it
     b.check_services([args.service])
     project = b.project
     service = project.services[args.service]

@@ -77,7 +77,7 @@ def check_flags(args) -> None:
 def run(args, gopts) -> int:
     check_flags(args)
     dry = args.dry_run or gopts.dry_run
-    b = open_backend(gopts, title="Running")
+    b = open_backend(gopts, title="Running", services=args.services)
     if args.exit_code_from:
         b.check_services([args.exit_code_from])
     opts = UpOptions(services=args.services, no_deps=args.no_deps, force_recreate=args.force_recreate,
