@@ -246,3 +246,13 @@ def test_wait_conditions_and_rename(eng, make):
     assert eng.containers.inspect("pyc-api-renamed")["Id"] == cid
     with pytest.raises(InvalidArgument):
         eng.containers.rename(cid, "bad/name")
+
+
+def test_logs_follow_continues_across_restarts_until_the_policy_gives_up(eng, make):
+    cid = make(["sh", "-c", "echo run; sleep 0.3; exit 1"],
+               HostConfig={"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}})
+    eng.containers.start(cid)
+    got = b"".join(e.data for e in eng.containers.logs(cid, follow=True))
+    assert got == b"run\nrun\nrun\n"  # the first run and exactly two restarts
+    info = eng.containers.inspect(cid)
+    assert info["RestartCount"] == 2 and info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 1

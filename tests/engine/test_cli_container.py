@@ -253,3 +253,8 @@ def test_exec_tty_and_create_refusals(pc, session_root):
     assert r.returncode == 1 and r.stderr == "error: network pyc-no-such-net not found\n"
     r = pc("ls", "-a", "-q", "--filter", f"before={n}", "--filter", f"name={n}")
     assert r.stdout == ""
+
+
+def test_run_interactive_stdin_pipe_ends_with_eof(pc):
+    r = pc("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", input="abc\nxyz\n", timeout=60)
+    assert (r.returncode, r.stdout) == (0, "abc\nxyz\ndone\n")
