@@ -22,7 +22,7 @@ import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from dnslib import A, DNSRecord, PTR, QTYPE, RCODE, RR
+from dnslib import A, AAAA, DNSRecord, PTR, QTYPE, RCODE, RR
 
 from engine.errors import EngineError
 from engine.network import hostfiles
@@ -41,6 +41,7 @@ class _Index:
     def __init__(self, store: Store):
         nets = {n["Id"]: n for n in store.networks()}
         self.by_net: dict[str, dict[str, list[str]]] = {}
+        self.by_net6: dict[str, dict[str, list[str]]] = {}
         self.scope: dict[str, list[tuple[str, str, bool]]] = {}  # cid -> [(net id, net name, internal)]
         self.links: dict[str, dict[str, str]] = {}
         self.upstreams: dict[str, list[str]] = {}
@@ -56,12 +57,15 @@ class _Index:
                 if not n or n["Name"] == "bridge" or not e.get("IPAddress"):
                     continue  # the default bridge has no embedded DNS (like Docker)
                 scope.append((n["Id"], n["Name"].lower(), bool(n.get("Internal"))))
-                table = self.by_net.setdefault(n["Id"], {})
-                for name in [ep["Name"], *e.get("Aliases", []), ep["Id"][:12], ep.get("Hostname")]:
-                    if name:
-                        ips = table.setdefault(name.lower(), [])
-                        if e["IPAddress"] not in ips:
-                            ips.append(e["IPAddress"])
+                names_ = [x.lower() for x in [ep["Name"], *e.get("Aliases", []), ep["Id"][:12], ep.get("Hostname")] if x]
+                for table, ip in ((self.by_net, e["IPAddress"]), (self.by_net6, e.get("GlobalIPv6Address"))):
+                    if not ip:
+                        continue
+                    table = table.setdefault(n["Id"], {})
+                    for name in names_:
+                        ips = table.setdefault(name, [])
+                        if ip not in ips:
+                            ips.append(ip)
                 self.ptr.setdefault(n["Id"], {})[e["IPAddress"]] = f"{ep['Name']}.{n['Name']}"
             if scope:
                 self.scope[ep["Id"]] = scope
@@ -70,25 +74,34 @@ class _Index:
                 if ep.get("Pid"):
                     self.pids[ep["Id"]] = int(ep["Pid"])
 
-    def lookup(self, cid: str, name: str) -> list[str] | None:
-        """Addresses for ``name`` as container ``cid`` sees it; [] = ours but unknown; None = not ours."""
+    def lookup(self, cid: str, name: str, family: int = 4) -> list[str] | None:
+        """Addresses for ``name`` as container ``cid`` sees it; [] = ours but unknown; None = not ours.
+        Whether a name is ours is decided on IPv4 (every endpoint has one); ``family`` picks the answer."""
         name = name.rstrip(".").lower()
         scope = self.scope.get(cid, [])
         name = self.links.get(cid, {}).get(name, name)
-        ips: list[str] = []
-        for net_id, _, _ in scope:
-            for ip in self.by_net.get(net_id, {}).get(name, []):
-                if ip not in ips:
-                    ips.append(ip)
-        if ips:
-            return ips
+        known = self._collect(scope, name, self.by_net)
+        if known:
+            return known if family == 4 else self._collect(scope, name, self.by_net6)
         if "." in name:
             head, _, net_name = name.rpartition(".")
             for net_id, nname, _ in scope:
                 if nname == net_name:
-                    return list(self.by_net.get(net_id, {}).get(head, []))
+                    table = self.by_net if family == 4 else self.by_net6
+                    if family == 6 and not self.by_net.get(net_id, {}).get(head):
+                        return []
+                    return list(table.get(net_id, {}).get(head, []))
             return None
         return []
+
+    @staticmethod
+    def _collect(scope, name: str, tables: dict) -> list[str]:
+        ips: list[str] = []
+        for net_id, _, _ in scope:
+            for ip in tables.get(net_id, {}).get(name, []):
+                if ip not in ips:
+                    ips.append(ip)
+        return ips
 
     def reverse(self, cid: str, ip: str) -> str | None:
         for net_id, _, _ in self.scope.get(cid, []):
@@ -334,7 +347,10 @@ class DnsServer:
         if qtype in (QTYPE.A, QTYPE.ANY):
             for ip in ips:
                 reply.add_answer(RR(question.qname, QTYPE.A, ttl=TTL, rdata=A(ip)))
-        return reply.pack()  # AAAA & co of our names: NOERROR, no data (IPv4 only)
+        if qtype in (QTYPE.AAAA, QTYPE.ANY):
+            for ip in index.lookup(cid, qname, family=6) or []:
+                reply.add_answer(RR(question.qname, QTYPE.AAAA, ttl=TTL, rdata=AAAA(ip)))
+        return reply.pack()  # other types of our names: NOERROR, no data
 
     def _forward(self, data: bytes, cid: str, tcp: bool = False) -> bytes:
         index = self._index

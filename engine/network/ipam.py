@@ -6,14 +6,15 @@ feeds it the host's routes and the other networks' subnets.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from engine.errors import Conflict, InvalidArgument
 
-Net = ipaddress.IPv4Network
-Addr = ipaddress.IPv4Address
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+Addr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def _default_pools() -> list[Net]:
@@ -26,29 +27,27 @@ def _default_pools() -> list[Net]:
 DEFAULT_POOLS: tuple[Net, ...] = tuple(_default_pools())
 
 
-def parse_subnet(text: str) -> Net:
-    """``10.1.0.0/24`` -> network; host bits set or IPv6 are refused with Docker's wording."""
+def parse_subnet(text: str, version: int = 4) -> Net:
+    """``10.1.0.0/24`` (or an IPv6 prefix when ``version`` is 6) -> network, with Docker's wording.
+    Host bits are accepted and dropped, as Docker does."""
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         raise InvalidArgument(f"invalid subnet {text}: invalid CIDR address: {text}") from None
-    if net.version != 4:
-        raise InvalidArgument(f"invalid subnet {text}: only IPv4 subnets are supported by this engine")
-    if net.prefixlen > 30:
+    if net.version != version:
+        raise InvalidArgument(f"invalid subnet {text}: expected an IPv{version} subnet")
+    if net.max_prefixlen - net.prefixlen < 2:
         raise InvalidArgument(f"invalid subnet {text}: prefix /{net.prefixlen} leaves no room for containers")
-    if str(net.network_address) != text.split("/")[0].strip():
-        # Docker accepts host bits but stores the network address; keep its normalised form.
-        pass
     return net
 
 
-def parse_address(text: str, what: str = "address") -> Addr:
+def parse_address(text: str, what: str = "address", version: int = 4) -> Addr:
     try:
-        addr = ipaddress.ip_address(text.strip())
+        addr = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         raise InvalidArgument(f"invalid {what} {text!r}: not an IP address") from None
-    if addr.version != 4:
-        raise InvalidArgument(f"invalid {what} {text}: only IPv4 is supported by this engine")
+    if addr.version != version:
+        raise InvalidArgument(f"invalid {what} {text}: expected an IPv{version} address")
     return addr
 
 
@@ -58,7 +57,7 @@ def overlaps(net: Net, others: Iterable[Net]) -> bool:
 
 def pick_subnet(in_use: Iterable[Net], pools: Iterable[Net] = DEFAULT_POOLS) -> Net:
     """First default pool that overlaps neither a host route nor another network."""
-    used = [n for n in in_use if n.version == 4 and n.prefixlen > 0]  # a default route overlaps all
+    used = [n for n in in_use if n.prefixlen > 0]  # a default route overlaps all
     for pool in pools:
         if not overlaps(pool, used):
             return pool
@@ -85,26 +84,33 @@ class PoolConfig:
                    ipaddress.ip_network(d["IPRange"]) if d.get("IPRange") else None)
 
 
+def ula_pool(seed: str) -> ipaddress.IPv6Network:
+    """A unique-local /48 (fd00::/8 + 40 bits) derived from ``seed`` (the data root), like the
+    per-engine ULA prefix Docker 27+ hands IPv6 networks out of."""
+    bits = hashlib.sha256(seed.encode()).digest()[:5]
+    return ipaddress.IPv6Network((b"\xfd" + bits + b"\0" * 10, 48))
+
+
 def make_config(subnet: str | None, gateway: str | None, ip_range: str | None,
-                in_use: Iterable[Net], pools: Iterable[Net] = DEFAULT_POOLS) -> PoolConfig:
+                in_use: Iterable[Net], pools: Iterable[Net] = DEFAULT_POOLS, version: int = 4) -> PoolConfig:
     """Validate a user's IPAM config (or pick a pool) the way ``docker network create`` does."""
-    in_use = list(in_use)
+    in_use = [n for n in in_use if n.version == version]
     if subnet is None:
         if gateway or ip_range:
             raise InvalidArgument("gateway and ip-range require a subnet: use --subnet")
         net = pick_subnet(in_use, pools)
     else:
-        net = parse_subnet(subnet)
+        net = parse_subnet(subnet, version)
         clash = [o for o in in_use if o.prefixlen > 0 and net.overlaps(o)]
         if clash:
             raise Conflict(f"Pool overlaps with other one on this address space ({net} overlaps {clash[0]})")
     rng = None
     if ip_range:
-        rng = parse_subnet(ip_range)
+        rng = parse_subnet(ip_range, version)
         if not rng.subnet_of(net):
             raise InvalidArgument(f"no matching subnet for range {ip_range}")
     if gateway:
-        gw = parse_address(gateway, "gateway")
+        gw = parse_address(gateway, "gateway", version)
         if gw not in net:
             raise InvalidArgument(f"no matching subnet for gateway {gateway}")
         if gw in (net.network_address, net.broadcast_address):
@@ -128,7 +134,7 @@ class Allocator:
     def allocate(self, preferred: str | None = None) -> Addr:
         """A fixed address when asked (it must be in the subnet and free), else the lowest free one."""
         if preferred:
-            addr = parse_address(preferred, "IPv4 address")
+            addr = parse_address(preferred, f"IPv{self.config.subnet.version} address", self.config.subnet.version)
             if addr not in self.config.subnet:
                 raise InvalidArgument(
                     f"no configured subnet or ip-range contain the IP address {preferred}")
@@ -139,11 +145,11 @@ class Allocator:
             self.taken.add(addr)
             return addr
         space = self.config.ip_range or self.config.subnet
-        for addr in space.hosts() if space.prefixlen < 31 else space:
+        for addr in space.hosts() if space.max_prefixlen - space.prefixlen > 1 else space:
             if addr not in self.taken and not self._reserved(addr):
                 self.taken.add(addr)
                 return addr
-        raise Conflict(f"no available IPv4 addresses on this network's address pools: {space}")
+        raise Conflict(f"no available IPv{space.version} addresses on this network's address pools: {space}")
 
     def release(self, addr: Addr | str) -> None:
         self.taken.discard(ipaddress.ip_address(addr))

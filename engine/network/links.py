@@ -27,9 +27,23 @@ def _sysctl(path: str, value: str) -> None:
         raise SystemError_(f"cannot set {path} to {value}: {e.strerror}") from None
 
 
-def enable_forwarding() -> None:
+def enable_forwarding(ipv6: bool = False) -> None:
     """Containers on non-internal networks reach out through the host (Docker does the same)."""
     _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    if ipv6:
+        _sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")
+
+
+IFA_F_NODAD = 0x02  # no duplicate address detection: the address is usable at once, and we own the subnet
+
+
+def _add_addr(ipr, idx: int, address: str, prefixlen: int, where: str) -> None:
+    kw = {"flags": IFA_F_NODAD} if ":" in address else {}
+    try:
+        ipr.addr("add", index=idx, address=address, prefixlen=prefixlen, **kw)
+    except NetlinkError as e:
+        if e.code != errno.EEXIST:
+            raise SystemError_(f"cannot add {address}/{prefixlen} to {where}: {e}") from None
 
 
 def host_routes() -> list[str]:
@@ -49,8 +63,9 @@ def link_exists(name: str) -> bool:
         return bool(ipr.link_lookup(ifname=name))
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None) -> None:
-    """The network's bridge, up, with the gateway address (created when missing)."""
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None,
+                  gateway6: str | None = None, prefixlen6: int = 64) -> None:
+    """The network's bridge, up, with the gateway address(es) (created when missing)."""
     with IPRoute() as ipr:
         idx = ipr.link_lookup(ifname=name)
         if not idx:
@@ -64,11 +79,10 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None) -> N
         idx = idx[0]
         have = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=socket.AF_INET)}
         if (gateway, prefixlen) not in have:
-            try:
-                ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
-            except NetlinkError as e:
-                if e.code != errno.EEXIST:
-                    raise SystemError_(f"cannot add {gateway}/{prefixlen} to {name}: {e}") from None
+            _add_addr(ipr, idx, gateway, prefixlen, name)
+        if gateway6:
+            _sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "0")
+            _add_addr(ipr, idx, gateway6, prefixlen6, name)
         ipr.link("set", index=idx, state="up")
     # 127.0.0.1:port published -> DNAT to the container needs loopback sources routable here.
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
@@ -101,7 +115,8 @@ def loopback_up(pid: int) -> None:
 
 
 def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str, prefixlen: int,
-                 mac: str, mtu: int | None, gateway: str | None) -> None:
+                 mac: str, mtu: int | None, gateway: str | None, address6: str | None = None,
+                 prefixlen6: int = 64, gateway6: str | None = None) -> None:
     """A veth pair: ``host_if`` on the bridge, its peer created directly in the container as ``ifname``."""
     nsfd = open(f"/proc/{pid}/ns/net", "rb")
     try:
@@ -132,10 +147,15 @@ def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str,
             ipr.link("set", index=lo, state="up")
             idx = ipr.link_lookup(ifname=ifname)[0]
             ipr.addr("add", index=idx, address=address, prefixlen=prefixlen)
+            if address6:
+                run_in_netns(pid, lambda: _sysctl(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "0"))
+                _add_addr(ipr, idx, address6, prefixlen6, ifname)
             ipr.link("set", index=idx, state="up")
             if gateway:
                 ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=idx)
-    except (NetlinkError, IndexError) as e:
+            if gateway6:
+                ipr.route("replace", dst="::/0", gateway=gateway6, oif=idx, family=socket.AF_INET6)
+    except (NetlinkError, IndexError, SystemError_) as e:
         delete_link(host_if)
         raise SystemError_(f"cannot configure {ifname} in the container: {e}") from None
 

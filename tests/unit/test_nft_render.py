@@ -49,3 +49,11 @@ def test_icc_off_drops_same_bridge_traffic_and_masquerade_off_has_no_snat():
         "ct state established,related accept")
     assert 'iifname "pc-1111111111" oifname "pc-1111111111" accept' not in lines
     assert "ip saddr 10.9.0.0/24 oifname != \"pc-1111111111\" masquerade" not in lines
+
+
+def test_ipv6_networks_get_an_ip6_table_with_isolation_and_masquerade():
+    n6 = nft.NetRule("pc-2222222222", "fd00:1::/64")
+    s = nft.render([nft.NetRule("pc-2222222222", "10.8.0.0/24")], [], "t", [n6])
+    assert "table ip6 t {" in s and 'ip6 saddr fd00:1::/64 oifname != "pc-2222222222" masquerade' in s
+    assert s.count('iifname "pc-2222222222" oifname "pc-*" drop') == 2  # ip and ip6 forward chains
+    assert nft.render([], [], "t", drop6=True) == "table ip t\ndelete table ip t\ntable ip6 t\ndelete table ip6 t\n"
