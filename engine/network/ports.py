@@ -87,8 +87,9 @@ def requests_from(host_config: dict | None, exposed: dict | None = None) -> list
         for b in binds or [{}]:
             b = b or {}
             host_ip = (b.get("HostIp") or "").strip()
-            if host_ip.startswith("["):
-                raise InvalidArgument(f"invalid host IP {host_ip}: IPv6 publishing is not supported")
+            if ":" in host_ip:
+                raise InvalidArgument(f"cannot publish {key} on {host_ip}: host ports are published on IPv4 "
+                                      "addresses (0.0.0.0, 127.0.0.1, or one of the host's)")
             if host_ip:
                 try:
                     ipaddress.IPv4Address(host_ip)
