@@ -603,6 +603,17 @@ def check_consistency(project: dict, positions: Positions | None = None, *,
     ``disabled``: services switched off by profiles (name -> service), so a dependency on one
     is told apart from a dependency on a service that does not exist.
     """
+    try:
+        _check_consistency(project, positions, disabled)
+    except LoadError:
+        raise
+    except (TypeError, AttributeError, ValueError, KeyError) as e:
+        # the canonical model is typed by construction; a value of the wrong shape still
+        # deserves a sentence rather than a traceback
+        raise LoadError(f"invalid compose model: {e.__class__.__name__}: {e}") from e
+
+
+def _check_consistency(project: dict, positions: Positions | None, disabled: dict | None) -> None:
     from compose.graph import ServiceGraph, service_dependencies
 
     services = project.get("services") or {}
