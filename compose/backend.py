@@ -429,6 +429,14 @@ class Compose:
             return cv.stop_timeout_seconds(service)
         return None
 
+    def _stop_container(self, c: dict, timeout: int | None) -> None:
+        if c.get("State") in ("running", "restarting", "paused"):
+            name = short_name(c)
+            svc = (self.project.services.get(labels(c).get(cv.SERVICE)) if self.project else None)
+            self.progress.event("Container", name, "Stopping")
+            self.engine.containers.stop(c["Id"], timeout=self._stop_timeout(svc, timeout))
+            self.progress.event("Container", name, "Stopped")
+
     def _remove_container(self, c: dict, timeout: int | None, stop: bool, volumes: bool = False) -> None:
         name = short_name(c)
         svc = (self.project.services.get(labels(c).get(cv.SERVICE)) if self.project else None)
@@ -466,14 +474,18 @@ class Compose:
             by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
         graph = {n: graph.get(n, {}) for n in set(graph) | set(by_svc)}
 
-        async def work(name: str) -> None:
+        async def stop(name: str) -> None:
             async with anyio.create_task_group() as tg:
                 for c in by_svc.get(name, []):
-                    tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, True,
-                                  opts.volumes)
+                    tg.start_soon(anyio.to_thread.run_sync, self._stop_container, c, opts.timeout)
 
-        outcome = await sch.run_in_reverse_order(graph, work, self.parallel)
+        # stopping follows dependencies (dependents first); removing stopped containers does not
+        outcome = await sch.run_in_reverse_order(graph, stop, self.parallel)
         outcome.raise_first()
+        async with anyio.create_task_group() as tg:
+            for c in containers:
+                tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, False,
+                              opts.volumes)
         if opts.services:
             return
         networks = await anyio.to_thread.run_sync(self._project_networks)
