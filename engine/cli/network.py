@@ -86,6 +86,35 @@ def _kv(items: list[str], what: str) -> dict:
     return out
 
 
+def _ipam_configs(subnets: list[str], gateways: list[str], ranges: list[str]) -> list[dict]:
+    """docker's pairing: each --gateway / --ip-range belongs to the --subnet that contains it."""
+    import ipaddress
+
+    if (gateways or ranges) and not subnets:
+        raise InvalidArgument("gateway and ip-range require a subnet: use --subnet")
+    cfgs, nets = [], []
+    for sub in subnets:
+        try:
+            nets.append(ipaddress.ip_network(sub, strict=False))
+        except ValueError:
+            raise InvalidArgument(f"invalid subnet {sub}: invalid CIDR address: {sub}") from None
+        cfgs.append({"Subnet": sub})
+    for key, values in (("Gateway", gateways), ("IPRange", ranges)):
+        for v in values:
+            try:
+                probe = ipaddress.ip_network(v, strict=False)
+            except ValueError:
+                raise InvalidArgument(f"invalid {key.lower()} {v!r}") from None
+            owner = next((c for c, n in zip(cfgs, nets) if probe.version == n.version and probe.subnet_of(n)), None)
+            if owner is None:
+                what = "gateway" if key == "Gateway" else "range"
+                raise InvalidArgument(f"no matching subnet for {what} {v}")
+            if key in owner:
+                raise InvalidArgument(f"cannot configure multiple {key.lower()}s for subnet {owner['Subnet']}")
+            owner[key] = v
+    return cfgs
+
+
 def _filters(items: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for it in items:
@@ -146,18 +175,8 @@ def run(args, gopts) -> int:
     nets = _networks()
     verb = args.verb
     if verb == "create":
-        if len(args.subnet) > 1 or len(args.gateway) > 1 or len(args.ip_range) > 1:
-            raise InvalidArgument("only one --subnet (with one --gateway and --ip-range) per network")
-        if (args.gateway or args.ip_range) and not args.subnet:
-            raise InvalidArgument("gateway and ip-range require a subnet: use --subnet")
-        cfg = {}
-        if args.subnet:
-            cfg["Subnet"] = args.subnet[0]
-        if args.gateway:
-            cfg["Gateway"] = args.gateway[0]
-        if args.ip_range:
-            cfg["IPRange"] = args.ip_range[0]
-        ipam = {"Driver": args.ipam_driver, "Config": [cfg] if cfg else [], "Options": _kv(args.ipam_opt, "ipam-opt")}
+        cfgs = _ipam_configs(args.subnet, args.gateway, args.ip_range)
+        ipam = {"Driver": args.ipam_driver, "Config": cfgs, "Options": _kv(args.ipam_opt, "ipam-opt")}
         net = nets.create(args.name, driver=args.driver, internal=args.internal, labels=_kv(args.label, "label"),
                           ipam=ipam, options=_kv(args.opt, "option"), attachable=args.attachable,
                           enable_ipv6=args.ipv6)

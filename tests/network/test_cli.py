@@ -84,3 +84,17 @@ def test_prune_removes_unused_custom_networks_only(cli):
     code, out, _ = cli("prune", "-f", "--filter", "label!=keep")
     assert out == "Deleted Networks:\ngone\n"
     assert [l.split()[1] for l in cli("ls")[1].splitlines()[1:]] == ["bridge", "host", "kept", "none"]
+
+
+def test_create_dual_stack_pairs_gateways_with_their_subnet(cli):
+    code, _, err = cli("create", "--ipv6", "--subnet", "10.211.0.0/24", "--subnet", "fd00:211::/64",
+                       "--gateway", "fd00:211::fe", "--gateway", "10.211.0.254", "dual")
+    assert code == 0, err
+    doc = json.loads(cli("inspect", "dual")[1])[0]
+    assert doc["EnableIPv6"] is True
+    assert doc["IPAM"]["Config"] == [{"Subnet": "10.211.0.0/24", "Gateway": "10.211.0.254"},
+                                     {"Subnet": "fd00:211::/64", "Gateway": "fd00:211::fe"}]
+    code, _, err = cli("create", "--subnet", "10.212.0.0/24", "--gateway", "10.99.0.1", "bad")
+    assert code == 1 and err == "no matching subnet for gateway 10.99.0.1\n"
+    code, _, err = cli("create", "--subnet", "fd00:213::/64", "v6only")
+    assert code == 1 and "IPv6 is not enabled" in err
