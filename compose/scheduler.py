@@ -248,13 +248,13 @@ def running_or_healthy_decision(info: dict, may_exit_zero: bool) -> Any:
     if st.get("Status") in ("exited", "dead"):
         code = int(st.get("ExitCode") or 0)
         if code == 0 and may_exit_zero:
-            return True
+            return "Exited"
         raise ServiceFailed(f"container {name} exited ({code})")
     health = (st.get("Health") or {}).get("Status")
     if health == "unhealthy":
         raise ServiceFailed(f"container {name} is unhealthy")
     if st.get("Status") == "running" and health in (None, "", "healthy"):
-        return True
+        return "Healthy" if health == "healthy" else "Running"
     return None
 
 
@@ -414,12 +414,12 @@ async def wait_running(watch: Watch, containers: dict[str, list[str]], services:
 
     async def one(cid: str, svc: str, tg) -> None:
         try:
-            await watch.until(cid, lambda i: running_or_healthy_decision(i, svc in one_shot))
+            status = await watch.until(cid, lambda i: running_or_healthy_decision(i, svc in one_shot))
             pending.pop(cid, None)
             if not_ready is not None and svc not in pending.values():
                 not_ready.discard(svc)
             if progress:
-                progress(cid, "Healthy", "")
+                progress(cid, status, "")
         except ServiceFailed as e:
             failures.append(e)
             tg.cancel_scope.cancel()
