@@ -534,6 +534,8 @@ class Containers:
             item = view.summary(rec, settings, self.engine.root.path / "volumes")
             if size:
                 item["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
+                img = self._image(rec)
+                item["SizeRootFs"] = item["SizeRw"] + (img.size if img else 0)
             out.append(item)
         if limit is not None and limit > 0:
             out = out[:limit]

@@ -189,7 +189,7 @@ def _run(args) -> int:
             eng.containers.start(cid)
         except EngineError as e:
             return _start_failed(eng, cid, e, False)
-        return _stream_until_exit(eng, cid)
+        return _stream_until_exit(eng, cid, sig_proxy=str(args.sig_proxy).lower() not in ("false", "0"))
     finally:
         if args.rm:
             _quiet_remove(eng, cid)
@@ -222,11 +222,31 @@ def _write_entry(e, timestamps: bool = False) -> None:
     out.flush()
 
 
-def _stream_until_exit(eng, cid: str) -> int:
-    """Print the container's output as it comes, then return its exit code."""
-    for e in eng.containers.logs(cid, follow=True):
-        _write_entry(e)
-    return eng.containers.wait(cid)
+def _stream_until_exit(eng, cid: str, sig_proxy: bool = True) -> int:
+    """Print the container's output as it comes, then return its exit code.
+
+    With ``sig_proxy`` (docker's default) the signals we get (Ctrl-C, TERM, HUP, QUIT, USR1/2) are
+    passed on to the container instead of ending this command, so the container decides."""
+    import signal as _signal
+
+    old = {}
+    if sig_proxy:
+        def forward(signum, _frame):
+            try:
+                eng.containers.kill(cid, _signal.Signals(signum).name)
+            except EngineError:
+                pass
+
+        for s in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1,
+                  _signal.SIGUSR2):
+            old[s] = _signal.signal(s, forward)
+    try:
+        for e in eng.containers.logs(cid, follow=True):
+            _write_entry(e)
+        return eng.containers.wait(cid)
+    finally:
+        for s, h in old.items():
+            _signal.signal(s, h)
 
 
 # ---------------------------------------------------------------------------- lifecycle
@@ -329,8 +349,8 @@ def _ps_item(c: dict, no_trunc: bool) -> dict:
     nets = ",".join(sorted((c.get("NetworkSettings") or {}).get("Networks") or {})) or \
         (c.get("HostConfig") or {}).get("NetworkMode", "")
     size = ""
-    if "SizeRw" in c:
-        size = f"{common.human_size(c['SizeRw'])}"
+    if "SizeRw" in c:  # docker: "12B (virtual 4.26MB)"
+        size = f"{common.human_size(c['SizeRw'])} (virtual {common.human_size(c.get('SizeRootFs', c['SizeRw']))})"
     mounts = ",".join((m.get("Name") or m.get("Source") or "")[:15 if not no_trunc else None]
                       for m in c.get("Mounts") or [])
     return {
@@ -537,21 +557,38 @@ def _cp(args) -> int:
         raise InvalidArgument("copying between containers is not supported" if src_c else
                               "must specify at least one container source")
     if src_c is not None:
-        return _cp_from(eng, src_c, src, dst)
-    return _cp_to(eng, src, dst_c, dst, args.archive)
+        name = None
+        if args.follow_link:
+            resolved = _follow_container_link(eng, src_c, src)
+            if resolved != src:
+                name = os.path.basename(src.rstrip("/"))  # the content of the target, under the link's name
+                src = resolved
+        return _cp_from(eng, src_c, src, dst, name)
+    return _cp_to(eng, src, dst_c, dst, args.archive, args.follow_link)
 
 
-def _cp_from(eng, cref: str, path: str, dest: str) -> int:
+def _follow_container_link(eng, cref: str, path: str) -> str:
+    """``cp -L``: the container path a symlink SRC_PATH points to (resolved in the container)."""
+    for _ in range(40):
+        st = eng.containers.path_stat(cref, path)
+        if not st.get("linkTarget"):
+            return path
+        target = st["linkTarget"]
+        path = target if target.startswith("/") else os.path.join(os.path.dirname(path.rstrip("/")) or "/", target)
+    raise InvalidArgument(f"too many levels of symbolic links: {path}")
+
+
+def _cp_from(eng, cref: str, path: str, dest: str, name: str | None = None) -> int:
     if dest == "-":
         eng.containers.copy_from(cref, path, sys.stdout.buffer)
         return 0
-    buf = io.BytesIO()
-    eng.containers.copy_from(cref, path, buf)
-    buf.seek(0)
     copy_contents = path.endswith("/.")
+    buf = io.BytesIO()
+    eng.containers.copy_from(cref, (path[:-2] or "/") if copy_contents else path, buf)
+    buf.seek(0)
     base = os.path.basename(path.rstrip("/").rstrip(".").rstrip("/")) or "root"
     if os.path.isdir(dest) and not copy_contents:
-        target_dir, rename = dest, None
+        target_dir, rename = dest, name
     elif os.path.isdir(dest) and copy_contents:
         target_dir, rename = dest, ""
     else:
@@ -562,20 +599,23 @@ def _cp_from(eng, cref: str, path: str, dest: str) -> int:
     with tarfile.open(fileobj=buf, mode="r:") as tar:
         members = tar.getmembers()
         first = members[0].name.split("/")[0] if members else base
+        keep = []
         for m in members:
             if rename is not None:
                 rest = m.name[len(first):].lstrip("/")
-                if rename == "":
+                if rename == "":  # SRC/. : the contents, not the directory itself
                     if not rest:
                         continue
                     m.name = rest
                 else:
                     m.name = rename + ("/" + rest if rest else "")
-        tar.extractall(target_dir, members=members, filter="tar")
+            keep.append(m)
+        # the "tar" filter refuses absolute names, ".." and links leading outside the destination
+        tar.extractall(target_dir, members=keep, filter="tar")
     return 0
 
 
-def _cp_to(eng, src: str, cref: str, path: str, archive: bool) -> int:
+def _cp_to(eng, src: str, cref: str, path: str, archive: bool, follow: bool = False) -> int:
     if src == "-":
         eng.containers.copy_to(cref, path, sys.stdin.buffer)
         return 0
@@ -597,6 +637,8 @@ def _cp_to(eng, src: str, cref: str, path: str, archive: bool) -> int:
         if copy_contents:
             for child in sorted(os.listdir(src)):
                 tar.add(os.path.join(src, child), arcname=child)
+        elif follow and os.path.islink(src):
+            tar.add(os.path.realpath(src), arcname=name)  # -L: what SRC_PATH points to, under its name
         else:
             tar.add(src, arcname=name)
     buf.seek(0)

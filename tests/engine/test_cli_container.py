@@ -258,3 +258,23 @@ def test_exec_tty_and_create_refusals(pc, session_root):
 def test_run_interactive_stdin_pipe_ends_with_eof(pc):
     r = pc("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", input="abc\nxyz\n", timeout=60)
     assert (r.returncode, r.stdout) == (0, "abc\nxyz\ndone\n")
+
+
+def test_cp_directory_forms_and_follow_link(pc, tmp_path):
+    n = pc.name()
+    pc("run", "-d", "--name", n, "busybox", "sleep", "300")
+    pc("exec", n, "sh", "-c", "mkdir -p /d/sub && echo 1 > /d/a && echo 2 > /d/sub/b && ln -s /d/a /tmp/link")
+    (tmp_path / "into").mkdir()
+    assert pc("cp", f"{n}:/d", str(tmp_path / "into")).returncode == 0      # DIR into an existing dir
+    assert pc("cp", f"{n}:/d", str(tmp_path / "named")).returncode == 0     # DIR as a new name
+    (tmp_path / "contents").mkdir()
+    assert pc("cp", f"{n}:/d/.", str(tmp_path / "contents")).returncode == 0  # DIR/. : its contents
+    assert pc("cp", f"{n}:/tmp/link", str(tmp_path)).returncode == 0
+    assert pc("cp", "-L", f"{n}:/tmp/link", str(tmp_path / "followed")).returncode == 0
+    assert (tmp_path / "into" / "d" / "sub" / "b").read_text() == "2\n"
+    assert (tmp_path / "named" / "a").read_text() == "1\n"
+    assert sorted(p.name for p in (tmp_path / "contents").iterdir()) == ["a", "sub"]
+    assert os.readlink(tmp_path / "link") == "/d/a"
+    assert (tmp_path / "followed").read_text() == "1\n" and not (tmp_path / "followed").is_symlink()
+    r = pc("cp", f"{n}:/nope", str(tmp_path))
+    assert r.returncode == 1 and "Could not find the file /nope" in r.stderr
