@@ -82,6 +82,7 @@ class Box:
         self.health_timer: Timer | None = None
         self.probe: dict | None = None
         self.paused = False
+        self.exit_code = 0
         self.stdin_relay: dict | None = None      # StdinOnce: stdin.fifo -> pipe, closed when the client leaves
 
     @property
@@ -438,7 +439,7 @@ class Supervisor:
             if box is not None:
                 self._cancel_restart(box)
                 for c, _ in box.waiters:
-                    self._reply(c, {"ok": True, "StatusCode": int(box.rec and 0 or 0)})
+                    self._reply(c, {"ok": True, "StatusCode": box.exit_code})
         return {}
 
     def op_shutdown(self, conn, req):
@@ -750,7 +751,7 @@ class Supervisor:
         with contextlib.suppress(Exception):
             self._detach(box.rec)
         ran_for = time.monotonic() - box.started_mono
-        box.pid, box.paused = 0, False
+        box.pid, box.paused, box.exit_code = 0, False, code
         if oom:
             self._publish(container_event("oom", box.rec))
         self._publish(container_event("die", box.rec, exitCode=code,
