@@ -20,8 +20,13 @@ prints) with Go's encoding rules:
   shortest form;
 * Go's string escaping (``<``, ``>``, ``&``, U+2028/9 as ``\\u`` escapes).
 
-``config --hash`` in Compose skips env_file resolution, while the label is
-computed after it: pass the model the caller means (see ``service_hash``).
+Which model to hash (checked against labels of containers Compose created):
+
+* ``config --hash``: the service without env_file resolution (``env_file`` kept,
+  bare ``environment`` keys null) -> ``service_hash``;
+* the label ``up``/``create`` writes and compares: env_file resolved into
+  ``environment`` (as ``config --format json`` prints it) and references to
+  other services replaced by container ids -> ``label_hash``.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ import struct
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["service_hash", "service_json", "go_duration"]
+__all__ = ["service_hash", "label_hash", "resolve_service_references", "service_json", "go_duration"]
 
 # --------------------------------------------------------------------------- Go type descriptions
 # A type is a string (scalar kinds below) or a tuple: ("list", T), ("map", T), ("ptr", T),
@@ -431,3 +436,53 @@ def service_hash(service_name: str, service: dict) -> str:
 
         raise LoadError(f"cannot compute the config hash: {e}", path=f"services.{service_name}") from e
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --------------------------------------------------------------------------- the label of a created container
+
+_NAMESPACE_WORDS = {"network_mode": "network", "ipc": "IPC", "pid": "PID"}
+
+
+def resolve_service_references(service: dict, first_container_id) -> dict:
+    """A copy of ``service`` with references to other services replaced as ``up`` does before hashing.
+
+    Compose's convergence (``resolveServiceReferences``) rewrites ``volumes_from: [svc[:ro]]``
+    to the bare id of svc's first container (the access mode is dropped), ``container:x`` to
+    ``x``, and ``service:x`` in network_mode/ipc/pid to ``container:<id>``; the label hash is
+    computed after that. ``first_container_id(name)`` returns the id of the first container
+    of a service (by container name), or None when it has none.
+    """
+    from compose.errors import ComposeError
+
+    out = dict(service)
+    if out.get("volumes_from"):
+        resolved = []
+        for ref in out["volumes_from"]:
+            spec = str(ref).split(":")
+            if spec[0] == "container":
+                resolved.append(spec[1] if len(spec) > 1 else "")
+                continue
+            cid = first_container_id(spec[0])
+            if not cid:
+                raise ComposeError(f"cannot share volume with service {spec[0]}: container missing")
+            resolved.append(cid)
+        out["volumes_from"] = resolved
+    for key, word in _NAMESPACE_WORDS.items():
+        mode = out.get(key)
+        if isinstance(mode, str) and mode.startswith("service:"):
+            name = mode[len("service:"):]
+            cid = first_container_id(name)
+            if not cid:
+                raise ComposeError(f"cannot share {word} namespace with service {name}: container missing")
+            out[key] = "container:" + cid
+    return out
+
+
+def label_hash(service_name: str, service: dict, first_container_id) -> str:
+    """The ``com.docker.compose.config-hash`` label ``up`` puts on (and compares with) a container.
+
+    ``service``: the canonical model's service with env_file resolved into ``environment``
+    (what ``config --format json`` prints); references to other services are resolved with
+    ``first_container_id`` as in ``resolve_service_references``.
+    """
+    return service_hash(service_name, resolve_service_references(service, first_container_id))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from compose.errors import LoadError
-from compose.hash import go_duration, go_float32, go_string, service_hash, service_json
+from compose.errors import ComposeError, LoadError
+from compose.hash import (go_duration, go_float32, go_string, label_hash, resolve_service_references, service_hash,
+                          service_json)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hash"
 
@@ -117,3 +118,27 @@ def test_go_string_control_characters():
 def test_bad_values_raise_load_error():
     with pytest.raises(LoadError, match=r"services\.s: cannot compute the config hash: invalid size"):
         service_hash("s", dict(BASE, mem_limit="lots"))
+
+
+def test_labels_of_containers_created_by_compose():
+    """fixtures/hash/labels.json: labels of containers `docker compose create` made (see its note)."""
+    rec = json.loads((FIXTURES / "labels.json").read_text())
+    ids = rec["container_ids"]
+    for name, model in rec["services"].items():
+        assert label_hash(name, model, ids.get) == rec["labels"][name], name
+    # config --hash differs where up resolves more: env_file (kept unresolved) and service references
+    assert service_hash("side", rec["services"]["side"]) == rec["config_hash"]["side"]
+    envf = dict(rec["services"]["envf"], environment={"BARE": None, "SET": "x"},
+                env_file=["/tmp/pyc-labelcheck/app.env"])
+    assert service_hash("envf", envf) == rec["config_hash"]["envf"]
+
+
+def test_service_references_resolved_like_compose():
+    service = {"volumes_from": ["db:ro", "container:abc"], "network_mode": "service:db", "ipc": "service:db",
+               "pid": "host"}
+    out = resolve_service_references(service, {"db": "f00"}.get)
+    assert out == {"volumes_from": ["f00", "abc"], "network_mode": "container:f00", "ipc": "container:f00",
+                   "pid": "host"}
+    assert service["network_mode"] == "service:db"  # the model is not changed
+    with pytest.raises(ComposeError, match="^cannot share network namespace with service db: container missing$"):
+        resolve_service_references({"network_mode": "service:db"}, {}.get)
