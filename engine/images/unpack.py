@@ -95,6 +95,7 @@ class _Unpacker:
         self.ids = (os.geteuid(), os.getegid())
         self.dirs: list[tuple[list[str], tarfile.TarInfo]] = []
         self.symlinks: list[tuple[list[str], str, str]] = []
+        self.created: set[str] = set()  # paths this layer made: its own whiteouts do not hide them
 
     def close(self) -> None:
         if self.root_fd >= 0:
@@ -106,13 +107,22 @@ class _Unpacker:
         """fd of the directory ``parts`` under the root, never crossing a symlink."""
         fd = os.dup(self.root_fd)
         try:
-            for comp in parts:
+            for i, comp in enumerate(parts):
                 try:
                     nfd = os.open(comp, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
                         raise
                     os.mkdir(comp, 0o755, dir_fd=fd)
+                    self.created.add("/".join(parts[:i + 1]))
+                    nfd = os.open(comp, _DIR_FLAGS, dir_fd=fd)
+                except NotADirectoryError:
+                    if not (create and self._is_whiteout(fd, comp)):
+                        raise UnsafeContent(
+                            f"unsafe layer member {member!r}: parent {comp!r} is not a directory") from None
+                    os.unlink(comp, dir_fd=fd)  # a whiteout, and this layer now makes the dir again
+                    os.mkdir(comp, 0o755, dir_fd=fd)
+                    self.created.add("/".join(parts[:i + 1]))
                     nfd = os.open(comp, _DIR_FLAGS, dir_fd=fd)
                 except OSError as e:
                     if e.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -126,6 +136,11 @@ class _Unpacker:
         except BaseException:
             os.close(fd)
             raise
+
+    @staticmethod
+    def _is_whiteout(dfd: int, name: str) -> bool:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
     @staticmethod
     def _clear(pfd: int, base: str, keep_dir: bool = False) -> bool:
@@ -160,8 +175,10 @@ class _Unpacker:
         pfd = self._open_dir(parts[:-1], m.name, create=True)
         try:
             if base.startswith(WHITEOUT_PREFIX):
-                self._whiteout(pfd, base, m)
-            elif m.isdir():
+                self._whiteout(pfd, base, parts, m)
+                return
+            self.created.add("/".join(parts))
+            if m.isdir():
                 self._dir(pfd, base, parts, m)
             elif m.isreg():
                 self._file(pfd, base, m, tf)
@@ -187,7 +204,8 @@ class _Unpacker:
         finally:
             os.close(pfd)
 
-    def _whiteout(self, pfd: int, base: str, m: tarfile.TarInfo) -> None:
+    def _whiteout(self, pfd: int, base: str, parts: list[str], m: tarfile.TarInfo) -> None:
+        """Overlay form of an OCI whiteout; it hides only what LOWER layers have (OCI image spec)."""
         if base == OPAQUE_MARKER:
             os.setxattr(pfd, OPAQUE_XATTR, b"y")
             return
@@ -196,6 +214,8 @@ class _Unpacker:
         name = base[len(WHITEOUT_PREFIX):]
         if name in ("", ".", ".."):
             raise UnsafeContent(f"unsafe layer member {m.name!r}: bad whiteout")
+        if "/".join(parts[:-1] + [name]) in self.created:
+            return
         self._clear(pfd, name)
         os.mknod(name, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=pfd)
         self._apply_meta_path(pfd, name, m, chmod=False)

@@ -225,3 +225,15 @@ def test_member_the_filesystem_refuses_is_a_clear_error(box):
     _, dest, _ = box
     with pytest.raises(InvalidArgument, match="cannot unpack layer member .*File name too long"):
         unpack_bytes(make_tar([("x" * 300, "file")]), dest)
+
+
+@pytest.mark.root
+def test_a_whiteout_hides_only_lower_layers_not_its_own(box):
+    """OCI: files present in the same layer as a whiteout are not hidden by it."""
+    _, dest, _ = box
+    unpack_bytes(make_tar([("d/keep", "file", {"data": b"mine"}), ("d/.wh.keep", "file", {"data": b""}),
+                           ("d/.wh.sub", "file", {"data": b""}), ("d/sub/x", "file"),
+                           ("d/.wh.lower", "file", {"data": b""})]), dest)
+    assert (dest / "d/keep").read_bytes() == b"mine"
+    assert (dest / "d/sub/x").is_file()
+    assert stat.S_ISCHR(os.lstat(dest / "d/lower").st_mode)
