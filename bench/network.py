@@ -84,8 +84,7 @@ for i in range(n + 50):
     ok = r[:2] == m[:2] and (r[3] & 0xf) == 0 and struct.unpack("!H", r[6:8])[0] >= 1
     if not ok: fail += 1
     elif i >= 50: lat.append(d / 1000)
-lat.sort()
-print(json.dumps({"median_us": lat[len(lat)//2] if lat else None, "p99_us": lat[int(len(lat)*0.99)] if lat else None, "fail": fail}))
+print(json.dumps({"lat": lat, "fail": fail}))
 """
 
 
@@ -133,18 +132,6 @@ def send(host: str, port: int, nbytes: int, netns: str | None = None) -> float:
     return float(out.stdout)
 
 
-def throughput(paths: dict[str, tuple[str, int]], nbytes: int, reps: int, netns: str | None = None) -> dict:
-    """Alternate the paths rep by rep; per path the median bytes/s and the median of its pairwise
-    ratio to the first path (same rep, so machine load drift cancels)."""
-    got: dict[str, list[float]] = {k: [] for k in paths}
-    for _ in range(reps):
-        for k, (host, port) in paths.items():
-            got[k].append(send(host, port, nbytes, netns))
-    first = next(iter(paths))
-    return {k: (statistics.median(v), statistics.median(a / b for a, b in zip(v, got[first])))
-            for k, v in got.items()}
-
-
 def dns_latency(enter: list[str], name: str, n: int) -> dict:
     out = subprocess.run(enter + [sys.executable, "-c", DNS_CLIENT, name, str(n)], capture_output=True,
                          text=True, timeout=300)
@@ -160,124 +147,159 @@ def record(name: str, network: str, ports: dict | None = None) -> dict:
             "NetworkingConfig": {"EndpointsConfig": {network: {"Aliases": [name]}}}}
 
 
-def bench_ours(args) -> dict:
-    from engine.network import NetworkManager
-    from engine.network.dns import DnsServer
+class Ours:
+    """pycompose's network on stand-in containers: a sink container with published ports, a peer."""
 
-    root = tempfile.mkdtemp(prefix="pyc-bench-net-")
-    dns = DnsServer(root, upstreams=[])
-    dns.start()
-    nm = NetworkManager(root, dns=dns)
-    res: dict = {}
-    boxes, recs = [], []
-    try:
-        nm.create("benchnet")
-        srv_rec = record("sink", "benchnet", {"5001/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""},
-                                                           {"HostIp": "0.0.0.0", "HostPort": ""}]})
-        peer_rec = record("peer", "benchnet")
-        for rec in (srv_rec, peer_rec):
-            nm.prepare(rec)
+    name = "pycompose"
+
+    def __init__(self):
+        from engine.network import NetworkManager
+        from engine.network.dns import DnsServer
+
+        self.root = tempfile.mkdtemp(prefix="pyc-bench-net-")
+        self.dns = DnsServer(self.root, upstreams=[])
+        self.dns.start()
+        self.nm = NetworkManager(self.root, dns=self.dns)
+        self.boxes, self.recs, self.sink = [], [], None
+        self.nm.create("benchnet")
+        srv = record("sink", "benchnet", {"5001/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""},
+                                                       {"HostIp": "0.0.0.0", "HostPort": ""}]})
+        for rec in (srv, record("peer", "benchnet")):
+            self.nm.prepare(rec)
             box = StandIn()
-            boxes.append(box)
-            recs.append(rec)
-            nm.attach(rec, box.pid)
-        ns = nm.network_settings(srv_rec)
-        ip = ns["Networks"]["benchnet"]["IPAddress"]
+            self.boxes.append(box)
+            self.recs.append(rec)
+            self.nm.attach(rec, box.pid)
+        ns = self.nm.network_settings(srv)
+        self.ip = ns["Networks"]["benchnet"]["IPAddress"]
         gw = ns["Networks"]["benchnet"]["Gateway"]
-        port = int(ns["Ports"]["5001/tcp"][0]["HostPort"])
-        port2 = int(ns["Ports"]["5001/tcp"][1]["HostPort"])
-        # Publish on 0.0.0.0 too, to measure the gateway-address path (DNAT from a host address)
-        sink = start_sink(boxes[0].pid, 5001)
-        try:
-            res["tput"] = throughput({"container address": (ip, 5001), "published 127.0.0.1": ("127.0.0.1", port),
-                                      "published gateway address": (gw, port2)}, args.nbytes, args.reps)
-        finally:
-            stop_sink(sink, ip, 5001)
-        res["dns"] = dns_latency(["nsenter", "-t", str(boxes[1].pid), "-n"], "sink", args.queries)
-        # create + 10 endpoints + teardown
-        stand = [StandIn() for _ in range(10)]
-        boxes += stand
-        times = []
-        for rep in range(args.reps):
-            t = time.perf_counter()
-            nm.create(f"ten{rep}")
-            rs = [record(f"e{rep}-{i}", f"ten{rep}") for i in range(10)]
-            for r, b in zip(rs, stand):
-                nm.prepare(r)
-                nm.attach(r, b.pid)
-            for r in rs:
-                nm.forget(r)
-            nm.remove(f"ten{rep}")
-            times.append(time.perf_counter() - t)
-        res["ten"] = statistics.median(times)
-    finally:
-        for rec in recs:
-            nm.forget(rec)
-        for b in boxes:
+        ports = ns["Ports"]["5001/tcp"]
+        self.paths = {"container address": (self.ip, 5001), "published 127.0.0.1": ("127.0.0.1", int(ports[0]["HostPort"])),
+                      "published gateway address": (gw, int(ports[1]["HostPort"]))}
+        self.netns = None
+        self.sink = start_sink(self.boxes[0].pid, 5001)
+        self.dns_enter = ["nsenter", "-t", str(self.boxes[1].pid), "-n"]
+        self.dns_name = "sink"
+        self.ten_boxes = [StandIn() for _ in range(10)]
+        self.rep = 0
+
+    def ten(self) -> float:
+        self.rep += 1
+        t = time.perf_counter()
+        self.nm.create(f"ten{self.rep}")
+        rs = [record(f"e{self.rep}-{i}", f"ten{self.rep}") for i in range(10)]
+        for r, b in zip(rs, self.ten_boxes):
+            self.nm.prepare(r)
+            self.nm.attach(r, b.pid)
+        for r in rs:
+            self.nm.forget(r)
+        self.nm.remove(f"ten{self.rep}")
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        if self.sink:
+            stop_sink(self.sink, self.ip, 5001)
+        for rec in self.recs:
+            self.nm.forget(rec)
+        for b in self.boxes + self.ten_boxes:
             b.kill()
-        for n in nm.list():
+        for n in self.nm.list():
             if n["Name"] not in ("bridge", "host", "none"):
-                nm.remove(n["Id"])
-        dns.stop()
-        shutil.rmtree(root, ignore_errors=True)
-    return res
+                self.nm.remove(n["Id"])
+        self.dns.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def docker(*a, check=True):
     return sh("docker", *a, check=check)
 
 
-def bench_docker(args) -> dict | str:
-    if not shutil.which("dockerd") or not shutil.which("docker"):
-        return "Docker is not installed (bash ../shared/peers/install.sh)"
-    started = False
-    if docker("info", check=False).returncode != 0:
-        r = sh("bash", str(PEERS / "daemons.sh"), "start-docker", check=False)
-        if r.returncode != 0:
-            return f"dockerd did not start: {r.stderr.strip()[-200:]}"
-        started = True
-    res: dict = {}
-    made = []
-    try:
-        if docker("image", "inspect", "busybox:latest", check=False).returncode != 0:
-            sh("bash", str(PEERS / "make-busybox.sh"), env=dict(os.environ, IMG_DIR="/tmp/peer-images"))
-        docker("network", "create", "a7benchnet")
-        docker("run", "-d", "--name", "a7sink", "--network", "a7benchnet", "-p", "127.0.0.1:15001:5001",
-               "busybox", "sleep", "100000")
-        docker("run", "-d", "--name", "a7peer", "--network", "a7benchnet", "busybox", "sleep", "100000")
-        made += ["a7sink", "a7peer"]
-        pid = int(docker("inspect", "-f", "{{.State.Pid}}", "a7sink").stdout)
-        ip = docker("inspect", "-f", "{{.NetworkSettings.Networks.a7benchnet.IPAddress}}", "a7sink").stdout.strip()
-        proxy = "docker-proxy" if sh("pgrep", "-x", "docker-proxy", check=False).returncode == 0 else "iptables DNAT"
-        sink = start_sink(pid, 5001)
+class Docker:
+    """The same measurements on Docker (dockerd in its own netns, see ../shared/peers/daemons.sh)."""
+
+    name = "docker"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        if not shutil.which("dockerd") or not shutil.which("docker"):
+            return "Docker is not installed (bash ../shared/peers/install.sh)"
+        return None
+
+    def __init__(self):
+        self.started = False
+        self.made: list[str] = []
+        self.sink = None
+        if docker("info", check=False).returncode != 0:
+            r = sh("bash", str(PEERS / "daemons.sh"), "start-docker", check=False)
+            if r.returncode != 0:
+                raise RuntimeError(f"dockerd did not start: {r.stderr.strip()[-200:]}")
+            self.started = True
         try:
-            res["tput"] = throughput({"container address": (ip, 5001), f"published 127.0.0.1 ({proxy})":
-                                      ("127.0.0.1", 15001)}, args.nbytes, args.reps, DOCKER_NS)
-        finally:
-            stop_sink(sink, ip, 5001, DOCKER_NS)
-        peer_pid = int(docker("inspect", "-f", "{{.State.Pid}}", "a7peer").stdout)
-        res["dns"] = dns_latency(["nsenter", "-t", str(peer_pid), "-n"], "a7sink", args.queries)
-        names = [f"a7e{i}" for i in range(10)]
-        for n in names:
-            docker("run", "-d", "--name", n, "--network", "a7benchnet", "busybox", "sleep", "100000")
-            made.append(n)
-        times = []
-        for rep in range(args.reps):
-            t = time.perf_counter()
-            docker("network", "create", f"a7ten{rep}")
-            for n in names:
-                docker("network", "connect", f"a7ten{rep}", n)
-            for n in names:
-                docker("network", "disconnect", f"a7ten{rep}", n)
-            docker("network", "rm", f"a7ten{rep}")
-            times.append(time.perf_counter() - t)
-        res["ten"] = statistics.median(times)
-    finally:
-        if made:
-            docker("rm", "-f", *made, check=False)
+            if docker("image", "inspect", "busybox:latest", check=False).returncode != 0:
+                sh("bash", str(PEERS / "make-busybox.sh"), env=dict(os.environ, IMG_DIR="/tmp/peer-images"))
+            docker("network", "create", "a7benchnet")
+            docker("run", "-d", "--name", "a7sink", "--network", "a7benchnet", "-p", "127.0.0.1:15001:5001",
+                   "busybox", "sleep", "100000")
+            docker("run", "-d", "--name", "a7peer", "--network", "a7benchnet", "busybox", "sleep", "100000")
+            self.made += ["a7sink", "a7peer"]
+            pid = int(docker("inspect", "-f", "{{.State.Pid}}", "a7sink").stdout)
+            self.ip = docker("inspect", "-f", "{{.NetworkSettings.Networks.a7benchnet.IPAddress}}",
+                             "a7sink").stdout.strip()
+            proxy = "docker-proxy" if sh("pgrep", "-x", "docker-proxy", check=False).returncode == 0 else "DNAT"
+            self.paths = {"container address": (self.ip, 5001), f"published 127.0.0.1 ({proxy})": ("127.0.0.1", 15001)}
+            self.netns = DOCKER_NS
+            self.sink = start_sink(pid, 5001)
+            peer_pid = int(docker("inspect", "-f", "{{.State.Pid}}", "a7peer").stdout)
+            self.dns_enter = ["nsenter", "-t", str(peer_pid), "-n"]
+            self.dns_name = "a7sink"
+            self.names = [f"a7e{i}" for i in range(10)]
+            for n in self.names:
+                docker("run", "-d", "--name", n, "--network", "a7benchnet", "busybox", "sleep", "100000")
+                self.made.append(n)
+            self.rep = 0
+        except BaseException:
+            self.close()
+            raise
+
+    def ten(self) -> float:
+        self.rep += 1
+        net = f"a7ten{self.rep}"
+        t = time.perf_counter()
+        docker("network", "create", net)
+        for n in self.names:
+            docker("network", "connect", net, n)
+        for n in self.names:
+            docker("network", "disconnect", net, n)
+        docker("network", "rm", net)
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        if self.sink:
+            stop_sink(self.sink, self.ip, 5001, DOCKER_NS)
+        if self.made:
+            docker("rm", "-f", *self.made, check=False)
         docker("network", "rm", "a7benchnet", check=False)
-        if started:
+        if self.started:
             sh("bash", str(PEERS / "daemons.sh"), "stop-docker", check=False)
+
+
+def measure(envs, args) -> dict:
+    """Every measurement alternates between the engines, round by round, so the shared machine's
+    load falls on both alike."""
+    res = {e.name: {"tput": {k: [] for k in e.paths}, "dns": [], "fail": 0, "ten": []} for e in envs}
+    for _ in range(args.reps):
+        for e in envs:
+            for k, (host, port) in e.paths.items():
+                res[e.name]["tput"][k].append(send(host, port, args.nbytes, e.netns))
+    rounds = 5
+    for _ in range(rounds):
+        for e in envs:
+            d = dns_latency(e.dns_enter, e.dns_name, args.queries // rounds)
+            res[e.name]["dns"] += d["lat"]
+            res[e.name]["fail"] += d["fail"]
+    for _ in range(args.reps):
+        for e in envs:
+            res[e.name]["ten"].append(e.ten())
     return res
 
 
@@ -294,34 +316,50 @@ def main() -> int:
         return 1
     print(f"pycompose network benchmark: {args.gib} GiB per throughput run, median of {args.reps}; "
           f"{args.queries} DNS queries\n")
-    ours = bench_ours(args)
-    peer = "skipped (--no-docker)" if args.no_docker else bench_docker(args)
+    envs, notes = [], []
+    try:
+        envs.append(Ours())
+        if args.no_docker:
+            notes.append("docker: skipped (--no-docker)")
+        elif Docker.unavailable():
+            notes.append(f"docker: {Docker.unavailable()}")
+        else:
+            try:
+                envs.append(Docker())
+            except RuntimeError as e:
+                notes.append(f"docker: {e}")
+        res = measure(envs, args)
+    finally:
+        for e in envs:
+            e.close()
 
     def gbit(v: float) -> str:
         return f"{v * 8 / 1e9:7.2f} Gbit/s"
 
-    print(f"1. TCP throughput host -> container (median; ratio = median of same-rep ratios; load {os.getloadavg()[0]:.1f})")
-    for k, (v, ratio) in ours["tput"].items():
-        print(f"   pycompose  {k:40s} {gbit(v)}  ({ratio:.2f}x of container address)")
-    if isinstance(peer, dict):
-        for k, (v, ratio) in peer["tput"].items():
-            print(f"   docker     {k:40s} {gbit(v)}  ({ratio:.2f}x of container address)")
-        pub = [v for k, (v, _) in peer["tput"].items() if k != "container address"][0]
+    print(f"1. TCP throughput host -> container (median; ratio = median of same-round ratios; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
+    for name, r in res.items():
+        base = next(iter(r["tput"].values()))
+        for k, v in r["tput"].items():
+            ratio = statistics.median(a / b for a, b in zip(v, base))
+            print(f"   {name:10s} {k:40s} {gbit(statistics.median(v))}  ({ratio:.2f}x of container address)")
+    if "docker" in res:
+        ours_pub = res["pycompose"]["tput"]["published 127.0.0.1"]
+        dock_pub = [v for k, v in res["docker"]["tput"].items() if k != "container address"][0]
         print(f"   pycompose published 127.0.0.1 / docker published 127.0.0.1: "
-              f"{ours['tput']['published 127.0.0.1'][0] / pub:.2f}x")
-    else:
-        print(f"   docker: {peer}")
-    print("\n2. DNS query latency inside a container (UDP, 127.0.0.11, a container name)")
-    d = ours["dns"]
-    print(f"   pycompose  median {d['median_us']:8.1f} us   p99 {d['p99_us']:8.1f} us   failures {d['fail']}")
-    if isinstance(peer, dict):
-        d = peer["dns"]
-        print(f"   docker     median {d['median_us']:8.1f} us   p99 {d['p99_us']:8.1f} us   failures {d['fail']}")
-    print("\n3. create a network, 10 endpoints in, 10 out, remove it")
-    print(f"   pycompose  {ours['ten'] * 1000:8.1f} ms  (create + 10 x prepare/attach + 10 x detach + rm, in-process)")
-    if isinstance(peer, dict):
-        print(f"   docker     {peer['ten'] * 1000:8.1f} ms  (docker network create + 10 connect + 10 disconnect + rm)"
-              )
+              f"{statistics.median(a / b for a, b in zip(ours_pub, dock_pub)):.2f}x")
+    print("\n2. DNS query latency inside a container (UDP to 127.0.0.11, a container's name; rounds alternate)")
+    for name, r in res.items():
+        lat = sorted(r["dns"])
+        print(f"   {name:10s} median {lat[len(lat) // 2]:8.1f} us   p99 {lat[int(len(lat) * 0.99)]:8.1f} us   "
+              f"({len(lat)} answers, {r['fail']} failures)")
+    print("\n3. create a network, 10 endpoints in, 10 out, remove it (median)")
+    for name, r in res.items():
+        how = ("create + 10 x prepare/attach + 10 x detach + rm, in-process" if name == "pycompose" else
+               "docker network create + 10 connect + 10 disconnect + rm")
+        print(f"   {name:10s} {statistics.median(r['ten']) * 1000:8.1f} ms  ({how})")
+    for n in notes:
+        print(f"\n{n}")
     return 0
 
 
