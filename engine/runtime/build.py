@@ -344,7 +344,7 @@ def _device(host: str, inside: str, perms: str) -> Device | None:
 
 
 def _security_opts(opts: list[str]) -> dict:
-    out = {"no_new_privs": False, "unconfined_paths": False}
+    out = {"no_new_privs": False, "unconfined_paths": False, "seccomp": True}
     for o in opts or []:
         key, sep, val = o.replace(":", "=", 1).partition("=")
         key = key.strip()
@@ -361,8 +361,14 @@ def _security_opts(opts: list[str]) -> dict:
             if val != "unconfined":
                 raise InvalidArgument(f"invalid --security-opt: {o!r}")
             out["unconfined_paths"] = True
-        elif key in ("seccomp", "apparmor", "label", "mask", "unmask"):
-            continue  # no seccomp/apparmor/SELinux on this engine: accepted, like Docker on such hosts
+        elif key == "seccomp":
+            if val == "unconfined":
+                out["seccomp"] = False
+            elif val not in ("", "default", "builtin"):
+                raise InvalidArgument(f"invalid --security-opt: {o!r}: only seccomp=unconfined or the "
+                                      "default profile can be used with this engine")
+        elif key in ("apparmor", "label", "mask", "unmask"):
+            continue  # no AppArmor/SELinux on this engine: accepted, like Docker on hosts without them
         else:
             raise InvalidArgument(f"invalid --security-opt 2: {o!r}")
     return out
@@ -487,7 +493,7 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         env=environment(cfg, image, hostname, tty, user.home),
         cwd=os.path.normpath(cwd), uid=user.uid, gid=user.gid, additional_gids=user.additional_gids,
         terminal=tty, capabilities=capsmod.mask(cap_names), no_new_privs=sec["no_new_privs"],
-        rlimits=rlimits, user=str(user_str),
+        rlimits=rlimits, user=str(user_str), seccomp=sec["seccomp"] and not privileged,
     )
 
     mb = _MountBuilder(cid, layers, volumes)

@@ -14,6 +14,7 @@ import signal
 import stat
 
 from engine import sys as ksys
+from engine.runtime import seccomp
 from engine.runtime.caps import names as capnames
 from engine.runtime.errors import StartError
 from engine.runtime.limits import RLIMITS
@@ -55,6 +56,10 @@ def apply_identity(process: ProcessSpec) -> None:
     if missing:
         names = ", ".join(f"CAP_{n}" for n in capnames(missing)) or hex(missing)
         raise StartError(f"capabilities not available on this host: {names}")
+    if process.seccomp and seccomp.supported():
+        # installed while we still hold CAP_SYS_ADMIN (no no_new_privs needed); nothing that
+        # follows (setgroups, setresuid, capset, prctl, execve) is among the refused calls
+        ksys.seccomp_filter(seccomp.program(caps))
     ksys.prctl(ksys.PR_SET_KEEPCAPS, 1)
     for cap in range(LAST_CAP + 1):
         if not caps >> cap & 1:

@@ -106,6 +106,7 @@ class ProcessSpec:
     no_new_privs: bool = False
     rlimits: list[Rlimit] = field(default_factory=list)
     user: str = ""  # as requested, for messages
+    seccomp: bool = True  # Docker's default syscall filter (off when privileged or seccomp=unconfined)
 
 
 @dataclass

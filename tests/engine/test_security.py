@@ -121,3 +121,22 @@ def test_device_errors():
     with pytest.raises(InvalidArgument, match="invalid device mode: rwx"):
         devices([{"PathOnHost": "/dev/null", "CgroupPermissions": "rwx"}])
     assert devices(["/dev/null:/dev/mynull:r"])[0].cgroup_rule == "c 1:3 r"
+
+
+def test_seccomp_refuses_new_user_namespaces_like_docker(layer, cdir):
+    # no capability is needed to create a user namespace: only the syscall filter stops it
+    code, out = sh(layer, cdir, "grep Seccomp: /proc/self/status; unshare -U -r id -u 2>&1; true")
+    assert "Seccomp:\t2" in out
+    assert "Operation not permitted" in out and "\n0\n" not in out + "\n"
+    spec = make_spec(layer, cdir.parent / "unconfined", ["sh", "-c", "grep Seccomp: /proc/self/status; "
+                                                                      "unshare -U -r id -u 2>&1; true"])
+    spec.process.seccomp = False  # seccomp=unconfined
+    code, out = run(spec)
+    assert "Seccomp:\t0" in out and out.splitlines()[-1] == "0"
+
+
+def test_seccomp_follows_the_capabilities(layer, cdir):
+    # with CAP_SYS_ADMIN (cap_add) the mount family is allowed again, as in Docker's profile
+    code, out = sh(layer, cdir, "mkdir /m; mount -t tmpfs x /m && echo mounted; true",
+                   capabilities=mask(tweak(["SYS_ADMIN"], None)))
+    assert "mounted" in out

@@ -330,3 +330,50 @@ def test_volume_subpath(tmp_path, layers):
     with pytest.raises(InvalidArgument, match="relative path within the volume"):
         spec_of(tmp_path, layers, host={"Mounts": [{"Type": "volume", "Source": "v1", "Target": "/d",
                                                     "VolumeOptions": {"Subpath": "../x"}}]})
+
+
+def test_seccomp_options_and_filter():
+    from engine.runtime import seccomp
+    from engine.runtime.build import _security_opts
+
+    assert _security_opts([])["seccomp"] is True
+    assert _security_opts(["seccomp=unconfined"])["seccomp"] is False
+    assert _security_opts(["seccomp:unconfined"])["seccomp"] is False
+    with pytest.raises(InvalidArgument, match="seccomp"):
+        _security_opts(["seccomp=/etc/profile.json"])
+    default = caps.mask(caps.tweak(None, None))
+    assert {"mount", "unshare", "keyctl", "bpf", "setns"} <= set(seccomp.denied_syscalls(default))
+    assert "mount" not in seccomp.denied_syscalls(caps.mask(caps.tweak(["SYS_ADMIN"], None)))
+    assert "keyctl" in seccomp.denied_syscalls(caps.mask(caps.tweak(["ALL"], None)))
+
+
+def test_seccomp_program_decisions():
+    """Run the BPF program in a tiny interpreter: the decisions the kernel will take."""
+    from engine.runtime import seccomp
+
+    def decide(prog, nr, arch=seccomp.AUDIT_ARCH_X86_64, arg0=0):
+        data, pc, acc = {0: nr, 4: arch, 16: arg0}, 0, 0
+        while True:
+            code, jt, jf, k = prog[pc]
+            if code == 0x20:
+                acc, pc = data[k], pc + 1
+            elif code == 0x15:
+                pc += 1 + (jt if acc == k else jf)
+            elif code == 0x35:
+                pc += 1 + (jt if acc >= k else jf)
+            elif code == 0x45:
+                pc += 1 + (jt if acc & k else jf)
+            else:
+                return k
+
+    allow, eperm, enosys = seccomp.RET_ALLOW, seccomp.RET_ERRNO | 1, seccomp.RET_ERRNO | 38
+    prog = seccomp.program(caps.mask(caps.tweak(None, None)))
+    assert decide(prog, 0) == allow and decide(prog, 59) == allow  # read, execve
+    assert decide(prog, 250) == eperm and decide(prog, 165) == eperm  # keyctl, mount
+    assert decide(prog, 435) == enosys  # clone3: libc falls back to clone
+    assert decide(prog, 56, arg0=0x01200011) == allow  # fork-like clone
+    assert decide(prog, 56, arg0=0x10000011) == eperm  # clone(CLONE_NEWUSER)
+    assert decide(prog, 1, arch=0x40000003) == eperm and decide(prog, 0x40000000) == eperm  # i386, x32
+    admin = seccomp.program(caps.mask(caps.tweak(["SYS_ADMIN"], None)))
+    assert decide(admin, 165) == allow and decide(admin, 56, arg0=0x10000011) == allow
+    assert decide(admin, 250) == eperm
