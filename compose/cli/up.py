@@ -165,6 +165,9 @@ def attach(b, args, started: dict[str, list[str]]) -> int:
 
     since = time.time()
     cs = [c for c in b.containers(all=True) if include(c)]
+    if cs:
+        printer.stream.write(f"Attaching to {', '.join(short_name(c) for c in cs)}\n")
+        printer.stream.flush()
     threading.Thread(target=follower.run, args=(cs,), daemon=True).start()
     threading.Thread(target=watch_all_stopped, daemon=True).start()
     interrupted = False

@@ -185,3 +185,20 @@ def test_unknown_service_and_bad_flags_are_one_line_errors(compose_factory):
     assert r.returncode == 1 and "invalid --scale" in r.stderr
     r = c.run("up", "-d", "--abort-on-container-exit")
     assert r.returncode == 1 and "cannot be combined" in r.stderr
+
+
+def test_attached_up_ctrl_c_stops_gracefully(compose_factory):
+    import signal
+    import time
+
+    c = compose_factory("changed")
+    p = c.popen("up", "--no-color")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len([r for r in c.ps() if r["State"] == "running"]) < 2:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert out.startswith(f"Attaching to {c.project}-a-1, {c.project}-b-1")
+    assert "Gracefully stopping... (press Ctrl+C again to force)" in err
+    assert {r["State"] for r in c.ps("-a")} == {"exited"}
