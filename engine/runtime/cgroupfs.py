@@ -37,7 +37,8 @@ def host_layout(mountinfo: str = "/proc/self/mountinfo") -> tuple[list[tuple[str
             name = os.path.basename(mp)
         else:
             continue
-        data = ",".join(o for o in rfields[2].split(",") if o not in ("rw", "ro"))
+        # v1: the controller list names the hierarchy; v2: one hierarchy, options are the host's business
+        data = "" if rfields[0] == "cgroup2" else ",".join(o for o in rfields[2].split(",") if o not in ("rw", "ro"))
         mounts.append((name, rfields[0], data))
     links: list[tuple[str, str]] = []
     if mounts and mounts[0][0]:
