@@ -283,14 +283,18 @@ class Compose:
     def image_ids(self, names: Iterable[str]) -> dict[str, str]:
         from engine.errors import NotFound
 
-        out = {}
+        out: dict[str, str] = {}
+        seen: dict[str, str] = {}  # most services share a few images: inspect each once
         for n in names:
             image = self.project.services[n].get("image")
+            if image in seen:
+                out[n] = seen[image]
+                continue
             if not image:
                 raise ComposeError(f"service {n!r} has no image: pycompose runs images loaded with "
                                    f"'pycompose image load' or imported with 'pycompose image import'")
             try:
-                out[n] = self.engine.images.inspect(image)["Id"]
+                out[n] = seen[image] = self.engine.images.inspect(image)["Id"]
             except NotFound:
                 raise ComposeError(f"service {n!r}: image {image} not found; load it first with "
                                    f"'pycompose image load -i <archive>'") from None
