@@ -377,3 +377,21 @@ def test_seccomp_program_decisions():
     admin = seccomp.program(caps.mask(caps.tweak(["SYS_ADMIN"], None)))
     assert decide(admin, 165) == allow and decide(admin, 56, arg0=0x10000011) == allow
     assert decide(admin, 250) == eperm
+
+
+def test_cgroupfs_layout_from_mountinfo(tmp_path):
+    from engine.runtime.cgroupfs import host_layout
+
+    hybrid = tmp_path / "hybrid"
+    hybrid.write_text(
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+        "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n"
+        "50 1 0:40 / /other/cgroup rw - cgroup cgroup rw,pids\n")
+    mounts, _ = host_layout(str(hybrid))
+    assert mounts == [("cpu,cpuacct", "cgroup", "cpu,cpuacct"), ("systemd", "cgroup", "name=systemd"),
+                      ("unified", "cgroup2", "")]
+    v2 = tmp_path / "v2"
+    v2.write_text("30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n")
+    assert host_layout(str(v2)) == ([("", "cgroup2", "")], [])
