@@ -15,7 +15,6 @@ next daemon re-opens the FIFOs and goes on logging where the last one stopped.
 from __future__ import annotations
 
 import contextlib
-import errno
 import heapq
 import itertools
 import os
@@ -25,7 +24,6 @@ import socket
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any, Callable
 
 from engine.containers import ContainerStore
@@ -33,11 +31,14 @@ from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.state import DataRoot
 from engine.supervisor import health as hc
 from engine.supervisor import networker, protocol
+from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin
+from engine.supervisor.box import Box, Timer
 from engine.supervisor.events import EventLog, check_filters, container_event, matches
 from engine.supervisor.logwriter import JsonFileWriter, format_time
+from engine.supervisor.probes import ProbeMixin
 from engine.supervisor.restart import RestartManager, RestartPolicy
+from engine.supervisor.stdio import StdioMixin
 
-UNKNOWN_EXIT = 255  # what containerd reports when the exit status was lost (our daemon was down)
 DEFAULT_STOP_TIMEOUT = 10
 
 
@@ -45,52 +46,10 @@ def now_iso() -> str:
     return format_time(time.time_ns())
 
 
-class Timer:
-    __slots__ = ("when", "callback", "cancelled")
+class Supervisor(StdioMixin, ProbeMixin, BootMixin):
+    """The loop, the control socket and the container lifecycle; stdio, probes and boot-time
+    adoption live in their mixins (engine.supervisor.stdio, .probes, .boot)."""
 
-    def __init__(self, when: float, callback: Callable[[], None]):
-        self.when, self.callback, self.cancelled = when, callback, False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class Box:
-    """What the daemon knows about one container across its runs."""
-
-    def __init__(self, cid: str):
-        self.cid = cid
-        self.rec: dict = {}
-        self.pid = 0
-        self.pidfd = -1
-        self.adopted = False
-        self.started_mono = 0.0
-        self.started_ns = 0
-        self.outputs: dict[int, str] = {}        # fd -> stream name
-        self.writer: JsonFileWriter | None = None
-        self.cgroup = None
-        self.manual_stop = False
-        self.stopping_event = False               # emit "stop" after "die"
-        self.restart: RestartManager | None = None
-        self.restart_timer: Timer | None = None
-        self.kill_timer: Timer | None = None
-        self.stop_waiters: list[socket.socket] = []
-        self.waiters: list[tuple[socket.socket, str]] = []
-        self.after_exit: list[Callable[[], None]] = []
-        self.health_cfg: hc.HealthConfig | None = None
-        self.health: dict | None = None
-        self.health_timer: Timer | None = None
-        self.probe: dict | None = None
-        self.paused = False
-        self.exit_code = 0
-        self.stdin_relay: dict | None = None      # StdinOnce: stdin.fifo -> pipe, closed when the client leaves
-
-    @property
-    def running(self) -> bool:
-        return self.pid > 0
-
-
-class Supervisor:
     def __init__(self, root: str | os.PathLike):
         self.root = DataRoot(root)
         self.store = ContainerStore(self.root)
@@ -595,123 +554,6 @@ class Supervisor:
             self._publish(container_event("health_status: starting", rec))
             self._schedule_probe(box)
 
-    def _stdio(self, box: Box, rec: dict, outputs: dict[int, str]) -> tuple[tuple[int, int, int], list[int]]:
-        """FIFOs the container holds read-write (see the module docstring); our read ends go in ``outputs``."""
-        cdir = self.store.dir(box.cid)
-        child = []
-        cfg = rec.get("Config") or {}
-        if cfg.get("OpenStdin") and cfg.get("StdinOnce"):
-            # `run -i`: the container reads a pipe we feed from stdin.fifo; when the attached client
-            # closes the FIFO, we close the pipe and the container sees EOF (Docker's StdinOnce)
-            r, w = os.pipe2(os.O_CLOEXEC)
-            child.append(r)
-            os.set_blocking(w, False)
-            fifo = self._open_fifo(cdir / "stdin.fifo", create=True)
-            box.stdin_relay = {"fifo": fifo, "pipe": w, "buf": bytearray(), "eof": False}
-        elif cfg.get("OpenStdin"):
-            path = cdir / "stdin.fifo"
-            if not path.exists():
-                os.mkfifo(path, 0o600)
-            child.append(os.open(path, os.O_RDWR | os.O_CLOEXEC))  # never EOF: like an open, idle stdin
-        else:
-            child.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
-        for stream in ("stdout", "stderr"):
-            fd = self._open_fifo(cdir / f"{stream}.fifo", create=True)
-            outputs[fd] = stream
-            child.append(os.open(cdir / f"{stream}.fifo", os.O_RDWR | os.O_CLOEXEC))
-        return (child[0], child[1], child[2]), child
-
-    @staticmethod
-    def _open_fifo(path: Path, create: bool) -> int:
-        if create:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)  # a fresh pipe for every run: nothing of a previous run is read twice
-            os.mkfifo(path, 0o600)
-        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-
-    def _make_pump(self, box: Box, stream: str):
-        def pump(fd: int) -> None:
-            self._read_output(box, fd, stream)
-        return pump
-
-    def _read_output(self, box: Box, fd: int, stream: str, drain: bool = False) -> None:
-        for _ in range(64 if not drain else 1 << 20):
-            try:
-                data = os.read(fd, 65536)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as e:
-                if e.errno != errno.EIO:  # EIO: the last process on a pty closed it
-                    traceback.print_exc()
-                data = b""
-            if not data:
-                self._close_output(box, fd, stream)
-                return
-            if box.writer is not None:
-                box.writer.write(stream, data)
-
-    def _close_output(self, box: Box, fd: int, stream: str) -> None:
-        self._unwatch(fd)
-        if box.outputs.pop(fd, None) is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if box.writer is not None:
-            box.writer.flush(stream)
-
-    # ------------------------------------------------------------------ stdin (StdinOnce)
-    def _stdin_in(self, box: Box) -> None:
-        rl = box.stdin_relay
-        if rl is None:
-            return
-        try:
-            data = os.read(rl["fifo"], 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:  # the attached client closed its end: stdin ends for the container too
-            self._unwatch(rl["fifo"])
-            os.close(rl["fifo"])
-            rl["fifo"], rl["eof"] = -1, True
-        else:
-            rl["buf"].extend(data)
-        self._stdin_out(box)
-
-    def _stdin_out(self, box: Box) -> None:
-        rl = box.stdin_relay
-        if rl is None:
-            return
-        try:
-            while rl["buf"]:
-                n = os.write(rl["pipe"], rl["buf"])
-                del rl["buf"][:n]
-        except BlockingIOError:
-            pass
-        except OSError:  # the container closed its stdin
-            self._close_stdin_relay(box)
-            return
-        self._unwatch(rl["pipe"])
-        if rl["buf"]:
-            self.sel.register(rl["pipe"], selectors.EVENT_WRITE, lambda _fd, b=box: self._stdin_out(b))
-            if rl["fifo"] >= 0 and len(rl["buf"]) > (1 << 20):
-                self._unwatch(rl["fifo"])  # back-pressure: stop reading until the container catches up
-        else:
-            if rl["eof"]:
-                self._close_stdin_relay(box)
-            elif rl["fifo"] >= 0:
-                with contextlib.suppress(KeyError, ValueError):
-                    self.sel.register(rl["fifo"], selectors.EVENT_READ, lambda _fd, b=box: self._stdin_in(b))
-
-    def _close_stdin_relay(self, box: Box) -> None:
-        rl, box.stdin_relay = box.stdin_relay, None
-        if rl is None:
-            return
-        for key in ("fifo", "pipe"):
-            if rl[key] >= 0:
-                self._unwatch(rl[key])
-                with contextlib.suppress(OSError):
-                    os.close(rl[key])
-
     # ------------------------------------------------------------------ exit
     def _on_exit(self, box: Box) -> None:
         code = UNKNOWN_EXIT
@@ -838,216 +680,6 @@ class Supervisor:
             self._reply(conn, {"ok": True, "StatusCode": int(self._state(box).get("ExitCode") or 0)})
         box.waiters = []
 
-    # ------------------------------------------------------------------ health
-    def _schedule_probe(self, box: Box) -> None:
-        delay = hc.next_delay(box.health_cfg, box.health, box.started_ns, time.time_ns())
-        box.health_timer = self.call_later(delay / 1e9, lambda: self._probe(box))
-
-    def _stop_health(self, box: Box) -> None:
-        if box.health_timer is not None:
-            box.health_timer.cancel()
-            box.health_timer = None
-        p, box.probe = box.probe, None
-        if p:
-            p["timer"].cancel()
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p["pid"], signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(p["pid"], 0)
-            for fd in (p["out"], p["pidfd"]):
-                self._unwatch(fd)
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-    def _probe(self, box: Box) -> None:
-        box.health_timer = None
-        if not box.running or box.health_cfg is None:
-            return
-        if box.paused:
-            self._schedule_probe(box)
-            return
-        from engine.execution import _cgroup_paths, build_process
-        from engine.runtime.exec import exec_process
-
-        start_ns = time.time_ns()
-        r = w = null = -1
-        try:
-            process = build_process(box.rec, box.pid, box.health_cfg.command, None, None, None, False, False)
-            r, w = os.pipe2(os.O_CLOEXEC)
-            null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            pid = exec_process(box.pid, process, (null, w, w), cgroup_paths=_cgroup_paths(box.cid))
-        except Exception as e:  # noqa: BLE001 - a probe that cannot run is a failed probe
-            for fd in (r, w, null):
-                if fd >= 0:
-                    os.close(fd)
-            self._probe_done(box, {"Start": format_time(start_ns), "End": now_iso(), "ExitCode": -1,
-                                   "Output": str(e)}, start_ns)
-            return
-        os.close(w)
-        os.close(null)
-        os.set_blocking(r, False)
-        pidfd = os.pidfd_open(pid)
-        timeout = box.health_cfg.timeout / 1e9
-        p = {"pid": pid, "pidfd": pidfd, "out": r, "buf": bytearray(), "start": start_ns, "timed_out": False}
-        p["timer"] = self.call_later(timeout, lambda: self._probe_timeout(box, p))
-        box.probe = p
-        self.sel.register(r, selectors.EVENT_READ, lambda fd: self._probe_output(p))
-        self.sel.register(pidfd, selectors.EVENT_READ, lambda fd: self._probe_exit(box, p))
-
-    def _probe_output(self, p: dict) -> None:
-        try:
-            data = os.read(p["out"], 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
-            self._unwatch(p["out"])
-            return
-        if len(p["buf"]) < hc.MAX_OUTPUT:
-            p["buf"].extend(data[:hc.MAX_OUTPUT - len(p["buf"])])
-
-    def _probe_timeout(self, box: Box, p: dict) -> None:
-        p["timed_out"] = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p["pid"], signal.SIGKILL)
-
-    def _probe_exit(self, box: Box, p: dict) -> None:
-        try:
-            wpid, status = os.waitpid(p["pid"], os.WNOHANG)
-            if wpid == 0:
-                return
-            code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:
-            code = -1
-        p["timer"].cancel()
-        while True:
-            try:
-                data = os.read(p["out"], 65536)
-            except (BlockingIOError, InterruptedError, OSError):
-                break
-            if not data:
-                break
-            if len(p["buf"]) < hc.MAX_OUTPUT:
-                p["buf"].extend(data[:hc.MAX_OUTPUT - len(p["buf"])])
-        for fd in (p["out"], p["pidfd"]):
-            self._unwatch(fd)
-            os.close(fd)
-        box.probe = None
-        output = p["buf"].decode("utf-8", "replace")
-        if p["timed_out"]:
-            code = -1
-            output = f"Health check exceeded timeout ({_duration(box.health_cfg.timeout)})"
-        elif code < 0:
-            code = 128 - code
-        self._probe_done(box, {"Start": format_time(p["start"]), "End": now_iso(), "ExitCode": code,
-                               "Output": output}, p["start"])
-
-    def _probe_done(self, box: Box, result: dict, start_ns: int) -> None:
-        if not box.running or box.health is None:
-            return
-        old = box.health.get("Status")
-        box.health = hc.record_result(box.health_cfg, box.health, result, box.started_ns, start_ns)
-        self._set_state(box, Health=box.health)
-        if box.health["Status"] != old:
-            self._publish(container_event(f"health_status: {box.health['Status']}", box.rec))
-        self._schedule_probe(box)
-
-    # ------------------------------------------------------------------ boot
-    def reconcile(self) -> None:
-        """Re-adopt containers still running from a previous daemon, mark the lost ones as exited
-        (and restart those whose policy says so), release what dead containers held."""
-        live = []
-        to_start = []
-        for cid in self.store.ids():
-            try:
-                st = self.store.state(cid)
-                rec = self.store.get(cid)
-            except NotFound:
-                continue
-            box = self._box(cid)
-            box.rec = rec
-            if st.get("Restarting"):
-                to_start.append(box)
-                continue
-            if not st.get("Running"):
-                continue
-            pid = int(st.get("Pid") or 0)
-            if pid and self._adopt(box, pid, st):
-                live.append(cid)
-                continue
-            self._set_state(box, Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
-                            ExitCode=UNKNOWN_EXIT, FinishedAt=now_iso())
-            self._release(box)
-            self._publish(container_event("die", rec, exitCode=UNKNOWN_EXIT))
-            with contextlib.suppress(InvalidArgument):
-                if RestartPolicy.from_hostconfig(rec.get("HostConfig")).restarts_on_boot(False):
-                    to_start.append(box)
-        with contextlib.suppress(Exception):
-            for cid in self._net("reconcile", live=live) or []:
-                if self.dns is not None:
-                    self.dns.remove_container(cid)
-        for box in to_start:
-            box.restart = None
-            try:
-                self._start(box, auto=True)
-            except Exception:  # noqa: BLE001 - recorded in its state; the others still start
-                traceback.print_exc()
-                self._set_state(box, Status="exited", Running=False, Restarting=False)
-
-    def _release(self, box: Box) -> None:
-        from engine.cgroups import container_cgroup
-
-        cg = container_cgroup(box.cid)
-        with contextlib.suppress(Exception):
-            cg.kill_all(signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            cg.destroy()
-        with contextlib.suppress(Exception):
-            self._detach(box.rec)
-
-    def _adopt(self, box: Box, pid: int, st: dict) -> bool:
-        """Watch a container process the previous daemon started, if it is really still that container."""
-        from engine.cgroups import container_cgroup
-
-        cg = container_cgroup(box.cid)
-        try:
-            if pid not in cg.pids():
-                return False
-            pidfd = os.pidfd_open(pid)
-        except (OSError, EngineError):
-            return False
-        box.pid, box.pidfd, box.adopted, box.cgroup = pid, pidfd, True, cg
-        box.paused = bool(st.get("Paused"))
-        started = st.get("StartedAt") or ""
-        try:
-            from engine.logs import time_ns
-
-            box.started_ns = time_ns(started)
-        except Exception:  # noqa: BLE001
-            box.started_ns = time.time_ns()
-        box.started_mono = time.monotonic() - max(0.0, (time.time_ns() - box.started_ns) / 1e9)
-        host_config = box.rec.get("HostConfig") or {}
-        box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config), int(st.get("RestartCount") or 0))
-        with contextlib.suppress(Exception):
-            box.writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
-        cdir = self.store.dir(box.cid)
-        for stream in ("stdout", "stderr"):
-            path = cdir / f"{stream}.fifo"
-            if path.exists():
-                with contextlib.suppress(OSError):
-                    fd = self._open_fifo(path, create=False)
-                    box.outputs[fd] = stream
-                    self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
-        self.sel.register(pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
-        with contextlib.suppress(Exception):
-            from engine.images import ImageStore
-
-            box.health_cfg = hc.HealthConfig.from_config(box.rec.get("Config"),
-                                                          ImageStore(self.root).get(box.rec["Image"]).config)
-        if box.health_cfg:
-            box.health = st.get("Health") or hc.initial_health()
-            self._schedule_probe(box)
-        return True
-
     # ------------------------------------------------------------------ exit
     def close(self) -> None:
         self.netw.close()
@@ -1063,15 +695,6 @@ class Supervisor:
             os.unlink(self.sock_path)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.run_dir / "supervisor.pid")
-
-
-def _duration(ns: int) -> str:
-    """Go's time.Duration formatting for whole and fractional seconds (``30s``, ``1.5s``, ``2m0s``)."""
-    secs = ns / 1e9
-    if secs < 60:
-        return f"{secs:g}s"
-    m, s = divmod(secs, 60)
-    return f"{int(m)}m{s:g}s"
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,138 @@
+"""The container's stdio as the supervisor owns it: output FIFOs pumped into the json-file log,
+stdin (an idle FIFO for OpenStdin, a relay that ends with the attached writer for StdinOnce).
+
+Why FIFOs in the container directory: the container holds them open read-write, so if the
+daemon dies its writes never fail with EPIPE (it blocks only when 64 KiB are unread), and
+the next daemon re-opens them and goes on logging where the last one stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import traceback
+from pathlib import Path
+
+from engine.supervisor.box import Box
+
+
+class StdioMixin:
+    """Part of ``Supervisor`` (engine.supervisor.daemon): uses its selector and container store."""
+
+    def _stdio(self, box: Box, rec: dict, outputs: dict[int, str]) -> tuple[tuple[int, int, int], list[int]]:
+        """FIFOs the container holds read-write (see the module docstring); our read ends go in ``outputs``."""
+        cdir = self.store.dir(box.cid)
+        child = []
+        cfg = rec.get("Config") or {}
+        if cfg.get("OpenStdin") and cfg.get("StdinOnce"):
+            # `run -i`: the container reads a pipe we feed from stdin.fifo; when the attached client
+            # closes the FIFO, we close the pipe and the container sees EOF (Docker's StdinOnce)
+            r, w = os.pipe2(os.O_CLOEXEC)
+            child.append(r)
+            os.set_blocking(w, False)
+            fifo = self._open_fifo(cdir / "stdin.fifo", create=True)
+            box.stdin_relay = {"fifo": fifo, "pipe": w, "buf": bytearray(), "eof": False}
+        elif cfg.get("OpenStdin"):
+            path = cdir / "stdin.fifo"
+            if not path.exists():
+                os.mkfifo(path, 0o600)
+            child.append(os.open(path, os.O_RDWR | os.O_CLOEXEC))  # never EOF: like an open, idle stdin
+        else:
+            child.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        for stream in ("stdout", "stderr"):
+            fd = self._open_fifo(cdir / f"{stream}.fifo", create=True)
+            outputs[fd] = stream
+            child.append(os.open(cdir / f"{stream}.fifo", os.O_RDWR | os.O_CLOEXEC))
+        return (child[0], child[1], child[2]), child
+
+    @staticmethod
+    def _open_fifo(path: Path, create: bool) -> int:
+        if create:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # a fresh pipe for every run: nothing of a previous run is read twice
+            os.mkfifo(path, 0o600)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def _make_pump(self, box: Box, stream: str):
+        def pump(fd: int) -> None:
+            self._read_output(box, fd, stream)
+        return pump
+
+    def _read_output(self, box: Box, fd: int, stream: str, drain: bool = False) -> None:
+        for _ in range(64 if not drain else 1 << 20):
+            try:
+                data = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno != errno.EIO:  # EIO: the last process on a pty closed it
+                    traceback.print_exc()
+                data = b""
+            if not data:
+                self._close_output(box, fd, stream)
+                return
+            if box.writer is not None:
+                box.writer.write(stream, data)
+
+    def _close_output(self, box: Box, fd: int, stream: str) -> None:
+        self._unwatch(fd)
+        if box.outputs.pop(fd, None) is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if box.writer is not None:
+            box.writer.flush(stream)
+
+    # ------------------------------------------------------------------ stdin (StdinOnce)
+    def _stdin_in(self, box: Box) -> None:
+        rl = box.stdin_relay
+        if rl is None:
+            return
+        try:
+            data = os.read(rl["fifo"], 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the attached client closed its end: stdin ends for the container too
+            self._unwatch(rl["fifo"])
+            os.close(rl["fifo"])
+            rl["fifo"], rl["eof"] = -1, True
+        else:
+            rl["buf"].extend(data)
+        self._stdin_out(box)
+
+    def _stdin_out(self, box: Box) -> None:
+        rl = box.stdin_relay
+        if rl is None:
+            return
+        try:
+            while rl["buf"]:
+                n = os.write(rl["pipe"], rl["buf"])
+                del rl["buf"][:n]
+        except BlockingIOError:
+            pass
+        except OSError:  # the container closed its stdin
+            self._close_stdin_relay(box)
+            return
+        self._unwatch(rl["pipe"])
+        if rl["buf"]:
+            self.sel.register(rl["pipe"], selectors.EVENT_WRITE, lambda _fd, b=box: self._stdin_out(b))
+            if rl["fifo"] >= 0 and len(rl["buf"]) > (1 << 20):
+                self._unwatch(rl["fifo"])  # back-pressure: stop reading until the container catches up
+        else:
+            if rl["eof"]:
+                self._close_stdin_relay(box)
+            elif rl["fifo"] >= 0:
+                with contextlib.suppress(KeyError, ValueError):
+                    self.sel.register(rl["fifo"], selectors.EVENT_READ, lambda _fd, b=box: self._stdin_in(b))
+
+    def _close_stdin_relay(self, box: Box) -> None:
+        rl, box.stdin_relay = box.stdin_relay, None
+        if rl is None:
+            return
+        for key in ("fifo", "pipe"):
+            if rl[key] >= 0:
+                self._unwatch(rl[key])
+                with contextlib.suppress(OSError):
+                    os.close(rl[key])
