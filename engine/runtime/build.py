@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.errors import InvalidArgument
-from engine.runtime import caps as capsmod
+from engine.runtime import caps as capsmod, seccomp
 from engine.runtime.etcfiles import default_etc_files
 from engine.runtime.securejoin import secure_join
 from engine.runtime.limits import check_host_rlimits, parse_ulimits, validate_sysctls
@@ -344,9 +344,10 @@ def _device(host: str, inside: str, perms: str) -> Device | None:
 
 
 def _security_opts(opts: list[str]) -> dict:
-    out = {"no_new_privs": False, "unconfined_paths": False, "seccomp": True}
+    out = {"no_new_privs": False, "unconfined_paths": False, "seccomp": True, "seccomp_profile": None}
     for o in opts or []:
-        key, sep, val = o.replace(":", "=", 1).partition("=")
+        cut = min((i for i in (o.find("="), o.find(":")) if i >= 0), default=-1)  # docker takes either
+        key, sep, val = (o[:cut], o[cut], o[cut + 1:]) if cut >= 0 else (o, "", "")
         key = key.strip()
         if key == "no-new-privileges":
             if not sep:
@@ -365,8 +366,7 @@ def _security_opts(opts: list[str]) -> dict:
             if val == "unconfined":
                 out["seccomp"] = False
             elif val not in ("", "default", "builtin"):
-                raise InvalidArgument(f"invalid --security-opt: {o!r}: only seccomp=unconfined or the "
-                                      "default profile can be used with this engine")
+                out["seccomp_profile"] = seccomp.load_profile(val)
         elif key in ("apparmor", "label", "mask", "unmask"):
             continue  # no AppArmor/SELinux on this engine: accepted, like Docker on hosts without them
         else:
@@ -494,7 +494,10 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         cwd=os.path.normpath(cwd), uid=user.uid, gid=user.gid, additional_gids=user.additional_gids,
         terminal=tty, capabilities=capsmod.mask(cap_names), no_new_privs=sec["no_new_privs"],
         rlimits=rlimits, user=str(user_str), seccomp=sec["seccomp"] and not privileged,
+        seccomp_profile=sec["seccomp_profile"],
     )
+    if process.seccomp and process.seccomp_profile:
+        seccomp.profile_program(process.seccomp_profile, process.capabilities)  # refuse a bad profile now
 
     mb = _MountBuilder(cid, layers, volumes)
     _declared_mounts(mb, record, image)

@@ -59,7 +59,8 @@ def apply_identity(process: ProcessSpec) -> None:
     if process.seccomp and seccomp.supported():
         # installed while we still hold CAP_SYS_ADMIN (no no_new_privs needed); nothing that
         # follows (setgroups, setresuid, capset, prctl, execve) is among the refused calls
-        ksys.seccomp_filter(seccomp.program(caps))
+        ksys.seccomp_filter(seccomp.profile_program(process.seccomp_profile, caps) if process.seccomp_profile
+                            else seccomp.program(caps))
     ksys.prctl(ksys.PR_SET_KEEPCAPS, 1)
     for cap in range(LAST_CAP + 1):
         if not caps >> cap & 1:

@@ -14,26 +14,15 @@ ties it to is granted. ``clone3`` answers ENOSYS so libc falls back to
 from __future__ import annotations
 
 import errno
+import json
+import os
 import platform
 
-from engine.runtime.caps import CAP_NUMBERS
+from engine.errors import InvalidArgument
+from engine.runtime.caps import CAP_NUMBERS, normalize
+from engine.runtime.syscalls_x86_64 import NR
 
-# x86_64 syscall numbers: name -> nr
-NR_X86_64: dict[str, int] = {
-    "syslog": 103, "ptrace": 101, "uselib": 134, "ustat": 136, "sysfs": 139, "pivot_root": 155, "_sysctl": 156,
-    "vhangup": 153, "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168,
-    "reboot": 169, "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "create_module": 174,
-    "init_module": 175, "delete_module": 176, "get_kernel_syms": 177, "query_module": 178, "quotactl": 179,
-    "nfsservctl": 180, "acct": 163, "lookup_dcookie": 212, "clock_settime": 227, "mbind": 237,
-    "set_mempolicy": 238, "get_mempolicy": 239, "kexec_load": 246, "add_key": 248, "request_key": 249,
-    "keyctl": 250, "unshare": 272, "move_pages": 279, "perf_event_open": 298, "fanotify_init": 300,
-    "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308, "process_vm_readv": 310,
-    "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "kexec_file_load": 320, "bpf": 321,
-    "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-    "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442, "quotactl_fd": 443,
-    "set_mempolicy_home_node": 450, "clone": 56, "clone3": 435,
-}
+NR_X86_64 = NR  # name -> number (engine.runtime.syscalls_x86_64)
 
 # syscall -> the capabilities that allow it (any of them), as in Docker's default profile;
 # an empty tuple means refused whatever the capabilities.
@@ -117,3 +106,177 @@ def program(caps: int) -> list[tuple[int, int, int, int]]:
         (_RET_K, 0, 0, eperm),  # x32 ABI
     ]
     return head + body
+
+
+# ------------------------------------------------------------------ Docker JSON profiles
+
+_RET_KILL_THREAD, _RET_KILL_PROCESS, _RET_TRAP, _RET_TRACE, _RET_LOG = 0, 0x80000000, 0x00030000, 0x7FF00000, 0x7FFC0000
+_ALU_AND_K = 0x54
+_JGT_K = 0x25
+_DOCKER_ARCHES = {"amd64", "x86_64", "SCMP_ARCH_X86_64"}
+
+
+def load_profile(value: str) -> dict:
+    """``seccomp=<JSON or path>`` (the docker CLI sends the file's content) -> the profile dict."""
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            with open(value) as f:
+                text = f.read()
+        except OSError as e:
+            raise InvalidArgument(f"opening seccomp profile ({value}) failed: {os.strerror(e.errno or 0)}") from None
+    try:
+        profile = json.loads(text)
+    except ValueError as e:
+        raise InvalidArgument(f"decoding seccomp profile failed: {e}") from None
+    if not isinstance(profile, dict) or not profile.get("defaultAction"):
+        raise InvalidArgument("decoding seccomp profile failed: no defaultAction")
+    return profile
+
+
+def _action(name: str, errno_ret, default_errno) -> int:
+    name = str(name)
+    if name == "SCMP_ACT_ALLOW":
+        return RET_ALLOW
+    if name == "SCMP_ACT_ERRNO":
+        e = errno_ret if errno_ret is not None else default_errno if default_errno is not None else errno.EPERM
+        return RET_ERRNO | (int(e) & 0xFFFF)
+    if name in ("SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"):
+        return _RET_KILL_THREAD
+    if name == "SCMP_ACT_KILL_PROCESS":
+        return _RET_KILL_PROCESS
+    if name == "SCMP_ACT_TRAP":
+        return _RET_TRAP
+    if name == "SCMP_ACT_TRACE":
+        return _RET_TRACE | (int(errno_ret or 0) & 0xFFFF)  # no tracer: the kernel answers ENOSYS
+    if name == "SCMP_ACT_LOG":
+        return _RET_LOG
+    raise InvalidArgument(f"seccomp profile: unknown action {name!r}")
+
+
+def _kernel_version() -> tuple[int, int]:
+    parts = os.uname().release.split(".")
+    try:
+        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    except (IndexError, ValueError):
+        return 0, 0
+
+
+def _applies(entry: dict, caps: int, kernel: tuple[int, int]) -> bool:
+    inc, exc = entry.get("includes") or {}, entry.get("excludes") or {}
+    if inc.get("caps") and not all(caps >> CAP_NUMBERS[normalize(c)] & 1 for c in inc["caps"]):
+        return False
+    if exc.get("caps") and any(caps >> CAP_NUMBERS[normalize(c)] & 1 for c in exc["caps"]):
+        return False
+    if inc.get("arches") and not set(inc["arches"]) & _DOCKER_ARCHES:
+        return False
+    if exc.get("arches") and set(exc["arches"]) & _DOCKER_ARCHES:
+        return False
+    if inc.get("minKernel"):
+        want = tuple(int(x) for x in str(inc["minKernel"]).split(".")[:2])
+        if kernel < want:
+            return False
+    return True
+
+
+def _cond(index: int, value: int, value2: int, op: str) -> list:
+    """Instructions testing one 64-bit argument; jumps to "pass" or "fail" (symbolic)."""
+    if not 0 <= index <= 5:
+        raise InvalidArgument(f"seccomp profile: argument index {index} out of range")
+    lo_off, hi_off = 16 + 8 * index, 20 + 8 * index
+    v_lo, v_hi = value & 0xFFFFFFFF, (value >> 32) & 0xFFFFFFFF
+    w_lo, w_hi = value2 & 0xFFFFFFFF, (value2 >> 32) & 0xFFFFFFFF
+    ld_hi, ld_lo = ("op", _LD_W_ABS, hi_off), ("op", _LD_W_ABS, lo_off)
+    if op == "SCMP_CMP_EQ":
+        return [ld_hi, ("j", _JEQ_K, v_hi, "next", "fail"), ld_lo, ("j", _JEQ_K, v_lo, "pass", "fail")]
+    if op == "SCMP_CMP_NE":
+        return [ld_hi, ("j", _JEQ_K, v_hi, "next", "pass"), ld_lo, ("j", _JEQ_K, v_lo, "fail", "pass")]
+    if op == "SCMP_CMP_MASKED_EQ":  # (arg & value) == valueTwo
+        return [ld_hi, ("op", _ALU_AND_K, v_hi), ("j", _JEQ_K, w_hi, "next", "fail"),
+                ld_lo, ("op", _ALU_AND_K, v_lo), ("j", _JEQ_K, w_lo, "pass", "fail")]
+    if op in ("SCMP_CMP_GT", "SCMP_CMP_GE"):
+        last = _JGT_K if op == "SCMP_CMP_GT" else _JGE_K
+        return [ld_hi, ("j", _JGT_K, v_hi, "pass", "next"), ("j", _JEQ_K, v_hi, "next", "fail"),
+                ld_lo, ("j", last, v_lo, "pass", "fail")]
+    if op in ("SCMP_CMP_LT", "SCMP_CMP_LE"):
+        last = _JGE_K if op == "SCMP_CMP_LT" else _JGT_K  # a < v  <=>  not (a >= v)
+        return [ld_hi, ("j", _JGT_K, v_hi, "fail", "next"), ("j", _JEQ_K, v_hi, "next", "pass"),
+                ld_lo, ("j", last, v_lo, "fail", "pass")]
+    raise InvalidArgument(f"seccomp profile: unknown argument operator {op!r}")
+
+
+def _assemble(items: list) -> list[tuple[int, int, int, int]]:
+    """Resolve the symbolic jumps ("next", "pass"/"fail" of the current test, labels) to offsets."""
+    pos: dict[str, int] = {}
+    n = 0
+    for it in items:
+        if it[0] == "label":
+            pos[it[1]] = n
+        else:
+            n += 1
+    out: list[tuple[int, int, int, int]] = []
+    for it in items:
+        if it[0] == "label":
+            continue
+        if it[0] == "op":
+            out.append((it[1], 0, 0, it[2]))
+            continue
+        if it[0] == "ret":
+            out.append((_RET_K, 0, 0, it[1]))
+            continue
+        _, code, k, t, f = it
+        here = len(out)
+        offs = [0 if x == "next" else pos[x] - here - 1 for x in (t, f)]
+        if not all(0 <= o < 256 for o in offs):
+            raise InvalidArgument("seccomp profile too large: a rule does not fit BPF's jump range")
+        out.append((code, offs[0], offs[1], k))
+    return out
+
+
+def profile_program(profile: dict, caps: int) -> list[tuple[int, int, int, int]]:
+    """Compile a Docker seccomp profile (names, actions, args conditions, includes/excludes) to BPF."""
+    default_errno = profile.get("defaultErrnoRet")
+    default = _action(profile["defaultAction"], None, default_errno)
+    kernel = _kernel_version()
+    rules: dict[int, list[tuple[list, int]]] = {}
+    for entry in profile.get("syscalls") or []:
+        if not _applies(entry, caps, kernel):
+            continue
+        ret = _action(entry.get("action", ""), entry.get("errnoRet"), default_errno)
+        conds = [(int(a.get("index", 0)), int(a.get("value", 0)), int(a.get("valueTwo", 0)), str(a.get("op")))
+                 for a in entry.get("args") or []]
+        for name in entry.get("names") or ([entry["name"]] if entry.get("name") else []):
+            if name in NR:  # names this architecture lacks are skipped, as libseccomp does
+                rules.setdefault(NR[name], []).append((conds, ret))
+    items: list = [("op", _LD_W_ABS, 4), ("j", _JEQ_K, AUDIT_ARCH_X86_64, "nr", "foreign"),
+                   ("label", "nr"), ("op", _LD_W_ABS, 0), ("j", _JGE_K, X32_SYSCALL_BIT, "foreign", "table")]
+    items.append(("label", "table"))
+    for nr in sorted(rules):
+        block: list = []
+        for r, (conds, ret) in enumerate(rules[nr]):
+            if not conds:
+                block.append(("ret", ret))
+                break
+            for c, cond in enumerate(conds):
+                tag = f"{nr}.{r}.{c}"
+                for it in _cond(*cond):
+                    if it[0] == "j":
+                        it = tuple("fail:" + f"{nr}.{r}" if x == "fail" else
+                                   (f"ok:{tag}" if x == "pass" else x) for x in it)
+                    block.append(it)
+                block.append(("label", f"ok:{tag}"))
+            block.append(("ret", ret))
+            block.append(("label", f"fail:{nr}.{r}"))
+        else:
+            block.append(("ret", default))
+        size = sum(1 for it in block if it[0] != "label")
+        if size > 255:
+            raise InvalidArgument(f"seccomp profile: too many conditions for syscall {nr}")
+        items.append(("j", _JEQ_K, nr, "next", f"after:{nr}"))
+        items += block
+        items.append(("label", f"after:{nr}"))
+    items += [("ret", default), ("label", "foreign"), ("ret", RET_ERRNO | errno.EPERM)]
+    prog = _assemble(items)
+    if len(prog) > 4096:
+        raise InvalidArgument(f"seccomp profile too large: {len(prog)} BPF instructions (at most 4096)")
+    return prog

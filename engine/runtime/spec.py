@@ -107,6 +107,7 @@ class ProcessSpec:
     rlimits: list[Rlimit] = field(default_factory=list)
     user: str = ""  # as requested, for messages
     seccomp: bool = True  # Docker's default syscall filter (off when privileged or seccomp=unconfined)
+    seccomp_profile: dict | None = None  # a Docker JSON profile instead of the default filter
 
 
 @dataclass

@@ -140,3 +140,15 @@ def test_seccomp_follows_the_capabilities(layer, cdir):
     code, out = sh(layer, cdir, "mkdir /m; mount -t tmpfs x /m && echo mounted; true",
                    capabilities=mask(tweak(["SYS_ADMIN"], None)))
     assert "mounted" in out
+
+
+def test_a_docker_json_seccomp_profile_is_enforced(layer, cdir):
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}]}
+    spec = make_spec(layer, cdir, ["sh", "-c", "mkdir /tmp/d 2>&1; kill -0 $$ 2>&1 || echo no-kill0; "
+                                               "kill -CONT $$ && echo cont-ok; touch /tmp/f && echo touch-ok"])
+    spec.process.seccomp_profile = profile
+    code, out = run(spec)
+    assert "Permission denied" in out
+    assert "no-kill0" in out and "cont-ok" in out and "touch-ok" in out

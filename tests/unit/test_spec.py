@@ -339,8 +339,6 @@ def test_seccomp_options_and_filter():
     assert _security_opts([])["seccomp"] is True
     assert _security_opts(["seccomp=unconfined"])["seccomp"] is False
     assert _security_opts(["seccomp:unconfined"])["seccomp"] is False
-    with pytest.raises(InvalidArgument, match="seccomp"):
-        _security_opts(["seccomp=/etc/profile.json"])
     default = caps.mask(caps.tweak(None, None))
     assert {"mount", "unshare", "keyctl", "bpf", "setns"} <= set(seccomp.denied_syscalls(default))
     assert "mount" not in seccomp.denied_syscalls(caps.mask(caps.tweak(["SYS_ADMIN"], None)))
@@ -395,3 +393,70 @@ def test_cgroupfs_layout_from_mountinfo(tmp_path):
     v2 = tmp_path / "v2"
     v2.write_text("30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n")
     assert host_layout(str(v2)) == ([("", "cgroup2", "")], [])
+
+
+def _bpf(prog, nr, args=(), arch=None):
+    """A small classic-BPF interpreter over seccomp_data (64-bit args split in words)."""
+    from engine.runtime import seccomp
+
+    data = {0: nr, 4: arch if arch is not None else seccomp.AUDIT_ARCH_X86_64}
+    for i in range(6):
+        a = args[i] if i < len(args) else 0
+        data[16 + 8 * i], data[20 + 8 * i] = a & 0xFFFFFFFF, a >> 32
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        if code == 0x20:
+            acc, pc = data[k], pc + 1
+        elif code == 0x54:
+            acc, pc = acc & k, pc + 1
+        elif code in (0x15, 0x25, 0x35, 0x45):
+            ok = {0x15: acc == k, 0x25: acc > k, 0x35: acc >= k, 0x45: bool(acc & k)}[code]
+            pc += 1 + (jt if ok else jf)
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unknown BPF op {code:#x}")
+
+
+def test_docker_json_seccomp_profiles():
+    import json
+    from engine.runtime import seccomp
+    from engine.runtime.build import _security_opts
+    from engine.runtime.syscalls_x86_64 import NR
+
+    profile = {
+        "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+        "syscalls": [
+            {"names": ["read", "write", "no_such_call"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["kill"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_NE"}]},
+            {"names": ["mmap"], "action": "SCMP_ACT_ALLOW", "args": [
+                {"index": 2, "value": 4, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},  # no PROT_EXEC
+            {"names": ["lseek"], "action": "SCMP_ACT_ALLOW", "args": [
+                {"index": 1, "value": 1 << 33, "op": "SCMP_CMP_LT"}, {"index": 2, "value": 2, "op": "SCMP_CMP_LE"}]},
+            {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["dup"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1 << 32, "op": "SCMP_CMP_GT"}]},
+            {"names": ["dup"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"}]},
+        ]}
+    allow, eperm = seccomp.RET_ALLOW, seccomp.RET_ERRNO | 1
+    prog = seccomp.profile_program(profile, caps.mask(caps.tweak(None, None)))
+    assert _bpf(prog, NR["read"]) == allow and _bpf(prog, NR["getpid"]) == eperm
+    assert _bpf(prog, NR["kill"], (1, 15)) == allow and _bpf(prog, NR["kill"], (1, 0)) == eperm
+    assert _bpf(prog, NR["mmap"], (0, 4096, 3)) == allow and _bpf(prog, NR["mmap"], (0, 4096, 7)) == eperm
+    assert _bpf(prog, NR["lseek"], (3, 100, 2)) == allow
+    assert _bpf(prog, NR["lseek"], (3, 1 << 34, 0)) == eperm and _bpf(prog, NR["lseek"], (3, 5, 3)) == eperm
+    assert _bpf(prog, NR["mount"]) == eperm  # the rule needs CAP_SYS_ADMIN
+    assert _bpf(prog, NR["chmod"]) == seccomp.RET_ERRNO | 13
+    assert _bpf(prog, NR["dup"], ((1 << 32) + 1,)) == allow and _bpf(prog, NR["dup"], (3,)) == allow
+    assert _bpf(prog, NR["dup"], (4,)) == eperm
+    assert _bpf(prog, NR["read"], arch=0x40000003) == eperm
+    admin = seccomp.profile_program(profile, caps.mask(caps.tweak(["SYS_ADMIN"], None)))
+    assert _bpf(admin, NR["mount"]) == allow
+    # the docker CLI sends the file's content; a path works too
+    assert _security_opts([f"seccomp={json.dumps(profile)}"])["seccomp_profile"] == profile
+    assert _security_opts([f"seccomp:{json.dumps(profile)}"])["seccomp_profile"] == profile
+    with pytest.raises(InvalidArgument, match="opening seccomp profile"):
+        _security_opts(["seccomp=/nonexistent/profile.json"])
+    with pytest.raises(InvalidArgument, match="unknown action"):
+        seccomp.profile_program({"defaultAction": "SCMP_ACT_BOGUS"}, 0)
