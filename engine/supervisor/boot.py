@@ -56,6 +56,8 @@ class BootMixin:
             with contextlib.suppress(InvalidArgument):
                 if RestartPolicy.from_hostconfig(rec.get("HostConfig")).restarts_on_boot(False):
                     to_start.append(box)
+        if live:
+            self.start_dns()  # re-opens the DNS sockets of re-adopted containers from network state
         with contextlib.suppress(Exception):
             for cid in self._net("reconcile", live=live) or []:
                 if self.dns is not None:

@@ -67,6 +67,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         self.netw = networker.NetWorker(str(self.root.path))
         self._worker_timer: Timer | None = None
         self.dns = None
+        self._dns_failed = False
         self.listener: socket.socket | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -134,8 +135,10 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
     def _attach(self, rec: dict, pid: int) -> None:
         """The runtime's prestart hook: veths and rules by the worker, the DNS socket by us."""
         uses_dns = self._net("attach", record=rec, pid=pid)
-        if uses_dns and self.dns is not None:
-            self.dns.add_container(rec["Id"], pid)
+        if uses_dns:
+            self.start_dns()
+            if self.dns is not None:
+                self.dns.add_container(rec["Id"], pid)
 
     def _detach(self, rec: dict) -> None:
         try:
@@ -146,6 +149,11 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                     self.dns.remove_container(rec["Id"])
 
     def start_dns(self) -> None:
+        """Start the embedded DNS server once it is needed: Docker serves it only to containers on
+        user-defined networks, and its imports cost memory a daemon of default-bridge containers
+        does not need. It follows network state itself, so starting late misses nothing."""
+        if self.dns is not None or self._dns_failed:
+            return
         try:
             from engine.network.dns import DnsServer
 
@@ -154,6 +162,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         except Exception:  # noqa: BLE001 - containers still run; name resolution is what is lost
             traceback.print_exc()
             self.dns = None
+            self._dns_failed = True
 
     # ------------------------------------------------------------------ requests
     def _on_accept(self, listener: socket.socket) -> None:
@@ -751,7 +760,6 @@ def main(argv: list[str]) -> int:
 
     sup.sel.register(wake_r, selectors.EVENT_READ, on_wakeup)
     try:
-        sup.start_dns()
         sup.reconcile()
         sup.listen()
         from engine.state import atomic_write

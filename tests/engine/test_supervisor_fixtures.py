@@ -76,16 +76,19 @@ def now_ns() -> int:
 
 @pytest.fixture
 def own_root(busybox):
-    """A data root of its own (its supervisor is killed in the test)."""
+    """A data root of its own (its supervisor is killed in the test); shut down and removed after."""
     import os
-    import subprocess
-
-    from conftest import REPO as repo, _stop_supervisor, new_root
-
-    root = new_root("pyc-test-sup-")
-    subprocess.run([str(repo / "scripts" / "make-test-image")], check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, PYCOMPOSE_ROOT=str(root)))
-    yield root
-    _stop_supervisor(root)
     import shutil
-    shutil.rmtree(root, ignore_errors=True)
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    root = Path(tempfile.mkdtemp(prefix="pyc-test-sup-", dir="/tmp"))
+    try:
+        subprocess.run([str(repo / "scripts" / "make-test-image")], check=True, stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, PYCOMPOSE_ROOT=str(root)))
+        yield root
+    finally:
+        Engine(str(root)).shutdown()
+        shutil.rmtree(root, ignore_errors=True)
