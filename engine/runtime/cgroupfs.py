@@ -55,15 +55,39 @@ def host_layout(mountinfo: str = "/proc/self/mountinfo") -> tuple[list[tuple[str
 HOST_LAYOUT = host_layout()
 
 
-def mount_cgroupfs(readonly: bool, layout=HOST_LAYOUT) -> None:
+def own_cgroups(text: str) -> dict[str, str]:
+    """/proc/self/cgroup -> {controller list ("cpu,cpuacct", "name=systemd", "" for v2): path}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            out[parts[1]] = parts[2]
+    return out
+
+
+def _mount_hierarchy(path: str, fstype: str, data: str, flags: int, sub: str | None) -> None:
+    ksys.mount(fstype, path, fstype, flags, data or None)
+    if sub and sub != "/":
+        # host cgroup namespace: the hierarchy's root is the host's; show only our own cgroup,
+        # stacked over the mountpoint (what Docker's v1 bind mounts achieve)
+        ksys.mount(path + sub, path, None, ksys.MS_BIND | ksys.MS_REC)
+        if flags & ksys.MS_RDONLY:
+            ksys.mount(None, path, None, ksys.MS_BIND | ksys.MS_REMOUNT | flags)
+
+
+def mount_cgroupfs(readonly: bool, layout=HOST_LAYOUT, host_namespace: bool = False) -> None:
     """Mount the container's view of its cgroups at /sys/fs/cgroup (inside the container)."""
     mounts, links = layout
     if not mounts or not os.path.isdir(BASE):
         return
     ro = ksys.MS_RDONLY if readonly else 0
+    own: dict[str, str] = {}
+    if host_namespace:
+        with open("/proc/self/cgroup") as f:
+            own = own_cgroups(f.read())
     if len(mounts) == 1 and mounts[0][0] == "":
         _, fstype, data = mounts[0]
-        ksys.mount(fstype, BASE, fstype, _FLAGS | ro, data or None)
+        _mount_hierarchy(BASE, fstype, data, _FLAGS | ro, own.get("") if host_namespace else None)
         return
     ksys.mount("tmpfs", BASE, "tmpfs", _FLAGS, "mode=755")
     for name, fstype, data in mounts:
@@ -71,8 +95,9 @@ def mount_cgroupfs(readonly: bool, layout=HOST_LAYOUT) -> None:
             continue
         path = os.path.join(BASE, name)
         os.mkdir(path, 0o555)
+        key = "" if fstype == "cgroup2" else data
         try:
-            ksys.mount(fstype, path, fstype, _FLAGS | ro, data or None)
+            _mount_hierarchy(path, fstype, data, _FLAGS | ro, own.get(key) if host_namespace else None)
         except OSError:
             os.rmdir(path)  # a hierarchy we may not mount here: leave it out rather than fail the container
     for name, target in links:

@@ -80,7 +80,7 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
             if spec.domainname:
                 ksys.setdomainname(spec.domainname)
         limits.apply_sysctls(spec.sysctls)
-        cgroupfs.mount_cgroupfs(readonly=not spec.privileged)
+        cgroupfs.mount_cgroupfs(readonly=not spec.privileged, host_namespace=spec.namespaces.cgroup == HOST)
         rootfs.finish(spec)
         msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal)
         proc.apply_rlimits(spec.process)

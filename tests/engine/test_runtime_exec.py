@@ -181,3 +181,24 @@ def test_container_sees_its_own_cgroup_limits_read_only(layer):
     assert "Read-only file system" in lines[1]
     assert lines[2].endswith(":pids:/")
     assert "memory" in out.split() and "pids" in out.split()
+
+
+def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer):
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+    cg = PidsCgroup()
+    (cg.dir / "pids.max").write_text("55")
+    try:
+        spec = make_spec(layer, d / "c", ["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max; grep pids /proc/self/cgroup"])
+        spec.namespaces.cgroup = "host"
+        r, w = os.pipe()
+        pid = start(spec, (0, w, w), cgroup=cg)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            out = f.read().decode()
+        os.waitpid(pid, 0)
+    finally:
+        cg.destroy()
+        shutil.rmtree(d, ignore_errors=True)
+    lines = out.splitlines()
+    assert lines[0] == "55", out
+    assert lines[1].endswith(f":pids:/pycompose/{cg.dir.name}")  # the host's view of its path
