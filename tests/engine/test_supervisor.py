@@ -247,3 +247,47 @@ def test_open_stdin_stays_open_between_writers(eng, make):
     _write_fifo(fifo, b"echo second; exit 3\n")
     assert eng.containers.wait(cid) == 3
     assert [e.data for e in eng.containers.logs(cid)] == [b"first\n", b"second\n"]
+
+
+def test_wait_conditions_next_exit_and_removed(eng, make):
+    import threading
+
+    cid = make(["sh", "-c", "read x < /dev/null; sleep 0.3; exit 9"])
+    results = {}
+
+    def waiter(cond):
+        results[cond] = eng.supervisor.wait(cid, cond, timeout=60)
+
+    eng.containers.start(cid)
+    threads = [threading.Thread(target=waiter, args=(c,)) for c in ("next-exit", "removed")]
+    for t in threads:
+        t.start()
+    assert eng.containers.wait(cid) == 9
+    threads[0].join(30)
+    assert results.get("next-exit") == 9 and "removed" not in results
+    eng.containers.remove(cid)
+    threads[1].join(30)
+    assert results.get("removed") == 9
+
+
+def test_wait_timeout_raises_timeouterror(eng, make):
+    cid = make(["sh", "-c", "while true; do sleep 0.05; done"])
+    eng.containers.start(cid)
+    with pytest.raises(TimeoutError):
+        eng.containers.wait(cid, timeout=0.3)
+    eng.containers.stop(cid, timeout=0)
+
+
+def test_event_history_survives_a_supervisor_restart(own_root):
+    eng = Engine(str(own_root))
+    cid = eng.containers.create({"Image": "busybox", "Cmd": ["true"]})
+    try:
+        t0 = now_ns()
+        eng.containers.start(cid)
+        eng.containers.wait(cid)
+        eng.shutdown()
+        assert not eng.supervisor_running()
+        evs = list(eng.events(filters={"container": [cid]}, since=t0 / 1e9, until=now_ns() / 1e9))
+        assert [e["Action"] for e in evs] == ["start", "die"]
+    finally:
+        eng.containers.remove(cid, force=True)
