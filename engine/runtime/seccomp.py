@@ -82,34 +82,41 @@ def denied_syscalls(caps: int) -> list[str]:
     return sorted(n for n, need in RULES.items() if not need or not _granted(caps, need))
 
 
+AF_VSOCK = 40  # Docker refuses it: a channel to the hypervisor
+# personality(2) values Docker allows: PER_LINUX, PER_LINUX32, UNAME26 variants, and the query
+PERSONALITIES = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
+
+
 def program(caps: int) -> list[tuple[int, int, int, int]]:
     """The BPF program (code, jt, jf, k) for a process holding ``caps``."""
-    eperm = RET_ERRNO | errno.EPERM
     sys_admin = _granted(caps, ("SYS_ADMIN",))
-    denied = [NR_X86_64[n] for n in denied_syscalls(caps)]
-    # Layout: [head] [jeq nr -> deny]* [clone checks]? [ret allow] [ret deny]
-    clone_block = [] if sys_admin else [
-        (_JEQ_K, 0, 1, NR_X86_64["clone3"]),
-        (_RET_K, 0, 0, RET_ERRNO | errno.ENOSYS),  # libc falls back to clone(2)
-        (_JEQ_K, 0, 2, NR_X86_64["clone"]),  # not clone: on to "allow"
-        (_LD_W_ABS, 0, 0, 16),  # args[0], low 32 bits: the flags
-        (_JSET_K, 1, 0, NAMESPACE_FLAGS),  # a namespace flag: skip "allow", land on "deny"
+    items: list = [
+        ("op", _LD_W_ABS, 4), ("j", _JEQ_K, AUDIT_ARCH_X86_64, "next", "deny"),  # other ABIs would bypass
+        ("op", _LD_W_ABS, 0), ("j", _JGE_K, X32_SYSCALL_BIT, "deny", "next"),   # the x32 ABI too
     ]
-    body: list[tuple[int, int, int, int]] = []
-    for i, nr in enumerate(denied):
-        skip = (len(denied) - i - 1) + len(clone_block) + 1  # the other checks and "allow"
-        assert skip < 256, "too many denied syscalls for one BPF jump"
-        body.append((_JEQ_K, skip, 0, nr))
-    body += clone_block + [(_RET_K, 0, 0, RET_ALLOW), (_RET_K, 0, 0, eperm)]
-    head = [
-        (_LD_W_ABS, 0, 0, 4),  # arch
-        (_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        (_RET_K, 0, 0, eperm),  # other ABIs (i386 via int 0x80) would bypass the table
-        (_LD_W_ABS, 0, 0, 0),  # nr
-        (_JGE_K, 0, 1, X32_SYSCALL_BIT),
-        (_RET_K, 0, 0, eperm),  # x32 ABI
+    items += [("j", _JEQ_K, NR_X86_64[n], "deny", "next") for n in denied_syscalls(caps)]
+    if not sys_admin:
+        items += [
+            ("j", _JEQ_K, NR_X86_64["clone3"], "next", "not-clone3"),
+            ("ret", RET_ERRNO | errno.ENOSYS),  # libc falls back to clone(2), whose flags we can see
+            ("label", "not-clone3"),
+            ("j", _JEQ_K, NR_X86_64["clone"], "next", "not-clone"),
+            ("op", _LD_W_ABS, 16),  # args[0], low 32 bits: the flags
+            ("j", _JSET_K, NAMESPACE_FLAGS, "deny", "allow"),
+            ("label", "not-clone"),
+        ]
+    items += [
+        ("j", _JEQ_K, NR_X86_64["socket"], "next", "not-socket"),
+        ("op", _LD_W_ABS, 16), ("j", _JEQ_K, AF_VSOCK, "deny", "allow"),
+        ("label", "not-socket"),
+        ("j", _JEQ_K, NR_X86_64["personality"], "next", "allow"),
+        ("op", _LD_W_ABS, 16),
     ]
-    return head + body
+    items += [("j", _JEQ_K, v, "allow", "next") for v in PERSONALITIES]
+    items += [("label", "deny"), ("ret", RET_ERRNO | errno.EPERM)]
+    # "deny" is reached by jumps only; the personality fall-through above lands on it too
+    items += [("label", "allow"), ("ret", RET_ALLOW)]
+    return _assemble(items)
 
 
 # ------------------------------------------------------------------ Docker JSON profiles

@@ -372,6 +372,8 @@ def test_seccomp_program_decisions():
     assert decide(prog, 56, arg0=0x01200011) == allow  # fork-like clone
     assert decide(prog, 56, arg0=0x10000011) == eperm  # clone(CLONE_NEWUSER)
     assert decide(prog, 1, arch=0x40000003) == eperm and decide(prog, 0x40000000) == eperm  # i386, x32
+    assert decide(prog, 41, arg0=2) == allow and decide(prog, 41, arg0=40) == eperm  # socket: AF_VSOCK refused
+    assert decide(prog, 135, arg0=0xFFFFFFFF) == allow and decide(prog, 135, arg0=0x40000) == eperm  # personality
     admin = seccomp.program(caps.mask(caps.tweak(["SYS_ADMIN"], None)))
     assert decide(admin, 165) == allow and decide(admin, 56, arg0=0x10000011) == allow
     assert decide(admin, 250) == eperm
