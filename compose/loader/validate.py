@@ -539,6 +539,106 @@ def parse_port_spec(spec: str) -> None:
             raise ValueError(f"host range {host} and container range {container} differ in size")
 
 
+_DURATION_UNITS = ("ns", "us", "\u00b5s", "\u03bcs", "ms", "s", "m", "h", "d", "w")
+_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)([^\d.]*)")
+
+
+def parse_duration(text: str) -> None:
+    """Raise ValueError unless ``text`` is a duration Compose reads (Go's time.ParseDuration plus d, w)."""
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return
+    if not body:
+        raise ValueError("empty duration")
+    pos = 0
+    for m in _DURATION_PART.finditer(body):
+        if m.start() != pos:
+            break
+        if not m.group(2):
+            raise ValueError("a unit is missing (ns, us, ms, s, m, h, d or w)")
+        if m.group(2) not in _DURATION_UNITS:
+            raise ValueError(f'unknown unit "{m.group(2)}" (use ns, us, ms, s, m, h, d or w)')
+        pos = m.end()
+    if pos != len(body):
+        raise ValueError("use a number with a unit, like 1m30s, 500ms or 2h")
+
+
+def parse_size(text: str) -> None:
+    """Raise ValueError unless ``text`` is a size Compose reads (docker/go-units RAMInBytes)."""
+    if text == "-1":
+        return
+    sep = max(text.rfind(c) for c in "0123456789. ")
+    if sep < 0:
+        raise ValueError("a size needs a number, like 512m or 1.5g")
+    num, sfx = (text[:sep + 1], text[sep + 1:]) if text[sep] != " " else (text[:sep], text[sep + 1:])
+    try:
+        value = float(num)
+    except ValueError:
+        raise ValueError(f'"{num}" is not a number') from None
+    if value < 0:
+        raise ValueError("a size cannot be negative")
+    low = sfx.lower()
+    if not low or low == "b":
+        return
+    if len(low) > 3 or low[0] not in "kmgtp" or (len(low) == 2 and low[1] != "b") \
+            or (len(low) == 3 and low[1:] != "ib"):
+        raise ValueError(f'unknown unit "{sfx}" (use b, k, m, g, t or p, optionally followed by b or ib)')
+
+
+_SIZE_KEYS = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
+_DURATION_KEYS = (("healthcheck", "interval"), ("healthcheck", "timeout"), ("healthcheck", "start_period"),
+                  ("healthcheck", "start_interval"), ("stop_grace_period",),
+                  ("deploy", "restart_policy", "delay"), ("deploy", "restart_policy", "window"),
+                  ("deploy", "update_config", "delay"), ("deploy", "update_config", "monitor"),
+                  ("deploy", "rollback_config", "delay"), ("deploy", "rollback_config", "monitor"))
+
+
+def _dig(obj: Any, keys: tuple) -> Any:
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
+def _judge(value: Any, parse: Callable[[str], None], what: str, path: tuple, positions) -> None:
+    """Check a string value with ``parse``; numbers and uninterpolated ``$`` text are left alone."""
+    if not isinstance(value, str) or "$" in value:
+        return
+    try:
+        parse(value)
+    except ValueError as e:
+        raise _error(f"{_show(value)} is not a valid {what}: {e}", path, positions) from None
+
+
+def _check_service_values(name: str, service: dict, positions) -> None:
+    at = ("services", name)
+    for keys in _DURATION_KEYS:
+        _judge(_dig(service, keys), parse_duration, "duration", at + keys, positions)
+    for key in _SIZE_KEYS:
+        _judge(service.get(key), parse_size, "size", at + (key,), positions)
+    _judge(_dig(service, ("build", "shm_size")), parse_size, "size", at + ("build", "shm_size"), positions)
+    for section in ("limits", "reservations"):
+        keys = ("deploy", "resources", section, "memory")
+        _judge(_dig(service, keys), parse_size, "size", at + keys, positions)
+    blkio = service.get("blkio_config")
+    if isinstance(blkio, dict):
+        for key in ("device_read_bps", "device_write_bps"):
+            for i, dev in enumerate(blkio.get(key) or []):
+                if isinstance(dev, dict):
+                    _judge(dev.get("rate"), parse_size, "size", at + ("blkio_config", key, i, "rate"), positions)
+    for i, vol in enumerate(service.get("volumes") or []):
+        if isinstance(vol, dict):
+            size = _dig(vol, ("tmpfs", "size"))
+            _judge(size, parse_size, "size", at + ("volumes", i, "tmpfs", "size"), positions)
+    hosts = service.get("extra_hosts")
+    if isinstance(hosts, list):
+        for i, entry in enumerate(hosts):
+            if isinstance(entry, str) and "$" not in entry and "=" not in entry and ":" not in entry:
+                raise _error(f'{_show(entry)} is not a valid extra host: use "name=ip" or "name:ip"',
+                             at + ("extra_hosts", i), positions)
+
+
 def _check_formats(doc: dict, positions: Positions | None) -> None:
     services = doc.get("services")
     if not isinstance(services, dict):
@@ -546,6 +646,7 @@ def _check_formats(doc: dict, positions: Positions | None) -> None:
     for name, service in services.items():
         if not isinstance(service, dict):
             continue
+        _check_service_values(name, service, positions)
         for i, port in enumerate(service.get("ports") or []):
             if isinstance(port, (str, int, float)) and not isinstance(port, bool):
                 text = str(port) if not isinstance(port, float) else repr(port)

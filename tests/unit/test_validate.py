@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compose.errors import LoadError
-from compose.loader.validate import _validator, parse_port_spec, schema_is_valid, validate_schema
+from compose.loader.validate import (_validator, parse_duration, parse_port_spec, parse_size, schema_is_valid,
+                                     validate_schema)
 
 
 def load(text: str, name: str = "compose.yaml"):
@@ -203,6 +204,54 @@ CASES = [
          file: ./s
      """, 'compose.yaml:6:15: services.web.secrets[0]: additional property "type" is not allowed'),
     ("""\
+     services:
+       web:
+         image: nginx
+         healthcheck:
+           interval: 10x
+     """, 'compose.yaml:5:17: services.web.healthcheck.interval: "10x" is not a valid duration: unknown unit "x" '
+         '(use ns, us, ms, s, m, h, d or w)'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         stop_grace_period: soon
+     """, 'compose.yaml:4:24: services.web.stop_grace_period: "soon" is not a valid duration: use a number with '
+         'a unit, like 1m30s, 500ms or 2h'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         deploy:
+           restart_policy:
+             delay: "10"
+     """, 'compose.yaml:6:16: services.web.deploy.restart_policy.delay: "10" is not a valid duration: a unit is '
+         'missing (ns, us, ms, s, m, h, d or w)'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         mem_limit: lots
+     """, 'compose.yaml:4:16: services.web.mem_limit: "lots" is not a valid size: a size needs a number, like '
+         '512m or 1.5g'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         deploy:
+           resources:
+             limits:
+               memory: 1.5q
+     """, 'compose.yaml:7:19: services.web.deploy.resources.limits.memory: "1.5q" is not a valid size: unknown '
+         'unit "q" (use b, k, m, g, t or p, optionally followed by b or ib)'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         extra_hosts: ["db=10.0.0.1", nohostip]
+     """, 'compose.yaml:4:34: services.web.extra_hosts[1]: "nohostip" is not a valid extra host: use "name=ip" '
+         'or "name:ip"'),
+    ("""\
      services: []
      """, 'compose.yaml:1:11: services: must be a mapping'),
     ("""\
@@ -288,6 +337,28 @@ def test_top_level_must_be_a_mapping():
 def test_valid_documents_pass(text):
     data, positions = load(text)
     validate_schema(data, positions)
+
+
+@pytest.mark.parametrize("text", ["1m30s", "1.5h", "-5s", "0", "1d2h", ".5s", "500us", "1\u00b5s", "2w"])
+def test_durations_compose_accepts(text):
+    parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["10x", "soon", "10", "", "1..5s", "1h 2m", "5s5"])
+def test_durations_compose_refuses(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["512m", "1.5g", "1GB", "1GiB", "1 g", "-1", "100", "1b", ".5k", "64M"])
+def test_sizes_compose_accepts(text):
+    parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["lots", "1.5q", "1kbb", "-5m", "1.2.3m", "1gi"])
+def test_sizes_compose_refuses(text):
+    with pytest.raises(ValueError):
+        parse_size(text)
 
 
 @pytest.mark.parametrize("spec", ["80", "80/udp", "8080:80", "127.0.0.1:8080:80", "[::1]:80:80", "::1:80:80",
