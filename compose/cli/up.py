@@ -92,6 +92,9 @@ def run(args, gopts) -> int:
         for line in plan.describe():
             print(f"DRY-RUN MODE - {line}")
         return 0
+    import time
+
+    began = time.time()  # attach replays the engine's events from here: no exit is missed
     try:
         with b.progress:
             result = anyio.run(b.up, opts)
@@ -99,10 +102,10 @@ def run(args, gopts) -> int:
         return 130
     if args.detach or args.no_start:
         return 0
-    return attach(b, args, result.containers)
+    return attach(b, args, result.containers, began)
 
 
-def attach(b, args, started: dict[str, list[str]]) -> int:
+def attach(b, args, started: dict[str, list[str]], since: float) -> int:
     """Show logs of the attached services until every container stops (or abort rules end it)."""
     from compose.cli.logs import Follower
 
@@ -118,52 +121,71 @@ def attach(b, args, started: dict[str, list[str]]) -> int:
     running = {cid for ids in started.values() for cid in ids}
     lock = threading.Lock()
 
-    def on_die(name: str, attrs: dict) -> None:
-        code = int(attrs.get("exitCode") or attrs.get("ExitCode") or 0)
-        printer.event(name, f"exited with code {code}")
+    def include(c: dict) -> bool:
+        return labels(c).get(cv.SERVICE) in attach_to and labels(c).get(cv.ONEOFF) != "True"
+
+    follower = Follower(b, printer, follow=True, include=include, timestamps=args.timestamps)
+    all_ids = set(running)
+
+    def on_die(cid: str, attrs: dict) -> bool:
+        """Exit message (attached services), exit code, abort rules; True when it will restart."""
+        try:
+            code = int(attrs.get("exitCode") or attrs.get("ExitCode") or 0)
+        except ValueError:
+            code = 0
         svc = attrs.get(cv.SERVICE) or ""
-        exit_codes.setdefault(svc, code)
+        name = attrs.get("name") or cid[:12]
+        if svc in attach_to:
+            printer.event(name, f"exited with code {code}")
         exit_codes[svc] = code
         if args.abort_on_container_exit or (args.abort_on_container_failure and code != 0):
             if not abort.is_set():
                 printer.event("", "Aborting on container exit...")
             abort.set()
+        return will_restart(cid, code)
 
-    def include(c: dict) -> bool:
-        return labels(c).get(cv.SERVICE) in attach_to and labels(c).get(cv.ONEOFF) != "True"
-
-    follower = Follower(b, printer, follow=True, include=include, on_die=on_die, timestamps=args.timestamps)
-    all_ids = set(running)
+    def will_restart(cid: str, code: int) -> bool:
+        """From the restart policy: the record may not show "restarting" yet when die arrives."""
+        try:
+            info = b.engine.containers.inspect(cid)
+        except Exception:  # noqa: BLE001 - removed meanwhile
+            return False
+        if (info.get("State") or {}).get("Restarting"):
+            return True
+        pol = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
+        name = pol.get("Name") or "no"
+        if name in ("always", "unless-stopped"):
+            return True
+        if name == "on-failure" and code != 0:
+            limit = int(pol.get("MaximumRetryCount") or 0)
+            return not limit or int(info.get("RestartCount") or 0) < limit
+        return False
 
     def watch_all_stopped() -> None:
-        """Attached up ends when every container of the run has stopped."""
+        """Attached up ends when every container of the run has stopped for good."""
         import time
 
         for ev in b.engine.events(filters={"label": [f"{cv.PROJECT}={b.name}"], "type": ["container"]},
                                   since=since):
             action = ev.get("Action")
-            cid = (ev.get("Actor") or {}).get("ID", "")
+            actor = ev.get("Actor") or {}
+            cid = actor.get("ID", "")
+            if cid not in all_ids and action != "start":
+                continue
             with lock:
                 if action == "start":
+                    all_ids.add(cid)
                     running.add(cid)
-                elif action in ("die", "destroy") and cid in all_ids:
-                    try:
-                        info = b.engine.containers.inspect(cid)
-                        restarting = (info.get("State") or {}).get("Restarting")
-                    except Exception:  # noqa: BLE001 - removed
-                        restarting = False
-                    if not restarting:
+                elif action == "die":
+                    if not on_die(cid, actor.get("Attributes") or {}):
                         running.discard(cid)
-                if not running:
+                elif action in ("stop", "destroy"):
+                    running.discard(cid)
+                if not running or abort.is_set():
                     time.sleep(0.05)  # let the last lines of output arrive
                     abort.set()
                     return
-            if abort.is_set():
-                return
 
-    import time
-
-    since = time.time()
     cs = [c for c in b.containers(all=True) if include(c)]
     if cs:
         printer.stream.write(f"Attaching to {', '.join(short_name(c) for c in cs)}\n")
