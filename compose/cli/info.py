@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timezone
 
 from compose import convert as cv
-from compose.backend import labels, open_backend, open_engine, short_name
+from compose.backend import open_backend, open_engine, short_name
 from compose.errors import UsageError
 
 HELP = "Inspect a project's containers"

@@ -6,8 +6,7 @@ import threading
 
 import anyio
 
-from compose import convert as cv
-from compose.backend import NoContainer, UpOptions, labels, open_backend, short_name
+from compose.backend import NoContainer, UpOptions, open_backend, short_name
 from compose.errors import UsageError
 
 HELP = "Manage the lifecycle of service containers"
