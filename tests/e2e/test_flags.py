@@ -100,3 +100,26 @@ def test_progress_json_and_quiet(compose_factory):
     assert {"id": f"Container {c.project}-a-1", "text": "Started", "status": "Started"} in events
     r = c.run("--progress", "quiet", "down", "-t", "1", check=True)
     assert r.stderr == ""
+
+
+def test_attach_streams_new_output_until_the_container_stops(compose_factory):
+    import time
+
+    c = compose_factory("changed")
+    c.run("up", "-d", check=True)
+    p = c.popen("attach", "a")
+    time.sleep(1.0)
+    c.run("exec", "-T", "a", "sh", "-c", "echo to-pid1-stdout > /proc/1/fd/1", check=True)
+    time.sleep(0.5)
+    c.run("kill", "a", check=True)
+    out, err = p.communicate(timeout=30)
+    assert "to-pid1-stdout" in out, err
+    assert p.returncode == 137
+
+
+def test_wait_down_project(compose_factory):
+    c = compose_factory("exitcode")
+    c.run("up", "-d", check=True)
+    r = c.run("wait", "--down-project", "tests", timeout=60)
+    assert r.returncode == 3 and r.stdout.split()[0] == "3"
+    assert c.ps("-a") == []
