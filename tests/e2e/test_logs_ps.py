@@ -41,6 +41,8 @@ def test_logs_tail_timestamps_no_prefix_and_index(compose_factory):
     bare = c.run("logs", "--no-log-prefix", "-t", "web", check=True).stdout.splitlines()
     assert all(line[:4].isdigit() and "hello from" in line for line in bare), bare
     assert c.run("logs", "--tail", "0", check=True).stdout == ""
+    assert "hello from" in c.run("logs", "--since", "1h", "--no-color", check=True).stdout
+    assert c.run("logs", "--until", "2000-01-01T00:00:00Z", check=True).stdout == ""
 
 
 def test_ps_table_json_quiet_services_status(compose_factory):
@@ -54,6 +56,7 @@ def test_ps_table_json_quiet_services_status(compose_factory):
     ids = c.run("ps", "-q", check=True).stdout.split()
     assert ids == [c.inspect(f"{c.project}-server-1")["Id"]]
     assert c.run("ps", "--services", check=True).stdout.split() == ["server"]
+    assert c.run("ps", "--filter", "status=running", "-q", check=True).stdout.split() == ids
     c.run("stop", "-t", "1", check=True)
     assert c.run("ps", "--status", "exited", "--services", check=True).stdout.split() == ["server"]
     assert c.run("ps", check=True).stdout.splitlines()[1:] == []
