@@ -236,17 +236,29 @@ def stats(args, gopts) -> int:
     b = open_backend(gopts, need_project=False, labels_only=True)
     heads = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
     live = sys.stdout.isatty() and not args.no_stream
+    prev: dict[str, dict] = {}
+
+    def sample(cs: list[dict]) -> list[list[str]]:
+        rows = []
+        for c in cs:
+            try:
+                s = dict(b.engine.containers.stats(c["Id"], previous=prev.get(c["Id"])))
+            except Exception:  # noqa: BLE001 - stopped or removed meanwhile
+                continue
+            prev[c["Id"]] = s
+            s.setdefault("id", c["Id"])
+            rows.append(stats_row(short_name(c), s))
+        return rows
+
     try:
+        first = True
         while True:
             cs = b.pick(args.services, None if args.all else ["running", "paused"])
-            rows = []
-            for c in cs:
-                try:
-                    s = dict(b.engine.containers.stats(c["Id"]))
-                except Exception:  # noqa: BLE001 - stopped meanwhile
-                    continue
-                s.setdefault("id", c["Id"])
-                rows.append(stats_row(short_name(c), s))
+            if first:
+                sample(cs)          # CPU % needs two samples: the first one is the baseline
+                time.sleep(0.5)
+                first = False
+            rows = sample(cs)
             if args.format == "json":
                 for r in rows:
                     print(json.dumps(dict(zip(["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO",
