@@ -300,6 +300,16 @@ class Compose:
                                    f"'pycompose image load -i <archive>'") from None
         return out
 
+    def validate(self, names: Iterable[str]) -> None:
+        """Convert every service before touching the engine: a bad value (duration, size, restart
+        policy) fails the command with nothing created."""
+        class _Any(dict):
+            def get(self, key, default=None):  # any service: a placeholder container id
+                return "0" * 64
+
+        for n in names:
+            cv.create_body(self.project.info, n, self.project.services[n], cv.Extra(service_containers=_Any()))
+
     def make_plan(self, opts: UpOptions) -> tuple[pl.Plan, list[str], dict[str, str], dict[str, str]]:
         self.check_services(opts.services)
         for s in opts.scale:
@@ -307,6 +317,7 @@ class Compose:
         selected = list(opts.services) if opts.no_deps and opts.services else \
             self.with_dependencies(opts.services or list(self.project.services))
         services = {n: self.project.services[n] for n in selected}
+        self.validate(selected)
         hashes = self.hashes(selected)
         images = self.image_ids(selected)
         existing = self.containers(all=True)

@@ -223,3 +223,10 @@ def test_unknown_service_named():
     eng = FakeEngine()
     with pytest.raises(Exception, match="no such service: nope"):
         anyio.run(backend(eng, project(a={})).up, UpOptions(services=["nope"]))
+
+
+def test_bad_value_fails_before_anything_is_created():
+    eng = FakeEngine()
+    with pytest.raises(Exception, match="invalid restart policy 'sometimes'"):
+        anyio.run(backend(eng, project(a={}, b={"restart": "sometimes"})).up, UpOptions())
+    assert not eng.containers.by_id and not eng.networks.items and not eng.volumes.items
