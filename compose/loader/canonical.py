@@ -311,13 +311,20 @@ def canonical(doc: dict, lenient: bool = False) -> dict:
 
 
 def omit_empty(doc: dict) -> dict:
-    """Compose drops empty/null entries of ``services.*.dns``."""
-    for svc in (doc.get("services") or {}).values():
-        if isinstance(svc, dict) and isinstance(svc.get("dns"), list):
-            svc["dns"] = [x for x in svc["dns"] if x is not None and x != ""] or None
-            if svc["dns"] is None:
-                svc["dns"] = []
-    return doc
+    """Compose rebuilds every sequence here (an empty one becomes a Go nil slice, which
+    only shows in untyped ``x-*`` extensions) and drops null/"" entries of ``services.*.dns``."""
+
+    def walk(v, path):
+        if isinstance(v, dict):
+            for k in v:
+                v[k] = walk(v[k], path + (k,))
+            return v
+        if isinstance(v, list):
+            drop = len(path) == 3 and path[0] == "services" and path[2] == "dns"
+            return [walk(e, path + ("[]",)) for e in v if not (drop and (e is None or e == ""))]
+        return v
+
+    return walk(doc, ())
 
 
 # ----------------------------------------------------------------- defaults

@@ -358,13 +358,13 @@ def _env_file(v, path):
         raise DecodeError("unexpected value type for env_file")
     p = _string(v.get("path"), path)
     req = _bool(v.get("required", False), path)
-    if req:
+    fmt_ = _string(v.get("format"), path)
+    if req and not fmt_:
         return p
     out = {}
     if p:
         out["path"] = p
-    out["required"] = False
-    fmt_ = _string(v.get("format"), path)
+    out["required"] = req
     if fmt_:
         out["format"] = fmt_
     return out
@@ -495,6 +495,15 @@ def _zero(gotype: str):
 # ----------------------------------------------------------------- project
 
 
+def _nil_empty_lists(v):
+    """Extensions stay untyped, so Compose's nil slices print as null there."""
+    if isinstance(v, list):
+        return [_nil_empty_lists(x) for x in v] or None
+    if isinstance(v, dict):
+        return {k: _nil_empty_lists(x) for k, x in v.items()}
+    return v
+
+
 _TOP = (("networks", "NetworkConfig"), ("volumes", "VolumeConfig"),
         ("secrets", "FileObjectConfig"), ("configs", "FileObjectConfig"))
 
@@ -523,5 +532,5 @@ def project_json(model: dict) -> dict:
         out[key] = res
     for k in sorted(model):
         if k.startswith("x-"):
-            out[k] = model[k]
+            out[k] = _nil_empty_lists(model[k])
     return {k: out[k] for k in sorted(out)}

@@ -200,10 +200,7 @@ def _resolve_service_env(svc: dict, env: dict, discard: bool) -> None:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8", errors="replace")
         if fmt == "raw":
-            for line in text.splitlines():
-                if line.strip() and not line.lstrip().startswith("#"):
-                    k, _, v = line.partition("=")
-                    from_files[k] = v
+            _parse_raw_env(text, path, env, from_files)
             continue
 
         def lookup(k, _svc_env=environment):
@@ -222,6 +219,24 @@ def _resolve_service_env(svc: dict, env: dict, discard: bool) -> None:
         svc["environment"] = {k: merged[k] for k in sorted(merged)}
     if discard:
         svc.pop("env_file", None)
+
+
+def _parse_raw_env(text: str, path: str, env: dict, out: dict) -> None:
+    """``format: raw``: docker run --env-file's KEY=VALUE lines, values taken verbatim."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.lstrip(" \t")
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.lstrip(" \t")
+        if any(c in key for c in " \t\n\v\f\r"):
+            raise LoadError(f"failed to parse env_file {path}: variable '{key}' contains whitespaces")
+        if sep:
+            out[key] = value
+        elif key in env:
+            out[key] = env[key]
 
 
 def _resolve_label_files(svc: dict) -> None:
