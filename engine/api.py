@@ -311,6 +311,10 @@ class Containers:
         """Docker refuses at create a network that does not exist ("network x not found")."""
         wanted = set((net.get("EndpointsConfig") or {}).keys())
         mode = hc.get("NetworkMode") or "bridge"
+        for key in ("NetworkMode", "PidMode", "IpcMode"):
+            v = str(hc.get(key) or "")
+            if v.startswith("container:"):
+                self.store.resolve(v.split(":", 1)[1])  # "No such container: x"
         if not (mode in ("bridge", "host", "none", "default") or mode.startswith("container:")):
             wanted.add(mode)
         wanted -= {"bridge", "host", "none", "default"}
@@ -322,8 +326,6 @@ class Containers:
         for w in sorted(wanted):
             if w not in known and not any(k and k.startswith(w) for k in known if len(w) >= 6):
                 raise NotFound(f"network {w} not found")
-        if mode.startswith("container:"):
-            self.store.resolve(mode.split(":", 1)[1])  # "No such container: x"
 
     # ---- lifecycle through the supervisor
     def start(self, ref: str) -> None:
