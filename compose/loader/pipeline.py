@@ -21,17 +21,9 @@ from compose.loader.interpolate import Warner, interpolate, substitute, InvalidT
 from compose.loader.merge import enforce_unicity, merge
 from compose.loader.model import decode, project_json
 from compose.loader.normalize import normalize, resolve_environment, resolve_relative_paths
+from compose.loader.validate import check_consistency, validate_schema
 from compose.loader.yamlread import Positions, read_documents
 from compose.project import Project
-
-
-def _validator():
-    """The validator's functions when its module exists (built in parallel by another engineer)."""
-    try:
-        from compose.loader import validate as v
-    except ImportError:
-        return None
-    return v
 
 
 class _Ctx:
@@ -40,7 +32,6 @@ class _Ctx:
         self.env = env
         self.warner = warner
         self.positions: Positions = {}
-        self.validator = _validator()
 
     def lookup(self, env):
         return env.get
@@ -84,8 +75,7 @@ def _process_documents(docs, filename: str, acc: dict, env: dict, working_dir: s
         ctx.positions.update(doc.positions)
         acc = enforce_unicity(acc)
         if validate:
-            if ctx.validator is not None:
-                ctx.validator.validate_schema(acc, ctx.positions)
+            validate_schema(acc, ctx.positions)
             if "version" in acc:
                 warn(f"{filename}: the attribute `version` is obsolete, it will be ignored, "
                      "please remove it to avoid potential confusion")
@@ -413,14 +403,6 @@ def _to_project(doc: dict, name: str, files, working_dir, env, env_files, option
 
 
 def _consistency(model: dict, disabled: dict, ctx: _Ctx) -> None:
-    v = ctx.validator
-    if v is not None and hasattr(v, "check_consistency"):
-        try:
-            v.check_consistency(model, ctx.positions, disabled=disabled)
-        except TypeError:
-            v.check_consistency(model, ctx.positions)
-    try:
-        from compose.graph import ServiceGraph
-    except ImportError:
-        return
-    ServiceGraph(model.get("services") or {}).check()
+    """Cross references, conflicting settings and depends_on cycles (compose.loader.validate,
+    which also runs compose.graph's cycle check)."""
+    check_consistency(model, ctx.positions, disabled=disabled)
