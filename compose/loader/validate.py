@@ -79,8 +79,12 @@ def _error(message: str, path: tuple, positions: Positions | None, *, show_path:
 
 @lru_cache(maxsize=1)
 def _schema() -> dict:
-    with open(SCHEMA_PATH, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(SCHEMA_PATH, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:  # an install without the repository's schemas/ directory
+        raise LoadError(f"cannot read the compose-spec schema {SCHEMA_PATH}: {e.strerror}; "
+                        "install pycompose from its source tree (pip install -e .)") from None
 
 
 @lru_cache(maxsize=1)
