@@ -198,7 +198,7 @@ def _compile(schema: Any, root: dict, refs: dict) -> Callable[[Any], bool]:
                     if not c(item):
                         return False
                 for rx, pc in patterns:
-                    if rx.search(k):
+                    if rx.search(k if isinstance(k, str) else str(k)):
                         matched = True
                         if not pc(item):
                             return False
@@ -465,6 +465,15 @@ def _first_by_position(errors: list, positions: Positions | None):
     return min(errors, key=key)
 
 
+def _string_keys(value: Any) -> Any:
+    """YAML allows ``1: x`` as a key; Compose reads every key as a string, and so does jsonschema here."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
+
+
 def validate_schema(doc: dict, positions: Positions) -> None:
     """Check the merged, interpolated document against the compose-spec schema.
 
@@ -473,7 +482,7 @@ def validate_schema(doc: dict, positions: Positions) -> None:
     if not isinstance(doc, dict):
         raise _error("top-level object must be a mapping", (), positions)
     if not schema_is_valid(doc):
-        errors = list(_validator().iter_errors(doc))
+        errors = list(_validator().iter_errors(_string_keys(doc)))
         if errors:
             explained = [(*_explain(e), e) for e in errors]
             path, message, shown, _ = _first_by_position(explained, positions)
