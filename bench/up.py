@@ -44,9 +44,14 @@ def sh(cmd: list[str] | str, env: dict | None = None, check: bool = False, timeo
                           timeout=timeout, check=check)
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, int, str]:
+def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None,
+          timeout: float = 900) -> tuple[float, int, str]:
+    """Wall time of one run; a run over ``timeout`` is killed and reported as rc 124."""
     t0 = time.monotonic()
-    r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    try:
+        r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - t0, 124, f"timed out after {timeout:g}s"
     return time.monotonic() - t0, r.returncode, (r.stderr or "")[-400:]
 
 
@@ -164,18 +169,22 @@ def gen(shape: str, n: int, d: Path) -> None:
     sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml")], check=True)
 
 
-def measure_cycle(tool: Tool, d: Path, project: str, repeat: int) -> dict:
+def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float) -> dict:
+    """Median up/down; after a timed-out run the tool is not run again at this size."""
     ups, downs, fails = [], [], []
     for _ in range(repeat):
-        t, rc, err = timed(tool.up(d, project), env=tool.env, cwd=str(d))
+        t, rc, err = timed(tool.up(d, project), env=tool.env, cwd=str(d), timeout=timeout)
         if rc != 0:
-            fails.append(f"up rc={rc}: {err.strip().splitlines()[-1:] if err.strip() else ''}")
+            fails.append(f"up rc={rc}: {err.strip().splitlines()[-1] if err.strip() else ''}")
         ups.append(t)
-        t, rc, err = timed(tool.down(d, project), env=tool.env, cwd=str(d))
-        if rc != 0:
-            fails.append(f"down rc={rc}: {err.strip().splitlines()[-1:] if err.strip() else ''}")
-        downs.append(t)
-    return {"up": statistics.median(ups), "down": statistics.median(downs), "fails": fails}
+        t2, rc2, err2 = timed(tool.down(d, project), env=tool.env, cwd=str(d), timeout=max(timeout, 300))
+        if rc2 != 0:
+            fails.append(f"down rc={rc2}: {err2.strip().splitlines()[-1] if err2.strip() else ''}")
+        downs.append(t2)
+        if rc == 124:
+            break
+    return {"up": statistics.median(ups), "down": statistics.median(downs), "fails": fails,
+            "timeout": any(f.startswith("up rc=124") for f in fails)}
 
 
 def health_delays(tool: Tool, d: Path, project: str, n: int) -> list[float]:
@@ -221,6 +230,7 @@ def main() -> int:
     ap.add_argument("--shapes", default="indep,chain,healthy")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--timeout", type=float, default=180, help="seconds before one `up -d` run is given up")
     ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
     args = ap.parse_args()
 
@@ -247,14 +257,15 @@ def main() -> int:
                 results = {}
                 for tool in tools:
                     project = f"bench{shape}{n}"
-                    results[tool.name] = measure_cycle(tool, d, project, args.repeat)
+                    results[tool.name] = measure_cycle(tool, d, project, args.repeat, args.timeout)
                 base = results["pycompose"]
                 for tool in tools:
                     r = results[tool.name]
                     ratio = ""
-                    if tool is not py and r["up"] and r["down"]:
+                    if tool is not py and r["up"] and r["down"] and not r["timeout"]:
                         ratio = f"{base['up'] / r['up']:>8.2f}x {base['down'] / r['down']:>9.2f}x"
-                    print(f"{shape:<8} {n:>3}  {tool.name:<15} {r['up']:>7.2f}s {r['down']:>7.2f}s   {ratio}")
+                    up_text = f">{args.timeout:.0f}s" if r["timeout"] else f"{r['up']:.2f}s"
+                    print(f"{shape:<8} {n:>3}  {tool.name:<15} {up_text:>8} {r['down']:>7.2f}s   {ratio}")
                     for f in r["fails"][:2]:
                         print(f"{'':<14}  ! {f}")
                 sys.stdout.flush()
