@@ -359,10 +359,13 @@ class Compose:
             prepared[name] = result
             ids[name] = [cid for cid, _, _ in result]
 
+        started: set[str] = set()
+
         async def work(name: str) -> list[str]:
             for cid, cname, must_start in prepared[name]:
                 if must_start:
                     await anyio.to_thread.run_sync(self._start, cid, cname)
+            started.add(name)
             return ids[name]
 
         async with sch.Watch(self.engine, {"label": [f"{cv.PROJECT}={self.name}"]}) as watch:
@@ -382,7 +385,7 @@ class Compose:
                         await sch.wait_running(watch, outcome.containers, services,
                                                progress=self._container_progress, not_ready=not_ready)
             except TimeoutError:
-                waiting = [n for n in selected if n not in ids] or sorted(not_ready) or selected
+                waiting = [n for n in selected if n not in started] or sorted(not_ready) or selected
                 raise sch.WaitTimeout(f"timeout waiting for services to be running/healthy after "
                                       f"{deadline:g}s: {', '.join(waiting)}") from None
         return UpResult(outcome.containers, plan)
