@@ -161,9 +161,12 @@ def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str,
 
 
 def set_default_route(pid: int, ifname: str, gateway: str) -> None:
-    with _ns_ipr(pid) as ipr:
-        idx = ipr.link_lookup(ifname=ifname)[0]
-        ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=idx)
+    try:
+        with _ns_ipr(pid) as ipr:
+            idx = ipr.link_lookup(ifname=ifname)[0]
+            ipr.route("replace", dst="0.0.0.0/0", gateway=gateway, oif=idx)
+    except (NetlinkError, IndexError) as e:
+        raise SystemError_(f"cannot route through {gateway} on {ifname} in the container: {e}") from None
 
 
 def container_links(pid: int) -> list[str]:

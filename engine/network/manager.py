@@ -12,6 +12,7 @@ Hooks, called by the supervisor around a container's start and stop:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
@@ -696,9 +697,15 @@ class NetworkManager:
                     keep.append(e)
             if gone is None:
                 raise NotFound(f"container {cid[:12]} is not connected to network {net['Name']}")
+            had_route = next((e for e in ep["Networks"] if e["IPAddress"] and not e["Internal"]), None) is gone
             if gone.get("HostVeth"):
                 links.delete_link(gone["HostVeth"])
             ep["Networks"] = keep
+            nxt = next((e for e in keep if e["IPAddress"] and not e["Internal"]), None)
+            if had_route and nxt and ep.get("Active") and ep.get("Pid"):
+                # the default route left with the interface: the next network takes over, as in Docker
+                with contextlib.suppress(EngineError, OSError):
+                    links.set_default_route(ep["Pid"], nxt["Interface"], nxt["Gateway"])
             self.store.save_endpoint(ep)
             self._gc_bridges()
             self._apply_rules()

@@ -268,6 +268,10 @@ def test_connect_running_container_gets_eth1_at_once_and_disconnect_removes_it(n
     with pytest.raises(Conflict, match="has active endpoints"):
         nm.remove("back")
     back_ip = ip_of(nm, rec, "back")
+    nm.disconnect("front", rec)  # the default route moves to the remaining network
+    assert f"default via {nm.network_settings(rec)['Networks']['back']['Gateway']}" in box.run(
+        "busybox", "ip", "route").stdout
+    nm.connect("front", rec)
     nm.disconnect("back", rec)
     assert "eth1" not in box.run("busybox", "ip", "-o", "link").stdout
     assert back_ip not in box.run("busybox", "cat", "/etc/hosts").stdout
