@@ -93,15 +93,65 @@ def run_exec(rec: dict, pid: int, image_config: dict, cmd: list[str], env=None, 
     process = build_process(rec, pid, cmd, env, workdir, user, tty, privileged)
     cgroup_paths = _cgroup_paths(rec["Id"])
     if detach:
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        try:
-            exec_process(pid, process, (null, null, null), cgroup_paths=cgroup_paths)
-        finally:
-            os.close(null)
+        _run_detached(pid, process, cgroup_paths)
         return 0
     if tty:
         return _run_tty(pid, process, cgroup_paths, stdin, stdout)
     return _run_pipes(pid, process, cgroup_paths, stdin, stdout, stderr)
+
+
+def _run_detached(pid: int, process, cgroup_paths) -> None:
+    """``exec -d``: a small reaper process of our own waits for the command, so it never becomes a
+    zombie nobody reaps (a zombie in the container's pid namespace keeps the container from dying).
+
+    The reaper is a grandchild (double fork, own session) reparented to init once we return; it
+    reports whether the command started, so a bad command still fails this call.
+    """
+    from engine.runtime import exec_process
+
+    r, w = os.pipe()
+    first = os.fork()
+    if first == 0:  # intermediate: make the reaper and leave at once
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() == 0:
+                code = 0
+                try:
+                    from engine import sys as ksys
+
+                    ksys.set_child_subreaper(True)
+                    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+                    try:
+                        child = exec_process(pid, process, (null, null, null), cgroup_paths=cgroup_paths)
+                    finally:
+                        os.close(null)
+                    os.write(w, b"ok\n")
+                    os.close(w)
+                    while True:  # reap the command and anything it leaves behind with us
+                        try:
+                            os.wait()
+                        except ChildProcessError:
+                            break
+                        except InterruptedError:
+                            continue
+                except BaseException as e:  # noqa: BLE001 - reported to the caller through the pipe
+                    status = getattr(e, "status", 126)
+                    os.write(w, f"{status}:{e}\n".encode())
+                    code = 1
+                os._exit(code)
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(first, 0)
+    with os.fdopen(r, "rb") as f:
+        answer = f.readline().decode(errors="replace").strip()
+    if answer == "ok":
+        return
+    from engine.runtime.errors import StartError
+
+    status, _, message = answer.partition(":")
+    raise StartError(message or "exec failed: the command did not start", int(status) if status.isdigit() else 126)
 
 
 def _cgroup_paths(cid: str) -> dict | None:

@@ -256,3 +256,18 @@ def test_logs_follow_continues_across_restarts_until_the_policy_gives_up(eng, ma
     assert got == b"run\nrun\nrun\n"  # the first run and exactly two restarts
     info = eng.containers.inspect(cid)
     assert info["RestartCount"] == 2 and info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 1
+
+
+@pytest.mark.timeout(120)
+def test_exec_detached_leaves_no_zombie_that_keeps_the_container_alive(eng, make):
+    cid = make(["sleep", "300"])
+    eng.containers.start(cid)
+    assert eng.containers.exec(cid, ["sh", "-c", "sleep 0.2"], detach=True) == 0
+    with pytest.raises(EngineError, match="executable file not found"):
+        eng.containers.exec(cid, ["no-such-binary"], detach=True)
+    buf = io.BytesIO()
+    eng.containers.exec(cid, ["sh", "-c", "sleep 0.5"], stdout=buf)  # the detached one has ended by now
+    # an unreaped exec'd process (a zombie in the container's pid namespace) would hold pid 1 in
+    # zap_pid_ns_processes forever and this stop would never return
+    eng.containers.stop(cid, timeout=0)
+    assert eng.containers.inspect(cid)["State"]["Status"] == "exited"
