@@ -96,3 +96,19 @@ def test_events_json_streams_container_events(compose_factory):
     ev.kill()
     ev.wait()
     assert ("a", "start") in seen, seen
+
+
+def test_logs_follow_picks_up_containers_created_later(compose_factory):
+    c = compose_factory("scale")
+    c.run("up", "-d", check=True)
+    follower = c.popen("logs", "-f", "--no-color")
+    time.sleep(1.0)
+    c.run("up", "-d", "--scale", "web=2", check=True)
+    second = f"{c.project}-web-2"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and c.run("logs", "web", "--index", "2").stdout.count("hello from") < 1:
+        time.sleep(0.2)
+    c.run("down", "-t", "1", check=True)
+    out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert f"{second}  | hello from" in out, out
