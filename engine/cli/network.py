@@ -242,7 +242,10 @@ def run(args, gopts) -> int:
             sys.stdout.write("WARNING! This will remove all custom networks not used by at least one container.\n"
                              "Are you sure you want to continue? [y/N] ")
             sys.stdout.flush()
-            answer = sys.stdin.readline().strip().lower()
+            line = sys.stdin.readline()
+            if not line.endswith("\n"):
+                sys.stdout.write("\n")  # no answer (EOF): end the prompt's line
+            answer = line.strip().lower()
             if answer not in ("y", "yes"):
                 return 0
         removed = nets.prune(filters)
