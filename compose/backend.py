@@ -378,8 +378,8 @@ class Compose:
                         services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
                         progress=self._container_progress, check_conditions=not opts.no_start,
                         prepare=prepare)
-                    for svc, err in outcome.errors.items():
-                        self.progress.event("Service", svc, "Error", str(err))
+                    for svc in outcome.errors:  # the reason is printed once, as the command's error
+                        self.progress.event("Service", svc, "Error")
                     outcome.raise_first()
                     if opts.wait and not opts.no_start:
                         await sch.wait_running(watch, outcome.containers, services,
