@@ -74,6 +74,7 @@ class BootMixin:
         from engine.cgroups import container_cgroup
 
         cg = container_cgroup(box.cid)
+        self._release_keeper(box)
         with contextlib.suppress(Exception):
             cg.kill_all(signal.SIGKILL)
         with contextlib.suppress(Exception):
@@ -114,6 +115,11 @@ class BootMixin:
                     fd = self._open_fifo(path, create=False)
                     box.outputs[fd] = stream
                     self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
+        if (box.rec.get("Config") or {}).get("Tty"):
+            master = self._take_console(box)
+            if master is not None:
+                box.outputs[master] = "stdout"
+                self.sel.register(master, selectors.EVENT_READ, self._make_pump(box, "stdout"))
         self.sel.register(pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
         with contextlib.suppress(Exception):
             from engine.images import ImageStore

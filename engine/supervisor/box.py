@@ -48,6 +48,8 @@ class Box:
         self.paused = False
         self.exit_code = 0
         self.stdin_relay: dict | None = None      # StdinOnce: stdin.fifo -> pipe, closed when the client leaves
+        self.keeper_pid = 0                       # Tty: the process parking the pty master (engine.supervisor.stdio)
+        self.keeper_is_child = False
 
     @property
     def running(self) -> bool:

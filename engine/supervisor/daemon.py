@@ -515,7 +515,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                         console=on_console if spec.process.terminal else None)
         except BaseException as e:
             self._close_stdin_relay(box)
-            for fd in opened:
+            for fd in opened + list(locals().get("console_fd", [])):
                 with contextlib.suppress(OSError):
                     os.close(fd)
             for fd in list(locals().get("outputs", {})):
@@ -540,6 +540,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         for master in console_fd:
             os.set_blocking(master, False)
             outputs[master] = "stdout"
+            self._keep_console(box, master)
         box.pid, box.adopted, box.cgroup, box.writer = pid, False, cgroup, writer
         box.pidfd = os.pidfd_open(pid)
         box.started_mono, box.started_ns = time.monotonic(), time.time_ns()
@@ -586,6 +587,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             box.writer.close()
             box.writer = None
         self._close_stdin_relay(box)
+        self._release_keeper(box)
         self._stop_health(box)
         if box.kill_timer is not None:
             box.kill_timer.cancel()

@@ -4,21 +4,102 @@ stdin (an idle FIFO for OpenStdin, a relay that ends with the attached writer fo
 Why FIFOs in the container directory: the container holds them open read-write, so if the
 daemon dies its writes never fail with EPIPE (it blocks only when 64 KiB are unread), and
 the next daemon re-opens them and goes on logging where the last one stopped.
+
+With a Tty the output comes from the pty master, which the daemon holds; a duplicate is
+parked in a ``sleep`` process started for it (argv[0] ``pycompose-supervisor-tty <id>``,
+~0.3 MiB), so a dying daemon does not hang up the container's terminal (no SIGHUP) and the
+next daemon takes the master back with pidfd_getfd.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import selectors
+import shutil
+import signal
+import subprocess
 import traceback
 from pathlib import Path
 
+from engine.state import read_json, write_json
 from engine.supervisor.box import Box
+
+KEEPER = "pycompose-supervisor-tty"
+SYS_PIDFD_GETFD = 438  # the same number on x86_64 and aarch64
+
+
+def pidfd_getfd(pid: int, target_fd: int) -> int:
+    """A duplicate of file descriptor ``target_fd`` of process ``pid`` (root; Linux 5.6+)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"pidfd_getfd: {os.strerror(err)}")
+        os.set_inheritable(fd, False)
+        return fd
+    finally:
+        os.close(pidfd)
+
+
+def _is_keeper(pid: int, cid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace") == f"{KEEPER} {cid[:12]}"
+    except OSError:
+        return False
 
 
 class StdioMixin:
     """Part of ``Supervisor`` (engine.supervisor.daemon): uses its selector and container store."""
+
+    # ---- tty: the pty master parked outside the daemon
+    def _keep_console(self, box: Box, master: int) -> None:
+        sleep = shutil.which("sleep") or "/bin/sleep"
+        try:
+            proc = subprocess.Popen([f"{KEEPER} {box.cid[:12]}", "infinity"], executable=sleep, pass_fds=(master,),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True, cwd="/")
+        except OSError:
+            traceback.print_exc()  # the container still runs; it would only not survive our death
+            return
+        box.keeper_pid, box.keeper_is_child = proc.pid, True
+        proc.returncode = 0  # we reap it ourselves (waitpid in _release_keeper), not subprocess
+        write_json(self.store.dir(box.cid) / "tty-keeper.json", {"pid": proc.pid, "fd": master})
+
+    def _take_console(self, box: Box) -> int | None:
+        """After a daemon restart: the master back from the keeper, or None."""
+        info = read_json(self.store.dir(box.cid) / "tty-keeper.json") or {}
+        pid = int(info.get("pid") or 0)
+        if not pid or not _is_keeper(pid, box.cid):
+            return None
+        try:
+            fd = pidfd_getfd(pid, int(info["fd"]))
+        except (OSError, KeyError, ValueError):
+            return None
+        box.keeper_pid, box.keeper_is_child = pid, False
+        os.set_blocking(fd, False)
+        return fd
+
+    def _release_keeper(self, box: Box) -> None:
+        path = self.store.dir(box.cid) / "tty-keeper.json"
+        pid = box.keeper_pid
+        if not pid:  # e.g. the container died while no daemon ran: the keeper from the file
+            pid = int((read_json(path) or {}).get("pid") or 0)
+            if not (pid and _is_keeper(pid, box.cid)):
+                pid = 0
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if box.keeper_is_child:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+        box.keeper_pid, box.keeper_is_child = 0, False
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
     def _stdio(self, box: Box, rec: dict, outputs: dict[int, str]) -> tuple[tuple[int, int, int], list[int]]:
         """FIFOs the container holds read-write (see the module docstring); our read ends go in ``outputs``."""

@@ -291,3 +291,49 @@ def test_event_history_survives_a_supervisor_restart(own_root):
         assert [e["Action"] for e in evs] == ["start", "die"]
     finally:
         eng.containers.remove(cid, force=True)
+
+
+def _keepers(cid: str) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                argv0 = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")[0].decode()
+            except OSError:
+                continue
+            if argv0 == f"pycompose-supervisor-tty {cid[:12]}":
+                out.append(int(d))
+    return out
+
+
+def test_tty_container_survives_a_sigkilled_supervisor(own_root):
+    import select
+
+    eng = Engine(str(own_root))
+    cid = eng.containers.create({"Image": "busybox", "Tty": True, "Cmd": ["sh", "-c",
+                                 "i=0; while true; do echo t $i; i=$((i+1)); sleep 0.05; done"]})
+    try:
+        eng.containers.start(cid)
+        cpid = eng.containers.inspect(cid)["State"]["Pid"]
+        assert len(_keepers(cid)) == 1
+        sup = int((own_root / "run" / "supervisor.pid").read_text())
+        fd = os.pidfd_open(sup)
+        os.kill(sup, signal.SIGKILL)  # the supervisor this test started
+        select.select([fd], [], [], 30)
+        os.close(fd)
+        time.sleep(0.5)  # the shell keeps writing into its terminal meanwhile
+        assert os.path.exists(f"/proc/{cpid}") and Path(f"/proc/{cpid}/stat").read_text().split()[2] != "Z"
+        eng.supervisor.ensure_running()
+        assert eng.containers.inspect(cid)["State"]["Pid"] == cpid
+        before = len(list(eng.containers.logs(cid)))
+        seen = []
+        for e in eng.containers.logs(cid, follow=True):
+            seen.append(e.data)
+            if len(seen) > before + 3:
+                break
+        nums = [int(x.split()[1]) for x in seen]
+        assert nums == list(range(len(nums)))  # the terminal's output went on, nothing lost
+        eng.containers.stop(cid, timeout=0)
+        assert _keepers(cid) == []
+    finally:
+        eng.containers.remove(cid, force=True)
