@@ -678,11 +678,12 @@ def _check_formats(doc: dict, positions: Positions | None) -> None:
 def _check_long_port(port: dict, path: tuple, positions: Positions | None) -> None:
     target, published = port.get("target"), port.get("published")
     for key, value in (("target", target), ("published", published)):
-        if value is None or (isinstance(value, str) and ("$" in value or value == "")):
+        if not isinstance(value, (int, str)) or isinstance(value, bool) \
+                or (isinstance(value, str) and ("$" in value or value == "")):
             continue
         try:
-            if key == "target":
-                _port_range(str(value))
+            if key == "target":  # one container port per long-syntax entry; published may be a range
+                _port_number(str(value))
             else:
                 _port_range(str(value))
         except ValueError as e:
