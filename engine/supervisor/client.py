@@ -20,7 +20,9 @@ from engine.state import DataRoot
 from engine.supervisor import protocol
 from engine.supervisor.events import check_filters, parse_time
 
-SCRIPT = Path(__file__).with_name("pycompose-supervisor")
+# argv: python3 -c BOOT pycompose-supervisor <root>: the daemon's cmdline names it (the leak check and
+# Engine.supervisor_running look for it), and no separate script file has to be installed
+BOOT = "import sys; from engine.supervisor.daemon import main; sys.exit(main(sys.argv[2:]))"
 START_TIMEOUT = 60.0
 
 
@@ -63,7 +65,7 @@ class SupervisorClient:
                 env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
                 repo = str(Path(__file__).resolve().parents[2])
                 env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-                proc = subprocess.Popen([sys.executable, str(SCRIPT), str(self.root.path)],
+                proc = subprocess.Popen([sys.executable, "-c", BOOT, "pycompose-supervisor", str(self.root.path)],
                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
                                         env=env, close_fds=True, start_new_session=True)
                 try:
