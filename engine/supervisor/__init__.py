@@ -3,8 +3,18 @@
 Why one daemon and not one per container: a Python process costs megabytes
 where conmon costs half a MiB, so a single process serves every container of
 the root (logs, exit codes, restart policy, healthchecks, events, DNS).
-Modules: ``daemon`` (the event loop), ``client`` (what the API calls),
-``protocol`` (JSON lines over ``$ROOT/run/supervisor.sock``), ``logwriter``
-(Docker's json-file format), ``restart`` (policy and back-off), ``health``
-(Docker's healthcheck state machine), ``events`` (history and filters).
+
+Modules, one job each:
+
+* ``client``    what the API calls (``SupervisorClient``); starts the daemon on demand
+* ``protocol``  JSON lines over ``$ROOT/run/supervisor.sock``, typed errors both ways
+* ``daemon``    the event loop (pidfds, FIFOs, timers; no polling) and the lifecycle verbs
+* ``box``       what the daemon keeps per container
+* ``stdio``     output FIFOs into the log, stdin (OpenStdin/StdinOnce), the parked pty master
+* ``logwriter`` Docker's json-file format (16 KiB partials, max-size/max-file rotation)
+* ``restart``   restart policies and moby's back-off, as pure decisions
+* ``health`` / ``probes``  Docker's healthcheck rules / running the probes
+* ``events``    Docker events, their filters and the history behind ``--since``
+* ``boot``      re-adoption of containers a dead daemon left running
+* ``networker`` network hooks in a worker forked on demand (keeps pyroute2 out of the daemon)
 """
