@@ -140,6 +140,8 @@ def bench_ours(root: Path, n: int, count: int) -> dict:
         cli = [sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network", "none",
                "busybox", "true"]
         res["cli_run_rm_true"] = timed(lambda: run_quiet(cli, env=env, cwd=REPO, check=True), n, warmup=1)
+        version = [sys.executable, "-m", "compose.cli.main", "--version"]
+        res["cli_version"] = timed(lambda: run_quiet(version, env=env, cwd=REPO, check=True), n, warmup=1)
 
         ids = []
         t0 = time.perf_counter()
@@ -314,6 +316,7 @@ def main() -> int:
             r2 = statistics.median(ours["api_create_start_exit_true"]) / statistics.median(runc)
             print(f"  ratio until-running / runc run: {r1:.2f}x   start-to-exit / runc run: {r2:.2f}x  (target <= 1.0x)")
         print(f"  pycompose container run --rm busybox true (CLI)        {med(ours['cli_run_rm_true'])}")
+        print(f"    (pycompose --version, the interpreter's start-up:    {med(ours['cli_version'])})")
         dr = figures["docker_run_rm_true"]
         print(f"  docker run --rm busybox true                           {med(dr) if dr else 'docker not available'}")
         if dr:
