@@ -278,3 +278,16 @@ def test_cp_directory_forms_and_follow_link(pc, tmp_path):
     assert (tmp_path / "followed").read_text() == "1\n" and not (tmp_path / "followed").is_symlink()
     r = pc("cp", f"{n}:/nope", str(tmp_path))
     assert r.returncode == 1 and "Could not find the file /nope" in r.stderr
+
+
+def test_prune_removes_only_stopped_containers_matching_the_filter(pc):
+    label = f"pyc.prune={secrets.token_hex(4)}"
+    done, running, other = pc.name(), pc.name(), pc.name()
+    pc("run", "--name", done, "-l", label, "busybox", "true")
+    pc("run", "-d", "--name", running, "-l", label, "busybox", "sleep", "300")
+    pc("run", "--name", other, "busybox", "true")  # stopped, but without the label
+    r = pc("prune", "-f", "--filter", f"label={label}")
+    assert r.returncode == 0 and r.stdout.startswith("Deleted Containers:\n")
+    assert "Total reclaimed space: " in r.stdout
+    left = set(pc("ls", "-a", "--format", "{{.Names}}").stdout.split())
+    assert done not in left and running in left and other in left
