@@ -169,8 +169,15 @@ def gen(shape: str, n: int, d: Path) -> None:
     sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml")], check=True)
 
 
-def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float) -> dict:
-    """Median up/down; after a timed-out run the tool is not run again at this size."""
+def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float, warmup: int = 1) -> dict:
+    """Median up/down after ``warmup`` untimed cycles (a fresh data root's first start, cold page
+    cache); after a timed-out run the tool is not run again at this size."""
+    for _ in range(warmup):
+        rc = timed(tool.up(d, project), env=tool.env, cwd=str(d), timeout=timeout)[1]
+        timed(tool.down(d, project), env=tool.env, cwd=str(d), timeout=max(timeout, 300))
+        if rc == 124:
+            return {"up": timeout, "down": 0.0, "fails": [f"up rc=124: warm-up timed out after {timeout:g}s"],
+                    "timeout": True}
     ups, downs, fails = [], [], []
     for _ in range(repeat):
         t, rc, err = timed(tool.up(d, project), env=tool.env, cwd=str(d), timeout=timeout)
@@ -231,6 +238,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--timeout", type=float, default=180, help="seconds before one `up -d` run is given up")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed up/down cycles before the timed ones")
     ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
     args = ap.parse_args()
 
@@ -244,7 +252,8 @@ def main() -> int:
     print(f"# bench/up.py  {datetime.now().isoformat(timespec='seconds')}  ({os.cpu_count()} cores)")
     for n in notes:
         print(f"# peer: {n}")
-    print(f"# medians of {args.repeat} runs; down uses -t 1; workload: gen-compose.py default (sleep-trap)")
+    print(f"# medians of {args.repeat} runs after {args.warmup} warm-up; down uses -t 1; "
+          f"workload: gen-compose.py default (sleep-trap)")
     print()
     header = f"{'shape':<8} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
     print(header)
@@ -257,7 +266,7 @@ def main() -> int:
                 results = {}
                 for tool in tools:
                     project = f"bench{shape}{n}"
-                    results[tool.name] = measure_cycle(tool, d, project, args.repeat, args.timeout)
+                    results[tool.name] = measure_cycle(tool, d, project, args.repeat, args.timeout, args.warmup)
                 base = results["pycompose"]
                 for tool in tools:
                     r = results[tool.name]
