@@ -528,7 +528,6 @@ def _stats(args) -> int:
 
 def _port(args) -> int:
     eng = _engine()
-    rec = eng.containers.inspect(args.container)
     mapping = eng.containers.port(args.container, args.private_port)
     for key in sorted(mapping, key=lambda k: (int(k.split("/")[0]), k)):
         for b in mapping[key]:

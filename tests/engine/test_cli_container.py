@@ -291,3 +291,16 @@ def test_prune_removes_only_stopped_containers_matching_the_filter(pc):
     assert "Total reclaimed space: " in r.stdout
     left = set(pc("ls", "-a", "--format", "{{.Names}}").stdout.split())
     assert done not in left and running in left and other in left
+
+
+def test_published_port_shows_in_port_and_ps(pc):
+    n = pc.name()
+    assert pc("run", "-d", "--name", n, "-p", "127.0.0.1::80", "busybox", "sleep", "300").returncode == 0
+    out = pc("port", n).stdout
+    m = re.fullmatch(r"80/tcp -> 127\.0\.0\.1:(\d+)\n", out)
+    assert m, out
+    host_port = m.group(1)
+    assert pc("port", n, "80").stdout == f"127.0.0.1:{host_port}\n"
+    assert f"127.0.0.1:{host_port}->80/tcp" in pc("ps", "--filter", f"name={n}").stdout
+    r = pc("port", n, "81/udp")
+    assert r.returncode == 1 and r.stderr == f"Error: No public port '81/udp' published for {n}\n"
