@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from compose import convert as cv
 from compose.backend import Compose, labels, open_backend, short_name
-from compose.render.logs import LogPrinter
+from compose.render.logs import LogPrinter, use_colour
 
 HELP = "View output from containers"
 
@@ -231,7 +231,7 @@ def run(args, gopts) -> int:
             return False
         return True
 
-    printer = LogPrinter(sys.stdout, colour=not args.no_color and sys.stdout.isatty(),
+    printer = LogPrinter(sys.stdout, colour=use_colour(args.no_color, getattr(gopts, 'ansi', 'auto')),
                          prefix=not args.no_log_prefix, timestamps=args.timestamps)
     f = Follower(b, printer, follow=args.follow, tail=args.tail, since=args.since, until=args.until,
                  timestamps=args.timestamps, include=include)

@@ -16,7 +16,7 @@ import anyio
 from compose import convert as cv
 from compose.backend import UpOptions, labels, open_backend, short_name
 from compose.errors import UsageError
-from compose.render.logs import LogPrinter
+from compose.render.logs import LogPrinter, use_colour
 
 HELP = "Create and start containers"
 
@@ -102,6 +102,7 @@ def run(args, gopts) -> int:
         return 130
     if args.detach or args.no_start:
         return 0
+    args.ansi = gopts.ansi
     return attach(b, args, result.containers, began)
 
 
@@ -114,7 +115,7 @@ def attach(b, args, started: dict[str, list[str]], since: float) -> int:
     if args.attach_dependencies:
         attach_to |= set(b.project.services)
     attach_to -= set(args.no_attach)
-    printer = LogPrinter(sys.stdout, colour=not args.no_color and sys.stdout.isatty(),
+    printer = LogPrinter(sys.stdout, colour=use_colour(args.no_color, getattr(args, 'ansi', 'auto')),
                          prefix=not args.no_log_prefix, timestamps=args.timestamps)
     exit_codes: dict[str, int] = {}
     abort = threading.Event()

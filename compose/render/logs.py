@@ -74,6 +74,15 @@ class LogPrinter:
             self.stream.flush()
 
 
+def use_colour(no_color: bool, ansi: str = "auto", stream: IO[str] | None = None) -> bool:
+    """``--no-color`` wins; ``--ansi always|never`` decide; ``auto``: only on a terminal."""
+    if no_color or ansi == "never":
+        return False
+    if ansi == "always":
+        return True
+    return (stream or sys.stdout).isatty()
+
+
 def _iso(when) -> str:
     if isinstance(when, (int, float)):
         return datetime.fromtimestamp(when, timezone.utc).isoformat().replace("+00:00", "Z")

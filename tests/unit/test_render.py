@@ -50,3 +50,13 @@ def test_auto_is_plain_when_not_a_terminal():
     p = make_progress("auto", out)
     p.event("Volume", "p_data", "Created")
     assert out.getvalue() == " Volume p_data  Created\n"
+
+
+def test_colour_choice():
+    from compose.render.logs import use_colour
+
+    tty, pipe = io.StringIO(), io.StringIO()
+    tty.isatty = lambda: True
+    assert use_colour(False, "auto", tty) and not use_colour(False, "auto", pipe)
+    assert use_colour(False, "always", pipe) and not use_colour(False, "never", tty)
+    assert not use_colour(True, "always", tty)  # --no-color wins
