@@ -644,12 +644,35 @@ def _check_service_values(name: str, service: dict, positions) -> None:
         if isinstance(vol, dict):
             size = _dig(vol, ("tmpfs", "size"))
             _judge(size, parse_size, "size", at + ("volumes", i, "tmpfs", "size"), positions)
+    _check_short_syntax(service, at, positions)
     hosts = service.get("extra_hosts")
     if isinstance(hosts, list):
         for i, entry in enumerate(hosts):
             if isinstance(entry, str) and "$" not in entry and "=" not in entry and ":" not in entry:
                 raise _error(f'{_show(entry)} is not a valid extra host: use "name=ip" or "name:ip"',
                              at + ("extra_hosts", i), positions)
+
+
+def _check_short_syntax(service: dict, at: tuple, positions) -> None:
+    """Short volume/device strings, parsed by the loader's own parsers, so a refusal names its line.
+
+    The parsers live in compose.loader.shortsyntax (the canonical stage); without them this
+    is skipped and the canonical stage reports the same refusal without a position.
+    """
+    try:
+        from compose.loader.shortsyntax import parse_device, parse_volume
+    except ImportError:
+        return
+    for key, parse in (("volumes", parse_volume), ("devices", parse_device)):
+        entries = service.get(key)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            if isinstance(entry, str) and "$" not in entry:
+                try:
+                    parse(entry)
+                except LoadError as e:
+                    raise _error(e.bare_message, at + (key, i), positions) from None
 
 
 def _check_formats(doc: dict, positions: Positions | None) -> None:

@@ -252,6 +252,20 @@ CASES = [
      """, 'compose.yaml:4:34: services.web.extra_hosts[1]: "nohostip" is not a valid extra host: use "name=ip" '
          'or "name:ip"'),
     ("""\
+     services:
+       web:
+         image: nginx
+         volumes:
+           - data:/data
+           - ":/text_file.txt"
+     """, 'compose.yaml:6:9: services.web.volumes[1]: invalid spec: :/text_file.txt: empty section between colons'),
+    ("""\
+     services:
+       web:
+         image: nginx
+         devices: ["a:b:c:d"]
+     """, 'compose.yaml:4:15: services.web.devices[0]: confusing device mapping, please use long syntax: a:b:c:d'),
+    ("""\
      services: []
      """, 'compose.yaml:1:11: services: must be a mapping'),
     ("""\
