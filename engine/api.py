@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal as _signal
 import time
 from functools import cached_property
 from pathlib import Path

@@ -14,12 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import signal
-import sys
 import termios
 import tty as _tty
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from engine.errors import InvalidArgument
 

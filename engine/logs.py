@@ -21,7 +21,6 @@ import json
 import os
 import re
 import select
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator

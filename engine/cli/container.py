@@ -17,7 +17,7 @@ import time
 
 from engine.cli import common
 from engine.cli import run_flags
-from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.errors import EngineError, InvalidArgument, NotFound
 
 HELP = "Manage containers"
 
