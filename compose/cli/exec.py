@@ -73,7 +73,7 @@ def do_exec(args, gopts) -> int:
     if args.dry_run or gopts.dry_run:
         print(f"DRY-RUN MODE - Container {short_name(c)}  exec {' '.join(args.cmd)}")
         return 0
-    tty = not args.no_tty and sys.stdout.isatty() and sys.stdin.isatty()
+    tty = not args.no_tty and sys.stdout.isatty()  # Compose: -T defaults to "stdout is not a terminal"
     code = b.engine.containers.exec(
         c["Id"], list(args.cmd), env=env_pairs(args.env) or None, workdir=args.workdir, user=args.user, tty=tty,
         detach=args.detach, privileged=args.privileged,
