@@ -112,7 +112,7 @@ class TtyProgress(Progress):
         self.console = Console(file=self.stream, highlight=False)
         self.live = Live(console=self.console, refresh_per_second=10, transient=False,
                          get_renderable=self._render)
-        self.live.start()
+        self.started = False  # the view appears with the first event: commands with none print nothing
 
     def _render(self):
         from rich.console import Group
@@ -141,14 +141,19 @@ class TtyProgress(Progress):
         return Group(title, t)
 
     def show(self, line: Line) -> None:
+        if not self.started:
+            self.started = True
+            self.live.start()
         self.live.refresh()
 
     def message(self, text: str) -> None:
         self.live.console.print(text, markup=False, highlight=False)
 
     def close(self) -> None:
-        self.live.refresh()
-        self.live.stop()
+        if self.started:
+            self.live.refresh()
+            self.live.stop()
+            self.started = False
 
 
 def make_progress(mode: str = "auto", stream: IO[str] | None = None, title: str = "Running") -> Progress:
