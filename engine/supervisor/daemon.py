@@ -30,11 +30,12 @@ from engine.containers import ContainerStore
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.state import DataRoot
 from engine.supervisor import health as hc
-from engine.supervisor import networker, protocol
+from engine.supervisor import networker, protocol, statewrite
 from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin
 from engine.supervisor.box import Box, Timer
 from engine.supervisor.events import EventLog, check_filters, container_event, matches
 from engine.supervisor.logwriter import JsonFileWriter, format_time
+from engine.supervisor.phases import Phases
 from engine.supervisor.probes import ProbeMixin
 from engine.supervisor.restart import RestartManager, RestartPolicy
 from engine.supervisor.stdio import StdioMixin
@@ -438,7 +439,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
 
     def _set_state(self, box: Box, **fields) -> dict:
         try:
-            return self.store.update_state(box.cid, **fields)
+            return statewrite.update_state(self.store, box.cid, **fields)
         except NotFound:
             return {}
 
@@ -478,6 +479,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         from engine.runtime.start import start
         from engine.volumes import VolumeStore
 
+        ph = Phases()
         rec = self.store.get(box.cid)
         box.rec = rec
         host_config = rec.get("HostConfig") or {}
@@ -493,13 +495,16 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             limits = limits_from_hostconfig(host_config)
             spec = build_spec(rec, img.config, img.layer_dirs(), self.store.dir(box.cid), VolumeStore(self.root),
                               container_pid=self._container_pid)
+            ph.mark("spec")
             cgroup = container_cgroup(box.cid)
             with contextlib.suppress(Exception):
                 cgroup.destroy()  # a leftover of a run whose supervisor died
             cgroup.create()
             cgroup.apply(limits)
+            ph.mark("cgroup")
             self._net("prepare", record=rec)
             prepared = True
+            ph.mark("net-prepare")
             outputs: dict[int, str] = {}
             console_fd: list[int] = []
 
@@ -511,7 +516,14 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             else:
                 stdio, child_ends = self._stdio(box, rec, outputs)
                 opened += child_ends
-            pid = start(spec, stdio, cgroup=cgroup, prestart=lambda p: self._attach(rec, p),
+            ph.mark("stdio")
+
+            def prestart(p: int) -> None:
+                ph.mark("forked+cgroup")
+                self._attach(rec, p)
+                ph.mark("net-attach")
+
+            pid = start(spec, stdio, cgroup=cgroup, prestart=prestart,
                         console=on_console if spec.process.terminal else None)
         except BaseException as e:
             self._close_stdin_relay(box)
@@ -535,6 +547,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                 fields["ExitCode"] = int(status) if int(status) != 125 else 128
             self._set_state(box, **fields)
             raise
+        ph.mark("exec")
         for fd in opened:
             os.close(fd)
         for master in console_fd:
@@ -559,7 +572,10 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         if health_cfg:
             fields["Health"] = box.health
         self._set_state(box, **fields)
+        ph.mark("state")
         self._publish(container_event("start", rec))
+        ph.mark("event")
+        ph.report(f"start {box.cid[:12]}")
         if health_cfg:
             self._publish(container_event("health_status: starting", rec))
             self._schedule_probe(box)

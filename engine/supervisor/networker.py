@@ -100,13 +100,25 @@ def _serve(sock: socket.socket, root_path: str) -> None:
 
     mgr = NetworkManager(root_path)
     reader = sock.makefile("rb")
-    for line in reader:
-        try:
-            req = protocol.decode(line)
-            reply = {"ok": True, "result": _handle(mgr, req)}
-        except BaseException as e:  # noqa: BLE001 - every failure goes back typed
-            reply = protocol.error_reply(e)
-        sock.sendall(protocol.encode(reply))
+    profile = os.environ.get("PYCOMPOSE_SUPERVISOR_PROFILE")  # the daemon's option: this worker's own stats
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    try:
+        for line in reader:
+            try:
+                req = protocol.decode(line)
+                reply = {"ok": True, "result": _handle(mgr, req)}
+            except BaseException as e:  # noqa: BLE001 - every failure goes back typed
+                reply = protocol.error_reply(e)
+            sock.sendall(protocol.encode(reply))
+    finally:
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(f"{profile}.net-{os.getpid()}")
 
 
 def _handle(mgr, req: dict):
