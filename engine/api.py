@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Iterator
 from engine import containerview as view
 from engine.containers import ContainerStore, now_iso
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
-from engine.state import DataRoot, read_json
+from engine.state import DataRoot
 
 __all__ = ["Engine", "Images", "Containers", "Volumes", "Networks", "LogEntry"]
 
@@ -429,25 +429,27 @@ class Containers:
 
     def _forget_endpoint(self, rec: dict) -> None:
         """Drop the container's network membership. An endpoint the supervisor already released
-        (inactive, no address, no veth) is just a file: deleting it under the network lock spares
-        each ``rm`` the network package's pyroute2 import (half a second); anything still held goes
-        through ``NetworkManager.forget``."""
-        path = self._endpoint_file(rec["Id"])
-        if not path.exists():
-            return
+        (inactive, no address, no veth) holds nothing in the kernel: deleting its state under the
+        network lock spares each ``rm`` the bridge sweep and rule re-render of
+        ``NetworkManager.forget`` (netlink and nft round trips); anything still held goes through
+        ``forget``."""
+        manager = self.engine.networks.manager
+        cid = rec["Id"]
 
         def released(ep: dict | None) -> bool:
             return ep is not None and not ep.get("Active") and not any(
                 e.get("IPAddress") or e.get("HostVeth") for e in ep.get("Networks") or [])
 
-        if released(read_json(path)):
-            with self.engine.root.lock("network"):
-                if released(read_json(path)):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(path)
+        ep = manager.store.endpoint(cid)
+        if ep is None:
+            return
+        if released(ep):
+            with manager.store.lock():
+                if released(manager.store.endpoint(cid)):
+                    manager.store.delete_endpoint(cid)
                     return
         with contextlib.suppress(Exception):
-            self.engine.networks.manager.forget(rec)
+            manager.forget(rec)
 
     def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
         """Remove every stopped container (``docker container prune``)."""
@@ -477,21 +479,16 @@ class Containers:
             out["SizeRootFs"] = out["SizeRw"] + (img.size if img else 0)
         return out
 
-    def _endpoint_file(self, cid: str) -> Path:
-        return self.engine.root.path / "networks" / "endpoints" / f"{cid}.json"
+    def _list_network_settings(self, rec: dict, nets: dict[str, dict]) -> dict:
+        """Ports and Networks for ``list``: the container's endpoint from the network manager's
+        state, with the networks read once per ``list`` (``network_settings`` would read them
+        again for every container)."""
+        from engine.network.ports import Mapping, to_docker
 
-    def _light_network_settings(self, rec: dict, nets: dict[str, dict]) -> dict:
-        """Ports and Networks for ``list``, read from the network state files without the network
-        package (its pyroute2 import costs half a second per ``ps``)."""
-        ep = read_json(self._endpoint_file(rec["Id"])) or {}
+        ep = self.engine.networks.manager.store.endpoint(rec["Id"]) or {}
         ports: dict = {}
         if ep.get("Active"):
-            for key in ep.get("ExposedPorts") or {}:
-                ports.setdefault(key if "/" in key else f"{key}/tcp", None)
-            for m in ep.get("Ports") or []:
-                key = f"{m['container_port']}/{m['proto']}"
-                ports[key] = (ports.get(key) or []) + [{"HostIp": m.get("host_ip") or "0.0.0.0",
-                                                        "HostPort": str(m["host_port"])}]
+            ports = to_docker([Mapping(**m) for m in ep.get("Ports") or []], ep.get("ExposedPorts"))
         networks = {}
         for e in ep.get("Networks") or []:
             net = nets.get(e.get("NetworkID") or "") or {}
@@ -507,14 +504,9 @@ class Containers:
         return {"Ports": ports, "Networks": networks}
 
     def _network_records(self) -> dict[str, dict]:
-        out = {}
-        d = self.engine.root.path / "networks"
-        if d.is_dir():
-            for p in d.glob("*.json"):
-                n = read_json(p)
-                if isinstance(n, dict) and n.get("Id"):
-                    out[n["Id"]] = n
-        return out
+        """Every network of this root by id, as the network manager stores them."""
+        return {n["Id"]: n for n in self.engine.networks.manager.store.networks()
+                if isinstance(n, dict) and n.get("Id")}
 
     def _network_settings(self, rec: dict) -> dict:
         try:
@@ -536,6 +528,13 @@ class Containers:
             recs.append(rec)
         recs.sort(key=lambda r: r.get("Created") or "", reverse=True)
         nets = self._network_records()
+        settings_of: dict[str, dict] = {}
+
+        def settings(r: dict) -> dict:  # read once per container, for the filter and the summary
+            if r["Id"] not in settings_of:
+                settings_of[r["Id"]] = self._list_network_settings(r, nets)
+            return settings_of[r["Id"]]
+
         image_ids = None
         if flt.get("ancestor"):
             image_ids = self._ancestor_ids(flt["ancestor"])
@@ -549,10 +548,9 @@ class Containers:
             if not all and not rec["State"].get("Running") and not flt.get("status") and not flt.get("exited"):
                 if limit is None:
                     continue
-            if not view.matches(rec, flt, image_ids, lambda r: self._network_names(r, nets)):
+            if not view.matches(rec, flt, image_ids, lambda r: self._network_names(r, settings(r))):
                 continue
-            settings = self._light_network_settings(rec, nets)
-            item = view.summary(rec, settings, self.engine.root.path / "volumes")
+            item = view.summary(rec, settings(rec), self.engine.root.path / "volumes")
             if size:
                 item["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
                 img = self._image(rec)
@@ -562,13 +560,13 @@ class Containers:
             out = out[:limit]
         return out
 
-    def _network_names(self, rec: dict, nets: dict[str, dict]) -> set[str]:
+    def _network_names(self, rec: dict, settings: dict) -> set[str]:
         names = set()
         hc = rec.get("HostConfig") or {}
         if hc.get("NetworkMode"):
             names.add(hc["NetworkMode"])
         names.update(((rec.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).keys())
-        for n, e in self._light_network_settings(rec, nets)["Networks"].items():
+        for n, e in settings["Networks"].items():
             names.add(n)
             if e.get("NetworkID"):
                 names.add(e["NetworkID"])

@@ -2,15 +2,34 @@
 
 ``NetworkManager`` (engine.network.manager) is both ``Engine.networks`` and the set of
 container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in the supervisor.
+
+Every name here is imported on first use, and the manager itself reaches pyroute2 (netlink)
+and dnslib only in the functions that talk to the kernel or serve DNS: commands that only
+read network state (``ps``, ``container ls``, ``network ls``) must not pay their import time.
 """
-from engine.network.manager import NetPrepared, NetworkManager
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.network.hooks import SupervisorNetwork
+    from engine.network.manager import NetPrepared, NetworkManager
 
 __all__ = ["NetworkManager", "NetPrepared", "SupervisorNetwork"]
 
+_LAZY = {
+    "NetworkManager": "engine.network.manager",
+    "NetPrepared": "engine.network.manager",
+    "SupervisorNetwork": "engine.network.hooks",
+}
 
-def __getattr__(name):  # lazy: the CLI must not import dnslib to list networks
-    if name == "SupervisorNetwork":
-        from engine.network.hooks import SupervisorNetwork
 
-        return SupervisorNetwork
-    raise AttributeError(name)
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.network' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -6,14 +6,25 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+from typing import TYPE_CHECKING
 
 from engine.errors import Conflict, SystemError_
 from engine.network.netns import run_in_netns
 
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+
 NETLINK_ROUTE = 0
+
+
+def _pyroute2():
+    """(IPRoute, NetlinkError), imported on first use: pyroute2 takes ~0.1-0.5 s to import, and
+    the manager (hence this module) is loaded by commands that only read network state
+    (``ps``, ``container ls/inspect``, ``network ls``) and never talk netlink."""
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    return IPRoute, NetlinkError
 
 
 def _sysctl(path: str, value: str) -> None:
@@ -38,6 +49,7 @@ IFA_F_NODAD = 0x02  # no duplicate address detection: the address is usable at o
 
 
 def _add_addr(ipr, idx: int, address: str, prefixlen: int, where: str) -> None:
+    _, NetlinkError = _pyroute2()
     kw = {"flags": IFA_F_NODAD} if ":" in address else {}
     try:
         ipr.addr("add", index=idx, address=address, prefixlen=prefixlen, **kw)
@@ -48,6 +60,7 @@ def _add_addr(ipr, idx: int, address: str, prefixlen: int, where: str) -> None:
 
 def host_routes() -> list[str]:
     """Destinations routed on the host (main table), to keep new networks off them."""
+    IPRoute, _ = _pyroute2()
     out = []
     with IPRoute() as ipr:
         for r in ipr.get_routes(family=socket.AF_INET):
@@ -59,6 +72,7 @@ def host_routes() -> list[str]:
 
 
 def link_exists(name: str) -> bool:
+    IPRoute, _ = _pyroute2()
     with IPRoute() as ipr:
         return bool(ipr.link_lookup(ifname=name))
 
@@ -66,6 +80,7 @@ def link_exists(name: str) -> bool:
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None,
                   gateway6: str | None = None, prefixlen6: int = 64) -> None:
     """The network's bridge, up, with the gateway address(es) (created when missing)."""
+    IPRoute, NetlinkError = _pyroute2()
     with IPRoute() as ipr:
         idx = ipr.link_lookup(ifname=name)
         if not idx:
@@ -90,6 +105,7 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None,
 
 def delete_link(name: str) -> None:
     """Remove a link if it exists (a veth's removal takes its peer too)."""
+    IPRoute, NetlinkError = _pyroute2()
     with IPRoute() as ipr:
         idx = ipr.link_lookup(ifname=name)
         if idx:
@@ -98,6 +114,7 @@ def delete_link(name: str) -> None:
 
 
 def list_links(prefix: str) -> list[str]:
+    IPRoute, _ = _pyroute2()
     with IPRoute() as ipr:
         return [l.get_attr("IFLA_IFNAME") for l in ipr.get_links()
                 if (l.get_attr("IFLA_IFNAME") or "").startswith(prefix)]
@@ -105,6 +122,7 @@ def list_links(prefix: str) -> list[str]:
 
 def _ns_ipr(pid: int) -> IPRoute:
     """An IPRoute whose netlink socket lives in the namespace of ``pid``."""
+    IPRoute, _ = _pyroute2()
     sock = run_in_netns(pid, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE))
     return IPRoute(use_socket=sock)
 
@@ -118,6 +136,7 @@ def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str,
                  mac: str, mtu: int | None, gateway: str | None, address6: str | None = None,
                  prefixlen6: int = 64, gateway6: str | None = None) -> None:
     """A veth pair: ``host_if`` on the bridge, its peer created directly in the container as ``ifname``."""
+    IPRoute, NetlinkError = _pyroute2()
     nsfd = open(f"/proc/{pid}/ns/net", "rb")
     try:
         with IPRoute() as ipr:
@@ -161,6 +180,7 @@ def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str,
 
 
 def set_default_route(pid: int, ifname: str, gateway: str) -> None:
+    _, NetlinkError = _pyroute2()
     try:
         with _ns_ipr(pid) as ipr:
             idx = ipr.link_lookup(ifname=ifname)[0]
