@@ -47,6 +47,24 @@ def now_iso() -> str:
     return format_time(time.time_ns())
 
 
+class JoinHook:
+    """The container's cgroup as ``runtime.start`` sees it: ``add_pid`` first tells ``on_pid``.
+
+    Why: the runtime joins pid 1 to its cgroups (one write per v1 hierarchy, ~10 ms)
+    and then calls prestart; sending the network attach to the worker before the
+    joins lets both run at once. Everything else is the cgroup's own."""
+
+    def __init__(self, cgroup, on_pid: Callable[[int], None]):
+        self._cgroup, self._on_pid = cgroup, on_pid
+
+    def add_pid(self, pid: int) -> None:
+        self._on_pid(pid)
+        self._cgroup.add_pid(pid)
+
+    def __getattr__(self, name: str):
+        return getattr(self._cgroup, name)
+
+
 class Supervisor(StdioMixin, ProbeMixin, BootMixin):
     """The loop, the control socket and the container lifecycle; stdio, probes and boot-time
     adoption live in their mixins (engine.supervisor.stdio, .probes, .boot)."""
@@ -120,10 +138,17 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
 
     # ------------------------------------------------------------------ network (in a worker, see networker)
     def _net(self, op: str, **args):
-        result = self.netw.call(op, **args)
+        return self._net_submit(op, **args).result()
+
+    def _net_submit(self, op: str, **args) -> networker.Pending:
+        """Send a hook to the worker without waiting (see networker: requests are pipelined)."""
+        pending = self.netw.submit(op, **args)
+        self._arm_worker_timer()
+        return pending
+
+    def _arm_worker_timer(self) -> None:
         if self._worker_timer is None:
             self._worker_timer = self.call_later(networker.IDLE, self._worker_idle)
-        return result
 
     def _worker_idle(self) -> None:
         self._worker_timer = None
@@ -133,9 +158,15 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         else:
             self._worker_timer = self.call_later(left, self._worker_idle)
 
-    def _attach(self, rec: dict, pid: int) -> None:
-        """The runtime's prestart hook: veths and rules by the worker, the DNS socket by us."""
-        uses_dns = self._net("attach", record=rec, pid=pid)
+    def _warm_network(self) -> None:
+        if not self.shutting_down:
+            self.netw.warm()
+            self._arm_worker_timer()
+
+    def _attach(self, rec: dict, pid: int, pending: networker.Pending | None = None) -> None:
+        """The runtime's prestart hook: veths and rules by the worker, the DNS socket by us.
+        ``pending``: the attach request already sent (see ``_start``)."""
+        uses_dns = (pending or self._net_submit("attach", record=rec, pid=pid)).result()
         if uses_dns:
             self.start_dns()
             if self.dns is not None:
@@ -402,6 +433,9 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         if not isinstance(ev, dict):
             raise InvalidArgument("notify needs an event object")
         self._publish(ev)
+        if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down:
+            # a start is likely to follow: the worker gets ready meanwhile (after this reply is sent)
+            self.call_later(0, self._warm_network)
         if ev.get("Action") == "destroy":
             cid = (ev.get("Actor") or {}).get("ID") or ""
             box = self.boxes.pop(cid, None)
@@ -487,6 +521,8 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config))
         opened: list[int] = []
         cgroup = writer = None
+        # the worker prepares the network (leases, ports, hosts/resolv.conf) while we build the rest
+        preparing: networker.Pending | None = self._net_submit("prepare", record=rec)
         prepared = False
         try:
             writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
@@ -502,9 +538,6 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             cgroup.create()
             cgroup.apply(limits)
             ph.mark("cgroup")
-            self._net("prepare", record=rec)
-            prepared = True
-            ph.mark("net-prepare")
             outputs: dict[int, str] = {}
             console_fd: list[int] = []
 
@@ -517,13 +550,22 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                 stdio, child_ends = self._stdio(box, rec, outputs)
                 opened += child_ends
             ph.mark("stdio")
+            pending, preparing = preparing, None
+            pending.result()  # before start(): the container bind-mounts hosts/resolv.conf as it sets up
+            prepared = True
+            ph.mark("net-prepare")
+            attaching: list[networker.Pending] = []
+
+            def on_pid(p: int) -> None:
+                ph.mark("forked")
+                attaching.append(self._net_submit("attach", record=rec, pid=p))
 
             def prestart(p: int) -> None:
-                ph.mark("forked+cgroup")
-                self._attach(rec, p)
+                ph.mark("cgroup-joined")
+                self._attach(rec, p, attaching[0] if attaching else None)
                 ph.mark("net-attach")
 
-            pid = start(spec, stdio, cgroup=cgroup, prestart=prestart,
+            pid = start(spec, stdio, cgroup=JoinHook(cgroup, on_pid), prestart=prestart,
                         console=on_console if spec.process.terminal else None)
         except BaseException as e:
             self._close_stdin_relay(box)
@@ -535,6 +577,10 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                     os.close(fd)
             if writer is not None:
                 writer.close()
+            if preparing is not None:  # sent, but we failed before waiting for it
+                with contextlib.suppress(Exception):
+                    preparing.result()
+                    prepared = True
             if prepared:
                 with contextlib.suppress(Exception):
                     self._detach(rec)
