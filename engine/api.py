@@ -281,6 +281,7 @@ class Containers:
         config, host_config, net_config = view.split_create_body(body, img.config)
         view.validate_create(config, host_config, net_config, img.config)
         self._check_networks(host_config, net_config)
+        self._check_ports(config, host_config)
         record = {
             "Created": now_iso(),
             "Image": img.id,
@@ -325,6 +326,32 @@ class Containers:
         for w in sorted(wanted):
             if w not in known and not any(k and k.startswith(w) for k in known if len(w) >= 6):
                 raise NotFound(f"network {w} not found")
+
+    def _check_ports(self, config: dict, hc: dict) -> None:
+        """A published host port that is taken right now is refused before the container exists
+        (Conflict "Bind for 0.0.0.0:8080 failed: port is already allocated"). Docker only finds out
+        at start; refusing at create leaves nothing half-made behind for ``up`` to clean. The
+        network's host_binding_ipv4 option fills an unset HostIp, as at start."""
+        mode = hc.get("NetworkMode") or "bridge"
+        if mode in ("host", "none") or mode.startswith("container:"):
+            return  # Docker ignores published ports without a network of the container's own
+        if not hc.get("PortBindings") and not hc.get("PublishAllPorts"):
+            return
+        default_ip = self._host_binding_ip(mode)
+        if default_ip and default_ip != "0.0.0.0":
+            bindings = {key: [dict(b or {}, HostIp=(b or {}).get("HostIp") or default_ip) for b in (binds or [{}])]
+                        for key, binds in (hc.get("PortBindings") or {}).items()}
+            hc = dict(hc, PortBindings=bindings)
+        self.engine.networks.manager.check_ports(hc, config.get("ExposedPorts"))
+
+    def _host_binding_ip(self, network: str) -> str:
+        """The ``com.docker.network.bridge.host_binding_ipv4`` option of network ``network``, if any."""
+        from engine.network.manager import HOST_BINDING_OPT
+
+        for n in self._network_records().values():
+            if network in (n.get("Name"), n.get("Id")):
+                return (n.get("Options") or {}).get(HOST_BINDING_OPT) or ""
+        return ""
 
     # ---- lifecycle through the supervisor
     def start(self, ref: str) -> None:

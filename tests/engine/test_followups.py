@@ -26,3 +26,114 @@ def test_reading_network_state_does_not_import_netlink_or_dns_libraries():
 def test_netlink_is_imported_when_a_link_function_needs_it():
     mods = _modules_after("from engine.network import links\nlinks.link_exists('lo')")
     assert "pyroute2" in mods
+
+
+# ----------------------------------------------------------------------------- real containers (root)
+
+import socket  # noqa: E402
+
+import pytest  # noqa: E402
+
+from engine.api import Engine  # noqa: E402
+from engine.errors import Conflict, NotFound  # noqa: E402
+
+
+@pytest.fixture
+def eng(busybox, session_root):
+    return Engine(str(session_root))
+
+
+@pytest.fixture
+def make(eng):
+    """make(cmd, name=None, **body) -> id; every container made is removed at the end."""
+    made: list[str] = []
+
+    def _make(cmd, name=None, **body):
+        cid = eng.containers.create({"Image": "busybox", "Cmd": cmd, **body}, name=name)
+        made.append(cid)
+        return cid
+
+    yield _make
+    for cid in made:
+        try:
+            eng.containers.remove(cid, force=True, volumes=True)
+        except NotFound:
+            pass
+
+
+@pytest.fixture
+def held_port():
+    """A TCP port on 127.0.0.1 held by a listening socket of this test."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    yield s.getsockname()[1]
+    s.close()
+
+
+def _ids(eng) -> set[str]:
+    return {c["Id"] for c in eng.containers.list(all=True)}
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("host_ip", ["127.0.0.1", ""])
+def test_create_refuses_a_taken_host_port_and_stores_nothing(eng, make, held_port, host_ip):
+    before = _ids(eng)
+    body = {"Image": "busybox", "Cmd": ["true"], "ExposedPorts": {"80/tcp": {}},
+            "HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": host_ip, "HostPort": str(held_port)}]}}}
+    shown = host_ip or "0.0.0.0"
+    with pytest.raises(Conflict, match=f"^Bind for {shown}:{held_port} failed: port is already allocated$"):
+        eng.containers.create(body, name="pyc-fu-taken")
+    assert _ids(eng) == before
+    with pytest.raises(NotFound):
+        eng.containers.inspect("pyc-fu-taken")
+    # the name was not reserved either: a container without the port takes it
+    make(["true"], name="pyc-fu-taken")
+
+
+@pytest.mark.root
+def test_create_with_a_free_port_or_without_own_network_is_not_refused(eng, make, held_port):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    free = s.getsockname()[1]
+    s.close()
+    make(["true"], HostConfig={"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(free)}]}})
+    # host networking publishes nothing (Docker drops the bindings), so a held port is no conflict
+    make(["true"], HostConfig={"NetworkMode": "host",
+                               "PortBindings": {"80/tcp": [{"HostPort": str(held_port)}]}})
+
+
+@pytest.fixture
+def net(eng):
+    """A user-defined network (embedded DNS), removed after the test's containers."""
+    eng.networks.create("pyc-fu-net")
+    yield "pyc-fu-net"
+    try:
+        eng.networks.remove("pyc-fu-net")
+    except NotFound:
+        pass
+
+
+def _nslookup(eng, cid: str, name: str) -> tuple[int, str]:
+    import io
+
+    buf = io.BytesIO()
+    code = eng.containers.exec(cid, ["nslookup", "-type=a", name + "."], stdout=buf, stderr=buf)
+    return code, buf.getvalue().decode()
+
+
+@pytest.mark.root
+def test_rename_answers_to_the_new_name_in_dns_at_once(eng, net, make):
+    old = make(["sleep", "300"], name="pyc-fu-old", HostConfig={"NetworkMode": net})
+    asker = make(["sleep", "300"], name="pyc-fu-asker", HostConfig={"NetworkMode": net})
+    eng.containers.start(old)
+    eng.containers.start(asker)
+    ip = eng.containers.inspect(old)["NetworkSettings"]["Networks"][net]["IPAddress"]
+    code, out = _nslookup(eng, asker, "pyc-fu-old")
+    assert code == 0 and ip in out, out
+    eng.containers.rename("pyc-fu-old", "pyc-fu-new")
+    code, out = _nslookup(eng, asker, "pyc-fu-new")
+    assert code == 0 and ip in out, out
+    code, out = _nslookup(eng, asker, "pyc-fu-old")
+    assert ip not in out and "NXDOMAIN" in out, out
+    assert eng.containers.inspect(old)["NetworkSettings"]["Networks"][net]["DNSNames"][0] == "pyc-fu-new"
