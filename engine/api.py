@@ -426,6 +426,8 @@ class Containers:
                 r["Name"] = full
 
             rec = self.store.update_config(rec["Id"], _set)
+            # the embedded DNS follows the network state: the new name answers at once, the old one not
+            self.engine.networks.manager.rename(rec["Id"], full)
         self.engine.notify(_event("rename", rec, oldName=old))
 
     # ---- remove
