@@ -2,8 +2,9 @@
 
 Why: a cProfile of the daemon shows where CPU goes, not where a start waits
 (on the network worker, on the container's setup, on the disk); these marks
-do. Enabled with the same ``PYCOMPOSE_SUPERVISOR_PROFILE`` that makes the
-daemon write its cProfile stats; otherwise every call is a no-op.
+do. Enabled by ``PYCOMPOSE_SUPERVISOR_PHASES=1`` (bench/engine.py sets it: a
+few clock reads per start) or by ``PYCOMPOSE_SUPERVISOR_PROFILE`` (the
+daemon's cProfile stats); otherwise every call is a no-op.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import os
 import sys
 import time
 
-ENABLED = bool(os.environ.get("PYCOMPOSE_SUPERVISOR_PROFILE"))
+ENABLED = bool(os.environ.get("PYCOMPOSE_SUPERVISOR_PROFILE") or os.environ.get("PYCOMPOSE_SUPERVISOR_PHASES"))
+PREFIX = "phases "
 
 
 class Phases:
@@ -30,4 +32,17 @@ class Phases:
             return
         parts = [f"{name}={(t - self.marks[i][1]) * 1000:.1f}" for i, (name, t) in enumerate(self.marks[1:])]
         total = (self.marks[-1][1] - self.marks[0][1]) * 1000
-        print(f"phases {what} {' '.join(parts)} total={total:.1f}ms", file=sys.stderr, flush=True)
+        print(f"{PREFIX}{what} {' '.join(parts)} total={total:.1f}ms", file=sys.stderr, flush=True)
+
+
+def parse(lines) -> dict[str, list[float]]:
+    """Milliseconds per phase name from the log lines ``report`` wrote (for benchmarks)."""
+    out: dict[str, list[float]] = {}
+    for line in lines:
+        if not line.startswith(PREFIX):
+            continue
+        for part in line.split()[3:]:
+            name, eq, value = part.partition("=")
+            if eq:
+                out.setdefault(name, []).append(float(value.removesuffix("ms")))
+    return out
