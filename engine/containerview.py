@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import hashlib
 import os
 import re
 import shlex
@@ -210,8 +209,11 @@ def check_port_bindings(bindings: dict | None, exposed: dict | None) -> None:
 
 
 def anonymous_volume_name(cid: str, target: str) -> str:
-    """The name the runtime gives the anonymous volume at ``target`` (sha256 of id and path)."""
-    return hashlib.sha256(f"{cid}:{os.path.normpath(target)}".encode()).hexdigest()
+    """The name the runtime gives the anonymous volume at ``target`` (its own helper, so the two
+    can never disagree; imported here on first use, as listing containers needs no runtime)."""
+    from engine.runtime.build import anonymous_volume_name as runtime_name
+
+    return runtime_name(cid, target)
 
 
 def anonymous_volumes(rec: dict, image_config: dict | None = None) -> list[str]:

@@ -28,7 +28,7 @@ def build_process(rec: dict, pid: int, cmd: list[str], env: list[str] | None, wo
                   user: str | None, tty: bool, privileged: bool):
     """The ProcessSpec of an exec in the container ``rec`` whose pid 1 is ``pid``."""
     from engine.runtime import caps as capsmod
-    from engine.runtime.build import _replace_or_append, _security_opts, environment
+    from engine.runtime.build import environment, replace_or_append, security_opts
     from engine.runtime.limits import parse_ulimits
     from engine.runtime.spec import ProcessSpec
     from engine.runtime.users import resolve_user
@@ -45,16 +45,19 @@ def build_process(rec: dict, pid: int, cmd: list[str], env: list[str] | None, wo
     for e in env or []:
         if not e or e.startswith("="):
             raise InvalidArgument(f"invalid environment variable: {e!r}")
-    full_env = _replace_or_append(base_env, list(env or []))
+    full_env = replace_or_append(base_env, list(env or []))
     cwd = workdir or cfg.get("WorkingDir") or "/"
     if not cwd.startswith("/"):
         raise InvalidArgument(f"the working directory '{cwd}' is invalid, it needs to be an absolute path")
     names = capsmod.tweak(hc.get("CapAdd"), hc.get("CapDrop"), bool(hc.get("Privileged")) or privileged)
-    sec = _security_opts(hc.get("SecurityOpt") or [])
+    # the container's syscall filter, as its init got it (docker exec inherits it; --privileged on
+    # the exec adds capabilities, and the filter follows them, but only a privileged container is unfiltered)
+    sec = security_opts(hc.get("SecurityOpt") or [])
     return ProcessSpec(args=[str(a) for a in cmd], env=full_env, cwd=os.path.normpath(cwd), uid=who.uid, gid=who.gid,
                        additional_gids=who.additional_gids, terminal=tty, capabilities=capsmod.mask(names),
                        no_new_privs=sec["no_new_privs"], rlimits=parse_ulimits(hc.get("Ulimits")),
-                       user=str(user_str))
+                       user=str(user_str), seccomp=sec["seccomp"] and not hc.get("Privileged"),
+                       seccomp_profile=sec["seccomp_profile"])
 
 
 def _fd_of(stream: StreamArg, default: int) -> tuple[int | None, Any]:

@@ -67,7 +67,7 @@ def command_line(cfg: dict, image: dict) -> list[str]:
     return args
 
 
-def _replace_or_append(env: list[str], more: list[str]) -> list[str]:
+def replace_or_append(env: list[str], more: list[str]) -> list[str]:
     """Docker's ReplaceOrAppendEnvValues: same key replaces in place; ``KEY`` alone removes it."""
     out = list(env)
     for e in more:
@@ -90,7 +90,7 @@ def environment(cfg: dict, image: dict, hostname: str, tty: bool, home: str) -> 
     keys = {e.partition("=")[0] for e in user_env}
     merged = user_env + [str(e) for e in image.get("Env") or [] if str(e).partition("=")[0] not in keys]
     base = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={hostname}"] + (["TERM=xterm"] if tty else [])
-    env = _replace_or_append(base, merged)
+    env = replace_or_append(base, merged)
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home}")
     return env
@@ -136,6 +136,12 @@ def _bytes(value, what: str) -> int:
         raise InvalidArgument(f"invalid {what}: {value!r}")
     mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[m.group(2).lower()]
     return int(float(m.group(1)) * mult)
+
+
+def anonymous_volume_name(cid: str, target: str) -> str:
+    """The name of container ``cid``'s anonymous volume at ``target``: sha256 of the id and the
+    normalised path, so the API (``rm -v``, volume in-use checks) finds the same volume again."""
+    return hashlib.sha256(f"{cid}:{os.path.normpath(target)}".encode()).hexdigest()
 
 
 def _check_target(target: str) -> str:
@@ -256,8 +262,7 @@ class _MountBuilder:
 
     def anonymous(self, target: str, ro: bool = False, nocopy: bool = False) -> None:
         t = _check_target(target)
-        name = hashlib.sha256(f"{self.cid}:{t}".encode()).hexdigest()
-        self.add(self.volume(name, t, ro, nocopy, anonymous=True))
+        self.add(self.volume(anonymous_volume_name(self.cid, t), t, ro, nocopy, anonymous=True))
 
     def finish(self) -> list[Mount]:
         """Create bind sources and volumes now that the set of mounts is known to be valid."""
@@ -343,7 +348,9 @@ def _device(host: str, inside: str, perms: str) -> Device | None:
                   mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, permissions=perms)
 
 
-def _security_opts(opts: list[str]) -> dict:
+def security_opts(opts: list[str]) -> dict:
+    """HostConfig.SecurityOpt -> {no_new_privs, unconfined_paths, seccomp, seccomp_profile}; shared by
+    the container's init and ``exec`` (an exec'd process gets the container's syscall filter)."""
     out = {"no_new_privs": False, "unconfined_paths": False, "seccomp": True, "seccomp_profile": None}
     for o in opts or []:
         cut = min((i for i in (o.find("="), o.find(":")) if i >= 0), default=-1)  # docker takes either
@@ -478,7 +485,7 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         raise InvalidArgument(f"the working directory '{cwd}' is invalid, it needs to be an absolute path")
 
     privileged = bool(hc.get("Privileged"))
-    sec = _security_opts(hc.get("SecurityOpt") or [])
+    sec = security_opts(hc.get("SecurityOpt") or [])
     cap_names = capsmod.tweak(hc.get("CapAdd"), hc.get("CapDrop"), privileged)
     rlimits = parse_ulimits(hc.get("Ulimits"))
     check_host_rlimits(rlimits)
@@ -520,3 +527,7 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         spec.readonly_paths = readonly
     spec.mounts = mb.finish()
     return spec
+
+
+_replace_or_append = replace_or_append  # the names before they were public
+_security_opts = security_opts

@@ -137,3 +137,54 @@ def test_rename_answers_to_the_new_name_in_dns_at_once(eng, net, make):
     code, out = _nslookup(eng, asker, "pyc-fu-old")
     assert ip not in out and "NXDOMAIN" in out, out
     assert eng.containers.inspect(old)["NetworkSettings"]["Networks"][net]["DNSNames"][0] == "pyc-fu-new"
+
+
+def _exec_out(eng, cid: str, script: str) -> tuple[int, str]:
+    import io
+
+    buf = io.BytesIO()
+    code = eng.containers.exec(cid, ["sh", "-c", script], stdout=buf, stderr=buf)
+    return code, buf.getvalue().decode()
+
+
+SECCOMP_LINE = "grep '^Seccomp:' /proc/self/status"
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("host_config, mode", [
+    ({}, "2"),                                           # Docker's default filter, like the container's init
+    ({"SecurityOpt": ["seccomp=unconfined"]}, "0"),
+    ({"SecurityOpt": ["seccomp:unconfined"]}, "0"),
+    ({"Privileged": True}, "0"),
+])
+def test_exec_gets_the_containers_seccomp_setting(eng, make, host_config, mode):
+    cid = make(["sleep", "300"], HostConfig=host_config)
+    eng.containers.start(cid)
+    code, init = _exec_out(eng, cid, "grep '^Seccomp:' /proc/1/status")
+    assert code == 0 and init.split() == ["Seccomp:", mode], init
+    code, out = _exec_out(eng, cid, SECCOMP_LINE)
+    assert code == 0 and out.split() == ["Seccomp:", mode], out
+    # what the default filter refuses without CAP_SYS_ADMIN: a new user namespace
+    code, out = _exec_out(eng, cid, "unshare -U true 2>&1 && echo allowed")
+    assert ("allowed" in out) == (mode == "0"), out
+
+
+@pytest.mark.root
+def test_exec_gets_the_containers_json_seccomp_profile(eng, make):
+    import json
+
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+    cid = make(["sleep", "300"], HostConfig={"SecurityOpt": [f"seccomp={json.dumps(profile)}"]})
+    eng.containers.start(cid)
+    code, out = _exec_out(eng, cid, "mkdir /tmp/d 2>&1; touch /tmp/f && echo touch-ok")
+    assert "Permission denied" in out and "touch-ok" in out, out
+    assert not _exec_out(eng, cid, "test -d /tmp/d")[0] == 0
+
+
+def test_anonymous_volume_names_come_from_the_runtime():
+    from engine import containerview
+    from engine.runtime import build
+
+    assert containerview.anonymous_volume_name("c" * 64, "/data/") == build.anonymous_volume_name("c" * 64, "/data")
+    assert build._security_opts is build.security_opts and build._replace_or_append is build.replace_or_append
