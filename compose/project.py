@@ -20,6 +20,8 @@ class Project:
     profiles: list[str] = field(default_factory=list)       # active profiles
     all_services: list[str] = field(default_factory=list)   # incl. services of inactive profiles
     disabled_services: dict[str, dict] = field(default_factory=dict)
+    # the model plus service-level `x-*` keys, which `config` prints in YAML only
+    model_with_extensions: dict | None = None
 
     @property
     def services(self) -> dict[str, dict]:

@@ -109,11 +109,11 @@ def run(args, gopts) -> int:
     if (fmt or "yaml") == "json":
         text = to_json(model) if not args.no_interpolate else to_json(_sorted(model))
     else:
+        if not args.lock_image_digests and project.model_with_extensions is not None:
+            model = project.model_with_extensions
         text = to_yaml(yaml_model(model) if not args.no_interpolate else _sorted(model))
     if not args.no_interpolate:
         text = text.replace("$", "$$")
-    if not text.endswith("\n") and fmt == "json":
-        text += "\n"
     _emit(text, args)
     return 0
 

@@ -420,12 +420,13 @@ def _is_empty(value, gotype: str) -> bool:
     return False
 
 
-def decode(value, gotype: str, path: tuple = ()):
-    """Decode a YAML value into the printed form of Go type ``gotype``."""
+def decode(value, gotype: str, path: tuple = (), ext: bool = False):
+    """Decode a YAML value into the printed form of Go type ``gotype``. With ``ext``,
+    structs keep their ``x-*`` keys (YAML prints them inline, JSON drops them)."""
     if gotype.startswith("*"):
         if value is None:
             return None
-        return decode(value, gotype[1:], path)
+        return decode(value, gotype[1:], path, ext)
     gotype = ALIASES.get(gotype, gotype)
     if gotype.startswith("[]"):
         if value is None:
@@ -433,18 +434,20 @@ def decode(value, gotype: str, path: tuple = ()):
         inner = gotype[2:]
         if not isinstance(value, list):
             raise DecodeError(f"'{_where(path)}': source data must be an array or slice, got {type(value).__name__}")
-        return [decode(e, inner, path + (i,)) for i, e in enumerate(value)]
+        return [decode(e, inner, path + (i,), ext) for i, e in enumerate(value)]
     if gotype.startswith("map[string]") and gotype != "map[string]string":
         if value is None:
             return None
         inner = gotype[len("map[string]"):]
         if not isinstance(value, dict):
             raise DecodeError(f"'{_where(path)}' expected a map, got '{type(value).__name__}'")
-        return {k: decode(value[k], inner, path + (k,)) for k in sorted(value)}
+        return {k: decode(value[k], inner, path + (k,), ext) for k in sorted(value)}
     fn = SPECIAL.get(gotype)
     if fn is not None:
         out = fn(value, path)
         pr = _PRINT.get(gotype)
+        if isinstance(out, dict) and gotype not in ("UlimitsConfig", "EnvFile"):  # Go maps: sorted keys
+            return {k: out[k] for k in sorted(out)}
         return pr(out) if pr is not None and out is not None else out
     fields = STRUCTS.get(gotype)
     if fields is None:
@@ -466,16 +469,57 @@ def decode(value, gotype: str, path: tuple = ()):
                 continue
             t = ALIASES.get(ftype, ftype)
             if t in STRUCTS:
-                out[jkey] = decode({}, t, path + (ykey,))
+                out[jkey] = decode({}, t, path + (ykey,), ext)
                 continue
             if jomit:
                 continue
             out[jkey] = _zero(ftype)
             continue
-        v = decode(raw, ftype, path + (ykey,))
+        v = decode(raw, ftype, path + (ykey,), ext)
         if jomit and _is_empty(v, ftype):
             continue
         out[jkey] = v
+    if ext:
+        for k in value:
+            if isinstance(k, str) and k.startswith("x-") and not k.startswith("x-#"):
+                out[k] = value[k]
+    return out
+
+
+def reorder_struct(d: dict, gotype: str) -> dict:
+    """Keys of a decoded struct back in field order (after a later stage added one)."""
+    order = {jkey: i for i, (_y, jkey, _t, _o, _yo) in enumerate(STRUCTS[gotype]) if jkey}
+    items = sorted(d.items(), key=lambda kv: order.get(kv[0], len(order)))
+    d.clear()
+    d.update(items)
+    return d
+
+
+def strip_extensions(value, gotype: str):
+    """The JSON form of a model decoded with ``ext=True``: struct-level ``x-*`` removed."""
+    t = ALIASES.get(gotype.lstrip("*"), gotype.lstrip("*"))
+    if t.startswith("[]") and isinstance(value, list):
+        return [strip_extensions(x, t[2:]) for x in value]
+    if t.startswith("map[string]") and isinstance(value, dict):
+        inner = t[len("map[string]"):]
+        return {k: strip_extensions(v, inner) for k, v in value.items()}
+    fields = STRUCTS.get(t)
+    if fields is None or not isinstance(value, dict):
+        return value
+    types = {jkey: ftype for _y, jkey, ftype, _o, _yo in fields if jkey}
+    return {k: strip_extensions(v, types[k]) for k, v in value.items() if k in types}
+
+
+def strip_model_extensions(model: dict) -> dict:
+    out = {}
+    for k, v in model.items():
+        if k == "models":
+            continue
+        if k.startswith("x-"):
+            out[k] = _nil_empty_lists(v)
+            continue
+        t = _TOP_TYPES.get(k)
+        out[k] = strip_extensions(v, t) if t else v
     return out
 
 
@@ -500,22 +544,26 @@ def _nil_empty_lists(v):
     if isinstance(v, list):
         return [_nil_empty_lists(x) for x in v] or None
     if isinstance(v, dict):
-        return {k: _nil_empty_lists(x) for k, x in v.items()}
+        return {k: _nil_empty_lists(v[k]) for k in sorted(v)}
     return v
 
 
 _TOP = (("networks", "NetworkConfig"), ("volumes", "VolumeConfig"),
         ("secrets", "FileObjectConfig"), ("configs", "FileObjectConfig"))
+_TOP_TYPES = {"services": "map[string]ServiceConfig", "networks": "map[string]NetworkConfig",
+              "volumes": "map[string]VolumeConfig", "secrets": "map[string]FileObjectConfig",
+              "configs": "map[string]FileObjectConfig"}
 
 
-def project_json(model: dict) -> dict:
-    """The canonical dict (after normalisation) -> what ``config --format json`` prints."""
+def project_json(model: dict, ext: bool = False) -> dict:
+    """The canonical dict (after normalisation) -> what ``config --format json`` prints
+    (with ``ext``: plus the struct-level ``x-*`` keys YAML output shows)."""
     out: dict = {"name": model.get("name", "")}
     services = model.get("services") or {}
     out_services = {}
     for name in sorted(services):
         svc = services[name] if isinstance(services[name], dict) else {}
-        out_services[name] = decode(svc, "ServiceConfig", ("services", name))
+        out_services[name] = decode(svc, "ServiceConfig", ("services", name), ext)
     out["services"] = out_services
     for key, gotype in _TOP:
         section = model.get(key)
@@ -523,14 +571,18 @@ def project_json(model: dict) -> dict:
             continue
         res = {}
         for name in sorted(section):
-            d = decode(section[name] or {}, gotype, (key, name))
+            d = decode(section[name] or {}, gotype, (key, name), ext)
             if key == "secrets":
                 d.pop("content", None)
             elif key == "configs" and d.get("environment"):
                 d.pop("content", None)
             res[name] = d
         out[key] = res
+    if ext and model.get("models"):
+        # top-level models print in YAML only (Compose's Project.MarshalJSON leaves them out)
+        out["models"] = {n: decode(model["models"][n] or {}, "ModelConfig", ("models", n), ext)
+                         for n in sorted(model["models"])}
     for k in sorted(model):
         if k.startswith("x-"):
-            out[k] = _nil_empty_lists(model[k])
+            out[k] = model[k]
     return {k: out[k] for k in sorted(out)}

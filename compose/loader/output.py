@@ -38,14 +38,24 @@ _RESOLVES = re.compile(
     r"(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+"
     r"|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|<<|=)$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d?-\d\d?(?:[Tt ].*)?$")
+_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def _resolves_to_other_type(s: str) -> bool:
+    return s == "" or bool(_RESOLVES.match(s) or _TIMESTAMP.match(s) or _BASE60.match(s))
 
 
 def _needs_quotes(s: str) -> bool:
     if s == "":
         return True
-    if _RESOLVES.match(s) or _TIMESTAMP.match(s):
+    if s.startswith(("---", "...")):
         return True
-    if s[0] in _NEEDS_QUOTE_START or s[0].isspace() or s[-1].isspace():
+    if s[0] in "-?:":
+        if len(s) == 1 or s[1] in " \t":
+            return True
+    elif s[0] in _NEEDS_QUOTE_START or s[0].isspace():
+        return True
+    if s[-1].isspace():
         return True
     if ": " in s or " #" in s or s.endswith(":") or "\t" in s:
         return True
@@ -93,27 +103,33 @@ def _scalar(v) -> str:
             return str(int(v))
         return repr(v)
     s = str(v)
+    if _resolves_to_other_type(s):
+        return _dq(s)  # go-yaml asks for double quotes itself
     if _needs_quotes(s):
-        return _dq(s)
+        # libyaml falls back from plain to single quotes when it can, else double quotes
+        if any(ord(c) < 0x20 or c in "\x7f\ufeff\u2028\u2029\x85" for c in s):
+            return _dq(s)
+        return "'" + s.replace("'", "''") + "'"
     return s
 
 
 def _block(s: str, indent: str) -> str | None:
-    """Literal block for multi-line strings (when go-yaml would use one)."""
+    """Literal block for multi-line strings, with libyaml's indentation and chomping hints."""
     if "\n" not in s or any(ord(c) < 0x20 and c not in "\n\t" for c in s):
         return None
-    if s.startswith((" ", "\t")) or any(line.endswith((" ", "\t")) for line in s.split("\n")):
-        return None
-    chomp = "-"
-    body = s
+    if s.endswith((" ", "\t")) or " \n" in s or "\t\n" in s:
+        return None  # libyaml refuses block style around trailing spaces
+    header = "|"
+    if s[0] in " \n":
+        header += "2"
+    if not s.endswith("\n"):
+        header += "-"
+    elif len(s) == 1 or s[-2] == "\n":
+        header += "+"
+    lines = s.split("\n")
     if s.endswith("\n"):
-        chomp = "" if not s.endswith("\n\n") else "+"
-        body = s[:-1] if chomp == "" else s
-    lines = body.split("\n") if chomp != "+" else body[:-1].split("\n")
-    out = "|" + chomp
-    for line in lines:
-        out += "\n" + (indent + line if line else "")
-    return out
+        lines = lines[:-1]
+    return header + "".join("\n" + (indent + line if line else "") for line in lines)
 
 
 def _emit(v, indent: int, out: list[str], key_prefix: str) -> None:
@@ -189,6 +205,28 @@ def to_yaml(obj) -> str:
 _PROJECT_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
+def _is_zero(v) -> bool:
+    if isinstance(v, dict):
+        return all(_is_zero(x) for x in v.values())
+    return v in (None, "", 0, False, "0", "0s") or v == []
+
+
+def natural_key(key: str):
+    """go-yaml v3 sorts map keys with numbers compared by value (k2 < k10)."""
+    import re as _re
+
+    parts = _re.split(r"(\d+)", key)
+    return [(0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts]
+
+
+def _sorted_natural(v):
+    if isinstance(v, dict):
+        return {k: _sorted_natural(v[k]) for k in sorted(v, key=natural_key)}
+    if isinstance(v, list):
+        return [_sorted_natural(x) for x in v]
+    return v
+
+
 def yaml_model(model: dict) -> dict:
     """JSON-shaped model -> YAML-shaped (Go struct order, no null command/entrypoint)."""
     from compose.loader.gotypes import STRUCTS
@@ -203,17 +241,22 @@ def yaml_model(model: dict) -> dict:
             return [reorder(x, t[2:]) for x in value]
         if t.startswith("map[string]") and isinstance(value, dict):
             inner = t[len("map[string]"):]
-            return {k: reorder(value[k], inner) for k in value}
+            return {k: reorder(value[k], inner) for k in sorted(value, key=natural_key)}
         fields = STRUCTS.get(t)
         if fields is None or not isinstance(value, dict):
-            return value
+            return _sorted_natural(value)
         out = {}
         for ykey, jkey, ftype, _jo, yomit in fields:
             if jkey in value:
                 v = value[jkey]
                 if v is None and ftype in ("ShellCommand",):
                     continue
+                ft = ALIASES.get(ftype, ftype)
+                if yomit and ft in STRUCTS and _is_zero(v):
+                    continue  # go-yaml omits zero struct values, encoding/json does not
                 out[ykey or jkey] = reorder(v, ftype)
+        for k in sorted((k for k in value if k.startswith("x-")), key=natural_key):
+            out[k] = _sorted_natural(value[k])  # inline extensions, printed in YAML only
         return out
 
     out = {}
@@ -229,7 +272,7 @@ def yaml_model(model: dict) -> dict:
             out[key] = {n: reorder(s, "FileObjectConfig") for n, s in model[key].items()}
         else:
             out[key] = model[key]
-    for k, v in model.items():
+    for k in sorted(model, key=natural_key):
         if k not in out:
-            out[k] = v
+            out[k] = _sorted_natural(model[k])
     return out

@@ -19,7 +19,7 @@ from compose.loader.extends import apply_extends, apply_resets
 from compose.loader.include import apply_include
 from compose.loader.interpolate import Warner, interpolate, substitute, InvalidTemplate, MissingRequired
 from compose.loader.merge import enforce_unicity, merge
-from compose.loader.model import decode, project_json
+from compose.loader.model import project_json, reorder_struct, strip_model_extensions
 from compose.loader.normalize import normalize, resolve_environment, resolve_relative_paths
 from compose.loader.validate import check_consistency, validate_schema
 from compose.loader.yamlread import Positions, read_documents
@@ -270,8 +270,9 @@ def _dependencies(services: dict, names: list[str]) -> set[str]:
 
 def _without_unnecessary(model: dict) -> None:
     services = model.get("services") or {}
-    need = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set()}
+    need = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set(), "models": set()}
     for svc in services.values():
+        need["models"].update((svc.get("models") or {}).keys())
         need["networks"].update((svc.get("networks") or {}).keys())
         for v in svc.get("volumes") or []:
             if v.get("type") == "volume" and v.get("source"):
@@ -347,7 +348,7 @@ def _to_project(doc: dict, name: str, files, working_dir, env, env_files, option
                        all_services=sorted((doc.get("services") or {})))
     doc = dict(doc)
     doc["name"] = name
-    model = project_json(doc)
+    model = project_json(doc, ext=True)
     all_services = dict(model.get("services") or {})
     profiles = list(options.profiles)
     if not profiles:
@@ -394,10 +395,14 @@ def _to_project(doc: dict, name: str, files, working_dir, env, env_files, option
         deploy = svc.get("deploy")
         if "scale" in svc and deploy is not None:
             deploy["replicas"] = svc["scale"]
+            reorder_struct(deploy, "DeployConfig")
+        reorder_struct(svc, "ServiceConfig")
     if not options.all_resources:
         _without_unnecessary(model)
-    model = {k: model[k] for k in sorted(model)}
+    yaml_source = {k: model[k] for k in sorted(model)}
+    model = strip_model_extensions(yaml_source)
     return Project(name=name, working_dir=working_dir, config_files=files, environment=env, model=model,
+                   model_with_extensions=yaml_source,
                    env_files=env_files, profiles=[p for p in profiles if p],
                    all_services=sorted(all_services), disabled_services=disabled)
 
