@@ -9,10 +9,13 @@ Figures (medians of -n runs after warm-ups, min..max in brackets):
 * create+start until the container's process runs (engine.api in-process: ``start`` returns once
   the user command has been exec'd), beside ``runc run`` of the same busybox rootfs bundle
   (/bin/true, start to exit) and our create+start+exit of ``true``, which is the like-for-like
-  figure; ``docker run --rm busybox true`` beside ``pycompose container run --rm busybox true``
+  figure; runs alternate (ours, runc, ours, ...) so the drift of a shared machine cancels out;
+  where the supervisor's start op spends its time (its phase log, PYCOMPOSE_SUPERVISOR_PHASES);
+  ``docker run --rm busybox true`` beside ``pycompose container run --rm busybox true``
   (whole processes, CLI start-up included);
 * time to create+start ``--count`` ``sleep`` containers one after the other;
-* PSS of the engine's own processes (the supervisor) with ``--count`` idle containers, beside
+* PSS of the engine's own processes (the supervisor; measured once the network worker, which
+  exits after a few seconds without work, is gone) with ``--count`` idle containers, beside
   Docker's dockerd+containerd+shims and podman's conmons (/work/shared/peers/mem.py).
 
 Peers that are not installed are reported as such. Docker is started in its own netns by
@@ -44,7 +47,9 @@ def med(xs: list[float]) -> str:
     return f"{statistics.median(xs) * 1000:.1f} ms ({min(xs) * 1000:.1f}..{max(xs) * 1000:.1f}, n={len(xs)})"
 
 
-def timed(fn, n: int, warmup: int = 2) -> list[float]:
+def timed(fn, n: int, warmup: int = 2, between=None) -> list[float]:
+    """Times of ``n`` calls of ``fn`` after ``warmup`` ones; ``between`` (if given) runs after each
+    call, untimed here: the peer whose runs alternate with ours."""
     out = []
     for i in range(n + warmup):
         t0 = time.perf_counter()
@@ -52,7 +57,32 @@ def timed(fn, n: int, warmup: int = 2) -> list[float]:
         dt = time.perf_counter() - t0
         if i >= warmup:
             out.append(dt)
+        if between is not None:
+            between(i >= warmup)
     return out
+
+
+class Alternate:
+    """A peer command timed between our runs (its warm-up runs are not kept)."""
+
+    def __init__(self, once):
+        self.once, self.times = once, []
+
+    def __call__(self, keep: bool) -> None:
+        t0 = time.perf_counter()
+        self.once()
+        if keep:
+            self.times.append(time.perf_counter() - t0)
+
+
+def phase_figures(log: Path, offset: int) -> tuple[dict[str, list[float]], int]:
+    """Per-phase milliseconds of the starts the supervisor logged after ``offset``; the new offset."""
+    from engine.supervisor import phases
+
+    with open(log, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    return phases.parse(data.decode(errors="replace").splitlines()), offset + len(data)
 
 
 def run_quiet(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -90,11 +120,14 @@ def engine_processes(root: Path, container_pids: set[int]) -> list[int]:
 # ----------------------------------------------------------------------------- ours
 
 
-def bench_ours(root: Path, n: int, count: int) -> dict:
+def bench_ours(root: Path, n: int, count: int, runc_once=None) -> dict:
+    """Our figures; ``runc_once`` (when runc is there) runs between ours in the one-container series."""
     from engine.api import Engine
 
     eng = Engine(str(root))
     res: dict = {}
+    log = root / "run" / "supervisor.log"
+    runc_a, runc_b = (Alternate(runc_once), Alternate(runc_once)) if runc_once else (None, None)
 
     split: dict[str, list[float]] = {"create": [], "start": []}
 
@@ -125,14 +158,19 @@ def bench_ours(root: Path, n: int, count: int) -> dict:
     start_running_bridge.ids = []
 
     try:
-        res["api_create_start_running"] = timed(start_running, n)
+        eng.supervisor.ensure_running()
+        offset = log.stat().st_size
+        res["api_create_start_running"] = timed(start_running, n, between=runc_a)
         res["api_create_only"], res["api_start_only"] = split["create"][2:], split["start"][2:]
+        res["start_phases_ms"] = {k: v[2:] for k, v in phase_figures(log, offset)[0].items()}  # no warm-ups
+        res["runc_alternating_running"] = runc_a.times if runc_a else None
         for cid in start_running.ids:
             eng.containers.remove(cid, force=True)
         res["api_create_start_running_bridge"] = timed(start_running_bridge, n)
         for cid in start_running_bridge.ids:
             eng.containers.remove(cid, force=True)
-        res["api_create_start_exit_true"] = timed(start_to_exit, n)
+        res["api_create_start_exit_true"] = timed(start_to_exit, n, between=runc_b)
+        res["runc_alternating_exit"] = runc_b.times if runc_b else None
         for cid in start_to_exit.ids:
             eng.containers.remove(cid, force=True)
 
@@ -150,7 +188,9 @@ def bench_ours(root: Path, n: int, count: int) -> dict:
             eng.containers.start(cid)
             ids.append(cid)
         res["start_many_s"] = time.perf_counter() - t0
-        time.sleep(2)  # idle
+        from engine.supervisor import networker
+
+        time.sleep(networker.IDLE + 1.5)  # idle: the network worker (pyroute2, ~30 MiB) has exited
         cpids = {int(eng.containers.record(c)["State"]["Pid"]) for c in ids}
         procs = engine_processes(root, cpids)
         res["engine_pss_mib"] = sum(pss_of(p) for p in procs)
@@ -183,7 +223,8 @@ def ensure_peer_images() -> bool:
     return run_quiet(["bash", str(script)], env=dict(os.environ, IMG_DIR=str(PEER_IMAGES))).returncode == 0
 
 
-def bench_runc(n: int) -> list[float] | None:
+def runc_once_fn():
+    """One ``runc run`` of /bin/true in the busybox bundle, or None when runc is not installed."""
     if not shutil.which("runc") or not ensure_peer_images():
         return None
     bundle = PEER_IMAGES / "bundle-true"
@@ -192,7 +233,7 @@ def bench_runc(n: int) -> list[float] | None:
     def once():
         run_quiet(["runc", "run", "-b", str(bundle), f"pyc-bench-{os.getpid()}-{next(counter)}"], check=True)
 
-    return timed(once, n)
+    return once
 
 
 def docker_up() -> tuple[bool, bool]:
@@ -292,9 +333,11 @@ def main() -> int:
     try:
         subprocess.run([str(REPO / "scripts" / "make-test-image")], check=True, env=env, stdout=subprocess.DEVNULL)
         print(f"pycompose engine benchmark (n={a.n}, {a.count} containers), {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        ours = bench_ours(root, a.n, a.count)
+        os.environ["PYCOMPOSE_SUPERVISOR_PHASES"] = "1"  # the daemon logs where each start spends its time
+        runc_once = None if a.no_peers else runc_once_fn()
+        ours = bench_ours(root, a.n, a.count, runc_once)
         figures["pycompose"] = ours
-        runc = None if a.no_peers else bench_runc(a.n)
+        runc = ours["runc_alternating_running"]
         figures["runc_run_true"] = runc
         docker_ok = False
         if not a.no_peers:
@@ -308,12 +351,19 @@ def main() -> int:
         print(f"  pycompose create+start until running (api, no network) {med(ours['api_create_start_running'])}")
         print(f"    of which create (record, checks, event)              {med(ours['api_create_only'])}")
         print(f"    of which start (supervisor: spec, cgroup, fork, exec)  {med(ours['api_start_only'])}")
+        no_runc = "not measured (--no-peers)" if a.no_peers else "runc not installed"
+        ph = ours.get("start_phases_ms") or {}
+        if ph:
+            print("    supervisor start op, median ms per phase: " +
+                  " ".join(f"{k} {statistics.median(v):.1f}" for k, v in ph.items()))
+        print(f"  runc run /bin/true, alternating with the above         {med(runc) if runc else no_runc}")
         print(f"  pycompose create+start until running (api, bridge)     {med(ours['api_create_start_running_bridge'])}")
         print(f"  pycompose create+start+exit `true` (api)               {med(ours['api_create_start_exit_true'])}")
-        print(f"  runc run /bin/true (same rootfs bundle)                {med(runc) if runc else 'runc not installed'}")
-        if runc:
+        runc2 = ours["runc_alternating_exit"]
+        print(f"  runc run /bin/true, alternating with the above         {med(runc2) if runc2 else no_runc}")
+        if runc and runc2:
             r1 = statistics.median(ours["api_create_start_running"]) / statistics.median(runc)
-            r2 = statistics.median(ours["api_create_start_exit_true"]) / statistics.median(runc)
+            r2 = statistics.median(ours["api_create_start_exit_true"]) / statistics.median(runc2)
             print(f"  ratio until-running / runc run: {r1:.2f}x   start-to-exit / runc run: {r2:.2f}x  (target <= 1.0x)")
         print(f"  pycompose container run --rm busybox true (CLI)        {med(ours['cli_run_rm_true'])}")
         print(f"    (pycompose --version, the interpreter's start-up:    {med(ours['cli_version'])})")

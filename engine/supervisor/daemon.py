@@ -651,6 +651,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
 
     # ------------------------------------------------------------------ exit
     def _on_exit(self, box: Box) -> None:
+        ph = Phases()
         code = UNKNOWN_EXIT
         if not box.adopted:
             try:
@@ -674,6 +675,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         self._close_stdin_relay(box)
         self._release_keeper(box)
         self._stop_health(box)
+        ph.mark("output")
         if box.kill_timer is not None:
             box.kill_timer.cancel()
             box.kill_timer = None
@@ -686,8 +688,10 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             with contextlib.suppress(Exception):
                 box.cgroup.destroy()
             box.cgroup = None
+        ph.mark("cgroup")
         with contextlib.suppress(Exception):
             self._detach(box.rec)
+        ph.mark("net-detach")
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused, box.exit_code = 0, False, code
         if oom:
@@ -706,6 +710,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         else:
             self._set_state(box, Status="exited", Running=False, Restarting=False, Paused=False, Pid=0,
                             ExitCode=code, OOMKilled=oom, FinishedAt=finished)
+        ph.mark("state")
         if box.stopping_event:
             box.stopping_event = False
             self._publish(container_event("stop", box.rec))
@@ -719,6 +724,8 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             else:
                 keep.append((conn, cond))
         box.waiters = keep
+        ph.mark("replied")
+        ph.report(f"exit {box.cid[:12]}")
         after, box.after_exit = box.after_exit, []
         for fn in after:
             fn()
