@@ -184,6 +184,32 @@ def validate_create(config: dict, hc: dict, net: dict, image_config: dict) -> No
     eps = net.get("EndpointsConfig") or {}
     if mode in ("host", "none") and eps and set(eps) - {mode}:
         raise InvalidArgument(f"conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+    check_network_mode_conflicts(config, hc)
+
+
+def check_network_mode_conflicts(config: dict, hc: dict) -> None:
+    """Docker's validateNetContainerMode: a container that joins another one's network namespace
+    (``container:x``, compose ``network_mode: service:x``) gets that container's hostname, DNS
+    config, /etc/hosts and ports, so asking for its own is refused at create with Docker's messages.
+    (Docker also refuses ExposedPorts there; ours are already merged with the image's EXPOSE,
+    which Docker does not count, so that one is left out rather than refusing EXPOSE images.)"""
+    mode = str(hc.get("NetworkMode") or "")
+    joins = mode.startswith("container:")
+    if joins and not mode.split(":", 1)[1]:
+        raise InvalidArgument("Invalid network mode: invalid container format container:<name|id>")
+    if joins and config.get("Hostname"):
+        raise InvalidArgument("conflicting options: hostname and the network mode")
+    if joins and hc.get("Links"):
+        raise InvalidArgument("conflicting options: container type network can't be used with links. "
+                              "This would result in undefined behavior")
+    if joins and hc.get("Dns"):
+        raise InvalidArgument("conflicting options: dns and the network mode")
+    if joins and hc.get("ExtraHosts"):
+        raise InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
+    if (joins or mode == "host") and config.get("MacAddress"):
+        raise InvalidArgument("conflicting options: mac-address and the network mode")
+    if joins and (hc.get("PortBindings") or hc.get("PublishAllPorts")):
+        raise InvalidArgument("conflicting options: port publishing and the container type network mode")
 
 
 _PORT_KEY = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?(?:/(tcp|udp|sctp))?$")

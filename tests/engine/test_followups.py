@@ -188,3 +188,55 @@ def test_anonymous_volume_names_come_from_the_runtime():
 
     assert containerview.anonymous_volume_name("c" * 64, "/data/") == build.anonymous_volume_name("c" * 64, "/data")
     assert build._security_opts is build.security_opts and build._replace_or_append is build.replace_or_append
+
+
+# ----------------------------------------------------------------------------- joined network namespace
+
+
+def _validate(body: dict, hostname: str = "") -> None:
+    from engine import containerview as view
+
+    body = {"Image": "busybox", "Cmd": ["true"], **({"Hostname": hostname} if hostname else {}), **body}
+    config, hc, net = view.split_create_body(body, {})
+    view.validate_create(config, hc, net, {})
+
+
+@pytest.mark.parametrize("hostconfig, config, message", [
+    ({}, {"Hostname": "mine"}, "conflicting options: hostname and the network mode"),
+    ({"Dns": ["1.1.1.1"]}, {}, "conflicting options: dns and the network mode"),
+    ({"ExtraHosts": ["h:10.0.0.1"]}, {}, "conflicting options: custom host-to-IP mapping and the network mode"),
+    ({"Links": ["db:db"]}, {}, "conflicting options: container type network can't be used with links"),
+    ({}, {"MacAddress": "02:42:ac:11:00:02"}, "conflicting options: mac-address and the network mode"),
+    ({"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}}, {},
+     "conflicting options: port publishing and the container type network mode"),
+    ({"PublishAllPorts": True}, {}, "conflicting options: port publishing and the container type network mode"),
+])
+def test_joining_another_containers_network_refuses_its_own_settings(hostconfig, config, message):
+    from engine.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="^" + message):
+        _validate({"HostConfig": {"NetworkMode": "container:other", **hostconfig}, **config})
+    _validate({"HostConfig": {"NetworkMode": "bridge", **hostconfig}, **config})  # fine with a network of its own
+
+
+def test_network_mode_container_needs_a_name_and_host_mode_refuses_a_mac():
+    from engine.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match=r"^Invalid network mode: invalid container format container:<name\|id>$"):
+        _validate({"HostConfig": {"NetworkMode": "container:"}})
+    with pytest.raises(InvalidArgument, match="^conflicting options: mac-address and the network mode$"):
+        _validate({"HostConfig": {"NetworkMode": "host"}, "MacAddress": "02:42:ac:11:00:02"})
+    _validate({"HostConfig": {"NetworkMode": "container:other", "Dns": [], "ExtraHosts": [], "PortBindings": {}}})
+
+
+@pytest.mark.root
+def test_create_with_hostname_and_container_network_mode_stores_nothing(eng, make):
+    from engine.errors import InvalidArgument
+
+    host = make(["sleep", "300"], name="pyc-fu-netowner")
+    before = _ids(eng)
+    with pytest.raises(InvalidArgument, match="^conflicting options: hostname and the network mode$"):
+        eng.containers.create({"Image": "busybox", "Cmd": ["true"], "Hostname": "mine",
+                               "HostConfig": {"NetworkMode": f"container:{host}"}}, name="pyc-fu-joiner")
+    assert _ids(eng) == before
+    make(["true"], name="pyc-fu-joiner", HostConfig={"NetworkMode": "container:pyc-fu-netowner"})
