@@ -153,12 +153,10 @@ def _check_resources(doc: dict) -> None:
                 raise LoadError(f"services.{sname}.develop.watch.path: value can't be blank")
 
 
-def _names_in_files(contents: list[tuple[str, bytes]]) -> list[str]:
+def _names_in_files(parsed: list) -> list[str]:
     names = []
-    for fname, content in contents:
-        try:
-            docs = read_documents(content, fname)
-        except LoadError:
+    for _fname, docs in parsed:
+        if isinstance(docs, LoadError):
             continue
         for d in docs:
             if isinstance(d.data, dict) and isinstance(d.data.get("name"), str):
@@ -302,7 +300,12 @@ def run(options: LoadOptions) -> Project:
     cwd = os.path.abspath(options.cwd or os.getcwd())
     files, working_dir, env, env_files = resolve_setup(options.files, options.project_directory,
                                                        options.env_files, environ, cwd, warn)
-    contents = [(f, _read_content(f, options)) for f in files]
+    parsed = []
+    for f in files:
+        try:
+            parsed.append((f, read_documents(_read_content(f, options), f)))
+        except LoadError as e:  # reported when the file is processed, after the name
+            parsed.append((f, e))
     warner = Warner()
 
     def interp_name(raw: str) -> str:
@@ -313,15 +316,16 @@ def run(options: LoadOptions) -> Project:
         except (InvalidTemplate, MissingRequired) as e:
             raise LoadError(f"error while interpolating name: {e}") from None
 
-    name = project_name(options.project_name, env, _names_in_files(contents), working_dir,
+    name = project_name(options.project_name, env, _names_in_files(parsed), working_dir,
                         interp_name, options.normalize)
     if not name:
         raise LoadError("project name must not be empty")
     env["COMPOSE_PROJECT_NAME"] = name
     ctx = _Ctx(options, env, warner)
     acc: dict = {}
-    for fname, content in contents:
-        docs = read_documents(content, fname)
+    for fname, docs in parsed:
+        if isinstance(docs, LoadError):
+            raise docs
         acc = _process_documents(docs, fname, acc, env, working_dir, ctx,
                                  extends=True, include=True, validate=True, included=[])
     acc = set_defaults(acc)

@@ -27,7 +27,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 try:  # libyaml when available: parsing 500 services must stay well under a second
-    from yaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - pure Python fallback
     from yaml.parser import Parser as _Parser  # type: ignore
     from yaml.reader import Reader
