@@ -543,10 +543,11 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config))
         opened: list[int] = []
         cgroup = writer = None
-        # the worker prepares the network (leases, ports, hosts/resolv.conf) while we build the rest
-        preparing: networker.Pending | None = self._net_submit("prepare", record=rec)
+        preparing: networker.Pending | None = None
         prepared = False
         try:
+            # the worker prepares the network (leases, ports, hosts/resolv.conf) while we build the rest
+            preparing = self._net_submit("prepare", record=rec)
             writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
             img = ImageStore(self.root).get(rec["Image"])
             health_cfg = hc.HealthConfig.from_config(rec.get("Config"), img.config)

@@ -107,7 +107,9 @@ class NetWorker:
             p.error, p.done = error, True
 
     def idle_for(self) -> float:
-        if self.sock is None or self.pending:
+        """Seconds since the last request or reply. Requests still open then are ones nobody
+        waits for (``warm``, or what a failed start left): closing fails them, harmlessly."""
+        if self.sock is None:
             return 0.0
         return time.monotonic() - self.last_used
 
