@@ -517,7 +517,8 @@ class Containers:
         ep = self.engine.networks.manager.store.endpoint(rec["Id"]) or {}
         ports: dict = {}
         if ep.get("Active"):
-            ports = to_docker([Mapping(**m) for m in ep.get("Ports") or []], ep.get("ExposedPorts"))
+            with contextlib.suppress(EngineError, TypeError):  # one odd record must not break every `ps`
+                ports = to_docker([Mapping(**m) for m in ep.get("Ports") or []], ep.get("ExposedPorts"))
         networks = {}
         for e in ep.get("Networks") or []:
             net = nets.get(e.get("NetworkID") or "") or {}
