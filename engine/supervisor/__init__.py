@@ -16,5 +16,8 @@ Modules, one job each:
 * ``health`` / ``probes``  Docker's healthcheck rules / running the probes
 * ``events``    Docker events, their filters and the history behind ``--since``
 * ``boot``      re-adoption of containers a dead daemon left running
-* ``networker`` network hooks in a worker forked on demand (keeps pyroute2 out of the daemon)
+* ``networker`` network hooks in a worker forked on demand (keeps pyroute2 out of the daemon);
+                requests are pipelined so network work overlaps the rest of a start
+* ``statewrite`` state.json writes without fsync (rebuilt by reconcile after a crash)
+* ``phases``    where each start/exit spends its time, logged when profiling or benchmarking
 """
