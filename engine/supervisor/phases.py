@@ -35,11 +35,11 @@ class Phases:
         print(f"{PREFIX}{what} {' '.join(parts)} total={total:.1f}ms", file=sys.stderr, flush=True)
 
 
-def parse(lines) -> dict[str, list[float]]:
-    """Milliseconds per phase name from the log lines ``report`` wrote (for benchmarks)."""
+def parse(lines, what: str = "start") -> dict[str, list[float]]:
+    """Milliseconds per phase name from the log lines ``report`` wrote for ``what`` (start, exit)."""
     out: dict[str, list[float]] = {}
     for line in lines:
-        if not line.startswith(PREFIX):
+        if not line.startswith(f"{PREFIX}{what} "):
             continue
         for part in line.split()[3:]:
             name, eq, value = part.partition("=")
