@@ -191,9 +191,10 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             if self.dns is not None:
                 self.dns.add_container(rec["Id"], pid)
 
-    def _detach(self, rec: dict) -> None:
+    def _detach(self, rec: dict, pending: networker.Pending | None = None) -> None:
+        """Undo the container's network (``pending``: the detach request already sent)."""
         try:
-            self._net("detach", record=rec)
+            (pending or self._net_submit("detach", record=rec)).result()
         finally:
             if self.dns is not None:
                 with contextlib.suppress(Exception):
@@ -680,6 +681,9 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         if box.kill_timer is not None:
             box.kill_timer.cancel()
             box.kill_timer = None
+        detaching = None
+        with contextlib.suppress(Exception):
+            detaching = self._net_submit("detach", record=box.rec)  # in the worker, while we clean up here
         oom = False
         if box.cgroup is not None:
             with contextlib.suppress(Exception):
@@ -691,7 +695,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             box.cgroup = None
         ph.mark("cgroup")
         with contextlib.suppress(Exception):
-            self._detach(box.rec)
+            self._detach(box.rec, detaching)
         ph.mark("net-detach")
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused, box.exit_code = 0, False, code
