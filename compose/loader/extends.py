@@ -85,9 +85,8 @@ def _extend(name, services, filename, base_dir, read_services, chain, resets):
         raise LoadError(f"services.{name}.extends must be a string or a mapping")
     link = (os.path.abspath(filename) if filename != "-" else filename, name)
     if link in chain:
-        lines = ["Circular reference:", f"  {chain[0][1]} in {chain[0][0]}"]
-        lines += [f"  extends {s} in {f}" for f, s in chain[1:] + [link]]
-        raise ExtendsCycleError("\n".join(lines))
+        steps = [f"{chain[0][1]} in {chain[0][0]}"] + [f"extends {s} in {f}" for f, s in chain[1:] + [link]]
+        raise ExtendsCycleError("Circular reference: " + " ".join(steps))
     chain = chain + [link]
     base_services, base_file, base_base_dir, base_resets = services, filename, base_dir, []
     if ref_file is not None:

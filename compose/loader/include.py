@@ -60,8 +60,8 @@ def apply_include(doc: dict, working_dir: str, environment: dict, included: list
                 rel_wd = project_dir
                 if full in included:
                     chain = included + [full]
-                    raise IncludeCycleError("include cycle detected:\n" + chain[0] + "\n include "
-                                            + "\n include ".join(chain[1:]))
+                    raise IncludeCycleError("include cycle detected: " + chain[0] + " include "
+                                            + " include ".join(chain[1:]))
             resolved.append(full)
         env_files = [str(f) for f in _as_list(entry.get("env_file"))]
         if not env_files:

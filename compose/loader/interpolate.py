@@ -224,31 +224,44 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(p) for p in path)
 
 
-def interpolate(config: dict, lookup: Lookup, warn=None) -> dict:
-    """Interpolate every string value of a compose document (a new tree is returned)."""
+def _real(path: tuple) -> str:
+    from compose.loader.yamlread import format_path
 
-    def walk(value, path):
+    return format_path(path)
+
+
+def interpolate(config: dict, lookup: Lookup, warn=None, positions: dict | None = None) -> dict:
+    """Interpolate every string value of a compose document (a new tree is returned).
+    ``positions`` (from yamlread) puts file:line:col on errors."""
+
+    def fail(msg, real):
+        where = (positions or {}).get(real)
+        if where:
+            return LoadError(msg, file=where[0], line=where[1], column=where[2])
+        return LoadError(msg)
+
+    def walk(value, path, real):
         if isinstance(value, str):
             try:
                 new = substitute(value, lookup, warn)
             except InvalidTemplate as e:
-                raise LoadError(f"invalid interpolation format for {_dotted(path)}.\n"
-                                f"You may need to escape any $ with another $.\n{e.template}") from None
+                raise fail(f"invalid interpolation format for {_real(real)}: {e.template!r}; "
+                           "you may need to escape any $ with another $", real) from None
             except MissingRequired as e:
-                raise LoadError(f"error while interpolating {_dotted(path)}: {e}") from None
+                raise fail(f"error while interpolating {_real(real)}: {e}", real) from None
             cast = _caster(path)
             if cast is None:
                 return new
             try:
                 return cast(new)
             except ValueError as e:
-                raise LoadError(f"error while interpolating {_dotted(path)}: "
-                                f"failed to cast to expected type: {e}") from None
+                raise fail(f"error while interpolating {_real(real)}: "
+                           f"failed to cast to expected type: {e}", real) from None
         if isinstance(value, dict):
-            return {k: walk(v, path + (k,)) for k, v in value.items()}
+            return {k: walk(v, path + (k,), real + (k,)) for k, v in value.items()}
         if isinstance(value, list):
             p = path + ("[]",)
-            return [walk(v, p) for v in value]
+            return [walk(v, p, real + (i,)) for i, v in enumerate(value)]
         return value
 
-    return {k: walk(v, (k,)) for k, v in config.items()}
+    return {k: walk(v, (k,), (k,)) for k, v in config.items()}

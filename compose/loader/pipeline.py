@@ -63,7 +63,7 @@ def _process_documents(docs, filename: str, acc: dict, env: dict, working_dir: s
         if not isinstance(data, dict):
             raise LoadError("top-level object must be a mapping", file=filename)
         if opts.interpolate:
-            data = interpolate(data, env.get, ctx.warner)
+            data = interpolate(data, env.get, ctx.warner, doc.positions)
         if extends:
             apply_extends(data, filename, working_dir, lambda p: _read_extends_base(p, env, ctx),
                           doc.reset_paths)

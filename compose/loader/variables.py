@@ -78,5 +78,6 @@ def render_variables(variables: dict[str, dict], fmt: str) -> str:
     rows = [("NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE")]
     rows += [(v["Name"], "true" if v["Required"] else "false", v["DefaultValue"], v["PresenceValue"])
              for v in variables.values()]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "".join("   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n" for r in rows)
+    # docker's table writer: tabwriter(minwidth 20, padding 3), last column unpadded
+    widths = [max(20, max(len(r[i]) for r in rows) + 3) for i in range(3)]
+    return "".join("".join(c.ljust(widths[i]) for i, c in enumerate(r[:3])) + r[3] + "\n" for r in rows)

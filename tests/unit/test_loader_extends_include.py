@@ -178,3 +178,32 @@ def test_reset_and_override_tags(tmp_path):
     p = load(opts(tmp_path, project_name="x", files=["a.yaml", "b.yaml"]))
     assert "ports" not in p.services["web"]
     assert p.services["web"]["environment"] == {"C": "3"}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('services:\n  web:\n    image: "x:${TAG:?set TAG}"\n',
+     "compose.yaml:3:5: error while interpolating services.web.image: required variable TAG is missing a value: set TAG"),
+    ('services:\n  web:\n    image: a\n    command: ["a", "${X:?}"]\n',
+     "compose.yaml:4:20: error while interpolating services.web.command[1]: required variable X is missing a value"),
+    ("services:\n  web:\n    image: a\n    image: b\n",
+     "compose.yaml:4:5: services.web: mapping key 'image' already defined at line 3"),
+    ("services:\n  web:\n    image: [a\n", "compose.yaml:4:1: invalid YAML"),
+])
+def test_errors_carry_file_line_column_and_path(tmp_path, text, expected):
+    write(tmp_path / "compose.yaml", text)
+    with pytest.raises(LoadError) as e:
+        load(opts(tmp_path, project_name="x"))
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith(str(tmp_path / expected.split(":")[0]) + ":")
+    assert msg.endswith(expected.split(":", 1)[1]) or expected.split(":", 1)[1] in msg
+
+
+def test_cli_renders_one_line_and_exit_code_1(tmp_path, capsys, monkeypatch):
+    from compose.cli.main import main
+
+    write(tmp_path / "compose.yaml", "services:\n  a: {extends: b, image: x}\n  b: {extends: a, image: x}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["-p", "x", "config"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Circular reference" in err and "Traceback" not in err
