@@ -17,6 +17,7 @@ import contextlib
 import ipaddress
 import os
 import selectors
+import random
 import socket
 import struct
 import threading
@@ -313,7 +314,10 @@ class DnsServer:
         if hit is not None:
             return data[:2] + hit
         reply = self._answer_uncached(data, cid, index)
-        if reply is not None and len(index.cache) < 4096:
+        # Several addresses (replicas behind one alias) are shuffled per query, like Docker's
+        # resolver, so clients that take the first answer spread over the replicas: never cached.
+        many = reply is not None and len(reply) >= 8 and int.from_bytes(reply[6:8], "big") > 1
+        if reply is not None and not many and len(index.cache) < 4096:
             index.cache[key] = reply[2:]
         return reply
 
@@ -345,6 +349,8 @@ class DnsServer:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply.pack()
         if qtype in (QTYPE.A, QTYPE.ANY):
+            ips = list(ips)
+            random.shuffle(ips)
             for ip in ips:
                 reply.add_answer(RR(question.qname, QTYPE.A, ttl=TTL, rdata=A(ip)))
         if qtype in (QTYPE.AAAA, QTYPE.ANY):

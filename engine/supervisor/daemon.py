@@ -699,10 +699,6 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         ph.mark("net-detach")
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused, box.exit_code = 0, False, code
-        if oom:
-            self._publish(container_event("oom", box.rec))
-        self._publish(container_event("die", box.rec, exitCode=code,
-                                      execDuration=int(ran_for)))
         restart, delay = False, 0.0
         if box.restart is not None and not self.shutting_down and not box.after_exit:
             restart, delay = box.restart.should_restart(code, box.manual_stop, ran_for)
@@ -716,6 +712,11 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             self._set_state(box, Status="exited", Running=False, Restarting=False, Paused=False, Pid=0,
                             ExitCode=code, OOMKilled=oom, FinishedAt=finished)
         ph.mark("state")
+        # Like dockerd: the state is on disk before "die" goes out, so a subscriber that
+        # inspects the container on the event sees it exited (compose's readiness relies on it).
+        if oom:
+            self._publish(container_event("oom", box.rec))
+        self._publish(container_event("die", box.rec, exitCode=code, execDuration=int(ran_for)))
         if box.stopping_event:
             box.stopping_event = False
             self._publish(container_event("stop", box.rec))

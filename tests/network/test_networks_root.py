@@ -106,6 +106,9 @@ def test_aliases_and_replicas_one_a_record_each(nm, boxes):
     assert a_records(dns_query(b1, "proj-web-2")) == [ip_of(nm, r2)]
     assert a_records(dns_query(b2, "proj-web-1.front")) == [ip_of(nm, r1)]  # name.network
     assert a_records(dns_query(b2, "web", tcp=True)) == sorted([ip_of(nm, r1), ip_of(nm, r2)])
+    # shuffled per query like Docker's resolver, so "first answer" clients spread over replicas
+    firsts = {str(dns_query(b1, "web").rr[0].rdata) for _ in range(40)}
+    assert firsts == {ip_of(nm, r1), ip_of(nm, r2)}
     assert dns_query(b1, "nosuchname").header.rcode == RCODE.NXDOMAIN
     assert dns_query(b1, "web", "AAAA").header.rcode == RCODE.NOERROR
     ptr = dns_query(b1, ".".join(reversed(ip_of(nm, r2).split("."))) + ".in-addr.arpa", "PTR")
