@@ -28,7 +28,7 @@ from engine.network import ipam as ipam_mod
 from engine.network import record as R
 from engine.network.ipam import make_config
 from engine.network.store import Store
-from engine.state import DataRoot, atomic_write
+from engine.state import DataRoot
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 MTU_OPT = "com.docker.network.driver.mtu"
@@ -84,6 +84,35 @@ def _v4conf(net: dict) -> ipam.PoolConfig:
 def _v6conf(net: dict) -> ipam.PoolConfig | None:
     c = next((c for c in net["IPAM"]["Config"] if ":" in c["Subnet"]), None)
     return ipam.PoolConfig.from_docker(c) if c else None
+
+
+def _write_etc_file(path: Path, text: str) -> None:
+    """A container's hosts/resolv.conf as ``prepare`` writes them: skipped when unchanged, else
+    a complete temporary file renamed over the old one, without fsync.
+
+    Why no fsync (it was ~13 of prepare's ~16 ms, on every start): ``prepare`` rebuilds both
+    files from the records before each start, so what a machine crash could lose is rewritten
+    before anything reads it; the rename still keeps readers from ever seeing half a file.
+    Replacing the inode is safe here: the container is not running (its bind mounts are made
+    after this); a running container's hosts is rewritten in place by ``_refresh_hosts``."""
+    data = text.encode()
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # prepare holds the store lock
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # not the umask's say: the container's users read these
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _public(net: dict) -> dict:
@@ -425,8 +454,8 @@ class NetworkManager:
             hosts, resolv = self._hostfiles(rec, ep, nets)
             cdir = self.root.dir("containers", ep["Id"])
             hp, rp = cdir / "hosts", cdir / "resolv.conf"
-            atomic_write(hp, hosts)
-            atomic_write(rp, resolv)
+            _write_etc_file(hp, hosts)
+            _write_etc_file(rp, resolv)
             ep["Active"], ep["Pid"] = False, None
             self.store.save_endpoint(ep)
             return NetPrepared(ep["Mode"] if ep["Mode"] in ("host", "none") or ep["Mode"].startswith("container:")
