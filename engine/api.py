@@ -363,6 +363,17 @@ class Containers:
             return  # docker start on a running container is a no-op
         self.engine.supervisor.start(rec["Id"])
 
+    def attach(self, ref: str, tty: bool = False, stdin: bool = True) -> int:
+        """Start ``ref`` and relay our stdin (and terminal, with ``tty``) and its output until it
+        exits, like ``docker run -i``/``-it`` in the foreground; returns its exit code.
+
+        The container must have been created with OpenStdin (and StdinOnce, so that the end
+        of our stdin is the end of its stdin)."""
+        from engine import attach as _attach
+
+        rec = self.record(ref)
+        return _attach.run_interactive(self.engine, rec["Id"], tty=tty, stdin=stdin)
+
     def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         rec = self.record(ref)
         self.engine.supervisor.stop(rec["Id"], timeout=timeout, signal=signal)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import shlex
 import sys
-import threading
 
 import anyio
 
@@ -135,6 +134,10 @@ def run(args, gopts) -> int:
                      service_containers={svc: cs[0]["Id"] for svc in deps
                                          if (cs := b.containers([svc], all=False))})
     body = cv.create_body(project.info, args.service, s, extra)
+    if not args.detach:
+        # compose run is interactive by default (-i): our stdin is the command's, and its end
+        # closes the command's stdin, so `echo x | pycompose run -T svc cat` ends.
+        body.update(OpenStdin=True, AttachStdin=True, StdinOnce=True)
     cid = b.engine.containers.create(body, name=name)
     try:
         if args.detach:
@@ -151,30 +154,10 @@ def run(args, gopts) -> int:
 
 
 def _attached(b, cid: str, tty: bool) -> int:
-    """Stream the command's output while it runs; return its exit code."""
-    from compose.cli.logs import _entry_parts
-
-    done = threading.Event()
-
-    def pump():
-        try:
-            for entry in b.engine.containers.logs(cid, follow=True):
-                stream, _, data = _entry_parts(entry)
-                out = sys.stderr if stream == "stderr" else sys.stdout
-                out.buffer.write(data if isinstance(data, bytes) else str(data).encode())
-                out.flush()
-        except Exception:  # noqa: BLE001 - removed under us: output is over
-            pass
-        finally:
-            done.set()
-
-    b.engine.containers.start(cid)
-    t = threading.Thread(target=pump, daemon=True)
-    t.start()
+    """Relay stdin (and the terminal with a tty) and the output while it runs; return its exit code."""
     try:
-        code = b.engine.containers.wait(cid)
+        code = b.engine.containers.attach(cid, tty=tty, stdin=True)
     except KeyboardInterrupt:
         b.engine.containers.stop(cid, timeout=10)
         code = 130
-    done.wait(5)  # the last output, written before the exit, is already in the log
     return int(code or 0)

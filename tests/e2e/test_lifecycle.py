@@ -106,3 +106,11 @@ def test_wait_returns_exit_code(compose_factory):
     c.run("up", "-d", "tests", "--no-deps", check=True)
     r = c.run("wait", "tests")
     assert r.returncode == 3 and r.stdout.strip() == "3"
+
+
+def test_run_forwards_stdin_and_its_end(compose_factory):
+    c = compose_factory("basic")
+    r = c.run("run", "--rm", "-T", "--no-deps", "tool", "sh", "-c", "cat; echo done", input="piped line\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "piped line\ndone\n"
+    assert c.ps("-a") == []
