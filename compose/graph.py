@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import networkx as nx
 
 from compose.errors import ComposeError, DependencyCycleError, LoadError
 
@@ -62,15 +61,29 @@ class ServiceGraph:
 
     def __init__(self, services: dict):
         self.services = services
-        self.graph = nx.DiGraph()
+        # Plain adjacency first: checking for cycles (every `config`) needs no networkx,
+        # which costs ~70 ms to import; the networkx graph is built on first query.
+        self.edges: dict[str, dict[str, dict]] = {name: {} for name in services}
         self.missing: list[tuple[str, str, dict]] = []  # (service, undefined dependency, edge data)
-        self.graph.add_nodes_from(services)
         for name, service in services.items():
             for dep, data in service_dependencies(service or {}).items():
                 if dep in services:
-                    self.graph.add_edge(name, dep, **data)
+                    self.edges[name][dep] = data
                 elif data["required"]:
                     self.missing.append((name, dep, data))
+        self._graph = None
+
+    @property
+    def graph(self):
+        """The networkx DiGraph (service -> dependency edges with their data), built lazily."""
+        if self._graph is None:
+            g = _nx().DiGraph()
+            g.add_nodes_from(self.edges)
+            for name, deps in self.edges.items():
+                for dep, data in deps.items():
+                    g.add_edge(name, dep, **data)
+            self._graph = g
+        return self._graph
 
     # ------------------------------------------------------------------ checks
 
@@ -91,11 +104,11 @@ class ServiceGraph:
         """
         done: set[str] = set()
 
-        for start in sorted(self.graph.nodes):
+        for start in sorted(self.edges):
             if start in done:
                 continue
             path, on_path = [start], {start}
-            stack = [iter(sorted(self.graph.successors(start)))]
+            stack = [iter(sorted(self.edges[start]))]
             while stack:
                 child = next(stack[-1], None)
                 if child is None:
@@ -110,7 +123,7 @@ class ServiceGraph:
                     continue
                 path.append(child)
                 on_path.add(child)
-                stack.append(iter(sorted(self.graph.successors(child))))
+                stack.append(iter(sorted(self.edges[child])))
         return None
 
     # ------------------------------------------------------------------ queries
@@ -137,7 +150,7 @@ class ServiceGraph:
         wanted: set[str] = set()
         for name in self._known(names):
             wanted.add(name)
-            wanted |= nx.descendants(self.graph, name)
+            wanted |= _nx().descendants(self.graph, name)
         return self.start_order(wanted)
 
     def with_dependents(self, names: Iterable[str]) -> list[str]:
@@ -145,14 +158,14 @@ class ServiceGraph:
         wanted: set[str] = set()
         for name in self._known(names):
             wanted.add(name)
-            wanted |= nx.ancestors(self.graph, name)
+            wanted |= _nx().ancestors(self.graph, name)
         return self.stop_order(wanted)
 
     def start_order(self, subset: Iterable[str] | None = None) -> list[str]:
         """Dependencies before dependents; ties by name. ``subset`` restricts the result to those services."""
         self.check()
         nodes = set(self.graph.nodes) if subset is None else set(self._known(subset))
-        order = nx.lexicographical_topological_sort(self.graph.reverse(copy=False))
+        order = _nx().lexicographical_topological_sort(self.graph.reverse(copy=False))
         return [n for n in order if n in nodes]
 
     def stop_order(self, subset: Iterable[str] | None = None) -> list[str]:
@@ -164,4 +177,11 @@ class ServiceGraph:
         self.check()
         nodes = set(self.graph.nodes) if subset is None else set(self._known(subset))
         sub = self.graph.subgraph(nodes)
-        return [sorted(gen) for gen in nx.topological_generations(sub.reverse(copy=False))]
+        return [sorted(gen) for gen in _nx().topological_generations(sub.reverse(copy=False))]
+
+
+def _nx():
+    """networkx, imported on first use (it costs ~70 ms at start-up)."""
+    import networkx
+
+    return networkx
