@@ -23,6 +23,7 @@ import gc
 import os
 import signal
 import socket
+import threading
 from typing import Callable
 
 from engine import sys as ksys
@@ -147,6 +148,47 @@ def _allow_devices(cgroup, spec: ContainerSpec) -> None:
             f.write(dev.cgroup_rule)
 
 
+def _own_cgroup_procs(kind: str) -> str | None:
+    """``cgroup.procs`` of our own cgroup in the v1 hierarchy of controller ``kind``."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                _, ctrls, path = line.rstrip("\n").split(":", 2)
+                if kind in ctrls.split(","):
+                    procs = os.path.join("/sys/fs/cgroup", kind, path.lstrip("/"), "cgroup.procs")
+                    return procs if os.path.exists(procs) else None
+    except OSError:
+        pass
+    return None
+
+
+def _warm_cgroup_join(cgroup) -> threading.Thread | None:
+    """Start the grace-period wait of the coming cgroup join now, while the helper forks pid 1.
+
+    Why: the first ``cgroup.procs`` write after a quiet spell waits for an RCU grace period
+    (the kernel switches its fork/exit lock to the slow path; ~10-15 ms on a busy machine),
+    and writes that come while that switch is pending or just done share it. Moving
+    ourselves into the cgroup we are already in is a no-op that starts the switch; pid 1's
+    join, which cannot start before pid 1 exists, then finds it (partly) done. Joining the
+    helper early instead was measured slower: the helper must wait for its join before
+    forking, which serialises what this overlaps."""
+    paths = getattr(cgroup, "paths", None)
+    if not isinstance(paths, dict) or not paths:
+        return None
+    procs = _own_cgroup_procs("freezer" if "freezer" in paths else next(iter(paths)))  # no charges to move
+    if procs is None:
+        return None
+
+    def write() -> None:
+        with contextlib.suppress(OSError):
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+
+    t = threading.Thread(target=write, name="cgroup-warm", daemon=True)
+    t.start()
+    return t
+
+
 def _receive_console(sock: socket.socket) -> int | None:
     """The pty master the container sent (queued on the socket), or None if it died first."""
     _, fds, _, _ = socket.recv_fds(sock, 1, 1)
@@ -199,6 +241,7 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     os.close(msg_w)
     if child_sock is not None:
         child_sock.close()
+    warming = _warm_cgroup_join(cgroup) if cgroup is not None else None
     reader = os.fdopen(msg_r, "rb")
     pid = 0
     try:
@@ -234,6 +277,8 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
                 os.waitpid(pid, 0)
         raise
     finally:
+        if warming is not None:
+            warming.join()
         reader.close()
         if parent_sock is not None:
             parent_sock.close()
