@@ -109,8 +109,12 @@ class ContainerStore:
         return rec
 
     def state(self, cid: str) -> dict:
+        """The container's state; a record whose state.json was lost (written unsynced at
+        create, so a machine crash can take it) reads as created-and-never-started."""
         st = read_json(self.base / cid / "state.json")
         if st is None:
+            if (self.base / cid / "config.json").exists():
+                return initial_state()
             raise NotFound(f"No such container: {cid}")
         return st
 
@@ -137,7 +141,7 @@ class ContainerStore:
             d.mkdir(mode=0o710)
             rec = dict(record, Id=cid, Name=full)
             rec.setdefault("Created", now_iso())
-            write_json(d / "state.json", initial_state())
+            write_json(d / "state.json", initial_state(), sync=False)  # rebuilt by state() if lost
             write_json(d / "config.json", rec)  # written last: ids() only lists complete records
             return cid
 

@@ -37,3 +37,12 @@ def test_random_names_are_unique(tmp_path):
     store = ContainerStore(str(tmp_path))
     names = {store.get(store.create({}))["Name"] for _ in range(20)}
     assert len(names) == 20
+
+
+def test_lost_state_file_reads_as_created(tmp_path):
+    store = ContainerStore(str(tmp_path))
+    cid = store.create({}, name="xy")
+    (tmp_path / "containers" / cid / "state.json").unlink()
+    assert store.state(cid)["Status"] == "created"
+    store.update_state(cid, Status="running")
+    assert store.state(cid)["Status"] == "running"
