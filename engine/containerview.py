@@ -403,7 +403,7 @@ def rfc3339_to_unix(s: str) -> float:
 
 
 def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, as in docker's STATUS column."""
+    """go-units HumanDuration (docker's STATUS and CREATED columns): ``Less than a second``, ``5 seconds``, ``About a minute``, ``3 days``."""
     s = int(seconds)
     if s < 1:
         return "Less than a second"
@@ -411,12 +411,12 @@ def human_duration(seconds: float) -> str:
         return "1 second"
     if s < 60:
         return f"{s} seconds"
-    minutes = s // 60
+    minutes = int(seconds / 60)
     if minutes == 1:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = round(s / 3600)
+    hours = int(seconds / 3600 + 0.5)
     if hours == 1:
         return "About an hour"
     if hours < 48:
@@ -427,7 +427,7 @@ def human_duration(seconds: float) -> str:
         return f"{hours // 24 // 7} weeks"
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def _ts(s: str | None) -> float:
