@@ -363,16 +363,17 @@ class Containers:
             return  # docker start on a running container is a no-op
         self.engine.supervisor.start(rec["Id"])
 
-    def attach(self, ref: str, tty: bool = False, stdin: bool = True) -> int:
+    def attach(self, ref: str, tty: bool = False, stdin: bool = True, history: bool = True) -> int:
         """Start ``ref`` and relay our stdin (and terminal, with ``tty``) and its output until it
         exits, like ``docker run -i``/``-it`` in the foreground; returns its exit code.
 
         The container must have been created with OpenStdin (and StdinOnce, so that the end
-        of our stdin is the end of its stdin)."""
+        of our stdin is the end of its stdin). ``history=False``: output from now on only, as
+        ``docker attach`` to a running container shows."""
         from engine import attach as _attach
 
         rec = self.record(ref)
-        return _attach.run_interactive(self.engine, rec["Id"], tty=tty, stdin=stdin)
+        return _attach.run_interactive(self.engine, rec["Id"], tty=tty, stdin=stdin, history=history)
 
     def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         rec = self.record(ref)

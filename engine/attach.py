@@ -23,6 +23,7 @@ import signal
 import sys
 import termios
 import threading
+import time
 import tty as _tty
 
 from engine.errors import EngineError
@@ -75,24 +76,28 @@ def console_master(supervisor_pid: int, container_pid: int) -> int:
     raise EngineError("cannot attach: the container's terminal is not held by the supervisor")
 
 
-def _stream_output(eng, cid: str) -> None:
+def _stream_output(eng, cid: str, since: float | None = None) -> None:
     out, err = sys.stdout.buffer, sys.stderr.buffer
-    for e in eng.containers.logs(cid, follow=True):
+    for e in eng.containers.logs(cid, follow=True, since=since):
         (out if e.stream == "stdout" else err).write(e.data)
         (out if e.stream == "stdout" else err).flush()
 
 
-def run_interactive(eng, cid: str, tty: bool, stdin: bool) -> int:
-    """Start ``cid`` and relay until it exits; returns its exit code."""
+def run_interactive(eng, cid: str, tty: bool, stdin: bool, history: bool = True) -> int:
+    """Start ``cid`` (a no-op when it runs) and relay until it exits; returns its exit code.
+
+    ``history=False`` relays only output from now on (``attach`` to a running container): from
+    the moment of the call, so a reply to input we send is never missed."""
+    since = None if history else time.time()
     eng.containers.start(cid)
     st = eng.containers.record(cid)["State"]
     pid = int(st.get("Pid") or 0)
     if tty and stdin and pid:
-        return _relay_tty(eng, cid, pid)
+        return _relay_tty(eng, cid, pid, since)
     if stdin and pid:
         feeder = threading.Thread(target=_feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo",), daemon=True)
         feeder.start()
-    _stream_output(eng, cid)
+    _stream_output(eng, cid, since)
     return eng.containers.wait(cid)
 
 
@@ -114,7 +119,7 @@ def _feed_fifo(path) -> None:
         os.close(fd)
 
 
-def _relay_tty(eng, cid: str, pid: int) -> int:
+def _relay_tty(eng, cid: str, pid: int, since: float | None = None) -> int:
     from engine.runtime.tty import get_winsize, set_winsize
 
     sup = eng.supervisor.running_pid()
@@ -152,7 +157,7 @@ def _relay_tty(eng, cid: str, pid: int) -> int:
                 signal.signal(signal.SIGWINCH, resize)
         t = threading.Thread(target=pump_input, daemon=True)
         t.start()
-        _stream_output(eng, cid)
+        _stream_output(eng, cid, since)
         done.set()
         return eng.containers.wait(cid)
     finally:

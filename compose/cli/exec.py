@@ -84,19 +84,17 @@ def do_exec(args, gopts) -> int:
 
 
 def attach(args, gopts) -> int:
-    """Stream the container's output until it stops; its exit code is ours."""
-    from compose.cli.logs import _entry_parts
-
+    """Relay our stdin (when the service keeps stdin open) and the container's output from now
+    until it stops; its exit code is ours."""
     b = open_backend(gopts, need_project=False)
     c = b.container_of(args.service, args.index)
+    cfg = b.engine.containers.inspect(c["Id"]).get("Config") or {}
+    stdin = bool(cfg.get("OpenStdin")) and not args.no_stdin
+    tty = stdin and bool(cfg.get("Tty")) and sys.stdin.isatty()
     try:
-        for entry in b.engine.containers.logs(c["Id"], follow=True, tail=0):
-            stream, when, data = _entry_parts(entry)
-            (sys.stderr if stream == "stderr" else sys.stdout).buffer.write(data)
-            (sys.stderr if stream == "stderr" else sys.stdout).flush()
+        return int(b.engine.containers.attach(c["Id"], tty=tty, stdin=stdin, history=False) or 0)
     except KeyboardInterrupt:
         return 130
-    return int(b.engine.containers.wait(c["Id"]) or 0)
 
 
 def cp(args, gopts) -> int:

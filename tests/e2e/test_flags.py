@@ -123,3 +123,25 @@ def test_wait_down_project(compose_factory):
     r = c.run("wait", "--down-project", "tests", timeout=60)
     assert r.returncode == 3 and r.stdout.split()[0] == "3"
     assert c.ps("-a") == []
+
+
+def test_attach_relays_stdin_to_a_service_with_stdin_open(compose_factory):
+    import subprocess
+    import time
+
+    c = compose_factory("stdin")
+    c.run("up", "-d", check=True)
+    p = subprocess.Popen(c.cmd("attach", "echo"), cwd=c.dir, env=c.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdin.write("hello\n")
+    p.stdin.flush()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        logs = c.run("logs", "--no-log-prefix", "echo").stdout
+        if "got:hello" in logs:
+            break
+        time.sleep(0.1)
+    assert "got:hello" in logs
+    c.run("kill", "echo", check=True)
+    out, err = p.communicate(timeout=30)
+    assert "got:hello" in out, err
