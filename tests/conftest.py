@@ -33,6 +33,9 @@ def pytest_sessionfinish(session, exitstatus):
     for root in _SESSION_ROOTS:
         _stop_supervisor(root)
     left = sorted(leaks.snapshot() - _baseline)
+    if not left:  # keep the data roots for a post-mortem when something leaked
+        for root in _SESSION_ROOTS:
+            shutil.rmtree(root, ignore_errors=True)
     if left:
         sys.stderr.write("\nLEAK CHECK FAILED: left behind by the test suite:\n  " + "\n  ".join(left) + "\n")
         session.exitstatus = 1
