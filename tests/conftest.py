@@ -32,6 +32,7 @@ def pytest_sessionfinish(session, exitstatus):
     # Stop the session's supervisors first: they are ours, by PID from their pid file.
     for root in _SESSION_ROOTS:
         _stop_supervisor(root)
+    _remove_empty_cgroup_parents()
     left = sorted(leaks.snapshot() - _baseline)
     if not left:  # keep the data roots for a post-mortem when something leaked
         for root in _SESSION_ROOTS:
@@ -44,6 +45,20 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 _SESSION_ROOTS: list[Path] = []
+
+
+def _remove_empty_cgroup_parents() -> None:
+    """rmdir the ``pycompose`` parent cgroups once empty, so the machine ends as it began.
+
+    rmdir refuses a cgroup that still has children, so a concurrent user's containers
+    are never touched; the engine recreates the parent on its next container."""
+    import glob
+
+    for d in glob.glob("/sys/fs/cgroup/*/pycompose") + glob.glob("/sys/fs/cgroup/pycompose"):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 def _stop_supervisor(root: Path) -> None:

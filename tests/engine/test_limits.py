@@ -11,27 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import Engine
 from engine.errors import NotFound
 
 pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def eng(busybox, session_root):
-    return Engine(str(session_root))
-
-
-@pytest.fixture
-def made(eng):
-    ids: list[str] = []
-    yield ids
-    for cid in ids:
-        try:
-            eng.containers.remove(cid, force=True, volumes=True)
-        except NotFound:
-            pass
 
 
 def create(eng, made, cmd, **hc) -> str:

@@ -8,26 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import Engine
-from engine.errors import NotFound
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def eng(busybox, session_root):
-    return Engine(str(session_root))
-
-
-@pytest.fixture
-def made(eng):
-    ids: list[str] = []
-    yield ids
-    for cid in ids:
-        try:
-            eng.containers.remove(cid, force=True, volumes=True)
-        except NotFound:
-            pass
 
 
 def _cgroup_lines(pid: int) -> dict[str, str]:
