@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="busybox-static nftables iproute2 procps"
+APT_PKGS="busybox-static nftables iproute2 procps docker-registry skopeo apache2-utils debootstrap"
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
