@@ -26,3 +26,13 @@ class UnsafeContent(EngineError):
 
 class SystemError_(EngineError):
     """A kernel call failed; the message names the call and the object."""
+
+
+class DockerfileError(InvalidArgument):
+    """A Dockerfile that cannot be parsed or dispatched: "Dockerfile:LINE: INSTRUCTION: what is wrong"."""
+
+    def __init__(self, message: str, line: int | None = None, filename: str = "Dockerfile"):
+        self.line = line
+        self.filename = filename
+        self.detail = message
+        super().__init__(f"{filename}:{line}: {message}" if line else f"{filename}: {message}")

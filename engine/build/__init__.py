@@ -1,0 +1,1 @@
+"""Building images from Dockerfiles on our own engine (front end, executor, cache)."""
