@@ -57,10 +57,31 @@ def test_real_bind_check_sees_a_listening_socket():
     try:
         assert not ports.host_port_free("tcp", "127.0.0.1", port)
         assert not ports.host_port_free("tcp", "", port)
-        assert ports.host_port_free("udp", "127.0.0.1", port) in (True, False)  # udp is independent
     finally:
         s.close()
     assert ports.host_port_free("tcp", "127.0.0.1", port)
+
+
+def test_bind_check_tells_tcp_from_udp():
+    """A port taken for udp is taken for udp only: the check binds the protocol it is asked about."""
+    import socket
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    try:
+        assert not ports.host_port_free("udp", "127.0.0.1", port)
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port))  # what a real tcp bind says right now (another program may hold it)
+            tcp_free = True
+        except OSError:
+            tcp_free = False
+        finally:
+            t.close()
+        assert ports.host_port_free("tcp", "127.0.0.1", port) is tcp_free
+    finally:
+        u.close()
+    assert ports.host_port_free("udp", "127.0.0.1", port)
 
 
 def test_ports_to_docker_lists_exposed_without_binding_as_none():

@@ -6,13 +6,15 @@ import pytest
 
 from compose import convert as cv
 
-ORACLE = Path("/work/shared/oracle/corpus")
+# the corpus lives beside the checkout (../shared/oracle/corpus), wherever the checkout is
+ORACLE = Path(__file__).resolve().parents[3] / "shared" / "oracle" / "corpus"
 
 
 def oracle_model(case: str) -> dict:
     path = ORACLE / case / "expected.json"
     if not path.exists():
-        pytest.skip(f"oracle corpus not present: {path}")
+        pytest.fail(f"oracle corpus case missing: {path} (the corpus belongs in ../shared/oracle/corpus "
+                    f"beside the checkout)")
     return json.loads(path.read_text())
 
 
