@@ -165,24 +165,49 @@ def test_auto_remove_after_exit(eng, make):
     assert cid not in [c["Id"] for c in eng.containers.list(all=True)]
 
 
+def _wait_exit(pid: int, timeout: float = 60) -> None:
+    """Block until process ``pid`` (not our child) has exited: its pidfd turns readable."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        assert select.select([fd], [], [], timeout)[0], f"process {pid} still running after {timeout}s"
+    finally:
+        os.close(fd)
+
+
+def _wait_logged(eng, cid, data: bytes, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(e.data == data for e in eng.containers.logs(cid)):
+        assert time.monotonic() < deadline, f"{data!r} not logged within {timeout}s"
+        time.sleep(0.02)
+
+
 def test_sigkill_supervisor_containers_keep_running_and_are_readopted(own_root):
+    # Ordered by events, not by sleeps: under load a container may take longer than any fixed
+    # delay to write its first line or to exit, which made this test fail on busy machines.
     eng = Engine(str(own_root))
     cid = eng.containers.create({"Image": "busybox", "Cmd": ["sh", "-c",
                                  "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done"]})
-    gone = eng.containers.create({"Image": "busybox", "Cmd": ["sh", "-c", "sleep 0.5; exit 4"]})
+    # exits with 4 once /go exists: only after its supervisor is gone, however slow the machine is
+    gone = eng.containers.create({"Image": "busybox", "Cmd": ["sh", "-c",
+                                  "echo up; until [ -e /go ]; do sleep 0.05; done; exit 4"]})
     try:
         eng.containers.start(cid)
         eng.containers.start(gone)
+        _wait_logged(eng, cid, b"line 0\n")
+        _wait_logged(eng, gone, b"up\n")
         pid_file = own_root / "run" / "supervisor.pid"
         sup = int(pid_file.read_text())
         cpid = eng.containers.inspect(cid)["State"]["Pid"]
+        gpid = eng.containers.inspect(gone)["State"]["Pid"]
         os.kill(sup, signal.SIGKILL)
-        pidfd = os.pidfd_open(sup)
-        import select
-        select.select([pidfd], [], [], 30)
-        os.close(pidfd)
+        _wait_exit(sup)
         # while no supervisor runs: the container lives, and logs still read what was written
-        time.sleep(1.0)  # let `gone` exit and the other one write into its pipe meanwhile
+        Path(f"/proc/{gpid}/root/go").write_text("")
+        _wait_exit(gpid)
         assert os.path.exists(f"/proc/{cpid}")
         assert not eng.supervisor_running()
         before = [e.data for e in eng.containers.logs(cid)]
