@@ -73,7 +73,8 @@ class RunInstr(Instruction):
     command: list[str] = field(default_factory=list)  # exec form: argv; shell form: [the command line]
     prepend_shell: bool = True  # shell form: run as SHELL + [command[0]]
     heredocs: list[Heredoc] = field(default_factory=list)
-    mounts: list[Mount] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)  # filled at parse, or by expand when a spec has "$"
+    mount_specs: list[str] = field(default_factory=list)  # the --mount values as written
     network: str | None = None  # "default" | "none" | "host"
     security: str | None = None  # "sandbox" | "insecure"
 
