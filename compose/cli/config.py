@@ -100,6 +100,11 @@ def run(args, gopts) -> int:
         return 0
     project = load(_options(args, gopts, services=list(args.services),
                             resolve_env_files=not args.no_env_resolution))
+    if args.resolve_image_digests or args.lock_image_digests:  # Compose: lock implies resolve
+        from compose.backend import open_engine
+        from compose.pulling import resolve_images
+
+        resolve_images(open_engine(), project.model, project.model_with_extensions)
     model = project.model
     if args.lock_image_digests:
         model = {"services": {n: ({"image": s["image"]} if s.get("image") else {})

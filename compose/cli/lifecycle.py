@@ -32,6 +32,8 @@ def add_arguments(parser, command) -> None:
         parser.add_argument("--remove-orphans", action="store_true")
         parser.add_argument("--scale", action="append", default=[], metavar="SERVICE=NUM")
         parser.add_argument("-y", "--yes", action="store_true")
+        parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never"|"build")')
+        parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
     if command == "scale":
         parser.services_help = "SERVICE=REPLICAS"
         parser.add_argument("--no-deps", action="store_true")
@@ -56,8 +58,10 @@ def _dry(args, gopts, b, containers, verb) -> bool:
 
 
 def create(args, gopts) -> int:
+    from compose import pullpolicy
     from compose.cli.up import parse_scale
 
+    pull = pullpolicy.check_up_choice(args.pull)
     b = open_backend(gopts, title="Running")
     opts = UpOptions(services=args.services, force_recreate=args.force_recreate, no_recreate=args.no_recreate,
                      remove_orphans=args.remove_orphans, scale=parse_scale(args.scale), no_start=True,
@@ -68,6 +72,9 @@ def create(args, gopts) -> int:
             print(f"DRY-RUN MODE - {line}")
         return 0
     with b.progress:
+        from compose.pulling import pull_for
+
+        pull_for(b, args.services, False, pull, args.quiet_pull)  # before anything is created
         anyio.run(b.up, opts)
     return 0
 

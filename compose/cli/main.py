@@ -52,11 +52,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("compose.cli.info", "Display a live stream of container(s) resource usage statistics"),
     "cp": ("compose.cli.exec", "Copy files/folders between a service container and the local filesystem"),
     "version": ("compose.cli.version", "Show the pycompose version information"),
+    "pull": ("compose.cli.pull", "Pull service images"),
+    "push": ("compose.cli.pull", "Push service images"),
     # engine verbs, docker's names (engine/cli/)
     "image": ("engine.cli.image", "Manage images"),
     "container": ("engine.cli.container", "Manage containers"),
     "volume": ("engine.cli.volume", "Manage volumes"),
     "network": ("engine.cli.network", "Manage networks"),
+    "login": ("engine.cli.login", "Authenticate to a registry"),
+    "logout": ("engine.cli.login", "Log out from a registry"),
 }
 
 
@@ -130,8 +134,17 @@ def _usage() -> str:
 
 def _render_error(exc: BaseException) -> int:
     msg = str(exc) or exc.__class__.__name__
+    if _is_registry_error(exc) and not msg.lower().startswith("error"):
+        msg = f"Error response from daemon: {msg}"  # docker's words for what its daemon refused
     sys.stderr.write(f"{msg}\n" if msg.lower().startswith(("error", "service ", "no ")) else f"error: {msg}\n")
     return int(getattr(exc, "exit_code", 1) or 1)
+
+
+def _is_registry_error(exc: BaseException) -> bool:
+    import engine.errors
+
+    cls = getattr(engine.errors, "RegistryError", None)
+    return cls is not None and isinstance(exc, cls)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,8 @@ def add_arguments(parser, command) -> None:
     parser.add_argument("-i", "--interactive", action="store_true", default=True)
     parser.add_argument("--use-aliases", action="store_true", help="Use the service's network aliases in the network(s) the container connects to")
     parser.add_argument("--remove-orphans", action="store_true")
-    parser.add_argument("--quiet-pull", action="store_true")
+    parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
+    parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never")')
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("service", metavar="SERVICE")
     parser.add_argument("cmd", nargs="...", metavar="COMMAND")
@@ -109,6 +110,10 @@ def oneoff_service(service: dict, args, working_dir: str, volumes: dict) -> dict
 
 
 def run(args, gopts) -> int:
+    from compose import pullpolicy
+    from compose.pulling import pull_for
+
+    pull = pullpolicy.check_up_choice(args.pull)
     b = open_backend(gopts, title="Running", services=[args.service])  # its profile is enabled by naming it
     b.check_services([args.service])
     project = b.project
@@ -117,6 +122,8 @@ def run(args, gopts) -> int:
     if args.dry_run or gopts.dry_run:
         print(f"DRY-RUN MODE - Container {cv.oneoff_name(b.name, args.service)}  Create, Start")
         return 0
+    # the images of the service and its dependencies, before anything is created (Compose's order)
+    pull_for(b, [args.service], args.no_deps, pull, args.quiet_pull)
     if deps and not args.no_deps:
         with b.progress:
             anyio.run(b.up, UpOptions(services=deps, remove_orphans=args.remove_orphans, parallel=gopts.parallel))

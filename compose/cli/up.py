@@ -45,7 +45,8 @@ def add_arguments(parser, command) -> None:
     parser.add_argument("--timestamps", action="store_true")
     parser.add_argument("--no-color", action="store_true")
     parser.add_argument("--dry-run", action="store_true")
-    parser.add_argument("--quiet-pull", action="store_true")
+    parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
+    parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never"|"build")')
     parser.add_argument("-y", "--yes", action="store_true")
 
 
@@ -76,6 +77,9 @@ def check_flags(args) -> None:
 
 def run(args, gopts) -> int:
     check_flags(args)
+    from compose import pullpolicy
+
+    pull = pullpolicy.check_up_choice(args.pull)
     dry = args.dry_run or gopts.dry_run
     b = open_backend(gopts, title="Running", services=args.services)
     if args.exit_code_from:
@@ -97,6 +101,9 @@ def run(args, gopts) -> int:
     began = time.time()  # attach replays the engine's events from here: no exit is missed
     try:
         with b.progress:
+            from compose.pulling import pull_for
+
+            pull_for(b, args.services, args.no_deps, pull, args.quiet_pull)  # before anything is created
             result = anyio.run(b.up, opts)
     except KeyboardInterrupt:
         return 130

@@ -16,8 +16,15 @@ from typing import IO
 
 # statuses that end a resource's work (shown with a tick) and failures (a cross)
 DONE = {"Created", "Started", "Running", "Healthy", "Stopped", "Removed", "Recreated", "Killed",
-        "Paused", "Unpaused", "Restarted", "Exited", "Skipped", "Up-to-date"}
+        "Paused", "Unpaused", "Restarted", "Exited", "Skipped", "Up-to-date",
+        # pull / push (an image, and its layers as child lines)
+        "Pulled", "Pushed", "Pull complete", "Already exists", "Download complete", "Layer already exists"}
 FAILED = {"Error", "Unhealthy"}
+
+
+def ends(status: str) -> bool:
+    """True when ``status`` ends a resource's work (``Mounted from x`` too)."""
+    return status in DONE or status in FAILED or status.startswith("Mounted from ")
 
 
 @dataclass
@@ -28,10 +35,11 @@ class Line:
     detail: str = ""
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    parent: str | None = None   # key of the parent line (a layer under its image)
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.name}"
+        return f"{self.kind} {self.name}" if self.kind else self.name
 
 
 class Progress:
@@ -53,14 +61,15 @@ class Progress:
     def close(self) -> None:
         pass
 
-    def event(self, kind: str, name: str, status: str, detail: str = "") -> None:
+    def event(self, kind: str, name: str, status: str, detail: str = "", parent: str | None = None) -> None:
+        """``parent``: the key (``"Image busybox"``) of the line this one is a child of (a layer)."""
         with self.lock:
-            key = f"{kind} {name}"
+            key = f"{parent}/{name}" if parent else f"{kind} {name}"
             line = self.lines.get(key)
             if line is None:
-                line = self.lines[key] = Line(kind, name)
+                line = self.lines[key] = Line(kind, name, parent=parent)
             line.status, line.detail = status, detail
-            line.ended = time.monotonic() if (status in DONE or status in FAILED) else None
+            line.ended = time.monotonic() if ends(status) else None
             self.show(line)
 
     def show(self, line: Line) -> None:
@@ -74,7 +83,7 @@ class Progress:
 
 class PlainProgress(Progress):
     def show(self, line: Line) -> None:
-        text = f" {line.kind} {line.name}  {line.status}"
+        text = f" {line.label}  {line.status}" if not line.parent else f" {line.name} {line.status}"
         if line.detail:
             text += f" {line.detail}"
         self.stream.write(text + "\n")
@@ -83,7 +92,9 @@ class PlainProgress(Progress):
 
 class JsonProgress(Progress):
     def show(self, line: Line) -> None:
-        obj = {"id": f"{line.kind} {line.name}", "text": line.status, "status": line.detail or line.status}
+        obj = {"id": line.label, "text": line.status, "status": line.detail or line.status}
+        if line.parent:
+            obj["parent_id"] = line.parent
         if line.status in FAILED:
             obj["error"] = True
         self.stream.write(json.dumps(obj) + "\n")
@@ -124,11 +135,11 @@ class TtyProgress(Progress):
         t.add_column()
         t.add_column()
         t.add_column(justify="right")
-        lines = list(self.lines.values())
+        lines = [l for l in self.lines.values() if not l.parent]
         done = sum(1 for l in lines if l.ended is not None)
         now = time.monotonic()
         title = Text(f"[+] {self.title} {done}/{len(lines)}", style="bold" if done < len(lines) else "")
-        for l in lines:
+        for l in self._with_children(lines):
             if l.status in FAILED:
                 mark, style = "✘", "red"
             elif l.ended is not None:
@@ -136,9 +147,22 @@ class TtyProgress(Progress):
             else:
                 mark, style = "⠿", "blue"
             elapsed = (l.ended or now) - l.started
-            t.add_row(Text(f" {mark}", style=style), Text(l.label), Text(f"{l.status}{' ' + l.detail if l.detail else ''}",
+            indent = "  " if l.parent else ""
+            t.add_row(Text(f"{indent} {mark}", style=style), Text(l.label), Text(f"{l.status}{' ' + l.detail if l.detail else ''}",
                       style="red" if l.status in FAILED else ""), Text(f"{elapsed:.1f}s", style="blue"))
         return Group(title, t)
+
+    def _with_children(self, tops: list[Line]) -> list[Line]:
+        """Each top line followed by its children (layers under their image)."""
+        kids: dict[str, list[Line]] = {}
+        for l in self.lines.values():
+            if l.parent:
+                kids.setdefault(l.parent, []).append(l)
+        out = []
+        for l in tops:
+            out.append(l)
+            out.extend(kids.get(l.label, []))
+        return out
 
     def show(self, line: Line) -> None:
         if not self.started:

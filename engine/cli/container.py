@@ -158,6 +158,9 @@ def _each(refs: list[str], action, echo: bool = True) -> int:
 
 def _create_container(eng, args, keep_for_exit_code: bool = False) -> str:
     body = run_flags.body_from_args(args)
+    from engine.cli import registry
+
+    registry.ensure_image(eng, args.image, args.pull, args.platform, args.quiet)
     if keep_for_exit_code:
         # a foreground `run --rm` removes the container itself once it has read the exit code
         body["HostConfig"]["AutoRemove"] = False

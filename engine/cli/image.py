@@ -68,6 +68,12 @@ def add_arguments(parser, command) -> None:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"until=<timestamp>\")")
 
+    from engine.cli import registry
+
+    registry.add_pull_parser(sub)
+    registry.add_push_parser(sub)
+    registry.add_search_parser(sub)
+
     p = sub.add_parser("history", help="Show the history of an image")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -91,6 +97,10 @@ def _backend():
 
 
 def run(args, gopts) -> int:
+    if args.verb in ("pull", "push", "search"):
+        from engine.cli import registry
+
+        return getattr(registry, args.verb)(args)
     return {
         "load": _load, "import": _import, "ls": _ls, "list": _ls, "inspect": _inspect, "tag": _tag,
         "save": _save, "rm": _rm, "remove": _rm, "prune": _prune, "history": _history,
@@ -168,22 +178,44 @@ def _import(args) -> int:
     return 0
 
 
-def _rows(recs, no_trunc: bool, patterns: list[str]) -> list[dict]:
-    """One row per tag (``<none>`` for untagged), with docker's template field names;
-    with ``reference=`` filters only the tags that match are shown, as docker shows them."""
+def _names(rec, patterns: list[str], digests: bool) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) rows of one image as docker's image formatter makes them: a tag
+    shows the digests of its own repository (one row each with ``--digests``), a repository
+    known only by digest gets ``<none>`` tag rows; an image with neither is ``<none> <none>``."""
     from engine.images import reference
     from engine.images.store import reference_matches
 
+    tags: dict[str, list[str]] = {}
+    by_repo: dict[str, list[str]] = {}
+    for r in rec.refs:
+        ref = reference.parse(r)
+        if patterns and not any(reference_matches(ref.familiar(), p) for p in patterns):
+            continue
+        tags.setdefault(ref.familiar_name, []).append(ref.tag or "<none>")
+    for r in rec.repo_digests:
+        try:
+            ref = reference.parse(r, default_tag=False)
+        except InvalidArgument:
+            continue
+        if ref.digest:
+            by_repo.setdefault(ref.familiar_name, []).append(ref.digest)
+    out = []
+    for repo, repo_tags in tags.items():
+        ds = by_repo.pop(repo, [])
+        shown = ds if digests and ds else [ds[0] if ds else "<none>"]
+        out.extend((repo, tag, d) for tag in repo_tags for d in shown)
+    if not patterns:
+        for repo, ds in by_repo.items():
+            out.extend((repo, "<none>", d) for d in (ds if digests else ds[:1]))
+    return out or ([("<none>", "<none>", "<none>")] if not patterns else [])
+
+
+def _rows(recs, no_trunc: bool, patterns: list[str], digests: bool = False) -> list[dict]:
+    """One row per tag (``<none>`` for untagged), with docker's template field names;
+    with ``reference=`` filters only the tags that match are shown, as docker shows them."""
     rows = []
     for rec in recs:
-        names = []
-        for r in rec.refs:
-            ref = reference.parse(r)
-            if patterns and not any(reference_matches(ref.familiar(), p) for p in patterns):
-                continue
-            names.append((ref.familiar_name, ref.tag or "<none>"))
-        digest = rec.repo_digests[0].split("@", 1)[1] if rec.repo_digests else "<none>"
-        for repo, tag in names or [("<none>", "<none>")]:
+        for repo, tag, digest in _names(rec, patterns, digests):
             rows.append({
                 "Containers": "N/A",
                 "CreatedAt": common.go_time(rec.created_unix),
@@ -206,7 +238,7 @@ def _ls(args) -> int:
     if args.reference:
         filters.setdefault("reference", []).append(args.reference)
     recs = store.list(filters)
-    rows = _rows(recs, args.no_trunc, filters.get("reference") or [])
+    rows = _rows(recs, args.no_trunc, filters.get("reference") or [], args.digests)
     if args.quiet:
         seen = []
         for r in rows:
