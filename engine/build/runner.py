@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import select
 import shutil
@@ -96,9 +97,10 @@ def _signals_deferred():
 class _Step:
     """The host-side state of one step, each piece undone by ``cleanup``."""
 
-    def __init__(self, root: DataRoot, lower_dirs: list[Path], upper: Path, work: Path, hostname: str):
+    def __init__(self, root: DataRoot, lower_dirs: list[Path], upper: Path, work: Path, hostname: str,
+                 step_id: str | None = None):
         self.root = root
-        self.id = secrets.token_hex(32)
+        self.id = step_id or secrets.token_hex(32)
         self.lower_dirs = [Path(p) for p in lower_dirs]
         self.upper, self.work = Path(upper), Path(work)
         self.hostname = hostname or self.id[:12]
@@ -213,14 +215,17 @@ def _kill_and_reap(pid: int) -> None:
 def run_step(root: DataRoot | str | os.PathLike | None, lower_dirs: list[Path], upper: Path, work: Path,
              argv: list[str], env: list[str], workdir: str, user: str, mounts: list[StepMount] | None,
              network: str, extra_hosts: list[str] | None, shm_size: int | None,
-             output: Callable[[bytes], None], hostname: str | None = None) -> int:
+             output: Callable[[bytes], None], hostname: str | None = None, step_id: str | None = None) -> int:
     """Run ``argv`` as one build step on ``lower_dirs`` (top first) + ``upper``; its exit code.
 
     ``output`` receives stdout and stderr, interleaved as written. A command that cannot
     be started (not found: 127, not executable: 126) is reported through ``output`` with
     Docker's message and its status returned; a step that cannot be set up raises.
+    ``step_id`` (64 hex, default random) names the step's cgroup ``pycompose/<id>`` and endpoint.
     """
-    step = _Step(_as_root(root), lower_dirs, upper, work, hostname or "")
+    if step_id is not None and not re.fullmatch(r"[0-9a-f]{64}", step_id):
+        raise InvalidArgument(f"invalid step id {step_id!r}: 64 hex digits expected")
+    step = _Step(_as_root(root), lower_dirs, upper, work, hostname or "", step_id)
     out_r = out_w = -1
     try:
         spec = step.spec(argv, env, workdir, user, mounts, network, extra_hosts, shm_size)
