@@ -126,7 +126,7 @@ def pull_missing(b: Any, names: Iterable[str], policy: str | None = None, quiet:
         local = None if kind == pp.ALWAYS else local_image(b.engine, image)
         if pp.must_pull(s, local, now):
             wanted[image] = s
-        elif local is None and kind == pp.NEVER:
+        elif local is None and kind == pp.NEVER and not _buildable(image, b.project.services):
             raise ImageMissing(f"service {n!r}: image {image} not found locally and its pull_policy is never")
     jobs = [(lambda i=i, s=s: pull_image(b, i, s, quiet)) for i, s in wanted.items()]
     errors = _run_parallel(jobs, b.parallel)

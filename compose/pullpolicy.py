@@ -94,7 +94,7 @@ def skip_reason(service: dict, local: dict | None, ignore_buildable: bool) -> st
     image = service.get("image")
     if not image:
         return "No image to be pulled"
-    kind, _ = parse(service.get("pull_policy"))
+    kind = service.get("pull_policy") or ""  # no policy: `pull` pulls it (only `up` reads it as missing)
     if kind in (NEVER, BUILD):
         return ""
     if kind in (MISSING, IF_NOT_PRESENT) and local is not None and tag_of(image) not in (None, "latest"):
