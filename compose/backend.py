@@ -329,7 +329,30 @@ class Compose:
                             all_services=self.project.all_services or list(self.project.services))
         return plan, selected, hashes, images
 
+    def project_lock(self):
+        """Held while a command changes this project (up, down, create, run's dependencies): two at
+        once run one after the other, so a replica never gets two containers. The waiter is told
+        who holds it; the lock goes with its holder's process, even a killed one."""
+        lock = getattr(self.engine, "lock", None)
+        if lock is None:  # an engine without locks (the unit tests' fakes)
+            import contextlib
+
+            return contextlib.nullcontext()
+
+        def busy(pid: int | None) -> None:
+            who = f" (pid {pid})" if pid else ""
+            self.progress.message(f'project "{self.name}" is locked by another pycompose command{who}: '
+                                  f"waiting for it to finish")
+        return lock(f"project-{self.name}", on_busy=busy)
+
     async def up(self, opts: UpOptions) -> UpResult:
+        """``_up`` under the project lock (see ``project_lock``)."""
+        if opts.dry_run:
+            return await self._up(opts)
+        with self.project_lock():
+            return await self._up(opts)
+
+    async def _up(self, opts: UpOptions) -> UpResult:
         """Converge the project: networks, volumes, then every service by its own dependencies."""
         plan, selected, hashes, images = await anyio.to_thread.run_sync(self.make_plan, opts)
         if opts.dry_run:
@@ -468,6 +491,11 @@ class Compose:
 
     # ------------------------------------------------ down
     async def down(self, opts: DownOptions) -> None:
+        """``_down`` under the project lock (see ``project_lock``)."""
+        with self.project_lock():
+            await self._down(opts)
+
+    async def _down(self, opts: DownOptions) -> None:
         """Stop and remove containers (dependents first), then networks, volumes (-v), images (--rmi)."""
         from engine.errors import NotFound
 

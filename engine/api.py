@@ -16,7 +16,8 @@ import os
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+import re
+from typing import Any, BinaryIO, Callable, ContextManager, Iterator
 
 from engine import containerview as view
 from engine.containers import ContainerStore, now_iso
@@ -26,6 +27,9 @@ from engine.state import DataRoot
 __all__ = ["Engine", "Images", "Containers", "Volumes", "Networks", "LogEntry"]
 
 from engine.logs import LogEntry  # noqa: E402  (re-exported: part of the contract)
+
+
+_LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
 
 
 class SupervisorUnavailable(EngineError):
@@ -71,6 +75,15 @@ class Engine:
             raise SupervisorUnavailable(f"the container supervisor is not available: {e}") from None
         return SupervisorClient(self.root.path)
 
+    def lock(self, name: str, on_busy: Callable[[int | None], None] | None = None) -> ContextManager[None]:
+        """An exclusive lock named ``name`` under the data root for a ``with`` block, released when the
+        holder exits or dies (flock). ``on_busy(holder pid or None)`` is told once before waiting.
+        Compose holds ``project-<name>`` while it changes a project, so two commands on one project
+        run one after the other instead of making two containers for one replica."""
+        if not isinstance(name, str) or not _LOCK_NAME.fullmatch(name):
+            raise InvalidArgument(f"invalid lock name {name!r}")
+        return self.root.exclusive(name, on_busy)
+
     def supervisor_running(self) -> bool:
         """True when this root's supervisor process is alive (checked by its pid file)."""
         pid_file = self.root.path / "run" / "supervisor.pid"
@@ -106,6 +119,18 @@ class Engine:
         if not self.supervisor_running():
             return
         self.supervisor.shutdown()
+
+    def login(self, server: str | None, username: str | None, password: str | None) -> dict:
+        """``docker login``: verify against the registry, store in Docker's config.json; {"Status": ...}."""
+        from engine.registry import login as login_mod
+
+        return login_mod.login(server, username, password)
+
+    def logout(self, server: str | None) -> str:
+        """``docker logout``: forget the stored credentials; returns the server logged out of."""
+        from engine.registry import login as login_mod
+
+        return login_mod.logout(server)
 
 
 def _event(action: str, rec: dict, **attrs: Any) -> dict:
@@ -162,6 +187,34 @@ class Images:
 
     def exists(self, ref: str) -> bool:
         return self.store.exists(ref)
+
+    # --- registries (engine.registry) ----------------------------------------------------------
+    def pull(self, ref: str, platform: str | None = None, all_tags: bool = False,
+             progress: Callable[[dict], None] | None = None) -> dict:
+        """``docker pull``: {"ref", "id", "digest", "status"}; progress gets Docker's JSON messages."""
+        from engine.registry import pull as pull_mod
+
+        if all_tags:
+            return pull_mod.pull_all_tags(self.store, ref, platform, progress)
+        return pull_mod.pull(self.store, ref, platform, progress)
+
+    def push(self, ref: str, all_tags: bool = False, progress: Callable[[dict], None] | None = None) -> list[dict]:
+        """``docker push``: one {"ref", "tag", "digest", "size"} per tag pushed."""
+        from engine.registry import push as push_mod
+
+        return push_mod.push(self.store, ref, all_tags, progress)
+
+    def search(self, term: str, limit: int = 25, filters: dict[str, list[str]] | None = None) -> list[dict]:
+        """``docker search``: {"name", "description", "star_count", "is_official", "is_automated"}."""
+        from engine.registry import search as search_mod
+
+        return search_mod.search(term, limit, filters)
+
+    def resolve_digest(self, ref: str, platform: str | None = None) -> str:
+        """The registry's manifest digest for ``ref`` (``config --resolve-image-digests``)."""
+        from engine.registry import pull as pull_mod
+
+        return pull_mod.resolve_digest(ref, platform)
 
 
 # ----------------------------------------------------------------------------- volumes

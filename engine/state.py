@@ -27,7 +27,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 DEFAULT_ROOT = "/var/lib/pycompose"
 
@@ -68,6 +68,33 @@ class DataRoot:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, on_busy: Callable[[int | None], None] | None = None) -> Iterator[None]:
+        """Like ``lock`` (exclusive), but a waiter is told first: ``on_busy(pid of the holder or None)``
+        runs once when another process holds it, then the call waits. The holder's pid is kept in
+        the lock file for that message; the kernel releases the lock when the holder exits or dies."""
+        path = self.dir("locks") / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_busy is not None:
+                    on_busy(_holder_pid(fd))
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _holder_pid(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644, sync: bool = True) -> None:

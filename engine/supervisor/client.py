@@ -51,6 +51,10 @@ class SupervisorClient:
         except (OSError, EngineError):
             return None
 
+    def status(self) -> dict:
+        """What the running daemon holds: pid, boxes, running, dns_containers, fds, rss_kib (tests)."""
+        return self._call({"op": "ping", "status": True}, start=False)
+
     def ensure_running(self) -> int:
         """Start this root's supervisor unless it runs; returns its pid."""
         pid = self.running_pid()

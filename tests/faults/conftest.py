@@ -1,0 +1,29 @@
+"""The fault tests' data root fixture (helpers: faultkit.py)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from faultkit import load_busybox  # noqa: E402
+
+
+@pytest.fixture
+def fault_root():
+    """A fresh data root with busybox:latest, its supervisor shut down at the end."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    from engine.api import Engine
+
+    root = Path(tempfile.mkdtemp(prefix="pyc-test-fault-", dir="/tmp"))
+    try:
+        load_busybox(root)
+        yield root
+    finally:
+        Engine(str(root)).shutdown()
+        shutil.rmtree(root, ignore_errors=True)
