@@ -36,3 +36,31 @@ class DockerfileError(InvalidArgument):
         self.filename = filename
         self.detail = message
         super().__init__(f"{filename}:{line}: {message}" if line else f"{filename}: {message}")
+
+
+class RegistryError(EngineError):
+    """A registry could not be used or answered with an error (pull, push, login, search)."""
+
+
+class ImageNotFoundRemote(RegistryError, NotFound):
+    """The registry has no such repository or manifest, or denies that it exists (Docker's words)."""
+
+
+class Unauthorized(RegistryError):
+    """The registry refused the credentials, or wants some and none are configured."""
+
+
+class NoMatchingPlatform(RegistryError):
+    """A multi-platform image offers no manifest for the platform asked for; the message lists what it offers."""
+
+
+class RegistryUnreachable(RegistryError):
+    """No connection to the registry (refused, DNS, timeout)."""
+
+
+class RegistryTLSError(RegistryError):
+    """The TLS handshake with a registry failed; the message names the host and its certs.d directory."""
+
+
+class DigestMismatch(RegistryError):
+    """Content from a registry does not match its digest or size; nothing of it is kept."""

@@ -105,7 +105,7 @@ class ImageStore:
         cfg = json.loads(self.blobs.read(image_id))
         tags = self._tags() if tags is None else tags
         refs = sorted(r for r, i in tags.items() if i == image_id)
-        digests = []
+        digests = [reference.familiar(d) for d in rec.get("repo_digests") or []]  # pulled / pushed
         if rec.get("repo_digest"):
             for r in refs:
                 d = f"{reference.parse(r).familiar_name}@{rec['repo_digest']}"
@@ -137,6 +137,8 @@ class ImageStore:
                     rec = read_json(self.records_dir / f"{iid.split(':', 1)[1]}.json") or {}
                     if rec.get("repo_digest") == ref.digest and any(
                             reference.parse(r).name == ref.name for r, i in tags.items() if i == iid):
+                        return iid, None
+                    if f"{ref.name}@{ref.digest}" in (rec.get("repo_digests") or []):
                         return iid, None
                 if ref.digest in ids:
                     return ref.digest, None
@@ -238,7 +240,8 @@ class ImageStore:
     def _manifest_desc(self, iid: str) -> dict:
         rec = read_json(self.records_dir / f"{iid.split(':', 1)[1]}.json") or {}
         m = rec.get("manifest") or {}
-        return {"mediaType": archive.OCI_MANIFEST, "digest": m.get("digest", iid), "size": m.get("size", 0)}
+        return {"mediaType": m.get("mediaType", archive.OCI_MANIFEST), "digest": m.get("digest", iid),
+                "size": m.get("size", 0)}
 
     def _untagged_entry(self, iid: str) -> dict:
         return dict(self._manifest_desc(iid), annotations={IMAGE_ID_ANNOTATION: iid})
