@@ -33,7 +33,7 @@ from engine.supervisor import health as hc
 from engine.supervisor import networker, protocol, statewrite
 from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin
 from engine.supervisor.box import Box, Timer
-from engine.supervisor.events import EventLog, check_filters, container_event, matches
+from engine.supervisor.events import EventLog, check_event, check_filters, container_event, matches
 from engine.supervisor.logwriter import JsonFileWriter, format_time
 from engine.supervisor.phases import Phases
 from engine.supervisor.probes import ProbeMixin
@@ -242,12 +242,17 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             except OSError:
                 chunk = b""
             if not chunk:
-                self._drop(conn)
+                if buf:  # the client ended its side mid-request
+                    self._reply(conn, {"ok": False, "error": "InvalidArgument",
+                                       "message": "truncated request: the connection ended before its newline"})
+                else:
+                    self._drop(conn)
                 return
             buf.extend(chunk)
             if b"\n" not in buf:
                 if len(buf) > protocol.MAX_LINE:
-                    self._reply(conn, {"ok": False, "error": "InvalidArgument", "message": "request too long"})
+                    self._reply(conn, {"ok": False, "error": "InvalidArgument",
+                                       "message": f"request too long: over {protocol.MAX_LINE} bytes without a newline"})
                 return
             line = bytes(buf[:buf.index(b"\n")])
             self._unwatch(conn)
@@ -295,6 +300,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
     def _dispatch(self, conn: socket.socket, line: bytes) -> None:
         try:
             req = protocol.decode(line)
+            protocol.check_request(req)
             op = req.get("op")
             handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
             if handler is None:
@@ -465,9 +471,7 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         return None
 
     def op_notify(self, conn, req):
-        ev = req.get("event")
-        if not isinstance(ev, dict):
-            raise InvalidArgument("notify needs an event object")
+        ev = check_event(req.get("event"))
         self._publish(ev)
         if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down:
             # a start is likely to follow: the worker gets ready meanwhile (after this reply is sent)

@@ -64,11 +64,31 @@ def parse_time(value: Any, now_ns: int | None = None) -> int | None:
 
 def check_filters(filters: dict | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
+    if not isinstance(filters, (dict, type(None))):
+        raise InvalidArgument("invalid filters: expected an object of filter names")
     for key, values in (filters or {}).items():
         if key not in FILTER_KEYS:
             raise InvalidArgument(f"invalid filter '{key}'")
-        out[key] = [values] if isinstance(values, str) else list(values)
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, (list, tuple, dict)) or not all(isinstance(v, str) for v in values):
+            raise InvalidArgument(f"invalid filter '{key}': expected strings")
+        out[key] = list(values)
     return out
+
+
+def check_event(ev: Any) -> dict:
+    """An event handed in by a client (``notify``) in the shape every reader expects, else
+    InvalidArgument: one odd event in the history must not break ``events --since`` later."""
+    actor = ev.get("Actor") if isinstance(ev, dict) else None
+    ok = (isinstance(ev, dict) and isinstance(ev.get("Type"), str) and isinstance(ev.get("Action"), str)
+          and isinstance(actor, dict) and isinstance(actor.get("ID"), str)
+          and isinstance(actor.get("Attributes", {}), dict)
+          and all(isinstance(k, str) and isinstance(v, str) for k, v in actor.get("Attributes", {}).items())
+          and all(isinstance(ev.get(k, 0), int) and not isinstance(ev.get(k, 0), bool) for k in ("time", "timeNano")))
+    if not ok:
+        raise InvalidArgument("notify needs a Docker event: Type, Action, Actor{ID, Attributes{str: str}}, "
+                              "integer time/timeNano")
+    return ev
 
 
 def matches(event: dict, filters: dict[str, list[str]]) -> bool:

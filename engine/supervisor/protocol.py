@@ -8,6 +8,7 @@ object per line until either side closes.
 from __future__ import annotations
 
 import json
+import math
 import signal as _signal
 
 from engine import errors
@@ -25,9 +26,42 @@ def decode(line: bytes) -> dict:
         obj = json.loads(line)
     except ValueError as e:
         raise InvalidArgument(f"malformed supervisor message: {e}") from None
+    except RecursionError:
+        raise InvalidArgument("malformed supervisor message: nested too deeply") from None
     if not isinstance(obj, dict):
         raise InvalidArgument("malformed supervisor message: not an object")
     return obj
+
+
+_NUMBER = (int, float)
+# the type each request field may have; anything else is refused before an operation sees it
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "op": (str,), "id": (str,), "signal": (str, int, type(None)), "timeout": _NUMBER + (type(None),),
+    "condition": (str, type(None)), "filters": (dict, type(None)), "since": _NUMBER + (type(None),),
+    "until": _NUMBER + (type(None),), "event": (dict,), "status": (bool, type(None)),
+}
+_NEEDS_ID = frozenset({"start", "stop", "kill", "restart", "pause", "unpause", "wait"})
+
+
+def check_request(req: dict) -> None:
+    """Refuse a request whose fields have the wrong type, or that lacks the container it names,
+    with InvalidArgument: a malformed request is answered, never a crash of the operation."""
+    for key, types in _FIELDS.items():
+        if key not in req:
+            continue
+        v = req[key]
+        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise InvalidArgument(f"invalid supervisor request: {key!r} must be {expected}, "
+                                  f"not {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InvalidArgument(f"invalid supervisor request: {key!r} must be a finite number")
+    op = req.get("op")
+    if op in _NEEDS_ID:
+        cid = req.get("id")
+        if not cid or len(cid) > 255 or "\0" in cid or "/" in cid.lstrip("/"):
+            raise InvalidArgument(f"invalid supervisor request: {op} needs a container id or name, "
+                                  f"got {cid!r}"[:300])
 
 
 def error_reply(exc: BaseException) -> dict:
