@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable
 
 import anyio
 import anyio.from_thread
@@ -444,11 +444,3 @@ class _nullcontext:
     def __exit__(self, *a):
         return False
 
-
-def in_thread(fn: Callable, *args, **kwargs) -> Awaitable[Any]:
-    """Run a blocking engine call in a worker thread."""
-    return anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
-
-
-def names(items: Iterable[str]) -> str:
-    return ", ".join(sorted(items))

@@ -164,12 +164,9 @@ def validate_create(config: dict, hc: dict, net: dict, image_config: dict) -> No
                      "max-buffer-size"):
             raise InvalidArgument(f"unknown log opt '{k}' for json-file log driver")
     parse_ulimits(hc.get("Ulimits"))
-    try:
-        from engine.cgroups import limits_from_hostconfig
+    from engine.cgroups import limits_from_hostconfig
 
-        limits_from_hostconfig(hc)
-    except ImportError:  # pragma: no cover
-        pass
+    limits_from_hostconfig(hc)
     if config.get("StopSignal"):
         parse_signal(config["StopSignal"])
     hcheck = config.get("Healthcheck") or {}

@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "container": ("engine.cli.container", "Manage containers"),
     "volume": ("engine.cli.volume", "Manage volumes"),
     "network": ("engine.cli.network", "Manage networks"),
+    "builder": ("engine.cli.builder", "Manage builds"),
     "login": ("engine.cli.login", "Authenticate to a registry"),
     "logout": ("engine.cli.login", "Log out from a registry"),
 }
@@ -194,11 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         from compose.errors import ComposeError
+        from engine.errors import EngineError
 
-        try:
-            from engine.errors import EngineError
-        except ImportError:  # pragma: no cover
-            EngineError = ComposeError  # type: ignore
         if isinstance(exc, (ComposeError, EngineError)):
             return _render_error(exc)
         if isinstance(exc, (OSError,)) and exc.strerror:

@@ -6,7 +6,6 @@ the ``config`` flags skip are decided here only.
 """
 from __future__ import annotations
 
-import copy
 import os
 import sys
 
@@ -32,9 +31,6 @@ class _Ctx:
         self.env = env
         self.warner = warner
         self.positions: Positions = {}
-
-    def lookup(self, env):
-        return env.get
 
 
 def _read_content(path: str, options: LoadOptions) -> bytes:

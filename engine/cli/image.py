@@ -74,6 +74,10 @@ def add_arguments(parser, command) -> None:
     registry.add_push_parser(sub)
     registry.add_search_parser(sub)
 
+    from engine.cli import imagebuild
+
+    imagebuild.add_build_parser(sub)
+
     p = sub.add_parser("history", help="Show the history of an image")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -83,20 +87,18 @@ def add_arguments(parser, command) -> None:
 
 
 def _backend():
-    """(image store, in-use callback): the API's when it is there, else the bare store."""
-    try:
-        from engine.api import Engine
-    except ImportError:
-        Engine = None  # noqa: N806
-    if Engine is not None:
-        images = Engine().images
-        return images.store, images.users
-    from engine.images import ImageStore
+    """(image store, in-use callback) of the engine's images."""
+    from engine.api import Engine
 
-    return ImageStore(), None
+    images = Engine().images
+    return images.store, images.users
 
 
 def run(args, gopts) -> int:
+    if args.verb == "build":
+        from engine.cli import imagebuild
+
+        return imagebuild.build(args)
     if args.verb in ("pull", "push", "search"):
         from engine.cli import registry
 

@@ -64,16 +64,10 @@ def add_arguments(parser, command) -> None:
 
 
 def _networks():
-    """``Engine().networks`` when the engine facade is there, else the manager itself (same interface)."""
-    try:
-        from engine.api import Engine
-    except ImportError:
-        Engine = None
-    if Engine is not None:
-        return Engine().networks
-    from engine.network import NetworkManager
+    """The engine's networks (``Engine().networks``)."""
+    from engine.api import Engine
 
-    return NetworkManager()
+    return Engine().networks
 
 
 def _kv(items: list[str], what: str) -> dict:

@@ -42,17 +42,11 @@ def add_arguments(parser, command) -> None:
 
 
 def _backend():
-    """(volume store, in-use callback): the API's when it is there, else the bare store."""
-    try:
-        from engine.api import Engine
-    except ImportError:
-        Engine = None  # noqa: N806
-    if Engine is not None:
-        volumes = Engine().volumes
-        return volumes.store, volumes.users
-    from engine.volumes import VolumeStore
+    """(volume store, in-use callback) of the engine's volumes."""
+    from engine.api import Engine
 
-    return VolumeStore(), None
+    volumes = Engine().volumes
+    return volumes.store, volumes.users
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
