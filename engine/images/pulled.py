@@ -95,3 +95,38 @@ def known_layer_size(store: ImageStore, diff_id: str) -> int | None:
 
 def normalized_name_digest(ref: reference.Reference, digest: str) -> str:
     return f"{ref.name}@{digest}"
+
+
+def pushed_layers(store: ImageStore, iid: str) -> dict[str, dict]:
+    """diff id -> {digest, size} of the gzip copies made to push an image's plain layers."""
+    return dict((read_json(_record_path(store, iid)) or {}).get("pushed_layers") or {})
+
+
+def remember_pushed_layer(store: ImageStore, iid: str, diff_id: str, digest: str, size: int) -> None:
+    """Keep the gzip copy of a plain layer with the image (removed with it), so pushes repeat it."""
+    with store._lock():
+        path = _record_path(store, iid)
+        rec = read_json(path)
+        if rec is None:
+            return
+        rec.setdefault("pushed_layers", {})[diff_id] = {"digest": digest, "size": size}
+        extra = rec.setdefault("extra_blobs", [])
+        if digest not in extra:
+            extra.append(digest)
+        write_json(path, rec)
+
+
+def repositories_with_blob(store: ImageStore, digest: str, domain: str) -> list[str]:
+    """Repository paths on ``domain`` an image holding blob ``digest`` was pulled from or pushed to."""
+    out: list[str] = []
+    for iid in store._ids():
+        rec = read_json(_record_path(store, iid)) or {}
+        blobs = {l.get("digest") for l in rec.get("layers") or []} | set(rec.get("extra_blobs") or [])
+        if digest not in blobs:
+            continue
+        for nd in rec.get("repo_digests") or []:
+            name = nd.split("@", 1)[0]
+            d, _, path = name.partition("/")
+            if d == domain and path not in out:
+                out.append(path)
+    return out

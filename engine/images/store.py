@@ -378,6 +378,7 @@ class ImageStore:
             if rec.get("manifest"):
                 used.add(rec["manifest"]["digest"])
             used.update(l["digest"] for l in rec.get("layers") or [])
+            used.update(rec.get("extra_blobs") or [])  # compressed copies made for push
         return used
 
     def import_tarball(self, path: str | os.PathLike, ref: str | None = None,
@@ -508,7 +509,8 @@ class ImageStore:
                    if (e.get("annotations") or {}).get(IMAGE_ID_ANNOTATION) != rec.id]
         self._write_entries(entries)
         rec_file = self.records_dir / f"{rec.id.split(':', 1)[1]}.json"
-        manifest = (read_json(rec_file) or {}).get("manifest") or {}
+        rec_doc = read_json(rec_file) or {}
+        manifest = rec_doc.get("manifest") or {}
         with contextlib.suppress(FileNotFoundError):
             rec_file.unlink()
         used = self._used_blobs()
@@ -516,7 +518,7 @@ class ImageStore:
         for iid in self._ids():
             r = read_json(self.records_dir / f"{iid.split(':', 1)[1]}.json") or {}
             still_unpacked.update(l["diff_id"] for l in r.get("layers") or [])
-        for d in [rec.id, manifest.get("digest")] + [l["digest"] for l in rec.layers]:
+        for d in [rec.id, manifest.get("digest")] + [l["digest"] for l in rec.layers] + rec_doc.get("extra_blobs", []):
             if d and d not in used:
                 self.blobs.delete(d)
         out = []

@@ -44,6 +44,7 @@ class _Uncompressed:
     def __init__(self, head: bytes):
         self.sha = hashlib.sha256()
         self.size = 0
+        self.error = ""
         self._gzip = head.startswith(b"\x1f\x8b")
         if self._gzip:
             self._d = zlib.decompressobj(wbits=47)
@@ -53,11 +54,14 @@ class _Uncompressed:
             self._d = None
 
     def feed(self, data: bytes) -> None:
+        if self.error:
+            return
         if self._d is not None:
             try:
                 data = self._d.decompress(data)
             except (zlib.error, zstandard.ZstdError) as e:
-                raise DigestMismatch(f"layer cannot be decompressed: {e}") from None
+                self.error = f"layer cannot be decompressed: {e}"  # reported after the digest check
+                return
             if self._gzip and self._d.eof and self._d.unused_data:
                 rest = self._d.unused_data   # concatenated gzip members
                 self._d = zlib.decompressobj(wbits=47)
@@ -95,6 +99,8 @@ def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: 
                 got, plain = _stream(session, repo, digest, size, f, on_progress, layer)
             if got != digest:
                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
+            if plain is not None and plain.error:
+                raise DigestMismatch(f"{digest}: {plain.error}")
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
         except BaseException:
@@ -125,7 +131,7 @@ def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress:
                 raise RegistryError(f"fetching blob {digest} of {repo}: {resp.status_code} "
                                     f"{code_text(code) or resp.reason_phrase}: {message}".rstrip(": "))
             try:
-                for chunk in resp.iter_raw(1 << 20):
+                for chunk in resp.iter_raw():
                     if plain is None and layer:
                         plain = _Uncompressed(chunk)
                     f.write(chunk)

@@ -150,11 +150,23 @@ class Pull:
             raise RegistryError(f"{self.ref.familiar()}: the image config is not JSON") from None
         layers = _check_image(self.ref, image, config, self.want, self.explicit)
         diff_ids = config["rootfs"]["diff_ids"]
+        if self._complete_here(cdesc["digest"]):
+            for l in layers:
+                self.emit("Already exists", short(l["digest"]))
+            return pulled.add_image(self.store, raw_cfg, None, [], tag_ref, name_digest)[0]
         entries = self._layers(session, layers, diff_ids)
         iid, _moved = pulled.add_image(self.store, raw_cfg,
                                        pulled.PulledManifest(image.digest, image.media_type, image.raw),
                                        entries, tag_ref, name_digest)
         return iid
+
+    def _complete_here(self, iid: str) -> bool:
+        """True when the store already has this image (loaded, built or pulled under another name)."""
+        try:
+            rec = self.store.get(iid)
+        except Exception:  # noqa: BLE001 - not here (or removed meanwhile)
+            return False
+        return all(self.store.blobs.exists(l["digest"]) for l in rec.layers)
 
     def _blob(self, session: Session, desc: dict, on_progress=None, layer: bool = False):
         existed = self.store.blobs.exists(desc["digest"])

@@ -471,6 +471,7 @@ class CuttingProxy:
         self.remaining = times
         self.cuts = 0
         self.connections = 0
+        self.ranges: list[str] = []
         self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -514,6 +515,8 @@ class CuttingProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if not cutting:
+                    self._note_ranges(data)
                 if cutting:
                     with self._lock:
                         arm = self.remaining > 0 and sent + len(data) > self.cut_after
@@ -533,6 +536,12 @@ class CuttingProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def _note_ranges(self, data: bytes) -> None:
+        """Record the Range headers clients send (the resume test checks one was asked for)."""
+        for line in data.split(b"\r\n"):
+            if line.lower().startswith(b"range:"):
+                self.ranges.append(line.split(b":", 1)[1].strip().decode())
 
     def close(self) -> None:
         self._closing = True

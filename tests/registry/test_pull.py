@@ -1,0 +1,156 @@
+"""Pull from a real docker-registry into a fresh data root, as ``docker pull`` does."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from engine.errors import DigestMismatch, ImageNotFoundRemote, NoMatchingPlatform, RegistryUnreachable
+from engine.images.archive import host_arch
+
+pytestmark = pytest.mark.root
+
+BUSYBOX_ID_FILE = "/tmp/pycompose-busybox.tar.stamp"
+
+
+def busybox_id() -> str:
+    with open(BUSYBOX_ID_FILE) as f:
+        return json.load(f)["id"]
+
+
+def statuses(events: list[dict]) -> list[str]:
+    return [e["status"] for e in events]
+
+
+def store_files(root) -> dict[str, list[str]]:
+    """What the data root holds: blobs, records and unpacked layers (temp files included)."""
+    out = {}
+    for sub in ("images/blobs/sha256", "images/records", "layers"):
+        d = root / sub
+        out[sub] = sorted(os.listdir(d)) if d.is_dir() else []
+    return out
+
+
+def test_pull_by_tag_schema2(registry, engine):
+    events: list[dict] = []
+    res = engine.images.pull(f"{registry.host}/busybox:latest", progress=events.append)
+    assert res["id"] == busybox_id()
+    assert res["digest"] == registry.images["busybox:latest"]
+    assert res["status"] == f"Downloaded newer image for {registry.host}/busybox:latest"
+    st = statuses(events)
+    assert st[0] == "Pulling from busybox" and events[0]["id"] == "latest"
+    for s in ("Pulling fs layer", "Downloading", "Verifying Checksum", "Download complete", "Extracting",
+              "Pull complete"):
+        assert s in st
+    assert st[-2:] == [f"Digest: {res['digest']}", f"Status: Downloaded newer image for {registry.host}/busybox:latest"]
+    info = engine.images.inspect(f"{registry.host}/busybox:latest")
+    assert info["RepoTags"] == [f"{registry.host}/busybox:latest"]
+    assert info["RepoDigests"] == [f"{registry.host}/busybox@{res['digest']}"]
+    assert info["Config"]["Cmd"] == ["sh"]
+    rec = engine.images.get(f"{registry.host}/busybox:latest")
+    assert (rec.layer_dirs()[0] / "bin" / "busybox").is_file()
+
+
+def test_second_pull_downloads_nothing(registry, engine, cutting_proxy):
+    # through a proxy that would cut any blob download: the second pull must not fetch one
+    engine.images.pull(f"{registry.host}/busybox:latest")
+    before = store_files(engine.root.path)
+    events: list[dict] = []
+    res = engine.images.pull(f"{registry.host}/busybox:latest", progress=events.append)
+    assert res["status"] == f"Image is up to date for {registry.host}/busybox:latest"
+    assert not any(e["status"] in ("Downloading", "Pulling fs layer") for e in events)
+    assert statuses(events)[-1] == f"Status: Image is up to date for {registry.host}/busybox:latest"
+    assert store_files(engine.root.path) == before
+
+
+def config_digest(registry, repo: str, ref: str = "latest") -> str:
+    return json.loads(registry.manifest(repo, ref)[1])["config"]["digest"]
+
+
+def test_pull_by_digest_and_oci(registry, engine):
+    digest = registry.images["oci/busybox:latest"]
+    res = engine.images.pull(f"{registry.host}/oci/busybox@{digest}")
+    assert res["id"] == config_digest(registry, "oci/busybox") and res["digest"] == digest
+    info = engine.images.inspect(f"{registry.host}/oci/busybox@{digest}")
+    assert info["RepoTags"] == []  # pulled by digest: no tag, as docker
+    assert info["RepoDigests"] == [f"{registry.host}/oci/busybox@{digest}"]
+    again = engine.images.pull(f"{registry.host}/oci/busybox@{digest}")
+    assert again["status"] == f"Image is up to date for {registry.host}/oci/busybox@{digest}"
+
+
+def test_pull_zstd_layer(registry, engine):
+    res = engine.images.pull(f"{registry.host}/zstd/busybox:latest")
+    assert res["id"] == busybox_id()
+    rec = engine.images.get(res["id"])
+    assert rec.layers[0]["mediaType"].endswith("+zstd")
+    assert (rec.layer_dirs()[0] / "bin" / "sh").is_symlink()
+
+
+def test_index_gives_the_host_platform(registry, engine):
+    res = engine.images.pull(f"{registry.host}/multi/busybox:latest")
+    assert res["digest"] == registry.platforms["index"]
+    assert res["id"] == busybox_id()
+    assert engine.images.inspect(res["id"])["Architecture"] == host_arch()
+    # RepoDigests records the index digest, as docker does
+    assert engine.images.inspect(res["id"])["RepoDigests"] == [f"{registry.host}/multi/busybox@{res['digest']}"]
+
+
+def test_index_other_platform_on_request(registry, engine):
+    other = "arm64" if host_arch() != "arm64" else "amd64"
+    res = engine.images.pull(f"{registry.host}/multi/busybox:latest", platform=f"linux/{other}")
+    info = engine.images.inspect(res["id"])
+    assert info["Architecture"] == other and res["id"] != busybox_id()
+    assert info["Config"]["Cmd"] == ["/hello"]
+
+
+def test_no_matching_platform_lists_offers(registry, engine):
+    with pytest.raises(NoMatchingPlatform) as e:
+        engine.images.pull(f"{registry.host}/multi/busybox:latest", platform="linux/s390x")
+    msg = str(e.value)
+    assert msg.startswith("no matching manifest for linux/s390x in the manifest list entries")
+    assert f"linux/{host_arch()}" in msg and ("linux/arm64/v8" in msg or "linux/amd64" in msg)
+    assert store_files(engine.root.path)["images/records"] == []
+
+
+def test_unknown_image_in_dockers_words(registry, engine):
+    with pytest.raises(ImageNotFoundRemote) as e:
+        engine.images.pull(f"{registry.host}/busybox:nosuchtag")
+    assert str(e.value) == (f"manifest for {registry.host}/busybox:nosuchtag not found: "
+                            "manifest unknown: manifest unknown")
+
+
+def test_unreachable_registry(engine):
+    from servers import free_port
+
+    port = free_port()
+    with pytest.raises(RegistryUnreachable) as e:
+        engine.images.pull(f"127.0.0.1:{port}/busybox:latest")
+    assert f"127.0.0.1:{port}" in str(e.value) and "connection refused" in str(e.value)
+
+
+def test_corrupted_blob_refused_nothing_kept(make_registry, engine):
+    reg = make_registry()
+    _, raw = reg.manifest("busybox", "latest")
+    layer = json.loads(raw)["layers"][0]
+    data_path = reg.blob_data_path(layer["digest"])
+    data = bytearray(data_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF       # same size, one byte flipped
+    data_path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatch) as e:
+        engine.images.pull(f"{reg.host}/busybox:latest")
+    assert f"filesystem layer verification failed for digest {layer['digest']}" in str(e.value)
+    left = store_files(engine.root.path)
+    assert left == {"images/blobs/sha256": [], "images/records": [], "layers": []}
+    assert not engine.images.exists(f"{reg.host}/busybox:latest")
+
+
+def test_connection_cut_mid_layer_resumes(registry, engine, cutting_proxy):
+    proxy = cutting_proxy(registry.port, cut_after=300_000)
+    res = engine.images.pull(f"{proxy.host}/busybox:latest")
+    assert proxy.cuts == 1          # the layer's connection was really cut once
+    # and the download went on from where it stopped, not from the start
+    assert len(proxy.ranges) == 1 and proxy.ranges[0].startswith("bytes=") and proxy.ranges[0] != "bytes=0-"
+    assert res["id"] == busybox_id()
+    rec = engine.images.get(res["id"])
+    assert (rec.layer_dirs()[0] / "bin" / "busybox").stat().st_size > 300_000
