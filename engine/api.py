@@ -775,6 +775,31 @@ class Containers:
         rec = self.record(ref)
         return copying.archive_from(self._fs_roots(rec, write=False), path, out)
 
+    # ---- changes: commit / diff (engine.build.commit), attach to a running container
+    def commit(self, ref: str, repo_tag: str | None = None, message: str | None = None, author: str | None = None,
+               changes: list[str] | None = None, pause: bool = True) -> str:
+        """``docker commit``: the container's changes as a new layer on its image; returns the image id."""
+        from engine.build import commit as commitmod
+
+        iid = commitmod.commit(self, ref, repo_tag, message, author, changes, pause)
+        self.engine.notify(_event("commit", self.record(ref), comment=message or ""))
+        return iid
+
+    def diff(self, ref: str) -> list[dict]:
+        """``docker diff``: [{"Kind": 0 changed | 1 added | 2 deleted, "Path": "/x"}] in Docker's order."""
+        from engine.build import commit as commitmod
+
+        return commitmod.diff(self, ref)
+
+    def attach_running(self, ref: str, stdin: bool = True, detach_keys: str | None = None,
+                       sig_proxy: bool = True) -> int:
+        """``docker attach``: relay to a running container from now on; its exit code, or
+        ``engine.attachto.DETACHED`` when the detach keys were typed."""
+        from engine import attachto
+
+        return attachto.attach(self.engine, self.record(ref), stdin=stdin, detach_keys=detach_keys,
+                               sig_proxy=sig_proxy)
+
     def _fs_roots(self, rec: dict, write: bool) -> list[str]:
         """Where the container's files are: its live root, or (stopped) its upper dir over the layers."""
         st = rec["State"]

@@ -120,6 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     p = verb("rename", "Rename a container")
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("new_name", metavar="NEW_NAME")
+    from engine.cli import container_changes
+
+    container_changes.add_verbs(verb)
     p = verb("prune", "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help='Provide filter values (e.g. "until=<timestamp>")')
@@ -136,6 +139,10 @@ def run(args, gopts) -> int:
              "pause": _pause, "unpause": _unpause, "rm": _rm, "remove": _rm, "ls": _ls, "list": _ls, "ps": _ls,
              "inspect": _inspect, "logs": _logs, "exec": _exec, "wait": _wait, "top": _top, "stats": _stats,
              "port": _port, "cp": _cp, "rename": _rename, "prune": _prune}
+    if args.verb not in verbs:
+        from engine.cli import container_changes
+
+        verbs.update(container_changes.VERBS)
     return verbs[args.verb](args)
 
 
