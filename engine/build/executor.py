@@ -290,5 +290,9 @@ def build(images, opts: BuildOptions, progress=None) -> str:
     """Run a build; the image id."""
     try:
         return Build(images, opts, progress).run()
+    except BuildError as e:
+        if str(e).startswith("failed to solve"):
+            raise
+        raise BuildError(f"failed to solve: {e}", e.details, e.step_exit_code) from None
     except NotFound as e:
         raise BuildError(f"failed to solve: {e}") from None

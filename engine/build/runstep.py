@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from engine.build.cache import key_of
@@ -155,7 +156,10 @@ def execute(sb, img: StageImage, argv: list[str], env: list[str], mounts: list, 
 
     def output(b: bytes) -> None:
         vertex.log(b)
-        tail.append(b)
+        stamp = f"{time.time() - vertex.started:.3f} ".encode()
+        if not tail or tail[-1].endswith(b"\n"):
+            b = stamp + b
+        tail.append(b.replace(b"\n", b"\n" + stamp).removesuffix(stamp))
         if len(tail) > 64:
             del tail[:32]
 
