@@ -55,10 +55,12 @@ def busybox_archive() -> Path:
     return TEST_ARCHIVE
 
 
-def fill(reg: servers.Registry, archive: Path) -> None:
-    """Push the busybox test image in every form the tests pull."""
+def fill(reg: servers.Registry, archive: Path, only: str | None = None) -> None:
+    """Push the busybox test image in every form the tests pull (``only="busybox"``: schema2 only)."""
     src = f"docker-archive:{archive}"
     reg.skopeo_copy(src, "busybox:latest", "--format", "v2s2")
+    if only == "busybox":
+        return
     reg.skopeo_copy(src, "oci/busybox:latest", "--format", "oci")
     servers.push_zstd(reg, archive, "zstd/busybox:latest")
     reg.platforms = servers.push_multi_platform(reg, archive, "multi/busybox:latest", _host_arch())
@@ -85,17 +87,18 @@ def token_server(tmp_path):
 
 @pytest.fixture
 def make_registry(busybox_archive, tmp_path):
-    """Factory: ``make_registry(auth=None, fill=True, token_server=None)`` -> a fresh Registry."""
+    """Factory: ``make_registry(auth=None, fill_images=True|"busybox"|False, token_server=None)``
+    -> a fresh Registry (``"busybox"``: only ``busybox:latest`` pushed, quicker)."""
     started: list[servers.Registry] = []
 
-    def make(auth: str | None = None, fill_images: bool = True, token_server=None,
+    def make(auth: str | None = None, fill_images: bool | str = True, token_server=None,
              creds: tuple[str, str] = ("alice", "s3cret")) -> servers.Registry:
         if auth == "token" and token_server is None:
             token_server = servers.TokenServer(Path(tempfile.mkdtemp(dir=tmp_path)))
         reg = servers.start_registry(auth=auth, creds=creds, token_server=token_server)
         started.append(reg)
         if fill_images:
-            fill(reg, busybox_archive)
+            fill(reg, busybox_archive, fill_images if isinstance(fill_images, str) else None)
         return reg
 
     yield make

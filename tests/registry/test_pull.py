@@ -130,7 +130,7 @@ def test_unreachable_registry(engine):
 
 
 def test_corrupted_blob_refused_nothing_kept(make_registry, engine):
-    reg = make_registry()
+    reg = make_registry(fill_images="busybox")
     _, raw = reg.manifest("busybox", "latest")
     layer = json.loads(raw)["layers"][0]
     data_path = reg.blob_data_path(layer["digest"])
