@@ -25,4 +25,7 @@ pip_install() {
     fi
 }
 pip_install -e '.[test]'
+# an editable install runs from this tree: compile it now, as a wheel install does, so no command
+# pays for compiling on start-up (PYTHONDONTWRITEBYTECODE would otherwise keep it from ever happening)
+python3 -m compileall -q -j 0 compose engine >/dev/null
 echo "pycompose installed: $(command -v pycompose)"

@@ -25,7 +25,6 @@ import ipaddress
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from compose.errors import LoadError
@@ -37,7 +36,9 @@ except ImportError:  # the loader's module is built in parallel; the alias is th
 
 __all__ = ["validate_schema", "check_consistency", "format_path", "Positions"]
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "compose-spec.json"
+# The schema ships inside the package (compose/loader/compose-spec.json, a link to the repository's
+# schemas/compose-spec.json that wheels and sdists store as a file), so an installed pycompose finds it.
+SCHEMA_RESOURCE = "compose-spec.json"
 INVALID = "invalid compose project"
 
 # --------------------------------------------------------------------------- paths and positions
@@ -79,12 +80,14 @@ def _error(message: str, path: tuple, positions: Positions | None, *, show_path:
 
 @lru_cache(maxsize=1)
 def _schema() -> dict:
+    from importlib import resources
+
+    res = resources.files(__package__) / SCHEMA_RESOURCE
     try:
-        with open(SCHEMA_PATH, encoding="utf-8") as f:
-            return json.load(f)
-    except OSError as e:  # an install without the repository's schemas/ directory
-        raise LoadError(f"cannot read the compose-spec schema {SCHEMA_PATH}: {e.strerror}; "
-                        "install pycompose from its source tree (pip install -e .)") from None
+        return json.loads(res.read_bytes())
+    except OSError as e:  # a broken install: the package lost its data file
+        raise LoadError(f"cannot read the compose-spec schema {res}: {e.strerror}; "
+                        "reinstall pycompose (pip install --force-reinstall pycompose)") from None
 
 
 @lru_cache(maxsize=1)
