@@ -17,10 +17,13 @@ from engine.build.errors import BuildError
 
 def expand_instr(instr, env: dict[str, str], escape: str = "\\", filename: str = "Dockerfile"):
     """A copy of ``instr`` with its words substituted from ``env``."""
-    method = getattr(instr, "expand", None)
     try:
-        if callable(method):
-            return method(env)
+        from engine.build.dockerfile.expand import expand_instruction
+    except ImportError:  # the front end's expander not installed yet: the same rules, here
+        expand_instruction = None
+    try:
+        if expand_instruction is not None:
+            return expand_instruction(instr, env, escape, filename)
         return _fallback(instr, env, escape)
     except ShellError as e:
         raise BuildError(f"{filename}:{instr.line}: {instr.keyword}: {e}") from None
