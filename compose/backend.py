@@ -58,6 +58,7 @@ class ProjectView:
     config_files: list[str] = field(default_factory=list)
     env_files: list[str] = field(default_factory=list)
     all_services: list[str] | None = None  # every service incl. inactive profiles
+    environment: dict[str, str] = field(default_factory=dict)  # os.environ + .env (build args, build secrets)
 
     @property
     def services(self) -> dict[str, dict]:
@@ -76,7 +77,8 @@ class ProjectView:
         return cls(name=project.name, model=model, working_dir=str(getattr(project, "working_dir", "") or ""),
                    config_files=[str(f) for f in (getattr(project, "config_files", None) or [])],
                    env_files=[str(f) for f in (getattr(project, "env_files", None) or [])],
-                   all_services=getattr(project, "all_services", None))
+                   all_services=getattr(project, "all_services", None),
+                   environment=dict(getattr(project, "environment", None) or {}))
 
 
 def load_project(gopts: Any, services: Iterable[str] = ()) -> ProjectView:
@@ -286,7 +288,7 @@ class Compose:
         out: dict[str, str] = {}
         seen: dict[str, str] = {}  # most services share a few images: inspect each once
         for n in names:
-            image = self.project.services[n].get("image")
+            image = self.image_name(n)
             if image in seen:
                 out[n] = seen[image]
                 continue
@@ -296,9 +298,17 @@ class Compose:
             try:
                 out[n] = seen[image] = self.engine.images.inspect(image)["Id"]
             except NotFound:
+                if self.project.services[n].get("build") is not None:
+                    raise ComposeError(f"service {n!r}: image {image} not found; build it with "
+                                       f"'pycompose build {n}' (up --no-build does not build)") from None
                 raise ComposeError(f"service {n!r}: image {image} not found; load it first with "
                                    f"'pycompose image load -i <archive>'") from None
         return out
+
+    def image_name(self, name: str) -> str:
+        """The image a service runs: ``image:``, or ``<project>-<service>`` when it has only ``build:``."""
+        s = self.project.services[name]
+        return s.get("image") or (f"{self.name}-{name}" if s.get("build") is not None else "")
 
     def validate(self, names: Iterable[str]) -> None:
         """Convert every service before touching the engine: a bad value (duration, size, restart
@@ -555,12 +565,10 @@ class Compose:
                     pass
                 self.progress.event("Volume", vol, "Removed")
         if opts.rmi in ("all", "local"):
-            images = set()
-            if self.project:
-                images = {s.get("image") for s in self.project.services.values() if s.get("image")}
-                if opts.rmi == "local":  # only images compose built itself (no custom image: name)
-                    images = {i for i in images if i.startswith(self.name + "-")}
-            for img in sorted(images):
+            from compose.build import images_to_remove
+
+            images = await anyio.to_thread.run_sync(lambda: images_to_remove(self, opts.rmi, opts.remove_orphans))
+            for img in images:
                 self.progress.event("Image", img, "Removing")
                 try:
                     await anyio.to_thread.run_sync(self.engine.images.remove, img)

@@ -34,6 +34,8 @@ def add_arguments(parser, command) -> None:
         parser.add_argument("-y", "--yes", action="store_true")
         parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never"|"build")')
         parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
+        parser.add_argument("--build", action="store_true", help="Build images before starting containers")
+        parser.add_argument("--no-build", action="store_true", help="Don't build an image, even if it's policy")
     if command == "scale":
         parser.services_help = "SERVICE=REPLICAS"
         parser.add_argument("--no-deps", action="store_true")
@@ -62,6 +64,9 @@ def create(args, gopts) -> int:
     from compose.cli.up import parse_scale
 
     pull = pullpolicy.check_up_choice(args.pull)
+    from compose.build import build_for, check_build_flags
+
+    build = check_build_flags(args.build, args.no_build)
     b = open_backend(gopts, title="Running")
     opts = UpOptions(services=args.services, force_recreate=args.force_recreate, no_recreate=args.no_recreate,
                      remove_orphans=args.remove_orphans, scale=parse_scale(args.scale), no_start=True,
@@ -75,6 +80,7 @@ def create(args, gopts) -> int:
         from compose.pulling import pull_for
 
         pull_for(b, args.services, False, pull, args.quiet_pull)  # before anything is created
+        build_for(b, args.services, False, build, gopts.progress)
         anyio.run(b.up, opts)
     return 0
 

@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("compose.cli.info", "Display a live stream of container(s) resource usage statistics"),
     "cp": ("compose.cli.exec", "Copy files/folders between a service container and the local filesystem"),
     "version": ("compose.cli.version", "Show the pycompose version information"),
+    "build": ("compose.cli.build", "Build or rebuild services"),
     "pull": ("compose.cli.pull", "Pull service images"),
     "push": ("compose.cli.pull", "Push service images"),
     # engine verbs, docker's names (engine/cli/)

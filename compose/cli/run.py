@@ -41,6 +41,7 @@ def add_arguments(parser, command) -> None:
     parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
     parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never")')
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--build", action="store_true", help="Build image before starting container")
     parser.add_argument("service", metavar="SERVICE")
     parser.add_argument("cmd", nargs="...", metavar="COMMAND")
 
@@ -124,6 +125,9 @@ def run(args, gopts) -> int:
         return 0
     # the images of the service and its dependencies, before anything is created (Compose's order)
     pull_for(b, [args.service], args.no_deps, pull, args.quiet_pull)
+    from compose.build import ALWAYS, MISSING, build_for
+
+    build_for(b, [args.service], args.no_deps, ALWAYS if args.build else MISSING, gopts.progress)
     if deps and not args.no_deps:
         with b.progress:
             anyio.run(b.up, UpOptions(services=deps, remove_orphans=args.remove_orphans, parallel=gopts.parallel))

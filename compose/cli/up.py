@@ -48,6 +48,8 @@ def add_arguments(parser, command) -> None:
     parser.add_argument("--quiet-pull", action="store_true", help="Pull without printing progress information")
     parser.add_argument("--pull", default="policy", help='Pull image before running ("always"|"missing"|"never"|"build")')
     parser.add_argument("-y", "--yes", action="store_true")
+    parser.add_argument("--build", action="store_true", help="Build images before starting containers")
+    parser.add_argument("--no-build", action="store_true", help="Don't build an image, even if it's policy")
 
 
 def parse_scale(items: list[str]) -> dict[str, int]:
@@ -80,6 +82,9 @@ def run(args, gopts) -> int:
     from compose import pullpolicy
 
     pull = pullpolicy.check_up_choice(args.pull)
+    from compose.build import build_for, check_build_flags
+
+    build = check_build_flags(args.build, args.no_build)
     dry = args.dry_run or gopts.dry_run
     b = open_backend(gopts, title="Running", services=args.services)
     if args.exit_code_from:
@@ -104,6 +109,7 @@ def run(args, gopts) -> int:
             from compose.pulling import pull_for
 
             pull_for(b, args.services, args.no_deps, pull, args.quiet_pull)  # before anything is created
+            build_for(b, args.services, args.no_deps, build, gopts.progress)  # what has build: and no image yet
             result = anyio.run(b.up, opts)
     except KeyboardInterrupt:
         return 130

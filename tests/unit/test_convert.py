@@ -149,4 +149,9 @@ def test_environment_drops_unset_and_names():
 
 def test_no_image_is_a_clear_error():
     with pytest.raises(cv.ConvertError, match="neither an image"):
-        body_for({"name": "p", "services": {"s": {"build": {"context": "."}}}}, "s")
+        body_for({"name": "p", "services": {"s": {"command": ["true"]}}}, "s")
+
+
+def test_build_without_image_runs_the_project_service_image():
+    body = body_for({"name": "p", "services": {"s": {"build": {"context": "."}}}}, "s")
+    assert body["Image"] == "p-s"
