@@ -76,10 +76,10 @@ def _size(value: Any, name: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        from compose.loader.units import parse_size
+        from compose.loader.units import ram_in_bytes
 
         try:
-            return int(parse_size(str(value)))
+            return int(ram_in_bytes(str(value)))
         except Exception:  # noqa: BLE001 - one message for any bad size
             raise ComposeError(f"service {name!r}: build.shm_size: invalid size {value!r}") from None
 
