@@ -56,7 +56,7 @@ class BuildContext:
         self._hashes: dict[str, list] = {}
         self._hash_file: Path | None = None
         self._dirty = False
-        self._walks: dict[str, list[tuple[str, os.stat_result]]] = {}
+        self._walks: dict[str, list[tuple[str, os.stat_result, str]]] = {}
         self.dockerfile_text: str | None = None
         if data_root is not None:
             self._load_hashes()
@@ -136,13 +136,16 @@ class BuildContext:
             found = nxt
         return [r for r in found if not self.excluded(r)]
 
-    def walk(self, rel: str) -> list[tuple[str, os.stat_result]]:
-        """``rel`` and everything under it that is not ignored: (context path, lstat), sorted."""
+    def walk(self, rel: str) -> list[tuple[str, os.stat_result, str]]:
+        """``rel`` and everything under it that is not ignored: (context path, lstat, host path), sorted.
+
+        ``rel`` itself is resolved inside the context (a symlink to a directory copies the
+        directory); below it nothing is followed: host paths are built from the resolved top."""
         if rel in self._walks:
             return self._walks[rel]
         top = self.host(rel)
         st = os.stat(top)
-        out = [(rel, st)]
+        out = [(rel, st, top)]
         if stat.S_ISDIR(st.st_mode):
             self._walk_dir(top, rel, out)
         self._walks[rel] = out
@@ -162,22 +165,24 @@ class BuildContext:
                     sub: list = []
                     self._walk_dir(e.path, crel, sub)
                     if sub:  # a dir excluded but with re-included content: keep the dir itself
-                        out.append((crel, st))
+                        out.append((crel, st, e.path))
                         out.extend(sub)
                 continue
-            out.append((crel, st))
+            out.append((crel, st, e.path))
             if is_dir:
                 self._walk_dir(e.path, crel, out)
 
     # --- digests ------------------------------------------------------------------------------
-    def file_digest(self, rel: str, st: os.stat_result) -> str:
+    def file_digest(self, host: str, st: os.stat_result) -> str:
         """sha256 of a regular file's content, from the stat cache when its stat is unchanged."""
+        rel = os.path.relpath(host, self.root)
         sig = [st.st_size, st.st_mtime_ns, st.st_ino]
         hit = self._hashes.get(rel)
         if hit and hit[:3] == sig:
             return hit[3]
         h = hashlib.sha256()
-        with open(os.path.join(self.root, rel), "rb", buffering=0) as f:
+        fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with open(fd, "rb", buffering=0) as f:
             while True:
                 b = f.read(1 << 20)
                 if not b:
@@ -192,14 +197,13 @@ class BuildContext:
         """One digest of the named sources: names, types, modes, link targets and contents."""
         h = hashlib.sha256()
         for top in rels:
-            base = top
-            for rel, st in self.walk(top):
-                name = rel[len(base):] if rel != base else "."
+            for rel, st, host in self.walk(top):
+                name = rel[len(top):] if rel != top else "."
                 h.update(f"{top}\0{name}\0{stat.S_IFMT(st.st_mode)}\0{stat.S_IMODE(st.st_mode)}\0".encode())
                 if stat.S_ISREG(st.st_mode):
-                    h.update(self.file_digest(rel, st).encode())
+                    h.update(self.file_digest(host, st).encode())
                 elif stat.S_ISLNK(st.st_mode):
-                    h.update(os.readlink(os.path.join(self.root, rel)).encode())
+                    h.update(os.readlink(host).encode())
                 h.update(b"\n")
         return "sha256:" + h.hexdigest()
 

@@ -157,8 +157,7 @@ def _items_digest(ctx, s: Source) -> str:
     for it in s.items:
         h.update(f"{it.rel}\0{it.kind}\0{it.mode:o}\0{it.link or ''}\0".encode())
         if it.kind == "file" and it.src:
-            rel = os.path.relpath(it.src, ctx.root)
-            h.update(ctx.file_digest(rel, os.stat(it.src)).encode())
+            h.update(ctx.file_digest(it.src, os.stat(it.src, follow_symlinks=False)).encode())
     return h.hexdigest()
 
 

@@ -64,12 +64,11 @@ def context_sources(ctx: BuildContext, pattern: str) -> list[Source]:
         top_st = entries[0][1]
         is_dir = stat.S_ISDIR(top_st.st_mode)
         items = []
-        for crel, st in entries:
+        for crel, st, host in entries:
             kind = _kind(st)
             if kind is None:
                 continue
             sub = crel[len(rel):].lstrip("/") if crel != rel else ""
-            host = os.path.join(ctx.root, crel) if crel != rel else ctx.host(rel)
             items.append(Item(sub, kind, stat.S_IMODE(st.st_mode), 0, 0, st.st_mtime_ns,
                               src=host if kind == "file" else None,
                               link=os.readlink(host) if kind == "link" else None))

@@ -1,0 +1,181 @@
+"""More of what a Dockerfile author uses, built as root and run: ADD <url> with --checksum from a
+loopback server, secrets, bind mounts from a stage, ONBUILD, stages built at the same time,
+--no-cache-filter, cache export/import to a directory, the CLI's -f/--build-arg/--label/--iidfile,
+and symlinks in the context never leading out of it.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.api import Engine
+from engine.build.errors import BuildError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_build import Builder, logs, steps  # noqa: E402
+
+pytestmark = pytest.mark.root
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bld(busybox, session_root, tmp_path):
+    b = Builder(Engine(str(session_root)), tmp_path)
+    yield b
+    for t in b.tags:
+        try:
+            b.eng.images.remove(t, force=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A loopback HTTP server serving tmp_path/www."""
+    www = tmp_path / "www"
+    www.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_add_url_with_checksum(bld, http_server):
+    www, base = http_server
+    (www / "tool.sh").write_text("echo from-url\n")
+    good = "sha256:" + hashlib.sha256(b"echo from-url\n").hexdigest()
+    ctx = bld.context({"Dockerfile": f"FROM busybox\nADD --checksum={good} {base}/tool.sh /opt/\n"})
+    bld.build(ctx, "pyc-build-url:1")
+    r = bld.run("pyc-build-url:1", "sh", "-c", "stat -c %a /opt/tool.sh; sh /opt/tool.sh")
+    assert r.stdout == "600\nfrom-url\n"
+    bad = bld.context({"Dockerfile": f"FROM busybox\nADD --checksum=sha256:{'0' * 64} {base}/tool.sh /opt/\n"},
+                      "bad")
+    with pytest.raises(BuildError, match="digest mismatch"):
+        bld.build(bad)
+
+
+def test_secrets_are_mounted_not_stored(bld, tmp_path, monkeypatch):
+    (tmp_path / "token").write_text("s3cret-file")
+    monkeypatch.setenv("PYC_TEST_TOKEN", "s3cret-env")
+    ctx = bld.context({"Dockerfile": (
+        "FROM busybox\n"
+        "RUN --mount=type=secret,id=tok cat /run/secrets/tok > /seen-file\n"
+        "RUN --mount=type=secret,id=envtok,env=TOKEN echo $TOKEN > /seen-env\n")})
+    bld.build(ctx, "pyc-build-secret:1",
+              secrets={"tok": {"file": str(tmp_path / "token")}, "envtok": {"env": "PYC_TEST_TOKEN"}})
+    r = bld.run("pyc-build-secret:1", "sh", "-c", "cat /seen-file; echo; cat /seen-env; ls /run/secrets 2>&1")
+    assert r.stdout.startswith("s3cret-file\ns3cret-env\n")
+    assert "tok" not in r.stdout.split("s3cret-env\n", 1)[1]
+
+
+def test_bind_mount_from_stage_and_onbuild(bld):
+    ctx = bld.context({"Dockerfile": (
+        "FROM busybox AS tools\n"
+        "RUN mkdir /t && echo tool-data > /t/data\n"
+        "ONBUILD RUN echo triggered > /onbuild\n"
+        "FROM busybox\n"
+        "RUN --mount=type=bind,from=tools,source=/t,target=/mnt cp /mnt/data /copied\n")})
+    bld.build(ctx, "pyc-build-bind:1")
+    assert bld.run("pyc-build-bind:1", "cat", "/copied").stdout == "tool-data\n"
+    assert bld.run("pyc-build-bind:1", "ls", "/mnt").stdout == ""  # the mount is not in the image
+    bld.build(ctx, "pyc-build-onbuild-base:1", target="tools")
+    child = bld.context({"Dockerfile": "FROM pyc-build-onbuild-base:1\nRUN cat /onbuild\n"}, "child")
+    iid, events = bld.build(child, "pyc-build-onbuild-child:1")
+    assert "triggered" in logs(events)
+    assert bld.eng.images.inspect(iid)["Config"]["OnBuild"] in (None, [])
+
+
+def test_independent_stages_run_at_the_same_time(bld):
+    ctx = bld.context({"Dockerfile": (
+        "FROM busybox AS a\nRUN sleep 1 && echo a > /a\n"
+        "FROM busybox AS b\nRUN sleep 1 && echo b > /b\n"
+        "FROM busybox\nCOPY --from=a /a /\nCOPY --from=b /b /\n")})
+    _, events = bld.build(ctx, "pyc-build-par:1", no_cache=True)
+    names = {e["vertex"]: e["name"] for e in events if "name" in e}
+    order = [(names[e["vertex"]], "start" if "name" in e else "end") for e in events
+             if ("name" in e or "completed" in e) and "RUN" in names.get(e["vertex"], "")]
+    # both RUNs start before either finishes
+    assert [kind for _, kind in order] == ["start", "start", "end", "end"]
+    assert bld.run("pyc-build-par:1", "cat", "/a", "/b").stdout == "a\nb\n"
+
+
+def test_no_cache_filter_rebuilds_only_that_stage(bld):
+    ctx = bld.context({"Dockerfile": (
+        "FROM busybox AS base\nRUN echo base > /base\n"
+        "FROM base AS app\nRUN echo app > /app\n")})
+    bld.build(ctx, "pyc-build-ncf:1")
+    _, events = bld.build(ctx, "pyc-build-ncf:1", no_cache_filter=["app"])
+    st = steps(events)
+    assert st == {"[base 2/2] RUN echo base > /base": True, "[app 2/2] RUN echo app > /app": False}
+
+
+def test_cache_export_and_import_local(bld, tmp_path):
+    ctx = bld.context({"Dockerfile": "FROM busybox\nRUN echo exported > /e\n"})
+    cache_dir = tmp_path / "cache"
+    iid, _ = bld.build(ctx, "pyc-build-cacheto:1", cache_to=[f"type=local,dest={cache_dir}"])
+    assert (cache_dir / "index.json").is_file()
+    other = Engine(str(tmp_path / "other-root"))
+    try:
+        other.images.load("/tmp/pycompose-busybox.tar")
+        events: list[dict] = []
+        iid2 = other.images.build(str(ctx), cache_from=[f"type=local,src={cache_dir}"], progress=events.append)
+        assert iid2 == iid  # every step came from the exported cache
+        assert all(steps(events).values())
+    finally:
+        other.shutdown()
+
+
+def test_cli_flags(bld, tmp_path, session_root):
+    ctx = bld.context({
+        "build/app.Dockerfile": "FROM busybox\nARG GREETING=hi\nCOPY . /ctx/\nRUN echo $GREETING > /greeting\n",
+        "build/app.Dockerfile.dockerignore": "junk\n",
+        "junk": "j", "keep": "k"})
+    iidfile = tmp_path / "iid"
+    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
+    r = subprocess.run([sys.executable, "-m", "compose.cli.main", "image", "build", "--progress", "plain",
+                        "-f", str(ctx / "build/app.Dockerfile"), "--build-arg", "GREETING=hello", "--label", "a=b",
+                        "--iidfile", str(iidfile), "-t", "pyc-build-cli:1", "-t", "pyc-build-cli:2", str(ctx)],
+                       capture_output=True, text=True, env=env, cwd=REPO)
+    bld.tags += ["pyc-build-cli:1", "pyc-build-cli:2"]
+    assert r.returncode == 0, r.stderr
+    assert "naming to docker.io/library/pyc-build-cli:1 done" in r.stderr
+    assert "naming to docker.io/library/pyc-build-cli:2 done" in r.stderr
+    info = bld.eng.images.inspect("pyc-build-cli:1")
+    assert iidfile.read_text() == info["Id"]
+    assert info["Config"]["Labels"] == {"a": "b"}
+    r = bld.run("pyc-build-cli:2", "sh", "-c", "cat /greeting; ls /ctx")
+    assert r.stdout.split() == ["hello", "build", "keep"]
+
+
+def test_context_symlinks_never_lead_out(bld, tmp_path):
+    ctx = bld.context({"Dockerfile": "FROM busybox\nCOPY . /ctx/\n", "data": "d"})
+    os.symlink("/etc", ctx / "evil")
+    os.symlink("../../../../etc/hostname", ctx / "evil-file")
+    bld.build(ctx, "pyc-build-links:1")
+    r = bld.run("pyc-build-links:1", "sh", "-c", "readlink /ctx/evil; readlink /ctx/evil-file")
+    assert r.stdout.split() == ["/etc", "../../../../etc/hostname"]  # copied as links, not followed
+    out = bld.context({"Dockerfile": "FROM busybox\nCOPY evil/passwd /stolen\n"}, "out")
+    os.symlink("/etc", out / "evil")
+    with pytest.raises(BuildError, match="not found"):
+        bld.build(out)
+    deref = bld.context({"Dockerfile": "FROM busybox\nCOPY evil-file /x\n"}, "deref")
+    os.symlink("../../../../etc/hostname", deref / "evil-file")
+    with pytest.raises(BuildError, match="not found"):
+        bld.build(deref)
