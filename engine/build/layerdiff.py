@@ -22,12 +22,13 @@ are left out of the tar and out of the change list.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Iterator
+
+from engine.build.tarwrite import TarOut
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -40,43 +41,6 @@ _CHUNK = 1 << 20
 # The files and mount points a container's runtime puts in its root (Docker's init layer).
 INIT_PATHS = ("etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev", "etc/mtab",
               "dev/console", "dev/pts", "dev/shm")
-
-
-class _HashingWriter:
-    """A write-only file that hashes (sha256) and counts what goes through it."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
-
-    def write(self, b) -> int:
-        self.sha.update(b)
-        self.size += len(b)
-        self.raw.write(b)
-        return len(b)
-
-    def tell(self) -> int:
-        return self.size
-
-    def flush(self) -> None:
-        self.raw.flush()
-
-
-class _ExactReader:
-    """Reads exactly ``size`` bytes of an fd: zero-padded if the file shrank while being read
-    (``commit --pause=false`` on a busy container), cut if it grew, as the header says."""
-
-    def __init__(self, fd: int, size: int):
-        self.fd, self.left = fd, size
-
-    def read(self, n: int = -1) -> bytes:
-        if self.left <= 0:
-            return b""
-        n = self.left if n is None or n < 0 else min(n, self.left)
-        b = os.read(self.fd, min(n, _CHUNK))
-        if not b:
-            b = bytes(min(n, _CHUNK))
-        self.left -= len(b)
-        return b
 
 
 def is_whiteout(st: os.stat_result) -> bool:
@@ -195,16 +159,16 @@ def _info(name: str, st: os.stat_result, kind: bytes) -> tarfile.TarInfo:
 
 
 class _LayerWriter:
-    def __init__(self, tf: tarfile.TarFile):
+    def __init__(self, tf: TarOut):
         self.tf = tf
         self.links: dict[tuple[int, int], str] = {}  # (dev, ino) -> first name written
 
     def directory(self, e: _Entry) -> None:
-        self.tf.addfile(_dir_info(e))
+        self.tf.add(_dir_info(e))
         if _opaque(e.dfd):
             ti = _info(f"{e.rel}/{OPAQUE_MARKER}", e.st, tarfile.REGTYPE)
             ti.mode = stat.S_IMODE(e.st.st_mode) & 0o777
-            self.tf.addfile(ti)
+            self.tf.add(ti)
 
     def entry(self, e: _Entry) -> None:
         st = e.st
@@ -213,7 +177,7 @@ class _LayerWriter:
             parent, _, base = e.rel.rpartition("/")
             ti = _info(f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base, st, tarfile.REGTYPE)
             ti.mode = 0
-            self.tf.addfile(ti)
+            self.tf.add(ti)
             return
         if stat.S_ISSOCK(mode):
             return  # tar has no sockets (Docker skips them too)
@@ -221,7 +185,7 @@ class _LayerWriter:
         if st.st_nlink > 1 and key in self.links:
             ti = _info(e.rel, st, tarfile.LNKTYPE)
             ti.linkname = self.links[key]
-            self.tf.addfile(ti)
+            self.tf.add(ti)
             return
         if st.st_nlink > 1:
             self.links[key] = e.rel
@@ -230,13 +194,13 @@ class _LayerWriter:
         elif stat.S_ISLNK(mode):
             ti = _info(e.rel, st, tarfile.SYMTYPE)
             ti.linkname = os.readlink(e.name, dir_fd=e.dfd)
-            self.tf.addfile(ti)
+            self.tf.add(ti)
         elif stat.S_ISFIFO(mode):
-            self.tf.addfile(_info(e.rel, st, tarfile.FIFOTYPE))
+            self.tf.add(_info(e.rel, st, tarfile.FIFOTYPE))
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             ti = _info(e.rel, st, tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE)
             ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-            self.tf.addfile(ti)
+            self.tf.add(ti)
 
     def _file(self, e: _Entry) -> None:
         try:
@@ -250,7 +214,7 @@ class _LayerWriter:
             ti = _info(e.rel, st, tarfile.REGTYPE)
             ti.size = st.st_size
             ti.pax_headers = _xattrs(fd)
-            self.tf.addfile(ti, _ExactReader(fd, st.st_size))
+            self.tf.add(ti, fd)
         finally:
             os.close(fd)
 
@@ -263,19 +227,15 @@ def layer_from_upper(upper: str | os.PathLike, out_tar: str | os.PathLike,
     ``skip``: relative paths (``etc/hosts``) of runtime stubs to leave out.
     """
     skipset = frozenset(s.strip("/") for s in skip)
-    with open(out_tar, "wb") as raw:
-        hw = _HashingWriter(raw)
-        tf = tarfile.open(fileobj=hw, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
-                          errors="surrogateescape", bufsize=_CHUNK)
-        w = _LayerWriter(tf)
+    with open(out_tar, "wb", buffering=_CHUNK) as raw:
+        out = TarOut(raw)
+        w = _LayerWriter(out)
         for ev, e in _walk_upper(Path(upper), skipset):
             if ev == "enter":
                 w.directory(e)
             elif ev == "file":
                 w.entry(e)
-        tf.close()
-        hw.flush()
-    return "sha256:" + hw.sha.hexdigest(), hw.size
+        return out.close()
 
 
 # --------------------------------------------------------------------------- docker diff
