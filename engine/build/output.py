@@ -30,11 +30,13 @@ def _empty_tar(path: Path) -> bool:
         return tf.next() is None
 
 
-def commit_upper(store: ImageStore, upper: Path, skip: tuple[str, ...] = (), adopt: bool = False) -> dict | None:
+def commit_upper(store: ImageStore, upper: Path, skip: tuple[str, ...] = (), adopt: bool = False,
+                 from_overlay: bool = False) -> dict | None:
     """Store the layer of ``upper``; None when the step changed nothing (an empty layer).
 
     ``adopt``: the upper dir holds exactly the layer (COPY writes no runtime stubs), so it is
-    moved into the layer cache instead of unpacking the tar again."""
+    moved into the layer cache instead of unpacking the tar again. ``from_overlay``: it was a
+    mounted overlay's upper dir, whose bookkeeping xattrs are dropped before it becomes a lower."""
     fd, tmp = tempfile.mkstemp(dir=store.blobs.dir, prefix=".in-build-")
     os.close(fd)
     try:
@@ -48,6 +50,8 @@ def commit_upper(store: ImageStore, upper: Path, skip: tuple[str, ...] = (), ado
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     if adopt:
+        if from_overlay:
+            strip_overlay_xattrs(upper)
         _adopt(store, diff_id, upper)
     store.layers.ensure(diff_id, final)
     return {"digest": diff_id, "diff_id": diff_id, "size": size, "blob_size": size, "mediaType": PLAIN_TAR}
@@ -61,6 +65,26 @@ def _adopt(store: ImageStore, diff_id: str, upper: Path) -> None:
         if not target.exists():
             os.rename(upper, target)
             upper.mkdir()  # the caller removes its scratch dir as usual
+
+
+def strip_overlay_xattrs(upper: Path) -> None:
+    """Drop overlayfs' own ``trusted.overlay.*`` marks (origin, impure, ...) but the opaque one."""
+    def clean(path: str) -> None:
+        try:
+            names = os.listxattr(path, follow_symlinks=False)
+        except OSError:
+            return
+        for n in names:
+            if n.startswith("trusted.overlay.") and n != "trusted.overlay.opaque":
+                with contextlib.suppress(OSError):
+                    os.removexattr(path, n, follow_symlinks=False)
+
+    for dirpath, dirnames, filenames in os.walk(upper):
+        clean(dirpath)
+        for n in filenames + dirnames:
+            p = os.path.join(dirpath, n)
+            if not os.path.isdir(p) or os.path.islink(p):
+                clean(p)
 
 
 def write_image(store: ImageStore, doc: dict, layers: list[dict], tags: list[str], restore=None) -> str:

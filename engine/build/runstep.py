@@ -172,6 +172,6 @@ def execute(sb, img: StageImage, argv: list[str], env: list[str], mounts: list, 
         if code != 0:
             msg = f'process "{" ".join(argv)}" did not complete successfully: exit code: {code}'
             raise BuildError(msg, details=sb.error_details(vertex, instr, b"".join(tail)), exit_code=code)
-        return commit_upper(build.store, upper, adopt=True)
+        return commit_upper(build.store, upper, adopt=True, from_overlay=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
