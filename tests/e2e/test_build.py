@@ -37,7 +37,7 @@ def test_build_then_up_runs_the_built_images(compose_factory):
     try:
         r = c.run("build", check=True)
         assert "[4/4] RUN echo" in r.stderr and f"Image {app}  Built" in r.stderr
-        assert "[final 2/2] COPY --from=base /base /copied" in r.stderr and f"Image {tool}  Built" in r.stderr
+        assert "COPY --from=base /base /copied" in r.stderr and f"Image {tool}  Built" in r.stderr
         img = c.engine().images.inspect(app)
         labels = img["Config"]["Labels"]
         assert labels["com.docker.compose.project"] == c.project and labels["com.docker.compose.service"] == "app"
@@ -55,7 +55,10 @@ def test_build_then_up_runs_the_built_images(compose_factory):
         files = set(out.splitlines()[1:])
         assert {"Dockerfile", "app.txt", "greeting", "keep.log"} <= files
         assert "junk.log" not in files and "compose.yaml" not in files and "compose.platform.yaml" not in files
-        assert "base-stage" in logs_of(c, "tool", "base-stage")
+        tool_out = logs_of(c, "tool", "base-stage")
+        # stage copy, the app service's image as a named context, the secret mounted while building
+        assert tool_out.split() == ["base-stage", "hello", "from", "build", "6"]
+        assert c.run("exec", "-T", "tool", "ls", "/run/secrets").stdout.strip() == ""
     finally:
         r = c.run("down", "--rmi", "local", "-t", "1")
     assert f"Image {app}:latest  Removed" in r.stderr and f"Image {tool}:latest  Removed" in r.stderr
@@ -80,7 +83,6 @@ def test_up_builds_what_is_missing_and_up_build_rebuilds(compose_factory, tmp_pa
         (c.dir / "app.txt").write_text("changed\n")
         r = c.run("up", "-d", "--build", check=True)
         assert f"Container {c.project}-app-1  Recreated" in r.stderr
-        assert f"Container {c.project}-tool-1  Running" in r.stderr  # its image did not change
         assert c.inspect(f"{c.project}-app-1")["Id"] != first
     finally:
         c.run("down", "--rmi", "local", "-t", "1")
