@@ -77,6 +77,12 @@ def _same_netns(pid: int, recorded: str | None) -> bool:
     return bool(now) and (not recorded or now == recorded)
 
 
+def _running_build_step(root: DataRoot, ep: dict) -> bool:
+    """An endpoint of no container record whose process still runs: a ``RUN`` step of a build."""
+    return (bool(ep.get("Active")) and bool(ep.get("Pid")) and _same_netns(int(ep["Pid"]), ep.get("NetNS"))
+            and not (root.path / "containers" / ep["Id"] / "config.json").exists())
+
+
 def _v4conf(net: dict) -> ipam.PoolConfig:
     return ipam.PoolConfig.from_docker(next(c for c in net["IPAM"]["Config"] if ":" not in c["Subnet"]))
 
@@ -816,6 +822,8 @@ class NetworkManager:
         with self.store.lock():
             for ep in self.store.endpoints():
                 gone = not (self.root.path / "containers" / ep["Id"]).exists()
+                if ep["Id"] not in live and _running_build_step(self.root, ep):
+                    continue  # a build step (engine.build.runner) holds it while its process runs
                 if ep["Id"] not in live and (ep.get("Active") or ep.get("Ports")
                                              or any(e["IPAddress"] for e in ep["Networks"])):
                     self._release(ep)
