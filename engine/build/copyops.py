@@ -29,7 +29,7 @@ class CopyJob:
     dest: str  # absolute container path (WORKDIR applied)
     dest_is_dir: bool  # ends with "/" or several sources
     owner: tuple[int, int] | None = None  # --chown
-    chmod: int | None = None  # --chmod (octal)
+    chmod: object = None  # --chmod: (mode, is_dir) -> mode
     parents: bool = False
 
 
@@ -154,7 +154,7 @@ class Writer:
         uid, gid = self.job.owner if self.job.owner else (it.uid, it.gid)
         os.lchown(host, uid, gid)
         if it.kind != "link":
-            mode = self.job.chmod if self.job.chmod is not None else it.mode
+            mode = self.job.chmod(it.mode, it.kind == "dir") if self.job.chmod is not None else it.mode
             os.chmod(host, mode)
         if it.mtime_ns:
             os.utime(host, ns=(it.mtime_ns, it.mtime_ns), follow_symlinks=False)
@@ -207,7 +207,7 @@ def extract_archive(job: CopyJob, writer: Writer, archive: str) -> None:
                 if job.owner:
                     os.lchown(p, *job.owner)
                 if job.chmod is not None and not os.path.islink(p):
-                    os.chmod(p, job.chmod)
+                    os.chmod(p, job.chmod(os.lstat(p).st_mode & 0o7777, os.path.isdir(p)))
 
 
 def is_archive(path: str) -> bool:

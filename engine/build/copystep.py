@@ -33,7 +33,7 @@ class Plan:
     dest: str
     dest_is_dir: bool
     owner: tuple[int, int] | None
-    chmod: int | None
+    chmod: object  # (mode, is_dir) -> mode, or None
 
 
 def _is_url(s: str) -> bool:
@@ -48,16 +48,17 @@ def dest_of(img: StageImage, dest: str) -> tuple[str, bool]:
     return posixpath.normpath(dest) if dest not in ("", "/") else "/", is_dir
 
 
-def parse_chmod(value: str | None) -> int | None:
+def parse_chmod(value: str | None):
+    """``--chmod`` (octal or symbolic, as BuildKit takes it) -> (mode, is_dir) -> mode, or None."""
     if not value:
         return None
+    from engine.build.dockerfile.copyrules import parse_chmod as rules
+    from engine.errors import InvalidArgument
+
     try:
-        mode = int(value, 8)
-    except ValueError:
-        raise BuildError(f"invalid chmod parameter: {value!r}: only octal modes are accepted") from None
-    if mode > 0o7777:
-        raise BuildError(f"invalid chmod parameter: {value!r}")
-    return mode
+        return rules(value)
+    except InvalidArgument as e:
+        raise BuildError(str(e)) from None
 
 
 def parse_chown(value: str | None, layer_dirs) -> tuple[int, int] | None:
@@ -171,7 +172,7 @@ def _file_sha(path: str | None) -> str:
 
 def copy_key(img: StageImage, instr, plan: Plan, is_add: bool) -> str:
     parent = "link" if instr.link else img.key
-    return key_of("add" if is_add else "copy", parent, plan.dest, plan.dest_is_dir, plan.owner, plan.chmod,
+    return key_of("add" if is_add else "copy", parent, plan.dest, plan.dest_is_dir, plan.owner, instr.chmod,
                   bool(instr.parents), plan.digests, None if instr.link else img.config.get("WorkingDir"))
 
 

@@ -22,7 +22,7 @@ from engine.build import cacheio, resolve
 from engine.build.cache import BuildCache, CacheRecord, now_rfc3339
 from engine.build.errors import BuildError
 from engine.build.progress import Progress
-from engine.errors import EngineError, NotFound
+from engine.errors import Conflict, DockerfileError, EngineError, InvalidArgument, NotFound, UnsafeContent
 from engine.state import DataRoot
 
 HOST_PLATFORM = "linux/amd64"
@@ -294,5 +294,7 @@ def build(images, opts: BuildOptions, progress=None) -> str:
         if str(e).startswith("failed to solve"):
             raise
         raise BuildError(f"failed to solve: {e}", e.details, e.step_exit_code) from None
-    except NotFound as e:
+    except (NotFound, Conflict, UnsafeContent, InvalidArgument) as e:
+        if isinstance(e, DockerfileError):
+            raise
         raise BuildError(f"failed to solve: {e}") from None

@@ -117,5 +117,6 @@ def test_copy_destination_rules_and_keys():
     assert dest_of(img, ".") == ("/app", True)
     assert dest_of(img, "sub/") == ("/app/sub", True)
     assert dest_of(img, "/etc/x") == ("/etc/x", False)
-    assert parse_chmod("0755") == 0o755
+    assert parse_chmod("0755")(0o600, False) == 0o755
+    assert parse_chmod("u+x")(0o644, False) == 0o744
     assert key_of("a", 1) == key_of("a", 1) != key_of("a", 2)
