@@ -259,7 +259,8 @@ def build_services(b: Any, names: list[str], opts: BuildOptions) -> dict[str, st
             built[n] = image
             continue
         kwargs = build_kwargs(b, n, opts, built)
-        render = build_progress_renderer("quiet" if opts.quiet else opts.progress, sys.stderr)
+        mode = "quiet" if opts.quiet else {"json": "plain", None: "auto"}.get(opts.progress, opts.progress)
+        render = build_progress_renderer(mode, sys.stderr)
         try:
             ids[image] = b.engine.images.build(progress=render, **kwargs)
         except Exception as e:  # noqa: BLE001 - the builder's message, with its Dockerfile excerpt

@@ -259,6 +259,7 @@ def test_label_arg_and_simple_instructions():
     ("RUN --netwrk=none x", "unknown flag: --netwrk"),
     ("RUN --network=bridge x", 'invalid network mode "bridge"'),
     ("RUN --security=root x", 'security "root" is not valid'),
+    ("RUN --device=/dev/fuse x", "unknown flag: --device"),
     ("WORKDIR --x=1 /a", "unknown flag: --x"),
     ("FRUM busybox", "unknown instruction: FRUM (did you mean FROM?)"),
     ("COPPY a b", "unknown instruction: COPPY"),
