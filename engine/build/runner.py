@@ -20,12 +20,12 @@ import os
 import re
 import secrets
 import select
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from engine.build import stepdirs
 from engine.build.stepmounts import StepMount, StepMounts, cache_mount_dir, cache_mount_root
 from engine.build.stepnet import StepNetwork
 from engine.build.stubs import MountStubs
@@ -104,13 +104,13 @@ class _Step:
         self.lower_dirs = [Path(p) for p in lower_dirs]
         self.upper, self.work = Path(upper), Path(work)
         self.hostname = hostname or self.id[:12]
-        self.scratch = root.dir("build", "steps", self.id)
         self.net: StepNetwork | None = None
-        self.mounts = StepMounts(root, self.scratch)
         self.stubs = MountStubs(self.upper, self.lower_dirs)
         self.cgroup = None
         self.pid = 0
         self.pidfd = -1
+        self.scratch, self._lock_fd = stepdirs.claim(root, self.id)  # last: cleanup() releases it
+        self.mounts = StepMounts(root, self.scratch)
 
     def spec(self, argv, env, workdir, user, mounts, network, extra_hosts, shm_size) -> _StepSpec:
         layers = list(reversed(self.lower_dirs))  # the runtime wants the lowest first
@@ -186,7 +186,7 @@ class _Step:
             attempt(self.net.close)
         attempt(self.mounts.close)
         attempt(self.stubs.clean)
-        attempt(shutil.rmtree, self.scratch, True)
+        attempt(stepdirs.release, self.scratch, self._lock_fd)
         if errors:
             raise errors[0]
 
@@ -225,7 +225,9 @@ def run_step(root: DataRoot | str | os.PathLike | None, lower_dirs: list[Path], 
     """
     if step_id is not None and not re.fullmatch(r"[0-9a-f]{64}", step_id):
         raise InvalidArgument(f"invalid step id {step_id!r}: 64 hex digits expected")
-    step = _Step(_as_root(root), lower_dirs, upper, work, hostname or "", step_id)
+    root = _as_root(root)
+    stepdirs.sweep(root)  # what steps of a killed builder left behind
+    step = _Step(root, lower_dirs, upper, work, hostname or "", step_id)
     out_r = out_w = -1
     try:
         spec = step.spec(argv, env, workdir, user, mounts, network, extra_hosts, shm_size)

@@ -7,8 +7,10 @@ nothing behind (the suite's leak check sees cgroups, veths, mounts, nft tables).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
@@ -195,3 +197,37 @@ def test_unknown_user_and_bad_network_are_errors_before_anything_runs(steps, ses
     with pytest.raises(InvalidArgument, match="network mode"):
         steps.run("true", network="bogus", keep=False)
     _no_step_left(session_root, steps.last_id)
+
+
+def test_a_killed_builders_step_is_swept_by_the_next_step(steps, session_root):
+    """SIGKILL of the process running a step runs no cleanup; the next run_step undoes it."""
+    from engine.build import stepdirs
+    from engine.network.store import Store
+
+    sid = secrets.token_hex(32)
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:  # the "builder": runs a step that never ends
+        os.close(r)
+        try:
+            d = steps.tmp / "killed"
+            run_step(steps.root, steps.lowers, d / "upper", d / "work", ["/bin/sh", "-c", "echo up; sleep 1000"],
+                     [], "/", "", [], "default", [], None, lambda b: os.write(w, b), step_id=sid)
+        finally:
+            os._exit(1)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.readline() == b"up\n"
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert (session_root / "build" / "steps" / sid).exists(), "left behind by the killed builder"
+    code, _, _ = steps.run("true", keep=False)  # any next step sweeps it
+    assert code == 0
+    _no_step_left(session_root, sid)
+    assert Store(steps.root).endpoint(sid) is None
+    assert stepdirs.sweep(steps.root) == []
+    out = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True, text=True).stdout
+    assert out.strip() == ""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:  # the step's pid 1 was re-parented to us (a subreaper)
+            pass
