@@ -435,3 +435,19 @@ def test_parse_trigger_round_trips_expressions():
 def test_original_text_and_keyword():
     instr = one("copy  --link a \\\n  b /c/")
     assert instr.keyword == "COPY" and instr.original == "copy  --link a   b /c/"
+
+
+def test_garbage_only_ever_raises_dockerfile_errors():
+    """Random Dockerfile-ish text: parsed, or a DockerfileError -- never another exception (a traceback)."""
+    import random
+
+    rnd = random.Random(11)
+    alphabet = list("FROMRUNCOPYADDENVARGONBUILD \t\n\\`'\"$={}[]<<-#:,/aEOF")
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
+        if rnd.random() < 0.5:
+            text = "FROM a\n" + text
+        try:
+            parse(text)
+        except DockerfileError:
+            pass
