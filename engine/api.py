@@ -27,6 +27,8 @@ from engine.state import DataRoot
 __all__ = ["Engine", "Images", "Containers", "Volumes", "Networks", "LogEntry"]
 
 from engine.logs import LogEntry  # noqa: E402  (re-exported: part of the contract)
+# docker's progress-bar text of a pull/push message (compose's pull view shows it per layer)
+from engine.jsonmessage import progress_text  # noqa: E402,F401
 
 
 _LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
@@ -168,7 +170,31 @@ class Images:
         return [r.summary() for r in self.store.list(filters)]
 
     def inspect(self, ref: str) -> dict:
-        return self.store.inspect(ref)
+        out = self.store.inspect(ref)
+        meta = out.get("Metadata")
+        if isinstance(meta, dict) and not meta.get("LastTagTime"):
+            meta["LastTagTime"] = self._tag_times().get(out.get("Id"), "")
+        return out
+
+    def _tag_times_path(self) -> Path:
+        return self.engine.root.path / "images" / "last-tag-times.json"
+
+    def _tag_times(self) -> dict[str, str]:
+        """image id -> when a pull last tagged it (Docker's Metadata.LastTagTime; pull_policy daily)."""
+        from engine.state import read_json
+
+        data = read_json(self._tag_times_path())
+        return data if isinstance(data, dict) else {}
+
+    def _tagged_now(self, image_id: str | None) -> None:
+        from engine.state import write_json
+
+        if not image_id:
+            return
+        with self.engine.root.lock("image-tag-times"):
+            data = {k: v for k, v in self._tag_times().items() if self.store.exists(k)}
+            data[image_id] = now_iso()
+            write_json(self._tag_times_path(), data, sync=False)
 
     def get(self, ref: str):
         return self.store.get(ref)
@@ -230,8 +256,11 @@ class Images:
         from engine.registry import pull as pull_mod
 
         if all_tags:
-            return pull_mod.pull_all_tags(self.store, ref, platform, progress)
-        return pull_mod.pull(self.store, ref, platform, progress)
+            result = pull_mod.pull_all_tags(self.store, ref, platform, progress)
+        else:
+            result = pull_mod.pull(self.store, ref, platform, progress)
+        self._tagged_now((result or {}).get("id"))
+        return result
 
     def push(self, ref: str, all_tags: bool = False, progress: Callable[[dict], None] | None = None) -> list[dict]:
         """``docker push``: one {"ref", "tag", "digest", "size"} per tag pushed."""
