@@ -52,6 +52,12 @@ def _mount_target(root: str, path: str, is_dir: bool) -> str:
 # Like Docker's overlay2: with the inodes index on (a kernel default on some distros), a
 # container restarted on other lower dirs, or layers shared by many mounts, can be refused.
 _OVERLAY_EXTRA = ",index=off" if os.path.exists("/sys/module/overlay/parameters/index") else ""
+# The upper dir must hold whole files and whole renamed dirs: it is what `commit` and a build step's
+# layer are made of. Like Docker's overlay2, refuse metadata-only copy-ups and redirects even where
+# the host turned them on by default.
+for _opt in ("metacopy", "redirect_dir"):
+    if os.path.exists(f"/sys/module/overlay/parameters/{_opt}"):
+        _OVERLAY_EXTRA += f",{_opt}=off"
 
 
 def mount_overlay(spec: ContainerSpec) -> None:

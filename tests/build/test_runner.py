@@ -231,3 +231,15 @@ def test_a_killed_builders_step_is_swept_by_the_next_step(steps, session_root):
     with contextlib.suppress(ChildProcessError):
         while os.waitpid(-1, os.WNOHANG)[0]:  # the step's pid 1 was re-parented to us (a subreaper)
             pass
+
+
+def test_renaming_a_lower_directory_puts_its_content_in_the_layer(steps):
+    """No overlay redirects or metadata-only copy-ups: the layer has the whole moved tree."""
+    code, out, upper = steps.run("mv /var/www /srv && cat /srv/index.html")
+    assert code == 0, out
+    tar = steps.tmp / "moved.tar"
+    layer_from_upper(upper, tar)
+    with tarfile.open(tar) as tf:
+        names = set(tf.getnames())
+        assert {"srv/index.html", "var/.wh.www"} <= names
+        assert tf.extractfile("srv/index.html").read() == out.encode()
