@@ -18,7 +18,9 @@ from typing import IO
 DONE = {"Created", "Started", "Running", "Healthy", "Stopped", "Removed", "Recreated", "Killed",
         "Paused", "Unpaused", "Restarted", "Exited", "Skipped", "Up-to-date",
         # pull / push (an image, and its layers as child lines)
-        "Pulled", "Pushed", "Pull complete", "Already exists", "Download complete", "Layer already exists"}
+        "Pulled", "Pushed", "Pull complete", "Already exists", "Download complete", "Layer already exists",
+        # build (compose.build)
+        "Built"}
 FAILED = {"Error", "Unhealthy"}
 
 
