@@ -14,6 +14,7 @@ import os
 import stat
 from pathlib import Path
 
+from engine.build.fsview import LayeredFS
 from engine.build.layerdiff import OPAQUE_XATTRS, _LowerView
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -27,13 +28,15 @@ class MountStubs:
     def __init__(self, upper: Path, lower_dirs: list[Path]):
         self.upper = Path(upper)
         self.view = _LowerView([self.upper] + [Path(p) for p in lower_dirs])
+        self.fs = LayeredFS([Path(p) for p in reversed(lower_dirs)] + [self.upper])
         self.stubs: list[str] = []      # targets absent before the step
         self.parents: set[str] = set()  # their parents absent from the upper dir before the step
 
     def note(self, targets) -> None:
         """Record the targets that do not exist yet (call before the step starts)."""
         for t in targets:
-            rel = _rel(str(t))
+            # where the runtime will really create it: symlinks on the way resolved in the root
+            rel = "/".join(self.fs.resolve(_rel(str(t))))
             if not rel or rel in self.stubs or self.view.stat(rel) is not None:
                 continue
             self.stubs.append(rel)

@@ -243,3 +243,15 @@ def test_renaming_a_lower_directory_puts_its_content_in_the_layer(steps):
         names = set(tf.getnames())
         assert {"srv/index.html", "var/.wh.www"} <= names
         assert tf.extractfile("srv/index.html").read() == out.encode()
+
+
+def test_mount_stub_behind_a_symlink_is_removed_too(steps):
+    code, _, _ = steps.run("mkdir -p /realrun && ln -s /realrun /var/run")
+    assert code == 0
+    code, out, upper = steps.run("ls -d /realrun/cache && touch /kept",
+                                 mounts=[StepMount(type="cache", target="/var/run/cache", id="stub-link")])
+    assert code == 0, out
+    assert _tree(upper) == {"kept"}, "the mount point created at /realrun/cache is not in the layer"
+    from engine.build.stepmounts import cache_mount_dir
+    import shutil
+    shutil.rmtree(cache_mount_dir(steps.root, "stub-link"))
