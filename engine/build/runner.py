@@ -21,6 +21,7 @@ import re
 import secrets
 import select
 import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,16 +30,20 @@ from engine.build import stepdirs
 from engine.build.stepmounts import StepMount, StepMounts, cache_mount_dir, cache_mount_root
 from engine.build.stepnet import StepNetwork
 from engine.build.stubs import MountStubs
-from engine.errors import InvalidArgument
+from engine.errors import EngineError, InvalidArgument
 from engine.runtime import caps as capsmod
 from engine.runtime.errors import StartError
 from engine.runtime.spec import DEFAULT_PATH, DEFAULT_SHM_SIZE, ContainerSpec, Namespaces, ProcessSpec
 from engine.runtime.users import resolve_user
 from engine.state import DataRoot
 
-__all__ = ["run_step", "StepMount", "cache_mount_dir", "cache_mount_root"]
+__all__ = ["run_step", "StepMount", "StepCancelled", "cache_mount_dir", "cache_mount_root"]
 
 RUNTIME_TARGETS = ("/proc", "/dev", "/sys")
+
+
+class StepCancelled(EngineError):
+    """The step was killed because its ``cancel`` event was set."""
 
 
 @dataclass
@@ -144,12 +149,14 @@ class _Step:
             os.close(devnull)
         self.pidfd = os.pidfd_open(self.pid)
 
-    def pump(self, out_r: int, output: Callable[[bytes], None]) -> int:
+    def pump(self, out_r: int, output: Callable[[bytes], None], cancel=None) -> int:
         """Stream the output until the command has exited and its output is drained; its exit code."""
         code = None
         fds = [out_r, self.pidfd]
         while fds:
-            ready, _, _ = select.select(fds, [], [])
+            ready, _, _ = select.select(fds, [], [], 0.2 if cancel is not None else None)
+            if cancel is not None and cancel.is_set():
+                raise StepCancelled("canceled")  # cleanup() kills the step
             if out_r in ready:
                 data = os.read(out_r, 65536)
                 if data:
@@ -215,13 +222,16 @@ def _kill_and_reap(pid: int) -> None:
 def run_step(root: DataRoot | str | os.PathLike | None, lower_dirs: list[Path], upper: Path, work: Path,
              argv: list[str], env: list[str], workdir: str, user: str, mounts: list[StepMount] | None,
              network: str, extra_hosts: list[str] | None, shm_size: int | None,
-             output: Callable[[bytes], None], hostname: str | None = None, step_id: str | None = None) -> int:
+             output: Callable[[bytes], None], hostname: str | None = None, step_id: str | None = None,
+             cancel: threading.Event | None = None) -> int:
     """Run ``argv`` as one build step on ``lower_dirs`` (top first) + ``upper``; its exit code.
 
     ``output`` receives stdout and stderr, interleaved as written. A command that cannot
     be started (not found: 127, not executable: 126) is reported through ``output`` with
     Docker's message and its status returned; a step that cannot be set up raises.
     ``step_id`` (64 hex, default random) names the step's cgroup ``pycompose/<id>`` and endpoint.
+    ``cancel``: when it is set (another stage failed, Ctrl-C in the main thread), the step is
+    killed, cleaned up, and ``StepCancelled`` raised.
     """
     if step_id is not None and not re.fullmatch(r"[0-9a-f]{64}", step_id):
         raise InvalidArgument(f"invalid step id {step_id!r}: 64 hex digits expected")
@@ -232,6 +242,8 @@ def run_step(root: DataRoot | str | os.PathLike | None, lower_dirs: list[Path], 
     try:
         spec = step.spec(argv, env, workdir, user, mounts, network, extra_hosts, shm_size)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        if cancel is not None and cancel.is_set():
+            raise StepCancelled("canceled")
         try:
             step.start(spec, out_w)
         except StartError as e:
@@ -241,7 +253,7 @@ def run_step(root: DataRoot | str | os.PathLike | None, lower_dirs: list[Path], 
             raise
         os.close(out_w)
         out_w = -1
-        return step.pump(out_r, output)
+        return step.pump(out_r, output, cancel)
     finally:
         with _signals_deferred():
             for fd in (out_r, out_w):

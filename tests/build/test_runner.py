@@ -255,3 +255,22 @@ def test_mount_stub_behind_a_symlink_is_removed_too(steps):
     from engine.build.stepmounts import cache_mount_dir
     import shutil
     shutil.rmtree(cache_mount_dir(steps.root, "stub-link"))
+
+
+def test_cancel_event_kills_a_running_step(steps, session_root):
+    import threading
+
+    from engine.build.runner import StepCancelled
+
+    cancel = threading.Event()
+    sid = secrets.token_hex(32)
+
+    def output(b: bytes) -> None:
+        if b"started" in b:
+            cancel.set()  # e.g. another stage failed
+
+    d = steps.tmp / "cancel"
+    with pytest.raises(StepCancelled):
+        run_step(steps.root, steps.lowers, d / "upper", d / "work", ["/bin/sh", "-c", "echo started; sleep 1000"],
+                 [], "/", "", [], "none", [], None, output, step_id=sid, cancel=cancel)
+    _no_step_left(session_root, sid)
