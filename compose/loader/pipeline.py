@@ -16,12 +16,13 @@ from compose.loader.discover import project_name, resolve_setup
 from compose.loader.dotenv import DotenvError, parse as parse_dotenv
 from compose.loader.extends import apply_extends, apply_resets
 from compose.loader.include import apply_include
+from compose.loader.locate import locate
 from compose.loader.interpolate import Warner, interpolate, substitute, InvalidTemplate, MissingRequired
 from compose.loader.merge import enforce_unicity, merge
 from compose.loader.model import project_json, reorder_struct, strip_model_extensions
 from compose.loader.normalize import normalize, resolve_environment, resolve_relative_paths
 from compose.loader.validate import check_consistency, validate_schema
-from compose.loader.yamlread import Positions, read_documents
+from compose.loader.yamlread import Document, Positions, read_documents
 from compose.project import Project
 
 
@@ -31,6 +32,7 @@ class _Ctx:
         self.env = env
         self.warner = warner
         self.positions: Positions = {}
+        self.documents: list = []  # (filename, Document) read so far: positions for errors
 
 
 def _read_content(path: str, options: LoadOptions) -> bytes:
@@ -84,6 +86,7 @@ def _process_documents(docs, filename: str, acc: dict, env: dict, working_dir: s
 
 def _read_extends_base(path: str, env: dict, ctx: _Ctx):
     docs = read_documents(_read_content(path, ctx.options), path)
+    ctx.documents.extend((path, d) for d in docs)
     acc = _process_documents(docs, path, {}, env, os.path.dirname(path), ctx,
                              extends=False, include=False, validate=False, included=[])
     services = acc.get("services")
@@ -98,6 +101,7 @@ def _load_included(files: list[str], working_dir: str, env: dict, included: list
     acc: dict = {}
     for f in files:
         docs = read_documents(_read_content(f, ctx.options), f)
+        ctx.documents.extend((f, d) for d in docs)
         acc = _process_documents(docs, f, acc, env, working_dir, ctx, extends=True, include=True,
                                  validate=True, included=included)
     acc = set_defaults(acc)
@@ -292,6 +296,18 @@ def _without_unnecessary(model: dict) -> None:
 
 
 def run(options: LoadOptions) -> Project:
+    """The loader; every LoadError leaves with a position (compose.loader.locate)."""
+    documents: list = []  # (filename, Document) of every file read, for error positions
+    try:
+        return _run(options, documents)
+    except LoadError as e:
+        located = locate(e, documents)
+        if located is e:
+            raise
+        raise located from None
+
+
+def _run(options: LoadOptions, documents: list) -> Project:
     environ = dict(os.environ if options.environ is None else options.environ)
     cwd = os.path.abspath(options.cwd or os.getcwd())
     files, working_dir, env, env_files = resolve_setup(options.files, options.project_directory,
@@ -300,6 +316,7 @@ def run(options: LoadOptions) -> Project:
     for f in files:
         try:
             parsed.append((f, read_documents(_read_content(f, options), f)))
+            documents.extend([(f, d) for d in parsed[-1][1]] or [(f, Document(None))])
         except LoadError as e:  # reported when the file is processed, after the name
             parsed.append((f, e))
     warner = Warner()
@@ -318,6 +335,7 @@ def run(options: LoadOptions) -> Project:
         raise LoadError("project name must not be empty")
     env["COMPOSE_PROJECT_NAME"] = name
     ctx = _Ctx(options, env, warner)
+    ctx.documents = documents
     acc: dict = {}
     for fname, docs in parsed:
         if isinstance(docs, LoadError):

@@ -130,11 +130,16 @@ class Document:
     reset_paths: list[tuple] = field(default_factory=list)
 
 
+MAX_NODES = 1_000_000  # values built for one document, aliases expanded (a "billion laughs" stops here)
+
+
 class _Walker:
     def __init__(self, filename: str):
         self.filename = filename
         self.positions: Positions = {}
         self.reset_paths: list[tuple] = []
+        self.open: set[int] = set()  # collections being built: an alias back to one of them is a cycle
+        self.built = 0
 
     def error(self, node, message: str, path: tuple = ()) -> LoadError:
         mark = node.start_mark
@@ -147,6 +152,21 @@ class _Walker:
 
     def walk(self, node, path: tuple, record: bool = True):
         """Returns (value, keep): keep is False for a !reset node."""
+        self.built += 1
+        if self.built > MAX_NODES:
+            raise self.error(node, f"document too large: more than {MAX_NODES} values once aliases are "
+                                   f"expanded", path)
+        if isinstance(node, (SequenceNode, MappingNode)):
+            if id(node) in self.open:
+                raise self.error(node, "an alias refers to the collection that contains it", path)
+            self.open.add(id(node))
+            try:
+                return self._walk(node, path, record)
+            finally:
+                self.open.discard(id(node))
+        return self._walk(node, path, record)
+
+    def _walk(self, node, path: tuple, record: bool):
         tag = node.tag
         if tag == "!reset":
             self.reset_paths.append(path)
@@ -230,7 +250,13 @@ class _Walker:
                     break
                 if not isinstance(src, MappingNode):
                     raise self.error(src, "map merge requires map or sequence of maps as the value", path)
-                merged = self.mapping(src, path, False)
+                if id(src) in self.open:
+                    raise self.error(src, "a merge key refers to the mapping that contains it", path)
+                self.open.add(id(src))
+                try:
+                    merged = self.mapping(src, path, False)
+                finally:
+                    self.open.discard(id(src))
                 for k, v in merged.items():
                     if k not in out:
                         out[k] = v
@@ -272,8 +298,14 @@ def read_documents(text: str | bytes, filename: str) -> list[Document]:
         raise LoadError(f"invalid YAML: {msg}", file=filename,
                         line=mark.line + 1 if mark else None,
                         column=mark.column + 1 if mark else None) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow: its place in the text
+        before = text[:e.position]
+        raise LoadError(f"invalid YAML: {e.reason} (character {e.character!r})", file=filename,
+                        line=before.count("\n") + 1, column=e.position - (before.rfind("\n") + 1) + 1) from None
     except yaml.YAMLError as e:
         raise LoadError(f"invalid YAML: {e}", file=filename) from None
+    except RecursionError:
+        raise LoadError("invalid YAML: nested too deeply", file=filename) from None
     finally:
         try:
             loader.dispose()
