@@ -125,6 +125,7 @@ class ContainerStore:
         Names are unique; a taken name is refused with Docker's message.
         """
         with self.root.lock("containers"):
+            self._sweep()
             taken = {r.get("Name"): r["Id"] for r in self.records()}
             if name:
                 if not NAME_RE.match(name):
@@ -137,13 +138,28 @@ class ContainerStore:
             else:
                 full = "/" + self._random_name(set(taken))
             cid = secrets.token_hex(32)
-            d = self.base / cid
-            d.mkdir(mode=0o710)
+            # made under a temporary name and renamed whole: a create killed half-way leaves a
+            # ".new-" directory that ids() never lists and the next create sweeps away
+            tmp = self.base / f".new-{cid}"
+            tmp.mkdir(mode=0o710)
             rec = dict(record, Id=cid, Name=full)
             rec.setdefault("Created", now_iso())
-            write_json(d / "state.json", initial_state(), sync=False)  # rebuilt by state() if lost
-            write_json(d / "config.json", rec)  # written last: ids() only lists complete records
+            write_json(tmp / "state.json", initial_state(), sync=False)  # rebuilt by state() if lost
+            write_json(tmp / "config.json", rec)
+            os.rename(tmp, self.base / cid)
             return cid
+
+    def _sweep(self) -> None:
+        """Remove what a killed command left half-made: ``.new-`` directories of a create, and
+        record directories whose config.json is gone (a delete stopped before its rmtree ended).
+        Called under the ``containers`` lock, which every create holds: nothing live is touched."""
+        try:
+            names = os.listdir(self.base)
+        except FileNotFoundError:
+            return
+        for n in names:
+            if n.startswith(".new-") or (len(n) == 64 and not (self.base / n / "config.json").exists()):
+                shutil.rmtree(self.base / n, ignore_errors=True)
 
     def update_state(self, cid: str, **fields: Any) -> dict:
         """Merge ``fields`` into the state atomically; returns the new state."""

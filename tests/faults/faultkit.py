@@ -109,9 +109,9 @@ class Inventory:
 
         self.note()
         left: list[str] = []
+        for name in sorted(os.listdir(self.root / "containers")):  # complete records or half-made ones
+            left.append(f"container dir {name[:18]}")
         for cid in sorted(self.cids):
-            if (self.root / "containers" / cid).exists():
-                left.append(f"container dir {cid[:12]}")
             for d in glob.glob(f"/sys/fs/cgroup/*/pycompose/{cid}") + glob.glob(f"/sys/fs/cgroup/pycompose/{cid}"):
                 left.append(f"cgroup {d}")
         links = _links()
