@@ -38,6 +38,8 @@ from engine.runtime.spec import Mount
 from engine.state import DataRoot
 
 SHARINGS = ("shared", "private", "locked")
+# lower dirs shared with other mounts (the context, a stage's layers): no inodes index, like the root's
+_OVERLAY_EXTRA = ",index=off" if os.path.exists("/sys/module/overlay/parameters/index") else ""
 SECRET_DIR = "/dev/shm"
 
 
@@ -178,7 +180,8 @@ class StepMounts:
             self._remove.append(d)
             (d / "upper").mkdir()
             (d / "work").mkdir()
-            data = f"lowerdir={':'.join(map(str, lowers))},upperdir={d / 'upper'},workdir={d / 'work'}"
+            data = (f"lowerdir={':'.join(map(str, lowers))},upperdir={d / 'upper'},workdir={d / 'work'}"
+                    f"{_OVERLAY_EXTRA}")
         else:
             if len(lowers) == 1:
                 lowers = lowers + [self._empty()]

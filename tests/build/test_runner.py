@@ -274,3 +274,18 @@ def test_cancel_event_kills_a_running_step(steps, session_root):
         run_step(steps.root, steps.lowers, d / "upper", d / "work", ["/bin/sh", "-c", "echo started; sleep 1000"],
                  [], "/", "", [], "none", [], None, output, step_id=sid, cancel=cancel)
     _no_step_left(session_root, sid)
+
+
+def test_bind_from_another_stages_layers(steps):
+    code, _, stage_upper = steps.run("mkdir -p /out && echo built > /out/artifact && rm /etc/group", keep=False)
+    assert code == 0
+    stage = [stage_upper] + steps.lowers  # the other stage: its layers, top first
+    mounts = [StepMount(type="bind", target="/from", layers=stage, subpath="out"),
+              StepMount(type="bind", target="/etc-of-stage", layers=stage, subpath="etc", readonly=False),
+              StepMount(type="bind", target="/one-file", layers=stage, subpath="out/artifact")]
+    script = ("cat /from/artifact; touch /from/x 2>/dev/null || echo ro; test -e /etc-of-stage/group || echo nogroup; "
+              "echo w > /etc-of-stage/new && echo rw; cat /one-file")
+    code, out, upper = steps.run(script, mounts=mounts, keep=False)
+    assert (code, out) == (0, "built\nro\nnogroup\nrw\nbuilt\n")
+    assert not (stage_upper / "etc" / "new").exists(), "writes to a rw bind of a stage are discarded"
+    assert _tree(upper) == set()
