@@ -84,6 +84,10 @@ def test_up_builds_what_is_missing_and_up_build_rebuilds(compose_factory, tmp_pa
         r = c.run("up", "-d", "--build", check=True)
         assert f"Container {c.project}-app-1  Recreated" in r.stderr
         assert c.inspect(f"{c.project}-app-1")["Id"] != first
+
+        (c.dir / "app.txt").write_text("for run\n")
+        r = c.run("run", "--rm", "-T", "--build", "app", "cat", "/srv/app.txt", check=True)
+        assert r.stdout == "for run\n" and f"Image {c.project}-app  Built" in r.stderr
     finally:
         c.run("down", "--rmi", "local", "-t", "1")
 
