@@ -30,6 +30,8 @@ def add_arguments(parser, command) -> None:
     if command in ("images", "volumes"):
         parser.add_argument("-q", "--quiet", action="store_true")
         parser.add_argument("--format", default="table", help="table or json")
+    if command == "images":
+        parser.add_argument("--digests", action="store_true", help="Show the registry digests (RepoDigests)")
     if command == "events":
         parser.add_argument("--json", action="store_true", help="Output events as a stream of json objects")
         parser.add_argument("--since")
@@ -111,17 +113,23 @@ def images(args, gopts) -> int:
         repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
         iid = (img.get("Id") or "").removeprefix("sha256:")[:12]
         seen.append(img.get("Id") or "")
+        digest = next((d.split("@", 1)[1] for d in img.get("RepoDigests") or []
+                       if d.split("@", 1)[0] == repo or d.split("@", 1)[0].endswith("/" + repo)), "<none>")
         rows.append({"ContainerName": short_name(c), "Repository": repo, "Tag": tag, "ID": iid,
-                     "Size": img.get("Size", 0), "Created": img.get("Created", "")})
+                     "Size": img.get("Size", 0), "Created": img.get("Created", ""), "Digest": digest})
     if args.quiet:
         for i in dict.fromkeys(seen):
             print(i)
         return 0
     if args.format == "json":
+        if not getattr(args, "digests", False):
+            rows = [{k: v for k, v in r.items() if k != "Digest"} for r in rows]
         print(json.dumps(rows))
         return 0
-    table(["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"],
-          [[r["ContainerName"], r["Repository"], r["Tag"], r["ID"], size_text(r["Size"] or 0)] for r in rows])
+    extra = ["DIGEST"] if args.digests else []
+    table(["CONTAINER", "REPOSITORY", "TAG", *extra, "IMAGE ID", "SIZE"],
+          [[r["ContainerName"], r["Repository"], r["Tag"], *([r["Digest"]] if extra else []), r["ID"],
+            size_text(r["Size"] or 0)] for r in rows])
     return 0
 
 

@@ -59,6 +59,9 @@ services:
     assert sorted(pulled_images(r.stderr)) == [f"{h}/busybox:latest", f"{h}/oci/busybox:latest"], r.stderr
     assert r.stderr.index("Pulled") < r.stderr.index("Created")  # everything pulled before anything is made
     assert _running(p) == ["again", "web", "worker"]
+    rows = [line.split() for line in p("images", "--digests", check=True).stdout.splitlines()]
+    assert rows[0][:4] == ["CONTAINER", "REPOSITORY", "TAG", "DIGEST"]
+    assert [f"{h}/oci/busybox", "latest", registry.images["oci/busybox:latest"]] in [r[1:4] for r in rows[1:]]
     assert pulled_images(p("up", "-d", check=True).stderr) == []
     r = p("up", "-d", "--pull", "always", check=True)
     assert sorted(pulled_images(r.stderr)) == [f"{h}/busybox:latest", f"{h}/oci/busybox:latest"]

@@ -125,3 +125,15 @@ def test_multi_platform_pull_with_platform_flag(registry, engine_root):
     assert r.stdout.splitlines()[-3] == f"Digest: {registry.platforms['index']}"
     r = pycompose("image", "pull", "--platform", "linux/s390x", ref)
     assert r.returncode == 1 and r.stderr.startswith("Error response from daemon: ") and "linux/" in r.stderr
+
+
+def test_search_lists_the_registry_catalog_like_docker_search(registry, engine_root):
+    r = pycompose("image", "search", f"{registry.host}/busy", check=True)
+    lines = r.stdout.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"]
+    names = sorted(ln.split()[0] for ln in lines[1:])
+    assert f"{registry.host}/busybox" in names and f"{registry.host}/oci/busybox" in names
+    r = pycompose("image", "search", "--format", "{{.Name}}", "--limit", "1", f"{registry.host}/oci", check=True)
+    assert r.stdout == f"{registry.host}/oci/busybox\n"
+    bad = pycompose("image", "search", "--filter", "colour=blue", f"{registry.host}/busy")
+    assert bad.returncode == 1 and bad.stderr.strip() == "error: invalid filter 'colour'"
