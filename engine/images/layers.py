@@ -36,12 +36,16 @@ class LayerCache:
 
     def ensure(self, diff_id: str, blob: Path) -> Path:
         """The unpacked directory of ``diff_id``, unpacking ``blob`` first if needed."""
+        return self.unpack(diff_id, blob)[0]
+
+    def unpack(self, diff_id: str, blob: Path) -> tuple[Path, int | None]:
+        """Like ``ensure``; also the layer's uncompressed size when this call unpacked it (else None)."""
         final = self.path(diff_id)
         if final.is_dir():
-            return final
+            return final, None
         with self._lock(diff_id):
             if final.is_dir():
-                return final
+                return final, None
             layers = final.parent
             prefix = f".tmp-{_hex(diff_id)[:24]}-"
             for stale in layers.glob(prefix + "*"):  # left by a crash: we hold the lock
@@ -49,14 +53,14 @@ class LayerCache:
             tmp = Path(tempfile.mkdtemp(dir=layers, prefix=prefix))
             try:
                 os.chmod(tmp, 0o755)  # the layer's "./" member, if any, sets its own mode
-                got, _size = unpack_layer(blob, tmp)
+                got, size = unpack_layer(blob, tmp)
                 if got != diff_id:
                     raise InvalidArgument(f"layer {diff_id} is corrupt: its content hashes to {got}")
                 os.rename(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-        return final
+        return final, size
 
     def is_unpacked(self, diff_id: str) -> bool:
         return self.path(diff_id).is_dir()

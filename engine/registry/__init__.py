@@ -11,3 +11,9 @@ scope), ``retry`` (back-off policy), ``tls`` (system CAs + /etc/docker/certs.d),
 ``download`` (concurrent, verified, resumable blob fetches), ``pull``, ``push``,
 ``search``, ``login``.
 """
+import sys
+
+# httpx imports its command-line client (click, rich, pygments) at import time when they are
+# installed; the engine never uses it, and blocking it takes ~0.2 s off every pull's start-up.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)

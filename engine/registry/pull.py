@@ -1,8 +1,8 @@
 """``docker pull``: resolve a reference on its registry and bring the image into the store.
 
 Order of work, as Docker's: the manifest (an index leads to the platform's manifest),
-the config, then the layers, downloaded a few at a time while the ones already here are
-unpacked bottom-up. A second pull of the same image asks the registry only for the
+the config, then the layers, downloaded a few at a time, each unpacked as soon as it
+is here. A second pull of the same image asks the registry only for the
 manifest's digest. On any failure, the blobs and layers this pull added and no image
 uses are removed again.
 """
@@ -24,6 +24,7 @@ from engine.registry.download import fetch_blob
 from engine.registry.session import Session
 
 CONCURRENT_DOWNLOADS = 3          # Docker's max-concurrent-downloads
+CONCURRENT_UNPACKS = 2
 Emit = Callable[[dict], None]
 
 
@@ -91,14 +92,17 @@ def _check_image(ref: Reference, image: manifests.Manifest, config: dict, want, 
 class Pull:
     """One image pulled into ``store``."""
 
-    def __init__(self, store: ImageStore, ref_str: str, platform: str | None, progress: Emit | None):
+    def __init__(self, store: ImageStore, ref_str: str, platform: str | None, progress: Emit | None,
+                 unpack: bool = True):
         self.store = store
+        self.unpack = unpack
         self.ref = reference.parse(ref_str)
         self.explicit = platform is not None
         self.want = platforms.parse(platform) if platform else platforms.host()
         self.emit = _Events(progress)
         self.added_blobs: list[str] = []
         self.added_layers: list[str] = []
+        self.cancelled = False
 
     def run(self) -> dict:
         ref = self.ref
@@ -168,69 +172,75 @@ class Pull:
             return False
         return all(self.store.blobs.exists(l["digest"]) for l in rec.layers)
 
-    def _blob(self, session: Session, desc: dict, on_progress=None, layer: bool = False):
+    def _blob(self, session: Session, desc: dict, on_progress=None):
         existed = self.store.blobs.exists(desc["digest"])
-        got = fetch_blob(session, self.ref.path, desc, self.store.blobs, self.store.root, on_progress, layer)
+        got = fetch_blob(session, self.ref.path, desc, self.store.blobs, self.store.root, on_progress)
         if not existed:
             self.added_blobs.append(desc["digest"])
         return got
 
     def _layers(self, session: Session, layers: list[dict], diff_ids: list[str]) -> list[dict]:
-        """Download what is missing (a few at once), unpack bottom-up; the records' layer entries."""
-        futures: dict[str, Future] = {}
-        waiting = 0
-        with ThreadPoolExecutor(CONCURRENT_DOWNLOADS, thread_name_prefix="pull") as pool:
+        """Download what is missing, a few at once, each layer unpacked as soon as it is here
+        (layers are separate directories, so their order does not matter); the record's entries."""
+        jobs: dict[str, Future | None] = {}
+        with ThreadPoolExecutor(CONCURRENT_DOWNLOADS, thread_name_prefix="pull") as downloads, \
+                ThreadPoolExecutor(CONCURRENT_UNPACKS, thread_name_prefix="unpack") as unpacks:
             try:
                 for desc, diff_id in zip(layers, diff_ids):
                     d = desc["digest"]
-                    if d in futures:
+                    if d in jobs:
                         continue
                     if self.store.blobs.exists(d) and self.store.layers.is_unpacked(diff_id):
                         self.emit("Already exists", short(d))
-                        futures[d] = None
+                        jobs[d] = None
                         continue
                     self.emit("Pulling fs layer", short(d))
-                    futures[d] = pool.submit(self._download, session, desc)
-                    waiting += 1
-                    if waiting > CONCURRENT_DOWNLOADS:
+                    fetched = downloads.submit(self._download, session, desc)
+                    jobs[d] = unpacks.submit(self._unpack, desc, diff_id, fetched)
+                    if sum(f is not None for f in jobs.values()) > CONCURRENT_DOWNLOADS:
                         self.emit("Waiting", short(d))
-                return [self._finish_layer(desc, diff_id, futures[desc["digest"]]) for desc, diff_id in zip(layers, diff_ids)]
+                return [self._entry(desc, diff_id, jobs[desc["digest"]]) for desc, diff_id in zip(layers, diff_ids)]
             except BaseException:
-                for f in futures.values():
+                self.cancelled = True
+                for f in jobs.values():
                     if f is not None:
                         f.cancel()
                 raise
 
     def _download(self, session: Session, desc: dict):
-        d, size = desc["digest"], int(desc.get("size") or 0)
-        got = self._blob(session, desc, lambda n: self.emit("Downloading", short(d), current=n, total=size), True)
+        if self.cancelled:
+            return None
+        d, total = desc["digest"], int(desc.get("size") or 0)
+        blob = self._blob(session, desc, lambda n: self.emit("Downloading", short(d), current=n, total=total))
         self.emit("Verifying Checksum", short(d))
         self.emit("Download complete", short(d))
-        return got
+        return blob
 
-    def _finish_layer(self, desc: dict, diff_id: str, fut: Future | None) -> dict:
+    def _unpack(self, desc: dict, diff_id: str, fetched: Future) -> int | None:
+        """Unpack a layer once downloaded; its uncompressed size when this pull unpacked it."""
+        blob = fetched.result()
+        if blob is None or not self.unpack:
+            return None
+        d, total = desc["digest"], int(desc.get("size") or 0)
+        self.emit("Extracting", short(d), current=0, total=total)
+        try:
+            _path, size = self.store.layers.unpack(diff_id, blob)   # checks the diff id
+        except InvalidArgument as e:
+            raise DigestMismatch(str(e)) from None
+        if size is not None:
+            self.added_layers.append(diff_id)
+        self.emit("Extracting", short(d), current=total, total=total)
+        self.emit("Pull complete", short(d))
+        return size
+
+    def _entry(self, desc: dict, diff_id: str, fut: Future | None) -> dict:
+        """A layer's record entry, once its job is done."""
         d = desc["digest"]
-        blob = self.store.blobs.path(d)
-        got = fut.result() if fut is not None else None
-        if got is not None and got.diff_id is not None and got.diff_id != diff_id:
-            raise DigestMismatch(f"layer {d} does not match the image config: diff id {diff_id}, content {got.diff_id}")
-        size = got.plain_size if got is not None and got.plain_size is not None else None
+        size = fut.result() if fut is not None else None
         if size is None:
             size = pulled.known_layer_size(self.store, diff_id)
         if size is None:
-            _digest, size = compression.digest_of_plain(blob)
-        if fut is not None:
-            total = int(desc.get("size") or 0)
-            self.emit("Extracting", short(d), current=0, total=total)
-            unpacked = self.store.layers.is_unpacked(diff_id)
-            try:
-                self.store.layers.ensure(diff_id, blob)
-            except InvalidArgument as e:
-                raise DigestMismatch(str(e)) from None
-            if not unpacked:
-                self.added_layers.append(diff_id)
-            self.emit("Extracting", short(d), current=total, total=total)
-            self.emit("Pull complete", short(d))
+            _digest, size = compression.digest_of_plain(self.store.blobs.path(d))
         return {"digest": d, "diff_id": diff_id, "size": size, "blob_size": int(desc.get("size") or 0),
                 "mediaType": desc.get("mediaType") or manifests.DOCKER_LAYER_GZIP}
 
@@ -247,8 +257,10 @@ class Pull:
                     self.store.layers.remove(diff_id)
 
 
-def pull(store: ImageStore, ref_str: str, platform: str | None = None, progress: Emit | None = None) -> dict:
-    return Pull(store, ref_str, platform, progress).run()
+def pull(store: ImageStore, ref_str: str, platform: str | None = None, progress: Emit | None = None,
+         unpack: bool = True) -> dict:
+    """Pull ``ref_str`` into ``store``; ``unpack=False`` leaves the layers to be unpacked on first use."""
+    return Pull(store, ref_str, platform, progress, unpack).run()
 
 
 def list_tags(session: Session, ref: Reference) -> list[str]:

@@ -8,6 +8,7 @@ and dropped connections with back-off, and transport failures become typed error
 """
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -75,7 +76,7 @@ class Session:
     def _client(self, scheme: str) -> httpx.Client:
         c = self._clients.get(scheme)
         if c is None:
-            kw: dict = {}
+            kw: dict = {"verify": False}   # plain HTTP: no TLS context to build (this client never sees https)
             if scheme == "https":
                 kw["verify"] = tls.context(self.host, verify=not self.insecure)
                 kw["http2"] = True
@@ -102,14 +103,22 @@ class Session:
         return self._scheme
 
     def _probe_scheme(self) -> str:
-        """https, or http when https fails to connect to an insecure registry."""
+        """https, or http when an insecure registry does not complete a TLS handshake.
+
+        The probe is one bare handshake (no HTTP client, no CA loading): cheap on loopback."""
         if not self.insecure:
             return "https"
+        port = self.host.rsplit(":", 1)[1] if self.host.count(":") == 1 or "]:" in self.host else "443"
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         try:
-            self._client("https").get(f"https://{self.host}/v2/", timeout=httpx.Timeout(5.0))
-            scheme = "https"
-        except (httpx.TransportError, ssl.SSLError):
+            with socket.create_connection((names.hostname(self.host), int(port)), timeout=5) as sock:
+                with ctx.wrap_socket(sock, server_hostname=names.hostname(self.host)):
+                    scheme = "https"
+        except ssl.SSLError:
             scheme = "http"
+        except OSError as e:
+            raise RegistryUnreachable(f'Get "https://{self.host}/v2/": {_dial_error(e, self.host)}') from None
         with _SCHEMES_LOCK:
             _SCHEMES[self.host] = scheme
         return scheme
