@@ -100,7 +100,8 @@ def test_build_args_print_and_errors(compose_factory, tmp_path):
         assert bake["target"]["app"]["args"] == {"GREETING": "hello"}
         assert bake["target"]["app"]["tags"] == [f"{c.project}-app"]
 
-        c.run("build", "-q", "--build-arg", "GREETING=bye", "app", check=True)
+        r = c.run("build", "-q", "--build-arg", "GREETING=bye", "app", check=True)
+        assert (r.stdout, r.stderr) == ("", "")
         env = c.engine().images.inspect(f"{c.project}-app")["Config"]["Env"]
         assert "GREETING=bye" in env
 
