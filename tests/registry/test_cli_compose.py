@@ -13,6 +13,15 @@ from cli_helpers import pulled_images, pycompose
 pytestmark = pytest.mark.root
 
 
+def _other_arch() -> str:
+    from engine.images.archive import host_arch
+
+    return "arm64" if host_arch() != "arm64" else "amd64"  # the index's second platform (servers.py)
+
+
+OTHER_ARCH = _other_arch()
+
+
 @pytest.fixture
 def project(tmp_path, engine_root):
     """Factory: write a compose file, return a runner ``p(*args)`` for it; ``down`` at the end."""
@@ -118,7 +127,15 @@ services:
   bad:
     image: {h}/nope/missing:1
     profiles: [broken]
+  foreign:
+    image: {h}/multi/busybox:latest
+    platform: linux/{OTHER_ARCH}
+    profiles: [foreign]
 """)
+    r = p("--profile", "foreign", "pull", "foreign", check=True)  # the service's platform: picks the manifest
+    assert pulled_images(r.stderr) == [f"{h}/multi/busybox:latest"]
+    inspect = json.loads(pycompose("image", "inspect", f"{h}/multi/busybox:latest", check=True).stdout)[0]
+    assert inspect["Architecture"] == OTHER_ARCH
     r = p("pull", "base", check=True)
     assert pulled_images(r.stderr) == [f"{h}/busybox:latest"]
     assert p("pull", "-q", "base", check=True).stderr == ""
