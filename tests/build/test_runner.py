@@ -289,3 +289,17 @@ def test_bind_from_another_stages_layers(steps):
     assert (code, out) == (0, "built\nro\nnogroup\nrw\nbuilt\n")
     assert not (stage_upper / "etc" / "new").exists(), "writes to a rw bind of a stage are discarded"
     assert _tree(upper) == set()
+
+
+def test_a_step_has_dockers_default_security_profile(steps):
+    code, out, _ = steps.run("grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; "
+                             "wc -c < /proc/timer_list; mount -o remount,rw /sys 2>/dev/null || echo sys-ro; "
+                             "readlink /proc/1/ns/pid; echo $$")
+    assert code == 0
+    lines = out.split("\n")
+    fields = dict(l.split(":\t") for l in lines[:4])
+    assert fields == {"CapEff": "00000000a80425fb", "CapBnd": "00000000a80425fb", "Seccomp": "2",
+                      "NoNewPrivs": "0"}
+    assert lines[4].strip() == "0", "/proc/timer_list is masked (/dev/null bound over it)"
+    assert lines[5] == "sys-ro"
+    assert lines[6] != os.readlink("/proc/self/ns/pid") and lines[7] == "1", "own pid namespace, the command is pid 1"
