@@ -298,6 +298,9 @@ class Compose:
             try:
                 out[n] = seen[image] = self.engine.images.inspect(image)["Id"]
             except NotFound:
+                if image in getattr(self, "dry_run_images", ()):  # up --dry-run: it would be pulled
+                    out[n] = seen[image] = ""
+                    continue
                 if self.project.services[n].get("build") is not None:
                     raise ComposeError(f"service {n!r}: image {image} not found; build it with "
                                        f"'pycompose build {n}' (up --no-build does not build)") from None

@@ -114,6 +114,16 @@ def _buildable(image: str, services: dict[str, dict]) -> bool:
 def pull_missing(b: Any, names: Iterable[str], policy: str | None = None, quiet: bool = False) -> None:
     """Pull what ``names`` need before anything is created (Compose's pullRequiredImages):
     per ``pull_policy`` (``policy`` from ``--pull`` overrides it), one pull per image."""
+    wanted = images_to_pull(b, names, policy)
+    jobs = [(lambda i=i, s=s: pull_image(b, i, s, quiet)) for i, s in wanted.items()]
+    errors = _run_parallel(jobs, b.parallel)
+    for (image, s), err in zip(wanted.items(), errors):
+        if err is not None and not _buildable(image, b.project.services):
+            raise err
+
+
+def images_to_pull(b: Any, names: Iterable[str], policy: str | None = None) -> dict[str, dict]:
+    """image -> the first service wanting it, for the images ``up`` must pull (pull_missing's choice)."""
     services = {n: b.project.services[n] for n in names if n in b.project.services}
     services = pp.with_policy(services, policy)
     now = time.time()
@@ -128,20 +138,26 @@ def pull_missing(b: Any, names: Iterable[str], policy: str | None = None, quiet:
             wanted[image] = s
         elif local is None and kind == pp.NEVER and not _buildable(image, b.project.services):
             raise ImageMissing(f"service {n!r}: image {image} not found locally and its pull_policy is never")
-    jobs = [(lambda i=i, s=s: pull_image(b, i, s, quiet)) for i, s in wanted.items()]
-    errors = _run_parallel(jobs, b.parallel)
-    for (image, s), err in zip(wanted.items(), errors):
-        if err is not None and not _buildable(image, b.project.services):
-            raise err
+    return wanted
 
 
 def pull_for(b: Any, services: list[str], no_deps: bool = False, policy: str | None = None,
              quiet: bool = False) -> None:
     """The pulls of ``up``/``create`` for the services they will converge (named ones and their
     dependencies unless ``--no-deps``); unknown names are left for the plan to report."""
+    pull_missing(b, _up_selection(b, services, no_deps), policy, quiet)
+
+
+def _up_selection(b: Any, services: list[str], no_deps: bool) -> list[str]:
     known = [n for n in services if n in b.project.services]
-    names = known if no_deps and services else b.with_dependencies(known or list(b.project.services))
-    pull_missing(b, names, policy, quiet)
+    return known if no_deps and services else b.with_dependencies(known or list(b.project.services))
+
+
+def dry_run_pulls(b: Any, services: list[str], no_deps: bool = False, policy: str | None = None) -> list[str]:
+    """``up --dry-run``: the images it would pull; the plan then takes them as present."""
+    images = list(images_to_pull(b, _up_selection(b, services, no_deps), policy))
+    b.dry_run_images = set(images)
+    return images
 
 
 # ------------------------------------------------------------- pycompose pull

@@ -96,6 +96,10 @@ def run(args, gopts) -> int:
                      timeout=args.timeout, wait=args.wait, wait_timeout=args.wait_timeout, dry_run=dry,
                      parallel=gopts.parallel)
     if dry:
+        from compose.pulling import dry_run_pulls
+
+        for image in dry_run_pulls(b, args.services, args.no_deps, pull):
+            print(f"DRY-RUN MODE - Image {image}  Pulled")
         plan, *_ = b.make_plan(opts)
         b.progress.close()
         for line in plan.describe():

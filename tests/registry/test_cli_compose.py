@@ -64,6 +64,9 @@ services:
     image: {h}/busybox:latest
     command: ["sleep", "300"]
 """)
+    dry = p("up", "--dry-run", check=True)
+    assert f"DRY-RUN MODE - Image {h}/busybox:latest  Pulled" in dry.stdout.splitlines()
+    assert pycompose("image", "ls", "-q", check=True).stdout == ""  # a dry run pulls nothing
     r = p("up", "-d", check=True)
     assert sorted(pulled_images(r.stderr)) == [f"{h}/busybox:latest", f"{h}/oci/busybox:latest"], r.stderr
     assert r.stderr.index("Pulled") < r.stderr.index("Created")  # everything pulled before anything is made
