@@ -71,7 +71,7 @@ def read_credentials(args) -> tuple[str | None, str | None]:
     if not sys.stdin.isatty():
         if not username and not password:
             return None, None  # the stored credentials, when there are some
-        raise LoginError("Cannot perform an interactive login from a non TTY device")
+        raise LoginError("Error: Cannot perform an interactive login from a non TTY device")
     import getpass
 
     if not username:
@@ -91,7 +91,7 @@ def run(args, gopts) -> int:
     username, password = read_credentials(args)
     if username is None:
         if not _stored(args.server):
-            raise LoginError("Cannot perform an interactive login from a non TTY device")
+            raise LoginError("Error: Cannot perform an interactive login from a non TTY device")
         print("Authenticating with existing credentials...")
     answer = _engine().login(args.server, username, password)
     status = (answer or {}).get("Status") or "Login Succeeded"
@@ -114,9 +114,10 @@ def _read_config() -> dict:
 
 
 def _stored(server: str | None) -> bool:
-    auths = _read_config().get("auths") or {}
-    host = hostname(server)
-    return any(hostname(k) == host for k in auths)
+    """True when docker's config (auths, credsStore or credHelpers) has credentials for ``server``."""
+    from engine.registry import dockerconfig, names
+
+    return dockerconfig.lookup(names.server_host(server)) is not None
 
 
 def _plain_text_store() -> bool:

@@ -91,10 +91,14 @@ def test_login_logout_round_trip_writes_dockers_config(make_registry, engine_roo
     cfg = json.loads((docker_config_dir / "config.json").read_text())
     assert base64.b64decode(cfg["auths"][reg.host]["auth"]).decode() == "alice:s3cret"
     pycompose("image", "pull", "-q", ref, check=True)
+    again = pycompose("login", reg.host, input="", check=True)  # no terminal: the stored credentials
+    assert again.stdout.splitlines() == ["Authenticating with existing credentials...", "Login Succeeded"]
     out = pycompose("logout", reg.host, check=True)
     assert out.stdout == f"Removing login credentials for {reg.host}\n"
     assert reg.host not in json.loads((docker_config_dir / "config.json").read_text()).get("auths", {})
     assert pycompose("logout", reg.host, check=True).stdout == f"Not logged in to {reg.host}\n"
+    assert pycompose("login", reg.host, input="").stderr.strip() == \
+        "Error: Cannot perform an interactive login from a non TTY device"
     assert pycompose("login", "--password-stdin", reg.host, input="x\n").stderr.strip() == \
         "error: Must provide --username with --password-stdin"
 
