@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.registry import dockerconfig, names, settings as settings_mod
+from engine.registry import dockerconfig, names, settings as settings_mod, tls
 from engine.registry.session import Session
 
 _CACHE: dict[tuple, Session] = {}
@@ -21,6 +21,10 @@ def sessions(domain: str) -> list[Session]:
         stamp = (str(cfg), cfg.stat().st_mtime_ns)
     except OSError:
         stamp = (str(cfg), 0)
+    try:   # a CA or client certificate added to certs.d takes effect at once
+        stamp += (tls.certs_dir(names.api_host(domain)).stat().st_mtime_ns,)
+    except OSError:
+        pass
     keys: list[tuple] = []
     if domain == names.DOCKER_HUB:
         keys += [(domain, m.host, m.scheme) for m in conf.mirrors]

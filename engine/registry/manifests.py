@@ -67,6 +67,13 @@ def not_found(resp_code: str, message: str, ref: Reference, status: int, anonymo
     return Unauthorized(f"unauthorized: {message or 'authentication required'}")
 
 
+def unexpected(method: str, url: str, resp, code: str = "", message: str = "") -> str:
+    """Docker's words for a status it did not expect (with the registry's error when it sent one)."""
+    if code or message:
+        return f"{method} {url}: {code_text(code) or resp.status_code}: {message}".rstrip(": ")
+    return f"{method} {url}: received unexpected HTTP status: {resp.status_code} {resp.reason_phrase}".rstrip()
+
+
 def _media_type(resp_type: str, doc: dict) -> str:
     mt = doc.get("mediaType") or resp_type.split(";", 1)[0].strip()
     if doc.get("schemaVersion") == 1 or mt in SCHEMA1:
@@ -98,7 +105,7 @@ def fetch(session: Session, ref: Reference, reference: str, method: str = "GET")
         if resp.status_code in (401, 403, 404):
             creds = session.auth.credentials
             raise not_found(code, message, ref, resp.status_code, not creds)
-        raise RegistryError(f"{method} {session.url(path)}: {resp.status_code} {code_text(code)}: {message}".rstrip(": "))
+        raise RegistryError(unexpected(method, session.url(path), resp, code, message))
     if method == "HEAD":
         return resp.headers.get("docker-content-digest", "")
     raw = resp.content

@@ -175,11 +175,18 @@ class Session:
         verb = method[:1] + method[1:].lower()
         hostport = self.host if ":" in self.host else f"{self.host}:{443 if url.startswith('https') else 80}"
         text = str(e)
-        cause = e.__context__ or e.__cause__
-        if isinstance(e, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text or isinstance(cause, ssl.SSLError):
-            reason = "x509: certificate signed by unknown authority" if "VERIFY_FAILED" in text else text
-            return RegistryTLSError(
-                f'{verb} "{url}": tls: failed to verify certificate: {reason} (registry {self.host}: '
-                f"put its CA in {tls.certs_dir(self.host)}/ca.crt, or list it in insecure-registries "
-                f"of {settings_mod.config_path()})")
+        causes, c = [], e
+        while c is not None and len(causes) < 8:     # httpx -> httpcore -> ssl
+            causes.append(c)
+            c = c.__cause__ or c.__context__
+        if any(isinstance(c, ssl.SSLError) for c in causes) or "[SSL" in text:
+            cause = next((c for c in causes if isinstance(c, ssl.SSLError)), e)
+            if "VERIFY_FAILED" in text or "VERIFY_FAILED" in str(cause):
+                what = "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+                hint = f"put its CA in {tls.certs_dir(self.host)}/ca.crt"
+            else:
+                what = f"tls: {text or cause}"
+                hint = f"client certificates go in {tls.certs_dir(self.host)}/ (*.cert + *.key), CAs as *.crt"
+            return RegistryTLSError(f'{verb} "{url}": {what} (registry {self.host}: {hint}, or list it in '
+                                    f"insecure-registries of {settings_mod.config_path()})")
         return RegistryUnreachable(f'{verb} "{url}": {_dial_error(e, hostport)}')

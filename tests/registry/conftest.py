@@ -7,7 +7,8 @@
   the manifest digest pushed, ``registry.platforms`` the index's per-platform digests.
 * ``make_registry(auth=None|"htpasswd"|"token", fill=True)``: a fresh registry for one
   test (its storage may be damaged); ``token_server`` for ``auth="token"``.
-* ``cutting_proxy(port, cut_after)``: a loopback proxy dropping one connection mid-layer.
+* ``cutting_proxy(port, cut_after)``: a loopback proxy dropping one connection mid-layer;
+  ``flaky_front(port, fail)``: an HTTP front answering some requests with 429/5xx first.
 * ``engine_root`` / ``engine``: an Engine on a fresh, empty temporary data root.
 * autouse: ``DOCKER_CONFIG`` and ``PYCOMPOSE_CONFIG`` point into the test's tmp dir, so no
   test reads or writes the user's ~/.docker or /etc/pycompose.
@@ -119,6 +120,21 @@ def cutting_proxy():
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def flaky_front():
+    """Factory: ``flaky_front(target_port, [(path pattern, status, headers, times)])`` -> FlakyFront."""
+    made: list[servers.FlakyFront] = []
+
+    def make(target_port: int, fail: list) -> servers.FlakyFront:
+        f = servers.FlakyFront(target_port, fail)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
 
 
 @pytest.fixture(autouse=True)

@@ -122,7 +122,7 @@ class Registry:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _registry_config(port: int, storage: Path, auth: dict | None) -> str:
+def _registry_config(port: int, storage: Path, auth: dict | None, tls: dict | None = None) -> str:
     cfg = {
         "version": 0.1,
         "log": {"level": "error", "accesslog": {"disabled": True}},
@@ -132,12 +132,15 @@ def _registry_config(port: int, storage: Path, auth: dict | None) -> str:
     }
     if auth:
         cfg["auth"] = auth
+    if tls:
+        cfg["http"]["tls"] = tls
     return json.dumps(cfg)  # YAML is a superset of JSON
 
 
 def start_registry(auth: str | None = None, creds: tuple[str, str] = ("alice", "s3cret"),
-                   token_server: "TokenServer | None" = None) -> Registry:
-    """Start docker-registry on a free loopback port (``auth``: None, "htpasswd" or "token")."""
+                   token_server: "TokenServer | None" = None, tls: dict | None = None) -> Registry:
+    """Start docker-registry on a free loopback port (``auth``: None, "htpasswd" or "token";
+    ``tls``: distribution's http.tls section, e.g. from ``TestPKI.registry_tls()``)."""
     workdir = Path(tempfile.mkdtemp(prefix="pyc-registry-"))
     try:
         storage = workdir / "storage"
@@ -153,7 +156,7 @@ def start_registry(auth: str | None = None, creds: tuple[str, str] = ("alice", "
             auth_cfg = {"token": {"realm": token_server.realm, "service": token_server.service,
                                   "issuer": token_server.issuer, "rootcertbundle": str(token_server.cert_path)}}
         port = free_port()
-        (workdir / "config.yml").write_text(_registry_config(port, storage, auth_cfg))
+        (workdir / "config.yml").write_text(_registry_config(port, storage, auth_cfg, tls))
         log = open(workdir / "registry.log", "wb")
         proc = subprocess.Popen([REGISTRY_BIN, "serve", str(workdir / "config.yml")],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -292,6 +295,71 @@ def push_zstd(reg: Registry, archive: Path, repo_tag: str) -> str:
     finally:
         shutil.rmtree(layout.path, ignore_errors=True)
     return got
+
+
+# ----------------------------------------------------------------------------- TLS
+
+
+class TestPKI:
+    """A CA made for one test, a server certificate for 127.0.0.1 and a client certificate."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, workdir: Path):
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        self.dir = workdir
+        now = datetime.datetime.now(datetime.timezone.utc)
+
+        def pem_key(k) -> bytes:
+            return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                   serialization.NoEncryption())
+
+        def cert(subject: str, key, issuer_name, issuer_key, ca: bool, sans=None, usage=None):
+            b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                 .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                 .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+                 .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+            if sans:
+                b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            if usage:
+                b = b.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+            return b.sign(issuer_key, hashes.SHA256())
+
+        import ipaddress
+
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pycompose test CA")])
+        ca_cert = cert("pycompose test CA", ca_key, ca_name, ca_key, True)
+        srv_key = ec.generate_private_key(ec.SECP256R1())
+        srv = cert("127.0.0.1", srv_key, ca_name, ca_key, False,
+                   [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
+                   [ExtendedKeyUsageOID.SERVER_AUTH])
+        cli_key = ec.generate_private_key(ec.SECP256R1())
+        cli = cert("pycompose test client", cli_key, ca_name, ca_key, False, None, [ExtendedKeyUsageOID.CLIENT_AUTH])
+        pem = serialization.Encoding.PEM
+        (workdir / "server").mkdir()
+        self.client_dir = workdir / "client"      # laid out as a certs.d directory: ca.crt, client.cert/.key
+        self.client_dir.mkdir()
+        self.ca = self.client_dir / "ca.crt"
+        self.ca.write_bytes(ca_cert.public_bytes(pem))
+        self.server_cert, self.server_key = workdir / "server" / "server.crt", workdir / "server" / "server.key"
+        self.server_cert.write_bytes(srv.public_bytes(pem))
+        self.server_key.write_bytes(pem_key(srv_key))
+        self.client_cert, self.client_key = self.client_dir / "client.cert", self.client_dir / "client.key"
+        self.client_cert.write_bytes(cli.public_bytes(pem))
+        self.client_key.write_bytes(pem_key(cli_key))
+
+    def registry_tls(self, client_certs: bool = False) -> dict:
+        tls = {"certificate": str(self.server_cert), "key": str(self.server_key)}
+        if client_certs:
+            tls["clientcas"] = [str(self.ca)]
+        return tls
 
 
 # ----------------------------------------------------------------------------- token server
@@ -554,3 +622,80 @@ class CuttingProxy:
                     pass
         for t in self._threads:
             t.join(2)
+
+
+# ----------------------------------------------------------------------------- flaky front
+
+
+class FlakyFront:
+    """An HTTP front on loopback forwarding to a registry, answering the first requests whose
+    path contains a pattern with an error status instead (``fail``: [(pattern, status,
+    headers, times)]). ``seen`` lists (method, path, status sent) for every request."""
+
+    def __init__(self, target_port: int, fail: list[tuple[str, int, dict, int]]):
+        self.target_port = target_port
+        self.fail = [list(f) for f in fail]
+        self.seen: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
+        front = self
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("F", (_FrontHandler,), {"front": front}))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
+
+    def failure_for(self, path: str) -> tuple[int, dict] | None:
+        with self._lock:
+            for f in self.fail:
+                if f[0] in path and f[3] > 0:
+                    f[3] -= 1
+                    return f[1], f[2]
+        return None
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+class _FrontHandler(BaseHTTPRequestHandler):
+    front: FlakyFront
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _handle(self) -> None:
+        import http.client
+
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        failure = self.front.failure_for(self.path)
+        if failure:
+            status, headers = failure
+            self.front.seen.append((self.command, self.path, status))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        conn = http.client.HTTPConnection("127.0.0.1", self.front.target_port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body or None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.front.seen.append((self.command, self.path, resp.status))
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

@@ -154,3 +154,28 @@ def test_connection_cut_mid_layer_resumes(registry, engine, cutting_proxy):
     assert res["id"] == busybox_id()
     rec = engine.images.get(res["id"])
     assert (rec.layer_dirs()[0] / "bin" / "busybox").stat().st_size > 300_000
+
+
+def test_shared_layer_downloaded_once_by_concurrent_pulls(registry, engine, flaky_front):
+    import threading
+
+    front = flaky_front(registry.port, [])
+    man = [json.loads(registry.manifest(r, "latest")[1]) for r in ("busybox", "oci/busybox")]
+    shared = man[0]["layers"][0]["digest"]
+    assert shared == man[1]["layers"][0]["digest"]     # skopeo compressed the same layer the same way
+    errors: list[BaseException] = []
+
+    def pull(ref: str) -> None:
+        try:
+            engine.images.pull(f"{front.host}/{ref}")
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(e)
+
+    threads = [threading.Thread(target=pull, args=(r,)) for r in ("busybox:latest", "oci/busybox:latest")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert len([p for m, p, s in front.seen if m == "GET" and p.endswith(f"/blobs/{shared}")]) == 1
+    assert engine.images.exists(f"{front.host}/busybox:latest") and engine.images.exists(f"{front.host}/oci/busybox:latest")
