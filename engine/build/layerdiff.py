@@ -261,6 +261,35 @@ class _LowerView:
             self._dirs[key] = state
         return self._dirs[key]
 
+    def listdir(self, rel: str) -> list[str]:
+        """Names the layers show in directory ``rel`` (whiteouts and opaque dirs applied)."""
+        names: set[str] = set()
+        gone: set[str] = set()
+        parts = rel.split("/")
+        for i, layer in enumerate(self.lowers):
+            states = [self._dir_state(i, "/".join(parts[:k])) for k in range(1, len(parts) + 1)]
+            if "none" in states:
+                if any(st in ("hide", "opaque") for st in states[:states.index("none")]):
+                    break
+                continue
+            if "hide" in states:
+                break
+            try:
+                entries = os.listdir(os.path.join(layer, rel))
+            except OSError:
+                entries = []
+            for name in entries:
+                if name in names or name in gone:
+                    continue
+                try:
+                    st = os.lstat(os.path.join(layer, rel, name))
+                except OSError:
+                    continue
+                (gone if is_whiteout(st) else names).add(name)
+            if "opaque" in states:
+                break
+        return sorted(names)
+
     def stat(self, rel: str) -> os.stat_result | None:
         parts = rel.split("/")
         for i, layer in enumerate(self.lowers):
@@ -307,38 +336,41 @@ def _same_dir(a: os.stat_result, b: os.stat_result, ignore_mtime: bool) -> bool:
 
 def changes_from_upper(upper: str | os.PathLike, lower_dirs: list[str | os.PathLike] = (),
                        skip: tuple[str, ...] | frozenset[str] = ()) -> list[tuple[str, str]]:
-    """``docker diff``: ("A"|"C"|"D", "/path") in Docker's order for an overlay upper dir.
+    """``docker diff``: ("A"|"C"|"D", "/path") for an overlay upper dir, parents before children.
 
-    ``lower_dirs``: the image's layer dirs, top first. A is new, C existed below (a
-    directory only when its mode, owner or time changed, or as the parent of an added or
-    deleted entry), D a whiteout (or an opaque directory, as Docker reports it).
+    ``lower_dirs``: the image's layer dirs, top first. Docker's tree comparison: A is new,
+    D gone (a whiteout, or what an opaque directory hides), C existed and changed; a
+    directory is C when its mode, owner or time changed, or when anything under it did.
     """
     skipset = frozenset(s.strip("/") for s in skip)
     view = _LowerView([Path(p) for p in lower_dirs])
-    out: list[tuple[str, str]] = []
-    changed_dirs: set[str] = set()
+    changes: dict[str, str] = {}
+
+    def record(rel: str, kind: str) -> None:
+        changes[rel] = kind
+        parts = rel.split("/")
+        for k in range(len(parts) - 1, 0, -1):
+            anc = "/".join(parts[:k])
+            if anc in changes:
+                break
+            changes[anc] = "C"
+
     for ev, e in _walk_upper(Path(upper), skipset):
         if ev == "leave":
             continue
-        path = "/" + e.rel
         is_dir = ev == "enter"
-        if is_whiteout(e.st) or (is_dir and _opaque(e.dfd)):
-            kind = "D"
-        else:
-            below = view.stat(e.rel)
-            if below is None:
-                kind = "A"
-            elif is_dir and stat.S_ISDIR(below.st_mode) and _same_dir(
-                    e.st, below, _keep_dir_for_skip(e.rel, skipset)):
-                continue
-            else:
-                kind = "C"
-        if is_dir:
-            changed_dirs.add(path)
-        if kind in ("A", "D"):
-            parent = os.path.dirname(path)
-            if parent != "/" and parent not in changed_dirs:
-                out.append(("C", parent))
-                changed_dirs.add(parent)
-        out.append((kind, path))
-    return out
+        if is_whiteout(e.st):
+            record(e.rel, "D")
+            continue
+        below = view.stat(e.rel)
+        if below is None:
+            record(e.rel, "A")
+        elif is_dir and _opaque(e.dfd):
+            record(e.rel, "C" if stat.S_ISDIR(below.st_mode) else "A")
+            for name in view.listdir(e.rel):  # hidden by the opaque dir, not made again
+                if not os.path.lexists(os.path.join(upper, e.rel, name)):
+                    record(f"{e.rel}/{name}", "D")
+        elif not (is_dir and stat.S_ISDIR(below.st_mode)
+                  and _same_dir(e.st, below, _keep_dir_for_skip(e.rel, skipset))):
+            record(e.rel, "C")
+    return [(changes[r], "/" + r) for r in sorted(changes, key=lambda r: r.split("/"))]

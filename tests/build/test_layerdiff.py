@@ -119,11 +119,11 @@ def test_changes_like_docker_diff(tmp_path, lower):
     changes = changes_from_upper(upper, [lower])
     assert changes == [
         ("C", "/a"), ("D", "/a/del"),
-        ("D", "/dir"), ("A", "/dir/z"),
-        ("C", "/etc/passwd"),
+        ("C", "/dir"), ("D", "/dir/sub"), ("D", "/dir/x"), ("A", "/dir/z"),
+        ("C", "/etc"), ("C", "/etc/passwd"),
         ("A", "/new"), ("A", "/new/deep"), ("A", "/new/deep/f"), ("A", "/new/fifo"), ("A", "/new/hard"),
         ("A", "/new/link"),
-    ]
+    ], "docker's tree comparison: an opaque dir is changed, what it hides deleted, parents changed"
 
 
 def test_whiteout_in_a_lower_hides_from_changes(tmp_path, lower):
