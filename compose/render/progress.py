@@ -26,7 +26,8 @@ FAILED = {"Error", "Unhealthy"}
 
 def ends(status: str) -> bool:
     """True when ``status`` ends a resource's work (``Mounted from x`` too)."""
-    return status in DONE or status in FAILED or status.startswith("Mounted from ")
+    return status in DONE or status in FAILED or status in ("Warning", "Interrupted") \
+        or status.startswith("Mounted from ")
 
 
 @dataclass
