@@ -629,8 +629,8 @@ class CuttingProxy:
 
 class FlakyFront:
     """An HTTP front on loopback forwarding to a registry, answering the first requests whose
-    path contains a pattern with an error status instead (``fail``: [(pattern, status,
-    headers, times)]). ``seen`` lists (method, path, status sent) for every request."""
+    path contains a pattern with a canned answer instead (``fail``: [(pattern, status,
+    headers, times[, body])]). ``seen`` lists (method, path, status sent) for every request."""
 
     def __init__(self, target_port: int, fail: list[tuple[str, int, dict, int]]):
         self.target_port = target_port
@@ -647,12 +647,13 @@ class FlakyFront:
     def host(self) -> str:
         return f"127.0.0.1:{self.httpd.server_address[1]}"
 
-    def failure_for(self, path: str) -> tuple[int, dict] | None:
+    def failure_for(self, path: str) -> tuple[int, dict, bytes] | None:
+        """The canned answer for ``path`` (status, headers, body: a 5th item of the entry, else empty)."""
         with self._lock:
             for f in self.fail:
                 if f[0] in path and f[3] > 0:
                     f[3] -= 1
-                    return f[1], f[2]
+                    return f[1], f[2], (f[4] if len(f) > 4 else b"")
         return None
 
     def close(self) -> None:
@@ -674,13 +675,15 @@ class _FrontHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         failure = self.front.failure_for(self.path)
         if failure:
-            status, headers = failure
+            status, headers, canned = failure
             self.front.seen.append((self.command, self.path, status))
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(canned)))
             self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(canned)
             return
         conn = http.client.HTTPConnection("127.0.0.1", self.front.target_port, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}

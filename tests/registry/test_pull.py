@@ -179,3 +179,16 @@ def test_shared_layer_downloaded_once_by_concurrent_pulls(registry, engine, flak
     assert errors == []
     assert len([p for m, p, s in front.seen if m == "GET" and p.endswith(f"/blobs/{shared}")]) == 1
     assert engine.images.exists(f"{front.host}/busybox:latest") and engine.images.exists(f"{front.host}/oci/busybox:latest")
+
+
+def test_pull_all_tags(registry, engine, busybox_archive):
+    for tag in ("one", "two"):
+        registry.skopeo_copy(f"docker-archive:{busybox_archive}", f"alltags/busybox:{tag}", "--format", "v2s2")
+    events: list[dict] = []
+    res = engine.images.pull(f"{registry.host}/alltags/busybox", all_tags=True, progress=events.append)
+    assert [r["ref"] for r in res["tags"]] == [f"{registry.host}/alltags/busybox:one",
+                                              f"{registry.host}/alltags/busybox:two"]
+    assert res["status"] == f"Downloaded newer image for {registry.host}/alltags/busybox"
+    assert statuses(events)[-1] == f"Status: Downloaded newer image for {registry.host}/alltags/busybox"
+    assert sorted(engine.images.inspect(res["id"])["RepoTags"]) == [f"{registry.host}/alltags/busybox:one",
+                                                                    f"{registry.host}/alltags/busybox:two"]

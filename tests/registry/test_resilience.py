@@ -48,3 +48,27 @@ def test_docker_io_goes_to_the_mirror(registry, engine, tmp_path, monkeypatch, b
     info = engine.images.inspect("busybox:mirrored")
     assert info["RepoTags"] == ["busybox:mirrored"]
     assert info["RepoDigests"] == [f"busybox@{res['digest']}"]
+
+
+def test_schema1_refused_clearly(registry, engine, flaky_front):
+    body = json.dumps({"schemaVersion": 1, "name": "old", "tag": "v1", "fsLayers": [], "history": []}).encode()
+    front = flaky_front(registry.port, [("/manifests/v1", 200, {
+        "Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"}, 5, body)])
+    with pytest.raises(RegistryError) as e:
+        engine.images.pull(f"{front.host}/old:v1")
+    assert "manifest version 2, schema 1 support has been removed" in str(e.value)
+    assert f"{front.host}/old:v1" in str(e.value)
+
+
+def test_manifest_not_matching_its_digest(registry, engine, flaky_front):
+    from engine.errors import DigestMismatch
+
+    digest = registry.images["busybox:latest"]
+    ctype, raw = registry.manifest("busybox", "latest")
+    tampered = raw + b"\n"       # the same JSON, other bytes: another digest
+    assert tampered != raw
+    front = flaky_front(registry.port, [(f"/manifests/{digest}", 200, {"Content-Type": ctype}, 5, tampered)])
+    with pytest.raises(DigestMismatch) as e:
+        engine.images.pull(f"{front.host}/busybox@{digest}")
+    assert str(e.value) == f"manifest verification failed for digest {digest}"
+    assert engine.images.list() == []
