@@ -141,3 +141,15 @@ def test_search_lists_the_registry_catalog_like_docker_search(registry, engine_r
     assert r.stdout == f"{registry.host}/oci/busybox\n"
     bad = pycompose("image", "search", "--filter", "colour=blue", f"{registry.host}/busy")
     assert bad.returncode == 1 and bad.stderr.strip() == "error: invalid filter 'colour'"
+
+
+def test_unreachable_registry_and_bad_reference_are_one_line_errors(engine_root):
+    from servers import free_port
+
+    host = f"127.0.0.1:{free_port()}"  # nothing listens there
+    r = pycompose("image", "pull", "-q", f"{host}/x:1")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("Error response from daemon: Get ") and "connection refused" in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    r = pycompose("image", "pull", "Bad/Ref")
+    assert r.returncode == 1 and r.stderr == "error: invalid reference format: repository name (Bad/Ref) must be lowercase\n"
