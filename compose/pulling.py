@@ -182,7 +182,7 @@ def pull_command(b: Any, opts: PullOptions) -> None:
     must_build = [pulled[i] for (i, s), e in zip(jobs, errors) if e is not None and s.get("build") is not None]
     if must_build:
         b.progress.message("WARNING: Some service image(s) must be built from source by running:\n"
-                           f"    docker compose build {' '.join(must_build)}")
+                           f"    pycompose build {' '.join(must_build)}")
     if opts.ignore_failures:
         return
     failed = [e for (i, s), e in zip(jobs, errors) if e is not None and s.get("build") is None]
