@@ -138,6 +138,7 @@ def test_bind_secret_and_tmpfs_mounts(steps, tmp_path):
     assert (code, out) == (0, "from context\nro\nrw\ns3cr3t\n400\n1\ntmpfs\n")
     assert not (ctx / "src" / "new").exists(), "writes to a rw bind are discarded"
     assert _tree(upper) == set(), "mount points and the secret stay out of the layer"
+    assert not list(Path("/dev/shm").glob("pycompose-secret-*")), "the secret's tmpfs copy is gone"
 
 
 def test_network_none_has_only_loopback(steps):
