@@ -304,3 +304,27 @@ def test_a_step_has_dockers_default_security_profile(steps):
     assert lines[4].strip() == "0", "/proc/timer_list is masked (/dev/null bound over it)"
     assert lines[5] == "sys-ro"
     assert lines[6] != os.readlink("/proc/self/ns/pid") and lines[7] == "1", "own pid namespace, the command is pid 1"
+
+
+def test_steps_run_concurrently_from_threads(steps, session_root):
+    """The executor runs independent stages in threads: steps fork from a threaded process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int):
+        d = steps.tmp / f"par{i}"
+        out: list[bytes] = []
+        sid = secrets.token_hex(32)
+        code = run_step(steps.root, steps.lowers, d / "upper", d / "work",
+                        ["/bin/sh", "-c", f"echo {i} > /mine; ip -o -4 addr show eth0 | wc -l; sleep 0.3"],
+                        [], "/", "", [StepMount(type="cache", target="/c", id="par-cache")], "default", [], None,
+                        out.append, step_id=sid)
+        return code, b"".join(out), (d / "upper" / "mine").read_text(), sid
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(one, range(4)))
+    for i, (code, out, mine, sid) in enumerate(results):
+        assert (code, out, mine) == (0, b"1\n", f"{i}\n")
+        _no_step_left(session_root, sid)
+    from engine.build.stepmounts import cache_mount_dir
+    import shutil
+    shutil.rmtree(cache_mount_dir(steps.root, "par-cache"))
