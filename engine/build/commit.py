@@ -65,12 +65,19 @@ def _store_layer(store, upper: Path) -> dict:
     try:
         diff_id, size = layer_from_upper(upper, tmp, skip=INIT_PATHS)
         final = store.blobs.path(diff_id)
+        existed = final.exists()
         os.chmod(tmp, 0o644)
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    store.layers.ensure(diff_id, final)
+    try:
+        store.layers.ensure(diff_id, final)  # e.g. refused: a device node the container made
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(FileNotFoundError):
+                final.unlink()
+        raise
     return {"digest": diff_id, "diff_id": diff_id, "size": size, "blob_size": size, "mediaType": PLAIN_TAR}
 
 
