@@ -4,18 +4,21 @@
 host has ``cgroup.controllers`` at the top of the mount; a v1 or hybrid host
 has one directory per controller. ``PYCOMPOSE_CGROUP_ROOT`` points it at
 another tree (tests use a fake cgroupfs for v2, since this machine is v1).
+Where a container's group goes (the top, a configured parent, a delegated
+subtree) is ``placement``'s business.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from engine.cgroups import placement
 from engine.cgroups.base import Cgroup
 from engine.cgroups.limits import Limits, limits_from_hostconfig
 
 __all__ = ["Cgroup", "Limits", "limits_from_hostconfig", "open_cgroup", "detect_version", "PARENT"]
 
-PARENT = "pycompose"
+PARENT = placement.PARENT
 
 
 def cgroup_root() -> Path:
@@ -43,5 +46,13 @@ def open_cgroup(name: str, root: Path | None = None) -> Cgroup:
 
 
 def container_cgroup(container_id: str) -> Cgroup:
-    """The cgroup the engine uses for one container."""
-    return open_cgroup(f"{PARENT}/{container_id}")
+    """The cgroup the engine uses for one container: where it was put, else where it goes."""
+    root = cgroup_root()
+    name = placement.recorded(container_id)
+    base = None
+    if name is None:
+        parent, base = placement.parent_for(root, detect_version(root))
+        name = f"{parent}/{container_id}"
+    cg = open_cgroup(name, root)
+    cg.container_id, cg.delegated_base = container_id, base
+    return cg

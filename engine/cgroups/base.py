@@ -60,10 +60,24 @@ class Cgroup(ABC):
     """A container's cgroup. ``name`` is relative, e.g. ``pycompose/<container id>``."""
 
     version: int
+    container_id: str | None = None    # set by container_cgroup: its placement gets recorded
+    delegated_base: str | None = None  # a delegated subtree holding the group (levels above are not ours)
 
     def __init__(self, name: str, mount: str | os.PathLike):
         self.name = name.strip("/")
         self.mount = Path(mount)
+
+    def _placed(self) -> None:
+        if self.container_id:
+            from engine.cgroups import placement
+
+            placement.record(self.container_id, self.name)
+
+    def _removed(self) -> None:
+        if self.container_id:
+            from engine.cgroups import placement
+
+            placement.forget(self.container_id)
 
     @property
     @abstractmethod
@@ -118,6 +132,7 @@ class Cgroup(ABC):
     def destroy(self, timeout: float = 2.0) -> None:
         """Remove the group's directories (deepest first), waiting briefly for exiting tasks."""
         deadline = time.monotonic() + timeout
+        self._removed()
         for d in self.paths.values():
             while d.is_dir():
                 try:

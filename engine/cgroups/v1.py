@@ -35,6 +35,7 @@ class CgroupV1(Cgroup):
                 self._make_cpuset(d)
             else:
                 d.mkdir(parents=True, exist_ok=True)
+        self._placed()
 
     def _make_cpuset(self, d: Path) -> None:
         # A v1 cpuset group starts with empty cpus/mems and refuses tasks until they are
@@ -104,6 +105,14 @@ class CgroupV1(Cgroup):
                 for rule in DEFAULT_DEVICES:
                     write(d / "devices.allow", rule)
         return warnings
+
+    def allow_devices(self, rules: list[str]) -> None:
+        """Add ``devices.allow`` rules (``--device`` nodes) to the defaults ``apply`` wrote."""
+        d = self._paths.get("devices")
+        if d is None:
+            return
+        for rule in rules:
+            write(d / "devices.allow", rule)
 
     def freeze(self) -> None:
         self._freezer("FROZEN")

@@ -131,12 +131,16 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
 
 
 def _allow_devices(cgroup, spec: ContainerSpec) -> None:
-    """Let the container use its ``--device`` nodes through the v1 devices controller.
+    """Let the container use its ``--device`` nodes (v1 devices controller, v2 device program).
 
     The cgroup owner denies every device but Docker's defaults; these rules add
     the ones the user asked for (nothing to undo: they go with the cgroup).
     """
     if not spec.devices or spec.privileged:
+        return
+    allow = getattr(cgroup, "allow_devices", None)
+    if allow is not None:  # the engine's cgroups (v1 devices.allow, v2 eBPF program)
+        allow([dev.cgroup_rule for dev in spec.devices])
         return
     paths = getattr(cgroup, "paths", None) or {}
     d = paths.get("devices")
