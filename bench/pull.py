@@ -5,7 +5,9 @@ Makes an image of about 100 MB in 5 layers (random, so incompressible, data made
 pushes it with skopeo to a Debian docker-registry on 127.0.0.1, then times, turn by turn:
 
 * pycompose cold: a fresh data root, ``Engine(root).images.pull(ref)`` in a new Python
-  process (imports included): manifest, 5 verified downloads, layers unpacked;
+  process (imports included): manifest, 5 verified downloads, layers unpacked (as docker
+  and podman do); and "no unpack": the same with the layers left packed until first use
+  (digests and diff ids still checked), the work skopeo's copy does;
 * ``skopeo copy docker://... dir:DIR`` into a fresh directory (downloads and verifies, no unpack);
 * ``podman pull`` into a fresh storage root (downloads and unpacks) when podman is installed;
 * pycompose warm: the same pull again (nothing to fetch), as a process and inside one
@@ -40,6 +42,8 @@ import servers  # noqa: E402  (the test suite's registry launcher)
 
 PULL_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api import Engine; "
                 "Engine(sys.argv[1]).images.pull(sys.argv[2])")
+PACKED_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api import Engine; "
+                  "from engine.registry.pull import pull; pull(Engine(sys.argv[1]).images.store, sys.argv[2], unpack=False)")
 
 
 def make_layout(path: Path, mb: int, layers: int) -> servers.OciLayout:
@@ -89,7 +93,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="pyc-bench-pull-"))
     reg = servers.start_registry()
     podman = shutil.which("podman")
-    results: dict[str, list[float]] = {"pycompose cold": [], "skopeo cold": [], "podman cold": [],
+    results: dict[str, list[float]] = {"pycompose cold": [], "pycompose cold, no unpack": [],
+                                       "skopeo cold": [], "podman cold": [],
                                        "pycompose warm (process)": [], "pycompose warm (API call)": []}
     try:
         print(f"making a {args.mb} MB image in {args.layers} layers and pushing it to {reg.host} ...", flush=True)
@@ -103,6 +108,9 @@ def main() -> int:
         for i in range(args.n):
             root = work / f"pyc-{i}"
             results["pycompose cold"].append(run([sys.executable, "-c", PULL_SNIPPET, str(root), ref, str(REPO)], env))
+            shutil.rmtree(root)
+            results["pycompose cold, no unpack"].append(
+                run([sys.executable, "-c", PACKED_SNIPPET, str(root), ref, str(REPO)], env))
             shutil.rmtree(root)
             d = work / f"skopeo-{i}"
             results["skopeo cold"].append(run(["skopeo", "copy", "-q", "--src-tls-verify=false",

@@ -541,7 +541,7 @@ class ImageStore:
         deleted: list[dict] = []
         reclaimed = 0
         for rec in self.list(filters):
-            if rec.refs and not all:
+            if (rec.refs or rec.repo_digests) and not all:  # pulled by digest: not dangling
                 continue
             if until and not rec.created_unix < min(until):
                 continue

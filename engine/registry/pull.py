@@ -117,8 +117,11 @@ class Pull:
         if iid is None:
             try:
                 iid = self._fetch(session, top, tag_ref, name_digest)
-            except BaseException:
+            except BaseException as e:
                 self._undo()
+                if isinstance(e, OSError):   # a full disk, a read-only root: said, not a traceback
+                    raise RegistryError(f"pulling {shown}: {e.strerror or e}"
+                                        + (f": {e.filename}" if e.filename else "")) from None
                 raise
         else:
             pulled.add_image(self.store, self.store.blobs.read(iid), None, [], tag_ref, name_digest)
@@ -219,9 +222,15 @@ class Pull:
     def _unpack(self, desc: dict, diff_id: str, fetched: Future) -> int | None:
         """Unpack a layer once downloaded; its uncompressed size when this pull unpacked it."""
         blob = fetched.result()
-        if blob is None or not self.unpack:
+        if blob is None:
             return None
         d, total = desc["digest"], int(desc.get("size") or 0)
+        if not self.unpack:   # left packed until first use; its diff id is checked now all the same
+            got, size = compression.digest_of_plain(blob)
+            if got != diff_id:
+                raise DigestMismatch(f"layer {d} does not match the image config: diff id {diff_id}, content {got}")
+            self.emit("Pull complete", short(d))
+            return size
         self.emit("Extracting", short(d), current=0, total=total)
         try:
             _path, size = self.store.layers.unpack(diff_id, blob)   # checks the diff id
@@ -239,8 +248,10 @@ class Pull:
         size = fut.result() if fut is not None else None
         if size is None:
             size = pulled.known_layer_size(self.store, diff_id)
-        if size is None:
-            _digest, size = compression.digest_of_plain(self.store.blobs.path(d))
+        if size is None:   # left packed: check the diff id now, unpacking waits for first use
+            got, size = compression.digest_of_plain(self.store.blobs.path(d))
+            if got != diff_id:
+                raise DigestMismatch(f"layer {d} does not match the image config: diff id {diff_id}, content {got}")
         return {"digest": d, "diff_id": diff_id, "size": size, "blob_size": int(desc.get("size") or 0),
                 "mediaType": desc.get("mediaType") or manifests.DOCKER_LAYER_GZIP}
 

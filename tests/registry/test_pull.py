@@ -192,3 +192,13 @@ def test_pull_all_tags(registry, engine, busybox_archive):
     assert statuses(events)[-1] == f"Status: Downloaded newer image for {registry.host}/alltags/busybox"
     assert sorted(engine.images.inspect(res["id"])["RepoTags"]) == [f"{registry.host}/alltags/busybox:one",
                                                                     f"{registry.host}/alltags/busybox:two"]
+
+
+def test_pulled_by_digest_survives_prune(registry, engine):
+    digest = registry.images["busybox:latest"]
+    res = engine.images.pull(f"{registry.host}/busybox@{digest}")
+    assert engine.images.prune()["ImagesDeleted"] is None        # docker prune keeps it: it has a RepoDigest
+    assert engine.images.exists(res["id"])
+    removed = engine.images.remove(f"{registry.host}/busybox@{digest}")
+    assert {"Deleted": res["id"]} in removed
+    assert os.listdir(engine.root.path / "images" / "blobs" / "sha256") == []
