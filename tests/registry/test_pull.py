@@ -202,3 +202,11 @@ def test_pulled_by_digest_survives_prune(registry, engine):
     removed = engine.images.remove(f"{registry.host}/busybox@{digest}")
     assert {"Deleted": res["id"]} in removed
     assert os.listdir(engine.root.path / "images" / "blobs" / "sha256") == []
+
+
+def test_single_platform_image_for_another_platform(registry, engine):
+    with pytest.raises(NoMatchingPlatform) as e:
+        engine.images.pull(f"{registry.host}/busybox:latest", platform="linux/s390x")
+    assert str(e.value) == (f"image with reference {registry.host}/busybox:latest was found but does not match "
+                            f"the specified platform: wanted linux/s390x, actual: linux/{host_arch()}")
+    assert store_files(engine.root.path) == {"images/blobs/sha256": [], "images/records": [], "layers": []}
