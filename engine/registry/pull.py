@@ -32,7 +32,7 @@ def short(digest: str) -> str:
     return digest.split(":", 1)[-1][:12]
 
 
-class _Events:
+class Events:
     """Thread-safe progress callback (downloads report from worker threads)."""
 
     def __init__(self, progress: Emit | None):
@@ -99,7 +99,7 @@ class Pull:
         self.ref = reference.parse(ref_str)
         self.explicit = platform is not None
         self.want = platforms.parse(platform) if platform else platforms.host()
-        self.emit = _Events(progress)
+        self.emit = Events(progress)
         self.added_blobs: list[str] = []
         self.added_layers: list[str] = []
         self.cancelled = False
@@ -301,7 +301,7 @@ def pull_all_tags(store: ImageStore, ref_str: str, platform: str | None = None,
     if not tags:
         raise ImageNotFoundRemote(f"repository {ref.familiar_name} has no tags")
     results = []
-    events = _Events(progress)
+    events = Events(progress)
     for tag in tags:
         results.append(Pull(store, str(ref.with_tag(tag)), platform,
                             lambda ev: None if str(ev.get("status", "")).startswith("Status:") else events(**_ev(ev))).run())

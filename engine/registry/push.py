@@ -22,7 +22,7 @@ from engine.images import compression, pulled, reference
 from engine.images.record import ImageRecord
 from engine.images.store import ImageStore
 from engine.registry import endpoints, manifests, upload
-from engine.registry.pull import _Events, short
+from engine.registry.pull import Events, short
 from engine.registry.session import Session
 
 CONCURRENT_UPLOADS = 5        # Docker's max-concurrent-uploads
@@ -89,7 +89,7 @@ def _build_manifest(store: ImageStore, rec: ImageRecord) -> tuple[str, bytes]:
 class Push:
     def __init__(self, store: ImageStore, session: Session, repo_ref: reference.Reference, progress: Emit | None):
         self.store, self.session, self.ref = store, session, repo_ref
-        self.emit = _Events(progress)
+        self.emit = Events(progress)
 
     def tag(self, tag: str) -> dict:
         ref = self.ref.with_tag(tag)
@@ -110,7 +110,7 @@ class Push:
         resp = self.session.request("PUT", path, upload.push_scope(self.ref.path),
                                     headers={"Content-Type": media_type}, content=raw)
         if resp.status_code not in (200, 201):
-            raise upload._fail(f"pushing the manifest of {ref.familiar()}", resp)
+            raise upload.error_for(f"pushing the manifest of {ref.familiar()}", resp)
         digest = manifests.sha256(raw)
         said = resp.headers.get("docker-content-digest")
         if said and said != digest:
@@ -155,7 +155,11 @@ def push(store: ImageStore, ref_str: str, all_tags: bool = False, progress: Emit
         if not store.exists(str(ref.with_tag(tags[0]))):
             raise NotFound(f"An image does not exist locally with the tag: {ref.familiar()}")
     shown = ref.name if ref.domain == reference.DEFAULT_DOMAIN else ref.familiar_name
-    events = _Events(progress)
+    events = Events(progress)
     events(f"The push refers to repository [{shown}]")
     job = Push(store, endpoints.primary(ref.domain), ref, progress)
-    return [job.tag(t) for t in tags]
+    try:
+        return [job.tag(t) for t in tags]
+    except OSError as e:   # a blob missing from the store, a full disk for a gzip copy: said, not a traceback
+        raise RegistryError(f"pushing {ref.familiar()}: {e.strerror or e}"
+                            + (f": {e.filename}" if e.filename else "")) from None

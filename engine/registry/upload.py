@@ -24,7 +24,7 @@ def push_scope(repo: str, mount_from: str | None = None) -> str:
     return s + (f" repository:{mount_from}:pull" if mount_from else "")
 
 
-def _fail(what: str, resp: httpx.Response) -> RegistryError:
+def error_for(what: str, resp: httpx.Response) -> RegistryError:
     code, message = registry_error(resp)
     if resp.status_code in (401, 403):
         return Unauthorized(f"{code_text(code) or 'denied'}: {message or 'requested access to the resource is denied'}")
@@ -37,7 +37,7 @@ def exists(session: Session, repo: str, digest: str) -> bool:
         return True
     if resp.status_code == 404:
         return False
-    raise _fail(f"checking blob {digest}", resp)
+    raise error_for(f"checking blob {digest}", resp)
 
 
 def _location(session: Session, resp: httpx.Response) -> httpx.URL:
@@ -55,7 +55,7 @@ def start(session: Session, repo: str, digest: str, mount_from: str | None) -> h
     if resp.status_code == 201 and mount_from:
         return None
     if resp.status_code != 202:
-        raise _fail(f"starting the upload of {digest}", resp)
+        raise error_for(f"starting the upload of {digest}", resp)
     return _location(session, resp)
 
 
@@ -100,7 +100,7 @@ def upload(session: Session, repo: str, url: httpx.URL, path: Path, digest: str,
                                         "Content-Range": f"{offset}-{offset + n - 1}"},
                                content=_reader(path, offset, n, count))
         if resp.status_code != 202:
-            raise _fail(f"uploading {digest}", resp)
+            raise error_for(f"uploading {digest}", resp)
         url = _location(session, resp)
         offset += n
     resp = session.request("PUT", str(url.copy_merge_params({"digest": digest})), scope,
@@ -113,4 +113,4 @@ def _finish(resp: httpx.Response, digest: str) -> None:
         code, _ = registry_error(resp)
         if code == "DIGEST_INVALID":
             raise DigestMismatch(f"the registry computed another digest than {digest} for the upload")
-        raise _fail(f"uploading {digest}", resp)
+        raise error_for(f"uploading {digest}", resp)
