@@ -9,13 +9,13 @@ users see the same labels and the same names.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from compose import __version__
 from compose.errors import ComposeError
+from engine import values
 
 # Label keys, as Docker Compose v2 names them (pkg/api/labels.go).
 PROJECT = "com.docker.compose.project"
@@ -43,13 +43,8 @@ class ConvertError(ComposeError):
 
 # ---------------------------------------------------------------- values
 
-_DUR_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
-              "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
-_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
 def parse_duration(value: Any, where: str = "duration") -> int:
-    """A Go duration ("1m30s", "500ms", "2s") or a number of seconds -> nanoseconds."""
+    """A model duration (Go's form, "1m30s") or a number of seconds -> nanoseconds."""
     if value is None:
         return 0
     if isinstance(value, bool):
@@ -57,36 +52,25 @@ def parse_duration(value: Any, where: str = "duration") -> int:
     if isinstance(value, (int, float)):
         return int(value * 1_000_000_000)
     text = str(value).strip()
-    if text in ("0", ""):
+    if text == "":
         return 0
-    sign = 1
-    if text[0] in "+-":
-        sign = -1 if text[0] == "-" else 1
-        text = text[1:]
-    pos, total = 0, 0.0
-    while pos < len(text):
-        m = _DUR_PART.match(text, pos)
-        if not m:
-            raise ConvertError(f"{where}: invalid duration {value!r}")
-        total += float(m.group(1)) * _DUR_UNITS[m.group(2)]
-        pos = m.end()
-    return sign * int(round(total))
-
-
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
-               "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
+    try:
+        return values.parse_duration(text, extended=True)
+    except ValueError:
+        raise ConvertError(f"{where}: invalid duration {value!r}") from None
 
 
 def parse_size(value: Any, where: str = "size") -> int:
-    """Bytes from a canonical byte count ("536870912") or a unit string ("64m", "1g")."""
+    """Bytes from a model byte count ("536870912") or a unit string ("64m", "1g")."""
     if value is None or value == "":
         return 0
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
-    if not m or m.group(2).lower() not in _SIZE_UNITS:
-        raise ConvertError(f"{where}: invalid size {value!r}")
-    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+    text = str(value).strip()
+    try:
+        return int(text) if text.isdigit() else values.parse_size(text)
+    except ValueError:
+        raise ConvertError(f"{where}: invalid size {value!r}") from None
 
 
 def stop_timeout_seconds(service: dict) -> int | None:

@@ -36,6 +36,8 @@ import struct
 from decimal import Decimal
 from typing import Any
 
+from engine.values import format_duration, parse_duration, parse_size
+
 __all__ = ["service_hash", "label_hash", "resolve_service_references", "service_json", "go_duration"]
 
 # --------------------------------------------------------------------------- Go type descriptions
@@ -196,79 +198,36 @@ def go_float32(v: float) -> str:
     return out
 
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
-          "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40,
-          "tib": 1 << 40, "p": 1 << 50, "pb": 1 << 50, "pib": 1 << 50}
-_SIZE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
 def _bytes(v: Any) -> int:
-    """A size in bytes: int, digits, or docker/go-units' RAMInBytes form (``1g``, ``512m``)."""
+    """A size in bytes: int, digits (``-1`` too), or docker/go-units' RAMInBytes form (``1g``, ``512m``)."""
     if isinstance(v, bool) or v is None:
         return 0
     if isinstance(v, (int, float)):
         return int(v)
-    m = _SIZE.match(str(v))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"invalid size: {v!r}")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-_DUR_UNITS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-              "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)")
+    text = str(v).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise ValueError(f"invalid size: {v!r}") from None
 
 
 def _duration_ns(v: Any) -> int:
-    """Nanoseconds of a duration: Go's form (``1m30s``, also ``d``/``w``) or a number of seconds."""
+    """Nanoseconds of a duration: compose-go's form (``1m30s``, also ``d``/``w``) or a number of seconds."""
     if v is None or isinstance(v, bool):
         return 0
     if isinstance(v, (int, float)):
         return int(v * 10**9)
-    text = str(v).strip()
-    sign = -1 if text.startswith("-") else 1
-    text = text.lstrip("+-")
-    if text == "0":
-        return 0
-    total, pos = Decimal(0), 0
-    for m in _DUR_PART.finditer(text):
-        if m.start() != pos:
-            break
-        total += Decimal(m.group(1)) * _DUR_UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"invalid duration: {v!r}")
-    return sign * int(total)
+    try:
+        return parse_duration(str(v).strip(), extended=True)
+    except ValueError:
+        raise ValueError(f"invalid duration: {v!r}") from None
 
 
 def go_duration(v: Any) -> str:
     """``time.Duration(v).String()``: ``1m30s``, ``1.5s``, ``250ms``, ``0s``."""
-    ns = _duration_ns(v)
-    if ns == 0:
-        return "0s"
-    neg, ns = ns < 0, abs(ns)
-    if ns < 10**9:
-        for unit, size in (("ms", 10**6), ("µs", 1000), ("ns", 1)):
-            if ns >= size:
-                out = _frac(ns, size) + unit
-                break
-    else:
-        h, rest = divmod(ns, 3600 * 10**9)
-        mnt, rest = divmod(rest, 60 * 10**9)
-        out = _frac(rest, 10**9) + "s"
-        if h:
-            out = f"{h}h{mnt}m" + out
-        elif mnt:
-            out = f"{mnt}m" + out
-    return "-" + out if neg else out
-
-
-def _frac(value: int, size: int) -> str:
-    whole, frac = divmod(value, size)
-    if not frac:
-        return str(whole)
-    width = len(str(size)) - 1
-    return f"{whole}." + str(frac).zfill(width).rstrip("0")
+    return format_duration(_duration_ns(v))
 
 
 def _filemode(v: Any) -> int:

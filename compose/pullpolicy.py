@@ -15,9 +15,9 @@ its ``Metadata.LastTagTime`` is when it was last pulled or tagged.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from compose.errors import ComposeError, UsageError
+from engine.values import parse_duration, parse_rfc3339
 
 ALWAYS, NEVER, MISSING, IF_NOT_PRESENT, BUILD, REFRESH = (
     "always", "never", "missing", "if_not_present", "build", "refresh")
@@ -42,10 +42,8 @@ def parse(policy: str | None) -> tuple[str, float]:
     if p == "weekly":
         return REFRESH, 7 * DAY
     if p.startswith("every_"):
-        from compose.loader.units import parse_duration
-
         try:
-            ns = parse_duration(p[len("every_"):])
+            ns = parse_duration(p[len("every_"):], extended=True)
         except ValueError as e:
             raise PullPolicyError(f"invalid pull_policy {p!r}: {e}") from None
         return REFRESH, ns / 1e9
@@ -57,19 +55,10 @@ def last_pulled(local: dict | None) -> float | None:
     text = ((local or {}).get("Metadata") or {}).get("LastTagTime") or ""
     if not text or text.startswith("0001-"):
         return None
-    text = text.replace("Z", "+00:00")
-    if "." in text:  # Go writes nanoseconds; Python reads at most microseconds
-        head, _, rest = text.partition(".")
-        frac = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(frac):]
-        text = f"{head}.{frac[:6]}{tz}"
     try:
-        t = datetime.fromisoformat(text)
+        return parse_rfc3339(text) / 1e9
     except ValueError:
         return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.timestamp()
 
 
 def must_pull(service: dict, local: dict | None, now: float) -> bool:

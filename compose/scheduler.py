@@ -22,6 +22,7 @@ import anyio.from_thread
 import anyio.to_thread
 
 from compose.errors import ComposeError
+from engine.values import parse_rfc3339
 
 STARTED, HEALTHY, COMPLETED = "service_started", "service_healthy", "service_completed_successfully"
 
@@ -187,16 +188,10 @@ class Watch:
 
 def _ns(text: Any) -> int:
     """RFC 3339 (nanoseconds, maybe trimmed) -> ns since the epoch; 0 when unset."""
-    from datetime import datetime
-
-    t = str(text or "")
-    main, _, frac = t.rstrip("Z").partition(".")
     try:
-        base = int(datetime.fromisoformat(main + "+00:00").timestamp()) * 10**9
+        return parse_rfc3339(str(text or ""))
     except ValueError:
         return 0
-    digits = "".join(ch for ch in frac if ch.isdigit())[:9]
-    return base + int(digits.ljust(9, "0") or 0)
 
 
 def _name(info: dict) -> str:

@@ -8,7 +8,6 @@ Docker user relies on; kept pure they are unit-tested without root.
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import os
 import re
 import shlex
@@ -17,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from engine import values
 from engine.errors import InvalidArgument
+from engine.values import human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -356,83 +357,25 @@ def mounts(rec: dict, volume_root: Path) -> list[dict]:
 
 def parse_time(value: Any, now: float | None = None) -> float:
     """Docker's --since/--until: RFC 3339 (with or without zone), unix seconds[.nanos], or a
-    duration relative to now (``10m``, ``1h30m``, ``45s``)."""
+    duration relative to now (``10m``, ``1h30m``, ``45s``) -> unix seconds."""
     if value is None or value == "":
         return 0.0
     if isinstance(value, (int, float)):
         return float(value)
-    s = str(value).strip()
-    now = time.time() if now is None else now
-    if re.fullmatch(r"\d+(\.\d+)?", s):
-        return float(s)
-    m = re.fullmatch(r"((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+", s)
-    if m:
-        total = 0.0
-        unit = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-        for num, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", s):
-            total += float(num) * unit[u]
-        return now - total
-    return rfc3339_to_unix(s)
-
-
-def rfc3339_to_unix(s: str) -> float:
-    """RFC 3339 with up to nanoseconds (Docker's log and state times) to unix seconds."""
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", s)
-    if not m:
-        raise InvalidArgument(f"invalid time value \"{s}\": use RFC 3339, a unix timestamp or a duration like 10m")
-    date, clock, frac, zone = m.groups()
-    clock = clock or "00:00:00"
-    if clock.count(":") == 1:
-        clock += ":00"
     try:
-        dt = _dt.datetime.strptime(f"{date}T{clock}", "%Y-%m-%dT%H:%M:%S")
+        return values.parse_timestamp(str(value), None if now is None else int(now * 1e9)) / 1e9
     except ValueError:
-        raise InvalidArgument(f"invalid time value \"{s}\"") from None
-    if zone in (None, "Z"):
-        dt = dt.replace(tzinfo=_dt.timezone.utc if zone == "Z" else None)
-        if zone is None:
-            dt = dt.astimezone()  # no zone: local time, like docker
-    else:
-        z = zone.replace(":", "")
-        off = _dt.timedelta(hours=int(z[1:3]), minutes=int(z[3:5]))
-        dt = dt.replace(tzinfo=_dt.timezone(off if z[0] == "+" else -off))
-    return dt.timestamp() + (float(frac) if frac else 0.0)
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration (docker's STATUS and CREATED columns): ``Less than a second``, ``5 seconds``, ``About a minute``, ``3 days``."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
+        raise InvalidArgument(f"invalid time value \"{value}\": use RFC 3339, a unix timestamp or a duration "
+                              "like 10m") from None
 
 
 def _ts(s: str | None) -> float:
+    """Unix seconds of a recorded RFC 3339 time; 0 for Go's zero time or none."""
     if not s or s.startswith("0001-"):
         return 0.0
     try:
-        return rfc3339_to_unix(s)
-    except InvalidArgument:
+        return values.parse_rfc3339(s) / 1e9
+    except ValueError:
         return 0.0
 
 

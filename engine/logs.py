@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import ctypes
 import ctypes.util
-import datetime as _dt
 import gzip
 import json
 import os
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from engine import values
 from engine.errors import InvalidArgument
 
 __all__ = ["LogEntry", "read_logs", "parse_log_line", "log_files", "time_ns", "parse_tail", "format_time"]
@@ -43,37 +43,17 @@ class LogEntry:
         return time_ns(self.time)
 
 
-_SECOND_CACHE: dict[str, int] = {}
-
-
 def time_ns(stamp: str) -> int:
     """RFC 3339 (``2024-05-01T10:00:00.123456789Z`` or with an offset) -> unix nanoseconds."""
-    m = re.match(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?$", stamp)
-    if not m:
-        raise ValueError(f"bad log time {stamp!r}")
-    base, frac, zone = m.groups()
-    key = base + (zone or "Z")
-    secs = _SECOND_CACHE.get(key)
-    if secs is None:
-        dt = _dt.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
-        if zone and zone != "Z":
-            off = _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-            dt = dt.replace(tzinfo=_dt.timezone(off if zone[0] == "+" else -off))
-        else:
-            dt = dt.replace(tzinfo=_dt.timezone.utc)
-        secs = int(dt.timestamp())
-        if len(_SECOND_CACHE) > 4096:
-            _SECOND_CACHE.clear()
-        _SECOND_CACHE[key] = secs
-    nanos = int((frac[1:] + "000000000")[:9]) if frac else 0
-    return secs * 1_000_000_000 + nanos
+    try:
+        return values.parse_rfc3339(stamp)
+    except ValueError:
+        raise ValueError(f"bad log time {stamp!r}") from None
 
 
 def format_time(stamp: str) -> str:
     """The timestamp ``docker logs -t`` prints: RFC 3339 with nanoseconds in UTC."""
-    ns = time_ns(stamp)
-    dt = _dt.datetime.fromtimestamp(ns // 1_000_000_000, _dt.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ns % 1_000_000_000:09d}Z"
+    return values.format_rfc3339_nano(time_ns(stamp))
 
 
 def parse_log_line(line: bytes) -> LogEntry | None:

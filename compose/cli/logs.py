@@ -14,6 +14,7 @@ from typing import Any, Callable
 from compose import convert as cv
 from compose.backend import Compose, labels, open_backend, short_name
 from compose.render.logs import LogPrinter, use_colour
+from engine.values import parse_rfc3339
 
 HELP = "View output from containers"
 
@@ -46,16 +47,10 @@ def _key(entry: Any) -> int:
     _, when, _ = _entry_parts(entry)
     if isinstance(when, (int, float)):
         return int(when * 1e9)
-    from datetime import datetime
-
-    text = str(when or "")
-    main, _, frac = text.rstrip("Z").partition(".")
     try:
-        base = int(datetime.fromisoformat(main + "+00:00").timestamp()) * 10**9
+        return parse_rfc3339(str(when or ""))
     except ValueError:
         return 0
-    digits = "".join(ch for ch in frac if ch.isdigit())[:9]
-    return base + int(digits.ljust(9, "0") or 0)
 
 
 class Follower:

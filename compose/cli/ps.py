@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from compose import convert as cv
 from compose.backend import labels, open_backend, short_name
 from compose.errors import UsageError
+from engine.values import human_duration, parse_rfc3339
 
 HELP = "List containers"
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
@@ -26,31 +27,15 @@ def add_arguments(parser, command) -> None:
 
 
 def human_ago(created: float | int | str | None) -> str:
-    """Docker's "About a minute ago" style."""
+    """Docker's CREATED column: go-units' HumanDuration since ``created`` plus " ago"."""
     if created is None:
         return ""
     if isinstance(created, str):
         try:
-            created = datetime.fromisoformat(created.replace("Z", "+00:00")[:26] + "+00:00"
-                                             if created.endswith("Z") else created).timestamp()
+            created = parse_rfc3339(created) / 1e9
         except ValueError:
             return created
-    secs = max(0, time.time() - float(created))
-    if secs < 1:
-        return "Less than a second ago"
-    if secs < 60:
-        return f"{int(secs)} second{'s' if int(secs) != 1 else ''} ago"
-    mins = secs / 60
-    if mins < 2:
-        return "About a minute ago"
-    if mins < 60:
-        return f"{int(mins)} minutes ago"
-    hours = mins / 60
-    if hours < 2:
-        return "About an hour ago"
-    if hours < 48:
-        return f"{int(hours)} hours ago"
-    return f"{int(hours / 24)} days ago"
+    return human_duration(max(0.0, time.time() - float(created))) + " ago"
 
 
 def ports_text(ports: list[dict] | None) -> str:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from engine.build.errors import BuildError
+from engine.values import format_duration
 
 HISTORY_COMMENT = "buildkit.dockerfile.v0"
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -101,22 +102,7 @@ def go_quote_list(items: list[str]) -> str:
 
 def go_duration(ns: int | None) -> str:
     """Go's time.Duration.String()."""
-    ns = int(ns or 0)
-    if ns == 0:
-        return "0s"
-    if ns < 1_000_000_000:
-        for unit, div in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if ns >= div:
-                return f"{ns / div:g}{unit}"
-    secs = ns / 1e9
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    s_txt = f"{s:.9f}".rstrip("0").rstrip(".") + "s"
-    if h:
-        return f"{int(h)}h{int(m)}m{s_txt}"
-    if m:
-        return f"{int(m)}m{s_txt}"
-    return s_txt
+    return format_duration(int(ns or 0))
 
 
 def with_shell(img: StageImage, command: list[str], prepend_shell: bool) -> list[str]:

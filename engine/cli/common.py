@@ -58,8 +58,8 @@ def human_size(n: float, precision: int = 3) -> str:
     return f"{s}{units[i]}"
 
 
-# One copy of go-units' HumanDuration, kept with the other Docker-shape rules.
-from engine.containerview import human_duration  # noqa: E402
+# One copy of go-units' HumanDuration, with the other value types.
+from engine.values import human_duration  # noqa: E402
 
 
 def ago(unix_time: float, now: float | None = None) -> str:

@@ -13,40 +13,32 @@ import re
 import shlex
 from typing import Any
 
+from engine import values
 from engine.errors import InvalidArgument
 
 # --------------------------------------------------------------------------- value parsers
 
-_UNITS = {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
-
-
 def ram_bytes(text: str, what: str = "memory") -> int:
     """go-units RAMInBytes: ``512m``, ``1.5g``, ``1024``, ``64MB``, ``2GiB`` (binary units)."""
-    s = str(text).strip().lower()
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([bkmgtp])?(?:i?b)?", s)
-    if not m:
-        raise InvalidArgument(f"invalid argument \"{text}\" for \"--{what}\" flag: invalid size: '{text}'")
-    return int(float(m.group(1)) * _UNITS[m.group(2) or "b"])
+    try:
+        return values.parse_size(str(text))
+    except ValueError as e:
+        raise InvalidArgument(f"invalid argument \"{text}\" for \"--{what}\" flag: {e}") from None
 
 
 def memory_swap(text: str) -> int:
     return -1 if str(text).strip() == "-1" else ram_bytes(text, "memory-swap")
 
 
-_DUR = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
-
-
 def duration_ns(text: str, flag: str) -> int:
     """Go ``time.ParseDuration``: ``30s``, ``1m30s``, ``500ms``, ``0``; nanoseconds."""
     s = str(text).strip()
-    if s in ("0", ""):
+    if s == "":
         return 0
-    if not re.fullmatch(r"((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+", s):
-        raise InvalidArgument(f"invalid argument \"{text}\" for \"--{flag}\" flag: time: invalid duration \"{text}\"")
-    total = 0.0
-    for num, _, unit in re.findall(r"(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)", s):
-        total += float(num) * _DUR[unit]
-    return int(total)
+    try:
+        return values.parse_duration(s)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid argument \"{text}\" for \"--{flag}\" flag: {e}") from None
 
 
 def nano_cpus(text: str) -> int:

@@ -6,11 +6,9 @@ Pure functions, kept apart from the store so listing rules read in one place.
 from __future__ import annotations
 
 import fnmatch
-import re
-import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
+from engine.values import parse_rfc3339, parse_timestamp
 from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,42 +18,22 @@ LIST_FILTERS = ("dangling", "reference", "label", "before", "since")
 
 
 def parse_time(s: str | None) -> float:
-    """Unix time of an RFC 3339 timestamp as image configs carry it (nanoseconds allowed)."""
+    """Unix time of an RFC 3339 timestamp as image configs carry it (nanoseconds allowed); 0 if none."""
     if not s:
         return 0.0
     try:
-        main, _, frac = s.rstrip("Z").partition(".")
-        tz = ""
-        for sep in ("+", "-"):
-            if sep in frac:
-                frac, tz = frac.split(sep, 1)
-                tz = sep + tz
-        if not frac and ("+" in main[10:] or main[10:].count("-")):
-            idx = max(main.rfind("+"), main.rfind("-"))
-            if idx > 10:
-                main, tz = main[:idx], main[idx:]
-        dt = datetime.fromisoformat(main + (tz or "+00:00"))
-        return dt.timestamp() + (float("0." + frac[:9]) if frac else 0.0)
+        return parse_rfc3339(s) / 1e9
     except ValueError:
         return 0.0
 
 
 def parse_until(value: str, now: float | None = None) -> float:
     """docker's ``until=`` value: a unix timestamp, an RFC 3339 time, or a duration ago (``1h30m``)."""
-    v = str(value).strip()
-    now = time.time() if now is None else now
-    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", v)
-    if v and m and any(m.groups()):
-        h, mi, se = (float(x or 0) for x in m.groups())
-        return now - (h * 3600 + mi * 60 + se)
     try:
-        return float(v)
+        return parse_timestamp(str(value), None if now is None else int(now * 1e9)) / 1e9
     except ValueError:
-        pass
-    t = parse_time(v)
-    if not t:
-        raise InvalidArgument(f"invalid until filter value {value!r}: use a timestamp or a duration such as 24h")
-    return t
+        raise InvalidArgument(f"invalid until filter value {value!r}: use a timestamp or a duration such as 24h") \
+            from None
 
 
 def reference_matches(tag: str, pattern: str) -> bool:

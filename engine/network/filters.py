@@ -1,8 +1,9 @@
 """``network ls --filter`` / ``network prune --filter`` semantics of Docker, pure."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
+from engine import values
 from engine.errors import InvalidArgument
 
 LIST_KEYS = {"name", "id", "label", "driver", "dangling", "type", "scope"}
@@ -59,19 +60,12 @@ def match_network(view: dict, filters: dict) -> bool:
 
 def parse_until(text: str, now: datetime | None = None) -> datetime:
     """Docker's ``until``: a duration (``10m``, ``2h``) before now, a unix time, or an RFC 3339 date."""
-    now = now or datetime.now(timezone.utc)
-    units = {"s": 1, "m": 60, "h": 3600}
-    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return now - timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    now_ns = None if now is None else int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000
     try:
-        return datetime.fromtimestamp(float(text), timezone.utc)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        ns = values.parse_timestamp(text, now_ns)
     except ValueError:
         raise InvalidArgument(f"invalid filter 'until={text}': not a duration, timestamp or date") from None
+    return datetime.fromtimestamp(ns / 1e9, timezone.utc)
 
 
 def match_prune(view: dict, filters: dict) -> bool:
@@ -85,7 +79,7 @@ def match_prune(view: dict, filters: dict) -> bool:
     if "label!" in f and not _labels_match(labels, f["label!"], negate=True):
         return False
     if "until" in f:
-        created = datetime.fromisoformat(view["Created"].replace("Z", "+00:00"))
+        created = datetime.fromtimestamp(values.parse_rfc3339(view["Created"]) / 1e9, timezone.utc)
         if not all(created < parse_until(u) for u in f["until"]):
             return False
     return True

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 from typing import Callable
 
+from engine import values
 from engine.errors import InvalidArgument
 from engine.runtime import caps as capsmod, seccomp
 from engine.runtime.etcfiles import default_etc_files
@@ -131,11 +132,10 @@ def _hostname_of(ns_path: str) -> str:
 def _bytes(value, what: str) -> int:
     if isinstance(value, int):
         return value
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*", str(value), re.I)
-    if not m:
-        raise InvalidArgument(f"invalid {what}: {value!r}")
-    mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[m.group(2).lower()]
-    return int(float(m.group(1)) * mult)
+    try:
+        return values.parse_size(str(value).strip())
+    except ValueError:
+        raise InvalidArgument(f"invalid {what}: {value!r}") from None
 
 
 def anonymous_volume_name(cid: str, target: str) -> str:

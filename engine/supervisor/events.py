@@ -7,14 +7,13 @@ has them).
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
 
+from engine.values import parse_timestamp
 from engine.errors import InvalidArgument
 
 KEEP = 1000
@@ -40,26 +39,14 @@ def parse_time(value: Any, now_ns: int | None = None) -> int | None:
     before now (``10m``, ``1h30m``) -> unix nanoseconds."""
     if value is None or value == "":
         return None
-    now_ns = time.time_ns() if now_ns is None else now_ns
     if isinstance(value, int):
         return value * 1_000_000_000
-    s = repr(value) if isinstance(value, float) else str(value).strip()  # repr: no binary rounding
-    if re.fullmatch(r"\d+(\.\d+)?", s):
-        secs, _, frac = s.partition(".")
-        return int(secs) * 1_000_000_000 + int((frac + "000000000")[:9])
-    m = re.fullmatch(r"((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+", s)
-    if m:
-        mult = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9}
-        total = sum(float(n) * mult[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", s))
-        return now_ns - int(total)
+    text = repr(value) if isinstance(value, float) else str(value)  # repr: no binary rounding
     try:
-        dt = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return parse_timestamp(text, now_ns)
     except ValueError:
         raise InvalidArgument(f"invalid time {value!r}: use a unix timestamp, RFC 3339 date or a duration "
                               "like 10m") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_dt.timezone.utc)
-    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
 def check_filters(filters: dict | None) -> dict[str, list[str]]:

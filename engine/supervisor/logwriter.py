@@ -12,23 +12,22 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 
+from engine import values
 from engine.errors import InvalidArgument
 
 MAX_PARTIAL = 16 * 1024  # Docker's copier buffer: longer lines are split into partial messages
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
 
 
 def parse_size(value: str) -> int:
-    """``10m``, ``512k``, ``1g``, ``100`` -> bytes (binary units, as Docker's json-file reads them)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtb]?)(?:i?b)?\s*", str(value).lower())
-    if not m:
-        raise InvalidArgument(f"invalid max-size {value!r}: expected a size like 10m, 512k or 1g")
-    size = int(float(m.group(1)) * _UNITS[m.group(2)])
+    """``10m``, ``512k``, ``1g``, ``100`` -> bytes (binary units: json-file reads them with RAMInBytes)."""
+    try:
+        size = values.parse_size(str(value).strip())
+    except ValueError:
+        raise InvalidArgument(f"invalid max-size {value!r}: expected a size like 10m, 512k or 1g") from None
     if size <= 0:
         raise InvalidArgument(f"invalid max-size {value!r}: must be a positive size")
     return size
@@ -63,8 +62,7 @@ def log_options(log_config: dict | None) -> tuple[bool, int, int, bool]:
 
 def format_time(ns: int) -> str:
     """Unix nanoseconds -> ``2024-05-01T10:00:00.123456789Z``."""
-    secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+    return values.format_rfc3339_nano(ns)
 
 
 def encode_entry(data: bytes, stream: str, ns: int) -> bytes:

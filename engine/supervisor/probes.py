@@ -9,6 +9,7 @@ import signal
 import time
 
 from engine.supervisor import health as hc
+from engine.values import format_duration
 from engine.supervisor.box import Box
 from engine.supervisor.events import container_event
 from engine.supervisor.logwriter import format_time
@@ -18,13 +19,6 @@ def now_iso() -> str:
     return format_time(time.time_ns())
 
 
-def _duration(ns: int) -> str:
-    """Go's time.Duration formatting for whole and fractional seconds (``30s``, ``1.5s``, ``2m0s``)."""
-    secs = ns / 1e9
-    if secs < 60:
-        return f"{secs:g}s"
-    m, s = divmod(secs, 60)
-    return f"{int(m)}m{s:g}s"
 
 
 class ProbeMixin:
@@ -126,7 +120,7 @@ class ProbeMixin:
         output = p["buf"].decode("utf-8", "replace")
         if p["timed_out"]:
             code = -1
-            output = f"Health check exceeded timeout ({_duration(box.health_cfg.timeout)})"
+            output = f"Health check exceeded timeout ({format_duration(box.health_cfg.timeout)})"
         elif code < 0:
             code = 128 - code
         self._probe_done(box, {"Start": format_time(p["start"]), "End": now_iso(), "ExitCode": code,

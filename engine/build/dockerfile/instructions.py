@@ -15,7 +15,7 @@ from engine.build.dockerfile import ast
 from engine.build.dockerfile.flags import (BOOL, STRING, STRINGS, FlagError, check_network, check_security,
                                            parse_flags, parse_mount)
 from engine.build.dockerfile.lines import RawLine, heredoc_word, split_instruction
-from engine.build.dockerfile.durations import parse_duration
+from engine.values import parse_duration
 
 STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-_.]*$")
 WS_RE = re.compile(r"[\t\v\f\r ]+")
