@@ -13,7 +13,25 @@ scope), ``retry`` (back-off policy), ``tls`` (system CAs + /etc/docker/certs.d),
 """
 import sys
 
-# httpx imports its command-line client (click, rich, pygments) at import time when they are
-# installed; the engine never uses it, and blocking it takes ~0.2 s off every pull's start-up.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)
+
+def _import_http_stack() -> None:
+    """Import httpx without the parts the engine never uses.
+
+    httpx imports its command-line client (click, rich, pygments) and httpcore imports trio
+    (for async code under trio) whenever they are installed: together a few hundred ms of
+    every pull's start-up. Both are hidden for the duration of the import only."""
+    if "httpcore" in sys.modules or "httpx" in sys.modules:
+        return
+    hidden = [m for m in ("httpx._main", "trio") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes "import m" raise ImportError
+    try:
+        import httpcore  # noqa: F401
+        import httpx  # noqa: F401
+    finally:
+        for m in hidden:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+
+
+_import_http_stack()
