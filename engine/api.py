@@ -116,6 +116,20 @@ class Engine:
             if self.supervisor_running():
                 self.supervisor.notify(event)
 
+    def revive(self, states: Iterator[dict]) -> bool:
+        """Start the supervisor when a record says a container runs but no supervisor does (it was
+        killed, or the machine rebooted): it re-adopts the living, records the dead as exited and
+        applies restart policies. True when it did, so the caller reads the states again; without
+        it ``ps`` would show dead containers as running and ``logs`` would wait on a pipe nobody
+        reads. Costs a pid-file read when all is well."""
+        if not any(st.get("Running") or st.get("Restarting") for st in states) or self.supervisor_running():
+            return False
+        try:
+            self.supervisor.ensure_running()
+        except EngineError:  # e.g. not root: show the records as they are
+            return False
+        return True
+
     def shutdown(self) -> None:
         """Stop every container of this data root, then its supervisor (tests, uninstall)."""
         if not self.supervisor_running():
@@ -374,10 +388,13 @@ class Containers:
     def record(self, ref: str) -> dict:
         """The config record merged with the live state (``State`` key)."""
         rec = self.store.get(ref)
-        try:
-            rec["State"] = self.store.state(rec["Id"])
-        except NotFound:
-            rec["State"] = {}
+        for _ in range(2):  # again once the supervisor was revived (Engine.revive)
+            try:
+                rec["State"] = self.store.state(rec["Id"])
+            except NotFound:
+                rec["State"] = {}
+            if not self.engine.revive([rec["State"]]):
+                break
         return rec
 
     def _image(self, rec: dict):
@@ -678,13 +695,9 @@ class Containers:
         """Docker /containers/json, newest first."""
         flt = view.check_filters(filters)
         out = []
-        recs = []
-        for rec in self.store.records():
-            try:
-                rec["State"] = self.store.state(rec["Id"])
-            except NotFound:
-                continue
-            recs.append(rec)
+        recs = self._with_states(self.store.records())
+        if self.engine.revive(r["State"] for r in recs):  # states are true again (Engine.revive)
+            recs = self._with_states(self.store.records())
         recs.sort(key=lambda r: r.get("Created") or "", reverse=True)
         nets = self._network_records()
         settings_of: dict[str, dict] = {}
@@ -717,6 +730,16 @@ class Containers:
             out.append(item)
         if limit is not None and limit > 0:
             out = out[:limit]
+        return out
+
+    def _with_states(self, records: list[dict]) -> list[dict]:
+        out = []
+        for rec in records:
+            try:
+                rec["State"] = self.store.state(rec["Id"])
+            except NotFound:
+                continue
+            out.append(rec)
         return out
 
     def _network_names(self, rec: dict, settings: dict) -> set[str]:

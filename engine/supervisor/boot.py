@@ -20,8 +20,64 @@ from engine.supervisor.restart import RestartManager, RestartPolicy
 UNKNOWN_EXIT = 255  # what containerd reports when the exit status was lost (our daemon was down)
 
 
+PIDFD_GET_INFO = 0xC040FF0B  # _IOWR(0xFF, 11, struct pidfd_info), its first 64 bytes (Linux 6.13+)
+PIDFD_INFO_EXIT = 0x8           # Linux 6.15+: the exit status, kept once the process is reaped
+
+
 def now_iso() -> str:
     return format_time(time.time_ns())
+
+
+def adopted_exit_code(pid: int, pidfd: int) -> int:
+    """The exit code of a container an earlier daemon started. It is not our child (it was
+    re-parented when that daemon died), so waitpid cannot tell; the kernel still can: a zombie's
+    status is field 52 of /proc/PID/stat, and once reaped by its new parent, PIDFD_GET_INFO keeps
+    it (Linux 6.15+). 255 only when neither has it (an older kernel and an init that reaped it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if fields[0] == "Z" and len(fields) > 49:
+            return _exit_code(int(fields[49]))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import fcntl
+        import struct
+
+        buf = bytearray(64)
+        struct.pack_into("Q", buf, 0, PIDFD_INFO_EXIT)
+        fcntl.ioctl(pidfd, PIDFD_GET_INFO, buf)
+        if struct.unpack_from("Q", buf, 0)[0] & PIDFD_INFO_EXIT:
+            return _exit_code(struct.unpack_from("i", buf, 60)[0])
+    except OSError:
+        pass
+    return UNKNOWN_EXIT
+
+
+def zombie_exit_code(pid: int, started_at: str) -> int | None:
+    """The exit code of a container that ended while no daemon ran, if its process is still a
+    zombie (an init that does not reap at once) and really is that container: it began within a
+    few seconds before the recorded StartedAt (pids are reused, start times are not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            return None
+        with open("/proc/stat") as f:
+            btime = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        began = btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        from engine.logs import time_ns
+
+        if not -5.0 < time_ns(started_at) / 1e9 - began < 5.0:
+            return None
+        return _exit_code(int(fields[49]))
+    except (OSError, ValueError, IndexError, StopIteration, Exception):  # noqa: BLE001 - unknown it stays
+        return None
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 class BootMixin:
@@ -44,15 +100,19 @@ class BootMixin:
                 to_start.append(box)
                 continue
             if not st.get("Running"):
+                if self._half_started(cid):  # the last daemon died inside its start: undo what it made
+                    self._release(box)
                 continue
             pid = int(st.get("Pid") or 0)
             if pid and self._adopt(box, pid, st):
                 live.append(cid)
                 continue
+            code = zombie_exit_code(pid, st.get("StartedAt") or "") if pid else None
+            code = UNKNOWN_EXIT if code is None else code
             self._set_state(box, Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
-                            ExitCode=UNKNOWN_EXIT, FinishedAt=now_iso())
+                            ExitCode=code, FinishedAt=now_iso())
             self._release(box)
-            self._publish(container_event("die", rec, exitCode=UNKNOWN_EXIT))
+            self._publish(container_event("die", rec, exitCode=code))
             with contextlib.suppress(InvalidArgument):
                 if RestartPolicy.from_hostconfig(rec.get("HostConfig")).restarts_on_boot(False):
                     to_start.append(box)
@@ -69,6 +129,16 @@ class BootMixin:
             except Exception:  # noqa: BLE001 - recorded in its state; the others still start
                 traceback.print_exc()
                 self._set_state(box, Status="exited", Running=False, Restarting=False)
+
+    @staticmethod
+    def _half_started(cid: str) -> bool:
+        """A container recorded as not running that has a cgroup: a start cut short by our death."""
+        from engine.cgroups import container_cgroup
+
+        try:
+            return container_cgroup(cid).exists()
+        except Exception:  # noqa: BLE001 - no cgroup support: nothing could have been left
+            return False
 
     def _release(self, box: Box) -> None:
         from engine.cgroups import container_cgroup

@@ -31,7 +31,7 @@ from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.state import DataRoot, read_json
 from engine.supervisor import health as hc
 from engine.supervisor import networker, protocol, statewrite
-from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin
+from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin, adopted_exit_code
 from engine.supervisor.box import Box, Timer
 from engine.supervisor.events import EventLog, check_event, check_filters, container_event, matches
 from engine.supervisor.logwriter import JsonFileWriter, format_time
@@ -577,8 +577,12 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             _write_hostname(spec)
             ph.mark("spec")
             cgroup = container_cgroup(box.cid)
+            # a leftover of a run whose supervisor died mid-start: its processes go first, so one
+            # container never runs twice (destroy alone cannot remove a cgroup that has tasks)
             with contextlib.suppress(Exception):
-                cgroup.destroy()  # a leftover of a run whose supervisor died
+                cgroup.kill_all(signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                cgroup.destroy()
             cgroup.create()
             cgroup.apply(limits)
             ph.mark("cgroup")
@@ -684,6 +688,8 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                     code = 128 - code
             except ChildProcessError:
                 pass
+        else:
+            code = adopted_exit_code(box.pid, box.pidfd)
         self._unwatch(box.pidfd)
         os.close(box.pidfd)
         box.pidfd = -1

@@ -122,17 +122,21 @@ def test_sigkill_of_up_at_random_moments(fault_root, tmp_path):
     assert converged(p) == []
     p.run("down", "-v", "-t", "0")
     assert inv.residue() == []
-    # how long a whole `up -d` takes here: the kills land anywhere inside it
-    t0 = time.monotonic()
-    p.run("up", "-d")
-    span = time.monotonic() - t0
+    # how many progress lines a whole `up -d` prints: each kill lands after a random one of them,
+    # so every trial interrupts up somewhere between its first step and its last
+    steps = len(p.run("--progress", "plain", "up", "-d").stderr.splitlines())
     p.run("down", "-v", "-t", "0")
     rng = random.Random(SEED)
     survived, outcomes = 0, []
     for trial in range(TRIALS):
-        delay = rng.uniform(0.0, span)
-        proc = p.popen("up", "-d")
-        time.sleep(delay)
+        after = rng.randrange(0, steps)
+        proc = p.popen("--progress", "plain", "up", "-d")
+        t0 = time.monotonic()
+        for _ in range(after):
+            if not proc.stderr.readline():
+                break
+        time.sleep(rng.uniform(0.0, 0.05))  # and at any point between two lines
+        delay = time.monotonic() - t0
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             outcomes.append("killed")
@@ -147,9 +151,10 @@ def test_sigkill_of_up_at_random_moments(fault_root, tmp_path):
         assert problems == [], f"trial {trial} (kill after {delay:.2f}s): not converged: {problems}"
         assert left == [], f"trial {trial} (kill after {delay:.2f}s): left behind: {left}"
         survived += 1
-        sys.stderr.write(f"kill trial {trial}: {outcomes[-1]} after {delay:.2f}s, converged, nothing left\n")
+        sys.stderr.write(f"kill trial {trial}: {outcomes[-1]} after line {after} ({delay:.2f}s), converged, "
+                         f"nothing left\n")
     print(f"\nkill trials: {TRIALS} run, {outcomes.count('killed')} killed mid-up, {survived} survived "
-          f"(converged, nothing left); up -d takes {span:.2f}s; seed {SEED}")
+          f"(converged, nothing left); up -d prints {steps} progress lines; seed {SEED}")
 
 
 def test_two_ups_at_once_make_one_container_per_replica(fault_root, tmp_path):
