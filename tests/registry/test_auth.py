@@ -170,3 +170,17 @@ def test_login_logout_through_creds_store(make_registry, engine, docker_config_d
     assert engine.images.pull(f"{reg.host}/busybox:latest")["digest"] == reg.images["busybox:latest"]
     engine.logout(reg.host)
     assert json.loads(cred_helper.read_text()) == {}
+
+
+def test_expired_token_is_renewed(make_registry, engine):
+    import time
+
+    reg = make_registry(auth="token", fill_images="busybox")
+    srv = reg.token_server
+    srv.lifetime = 11          # the client keeps a 10 s margin: usable for about 1 s
+    srv.requests.clear()
+    engine.images.pull(f"{reg.host}/busybox:latest")
+    assert len(srv.requests) == 1
+    time.sleep(1.5)
+    assert engine.images.pull(f"{reg.host}/busybox:latest")["status"].startswith("Image is up to date")
+    assert [r["scope"] for r in srv.requests] == [["repository:busybox:pull"]] * 2
