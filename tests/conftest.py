@@ -54,7 +54,7 @@ def _remove_empty_cgroup_parents() -> None:
     are never touched; the engine recreates the parent on its next container."""
     import glob
 
-    for d in glob.glob("/sys/fs/cgroup/*/pycompose") + glob.glob("/sys/fs/cgroup/pycompose"):
+    for d in leaks.cgroup_parents():
         try:
             os.rmdir(d)
         except OSError:

@@ -46,11 +46,25 @@ def mounts() -> set[str]:
     return out
 
 
+def cgroup_parents() -> list[str]:
+    """Every ``pycompose`` parent group: under each v1 hierarchy, at the v2 top, and on a v2 host
+    anywhere deeper (a delegated subtree such as system.slice/x.service/pycompose)."""
+    found = glob.glob("/sys/fs/cgroup/*/pycompose") + glob.glob("/sys/fs/cgroup/pycompose")
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+            if top.count("/") > 7 or os.path.basename(top) == "pycompose":
+                dirs[:] = []
+                continue
+            found += [os.path.join(top, d) for d in dirs if d == "pycompose" and top != "/sys/fs/cgroup"]
+    return found
+
+
 def cgroups() -> set[str]:
     out = set()
-    for d in glob.glob("/sys/fs/cgroup/*/pycompose/*") + glob.glob("/sys/fs/cgroup/pycompose/*"):
-        if os.path.isdir(d):
-            out.add(f"cgroup {d}")
+    for parent in cgroup_parents():
+        for d in glob.glob(os.path.join(parent, "*")):
+            if os.path.isdir(d):
+                out.add(f"cgroup {d}")
     return out
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cgroup_paths import cgroup_file, group_dir
+from engine.cgroups import detect_version
 from engine.errors import NotFound
 
 pytestmark = pytest.mark.root
@@ -51,7 +53,8 @@ def test_fork_bomb_stops_at_the_pids_limit(eng, made):
         if stopped and (b"can't fork" in errors or b"Resource temporarily unavailable" in errors):
             break
     assert stopped == b"stopped 2\n"
-    pids_dir = Path("/sys/fs/cgroup/pids/pycompose") / cid
+    pids_dir = group_dir(eng.containers.inspect(cid)["State"]["Pid"], "pids")
+    assert pids_dir.name == cid
     assert (pids_dir / "pids.max").read_text().strip() == "10"
     assert int((pids_dir / "pids.current").read_text()) <= 10
     assert int(eng.containers.stats(cid)["pids_stats"]["current"]) <= 10
@@ -61,10 +64,33 @@ def test_fork_bomb_stops_at_the_pids_limit(eng, made):
 def test_cpus_and_shares_show_in_the_cfs_files(eng, made):
     cid = create(eng, made, ["sleep", "300"], NanoCpus=500_000_000, CpuShares=512)
     eng.containers.start(cid)
-    cpu = Path("/sys/fs/cgroup/cpu/pycompose") / cid
-    assert (cpu / "cpu.cfs_period_us").read_text().strip() == "100000"
-    assert (cpu / "cpu.cfs_quota_us").read_text().strip() == "50000"
-    assert (cpu / "cpu.shares").read_text().strip() == "512"
+    cpu = group_dir(eng.containers.inspect(cid)["State"]["Pid"], "cpu")
+    assert cpu.name == cid
+    if detect_version() == 2:
+        assert (cpu / "cpu.max").read_text().strip() == "50000 100000"
+        assert (cpu / "cpu.weight").read_text().strip() == "20"  # 512 shares on runc's v2 scale
+    else:
+        assert (cpu / "cpu.cfs_period_us").read_text().strip() == "100000"
+        assert (cpu / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        assert (cpu / "cpu.shares").read_text().strip() == "512"
+    eng.containers.kill(cid)
+
+
+def test_memory_and_blkio_weight_show_in_the_cgroup_files(eng, made):
+    mem = 48 * 1024 * 1024
+    cid = create(eng, made, ["sleep", "300"], Memory=mem, BlkioWeight=300)
+    eng.containers.start(cid)
+    pid = eng.containers.inspect(cid)["State"]["Pid"]
+    assert int(cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max").read_text()) == mem
+    if detect_version() == 2:
+        d = group_dir(pid, "io")
+        bfq = d / "io.bfq.weight"
+        if bfq.exists():
+            assert bfq.read_text().split()[-1] == "300"
+        else:
+            assert (d / "io.weight").read_text().strip() == "default 2930"
+        assert int((d / "memory.swap.max").read_text()) == mem  # MemorySwap 0: as much swap again
+    assert int(eng.containers.stats(cid)["memory_stats"]["limit"]) == mem
     eng.containers.kill(cid)
 
 
