@@ -144,9 +144,13 @@ class ContainerStore:
             tmp.mkdir(mode=0o710)
             rec = dict(record, Id=cid, Name=full)
             rec.setdefault("Created", now_iso())
-            write_json(tmp / "state.json", initial_state(), sync=False)  # rebuilt by state() if lost
-            write_json(tmp / "config.json", rec)
-            os.rename(tmp, self.base / cid)
+            try:
+                write_json(tmp / "state.json", initial_state(), sync=False)  # rebuilt by state() if lost
+                write_json(tmp / "config.json", rec)
+                os.rename(tmp, self.base / cid)
+            except BaseException:  # e.g. a full disk: nothing half-made stays
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
             return cid
 
     def _sweep(self) -> None:

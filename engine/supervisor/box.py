@@ -50,6 +50,8 @@ class Box:
         self.stdin_relay: dict | None = None      # StdinOnce: stdin.fifo -> pipe, closed when the client leaves
         self.keeper_pid = 0                       # Tty: the process parking the pty master (engine.supervisor.stdio)
         self.keeper_is_child = False
+        self.unsaved: dict = {}                   # state fields a full disk kept from state.json (retried)
+        self.unsaved_timer: Timer | None = None
 
     @property
     def running(self) -> bool:

@@ -156,8 +156,11 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         try:
             fn(*args)
         except Exception:  # noqa: BLE001 - one container's failure must not stop the others
-            traceback.print_exc()
-            sys.stderr.flush()
+            try:
+                traceback.print_exc()
+                sys.stderr.flush()
+            except (OSError, ValueError):  # our own log is on a full disk: the loop goes on regardless
+                pass
 
     def _unwatch(self, fd) -> None:
         with contextlib.suppress(KeyError, ValueError):
@@ -512,10 +515,23 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
             return {}
 
     def _set_state(self, box: Box, **fields) -> dict:
+        fields = {**box.unsaved, **fields}
         try:
-            return statewrite.update_state(self.store, box.cid, **fields)
+            st = statewrite.update_state(self.store, box.cid, **fields)
         except NotFound:
             return {}
+        except OSError:  # a full disk: kept here, written as soon as it can be; the loop goes on
+            box.unsaved = fields
+            if box.unsaved_timer is None:
+                box.unsaved_timer = self.call_later(1.0, lambda: self._save_unsaved(box))
+            return dict(self._state(box), **fields)
+        box.unsaved = {}
+        return st
+
+    def _save_unsaved(self, box: Box) -> None:
+        box.unsaved_timer = None
+        if box.unsaved and self.boxes.get(box.cid) is box:
+            self._set_state(box)
 
     def _publish(self, ev: dict) -> None:
         with contextlib.suppress(OSError):

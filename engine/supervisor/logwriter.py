@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -71,6 +72,15 @@ def encode_entry(data: bytes, stream: str, ns: int) -> bytes:
                        ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
+def _report(message: str) -> None:
+    """A line in the supervisor's log, if even that can be written."""
+    try:
+        sys.stderr.write(f"{format_time(time.time_ns())} {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 class JsonFileWriter:
     """Appends a container's output to ``<id>-json.log``, splitting lines and rotating like Docker."""
 
@@ -82,6 +92,8 @@ class JsonFileWriter:
         self._pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         self._size = os.fstat(self._fd).st_size
+        self.dropped, self.failing = 0, False  # output lost to write errors (a full disk), and whether now
+        self.report = _report
 
     @classmethod
     def for_record(cls, path: str | os.PathLike, log_config: dict | None) -> "JsonFileWriter | None":
@@ -117,13 +129,44 @@ class JsonFileWriter:
         ns = self.clock()
         for piece in pieces:
             line = encode_entry(piece, stream, ns)
-            if self.max_size > 0 and self._size >= self.max_size:
-                self._rotate()
-            os.write(self._fd, line)
-            self._size += len(line)
+            try:
+                if self.max_size > 0 and self._size >= self.max_size:
+                    self._rotate()
+                self._append(line)
+            except OSError as e:  # a full disk: the entry is lost, as Docker's json-file loses it
+                self.dropped += len(piece)
+                if not self.failing:
+                    self.failing = True
+                    self.report(f"cannot write the json-file log {self.path}: {e.strerror or e}: "
+                                f"dropping output until it can")
+                continue
+            if self.failing:
+                self.failing = False
+                self.report(f"the json-file log {self.path} is written again ({self.dropped} bytes of "
+                            f"output dropped meanwhile)")
+
+    def _append(self, line: bytes) -> None:
+        """Write one whole entry or none: a short write on a full disk is cut back off, so the
+        file never holds half a JSON line."""
+        if self._fd < 0:  # a rotation that failed half-way: open the file again
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._size = os.fstat(self._fd).st_size
+        done = 0
+        try:
+            while done < len(line):
+                done += os.write(self._fd, line[done:])
+        except OSError:
+            if done:
+                try:
+                    os.ftruncate(self._fd, self._size)
+                except OSError:
+                    pass
+            raise
+        self._size += len(line)
 
     def _rotate(self) -> None:
         os.close(self._fd)
+        self._fd = -1
         if self.max_file > 1:
             ext = ".gz" if self.compress else ""
             last = Path(f"{self.path}.{self.max_file - 1}{ext}")

@@ -72,6 +72,9 @@ def error_reply(exc: BaseException) -> dict:
             reply["status"] = exc.status
             reply["error"] = type(exc).__name__
         return reply
+    if isinstance(exc, OSError) and exc.strerror:  # e.g. a full disk: what the system said, and where
+        where = f": {exc.filename}" if exc.filename else ""
+        return {"ok": False, "error": "EngineError", "message": f"{exc.strerror}{where}"}
     return {"ok": False, "error": "EngineError", "message": f"supervisor: {type(exc).__name__}: {exc}"}
 
 
