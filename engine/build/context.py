@@ -63,12 +63,12 @@ class BuildContext:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def from_tar(cls, stream: BinaryIO, data_root: DataRoot) -> "BuildContext":
+    def from_tar(cls, stream: BinaryIO, data_root: DataRoot, scratch: Path | None = None) -> "BuildContext":
         """Unpack a context tar (plain or compressed) with the safe layer unpacker."""
         from engine.build.copyops import is_archive
         from engine.images.unpack import unpack_layer
 
-        tmp = Path(tempfile.mkdtemp(prefix="ctx-", dir=data_root.dir("builder", "tmp")))
+        tmp = Path(tempfile.mkdtemp(prefix="ctx-", dir=scratch or data_root.dir("builder", "tmp")))
         try:
             spool = tmp / "context.tar"
             with open(spool, "wb") as f:
@@ -222,10 +222,11 @@ class BuildContext:
             self._dirty = False
 
 
-def load_context(source, dockerfile_name: str | None, data_root: DataRoot) -> BuildContext:
+def load_context(source, dockerfile_name: str | None, data_root: DataRoot,
+                 scratch: Path | None = None) -> BuildContext:
     """A BuildContext for a path or a tar stream, with its .dockerignore applied."""
     if hasattr(source, "read"):
-        ctx = BuildContext.from_tar(source, data_root)
+        ctx = BuildContext.from_tar(source, data_root, scratch)
     else:
         root = Path(source)
         if not root.is_dir():

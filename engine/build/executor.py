@@ -9,6 +9,7 @@ build leaves no container, mount or half-written layer behind.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -75,7 +76,7 @@ class Build:
         self._ctx = None
         self._named: dict[str, object] = {}
         self._imported = cacheio.load_imports(opts.cache_from)
-        self.tmp = Path(tempfile.mkdtemp(prefix="build-", dir=self.root.dir("builder", "tmp")))
+        self.tmp, self._tmp_lock = _scratch_root(self.root)
         self.df = None
         self.df_text = ""
         self.needed: list = []
@@ -97,6 +98,7 @@ class Build:
                 if hasattr(ctx, "close"):
                     ctx.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
+            os.close(self._tmp_lock)
 
     def _load_definition(self) -> None:
         from engine.build.dockerfile.parser import parse
@@ -272,6 +274,33 @@ class Build:
 
     def error_details(self, vertex_name: str, instr, tail: bytes) -> str:
         return resolve.error_details(self, vertex_name, instr, tail)
+
+
+def _scratch_root(root: DataRoot) -> tuple[Path, int]:
+    """This build's scratch dir, flock-ed while it runs; the dirs of builds that died (killed,
+    power loss) are not locked any more and are removed here."""
+    parent = root.dir("builder", "tmp")
+    for stale in parent.iterdir():
+        lock = stale / ".lock"
+        try:
+            fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            fd = -1
+        try:
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif time.time() - stale.lstat().st_mtime < 60:
+                continue  # being made right now by another build
+            shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass  # a running build holds it
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    tmp = Path(tempfile.mkdtemp(prefix="build-", dir=parent))
+    fd = os.open(tmp / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return tmp, fd
 
 
 def _resolve_args(args: dict | None) -> dict[str, str]:

@@ -54,7 +54,7 @@ def open_context(build):
     from engine.build.context import load_context
 
     dockerfile = None if build.opts.dockerfile_inline is not None else (build.opts.dockerfile or "Dockerfile")
-    return load_context(build.opts.context, dockerfile, build.root)
+    return load_context(build.opts.context, dockerfile, build.root, build.tmp)
 
 
 def uses_context(build) -> bool:

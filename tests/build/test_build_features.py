@@ -179,3 +179,13 @@ def test_context_symlinks_never_lead_out(bld, tmp_path):
     os.symlink("../../../../etc/hostname", deref / "evil-file")
     with pytest.raises(BuildError, match="not found"):
         bld.build(deref)
+
+
+def test_copy_link_survives_a_changed_base(bld):
+    ctx = bld.context({"Dockerfile": "FROM busybox\nARG V\nRUN echo $V > /v\nCOPY --link app.txt /srv/app.txt\n",
+                       "app.txt": "app"})
+    bld.build(ctx, "pyc-build-link:1", build_args={"V": "1"})
+    _, events = bld.build(ctx, "pyc-build-link:1", build_args={"V": "2"})
+    st = steps(events)
+    assert st == {"[2/3] RUN echo $V > /v": False, "[3/3] COPY --link app.txt /srv/app.txt": True}
+    assert bld.run("pyc-build-link:1", "cat", "/v", "/srv/app.txt").stdout == "2\napp"
