@@ -133,12 +133,14 @@ class Session:
         """Send with auth and retries; returns the last response (any status but 401 retried once)."""
         url = path if path.startswith(("http://", "https://")) else self.url(path)
         client = self._client(url.split(":", 1)[0])
+        target = httpx.URL(url)
+        own = target.netloc == httpx.URL(f"{target.scheme}://{self.host}/").netloc
         auth_retried = False
         attempt = 0
         while True:
             attempt += 1
             h = dict(headers or {})
-            a = self.auth.header(scope)
+            a = self.auth.header(scope) if own else None   # never hand a token to another host
             if a and "Authorization" not in h:
                 h["Authorization"] = a
             body = content() if callable(content) else content
