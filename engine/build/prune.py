@@ -49,7 +49,7 @@ def usage(root: DataRoot, store) -> list[dict]:
     out = []
     for rec in cache.all():
         shared = bool(rec.layer and rec.layer["digest"] in used_blobs)
-        out.append({"ID": rec.key[:25], "Type": "regular", "Size": int((rec.layer or {}).get("size") or 0),
+        out.append({"ID": rec.key[:25], "Type": "regular", "Size": _disk_size(cache, store, rec.layer),
                     "Shared": shared, "InUse": False, "Reclaimable": not shared,
                     "LastUsedAt": rec.last_used, "Description": rec.description})
     for d in _mount_dirs(root):
@@ -57,6 +57,18 @@ def usage(root: DataRoot, store) -> list[dict]:
                     "InUse": _busy(d), "Reclaimable": True, "LastUsedAt": d.stat().st_mtime,
                     "Description": "cached mount"})
     return out
+
+
+def _disk_size(cache: BuildCache, store, layer: dict | None) -> int:
+    """What a cached layer takes on disk: its tar blob and its unpacked directory."""
+    if not layer:
+        return 0
+    size = 0
+    if (cache.blobs / layer["digest"].split(":", 1)[1]).exists():
+        size += int(layer.get("blob_size") or layer.get("size") or 0)
+    if store.layers.is_unpacked(layer["diff_id"]):
+        size += int(layer.get("size") or 0)
+    return size
 
 
 def _busy(d: Path) -> bool:
