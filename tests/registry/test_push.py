@@ -101,3 +101,27 @@ def test_catalog_search(registry, engine):
     assert engine.images.search(f"{registry.host}/busy", filters={"is-official": ["true"]}) == []
     with pytest.raises(InvalidArgument):
         engine.images.search(f"{registry.host}/busy", filters={"nope": ["1"]})
+
+
+def test_hub_search_api(engine, flaky_front, monkeypatch):
+    """docker.io terms go to Docker Hub's search API; Hub is out of reach here, so a local
+    server answers in its format (the one stand-in of these tests)."""
+    from engine.registry import search as search_mod
+
+    body = json.dumps({"num_results": 3, "query": "busy", "results": [
+        {"name": "busybox", "description": "Busybox base image.", "star_count": 3000, "is_official": True,
+         "is_automated": False},
+        {"name": "someone/busybox-tools", "description": "", "star_count": 12, "is_official": False,
+         "is_automated": True},
+        {"name": "other/busy", "description": "x", "star_count": 0, "is_official": False, "is_automated": False},
+    ]}).encode()
+    front = flaky_front(1, [("/v1/search", 200, {"Content-Type": "application/json"}, 10, body)])
+    monkeypatch.setattr(search_mod, "HUB_SEARCH", f"http://{front.host}/v1/search")
+    got = engine.images.search("busy", limit=2)
+    assert [r["name"] for r in got] == ["busybox", "someone/busybox-tools"]
+    assert "q=busy" in front.seen[0][1] and "n=2" in front.seen[0][1]
+    assert [r["name"] for r in engine.images.search("busy", filters={"stars": ["10"], "is-automated": ["true"]})] \
+        == ["someone/busybox-tools"]
+    assert [r["name"] for r in engine.images.search("busy", filters={"is-official": ["true"]})] == ["busybox"]
+    with pytest.raises(InvalidArgument):
+        engine.images.search("busy", limit=101)
