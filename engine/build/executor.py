@@ -88,6 +88,7 @@ class Build:
             self._load_definition()
             target = self._target()
             self.needed = resolve.stages_needed(self, target)
+            self._prewarm()
             self._load_context_if_used()
             img = self._build_stages(target)
             return self._export(img)
@@ -123,6 +124,23 @@ class Build:
                 if value is not None:
                     self.global_args[name] = value
                     self.consumed.add(name)
+
+    def _prewarm(self) -> None:
+        """Import what the first RUN needs (the runtime, netlink) while the context is read:
+        a one-off cost per process that would otherwise delay the first step."""
+        if not any(i.keyword == "RUN" for st in self.needed for i in st.instructions):
+            return
+
+        def load() -> None:
+            try:
+                import engine.build.runner  # noqa: F401
+                from engine.network import links
+
+                links._pyroute2()
+            except Exception:  # noqa: BLE001 - the step itself reports a broken install
+                pass
+
+        threading.Thread(target=load, name="build-prewarm", daemon=True).start()
 
     def _dockerfile_name(self) -> str:
         if self.opts.dockerfile_inline is not None:
