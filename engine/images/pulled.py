@@ -25,13 +25,10 @@ def _record_path(store: ImageStore, iid: str):
     return store.records_dir / f"{iid.split(':', 1)[1]}.json"
 
 
-def find_by_repo_digest(store: ImageStore, name_digest: str) -> str | None:
-    """The image id recorded under ``name@digest`` (normalised name), None when none is."""
-    for iid in store._ids():
-        rec = read_json(_record_path(store, iid)) or {}
-        if name_digest in (rec.get("repo_digests") or []):
-            return iid
-    return None
+def find_by_repo_digest(store: ImageStore, name_digest: str) -> list[str]:
+    """The image ids recorded under ``name@digest`` (several for an index: one per platform pulled)."""
+    return [iid for iid in store._ids()
+            if name_digest in ((read_json(_record_path(store, iid)) or {}).get("repo_digests") or [])]
 
 
 def manifest_of(store: ImageStore, iid: str) -> PulledManifest | None:

@@ -132,17 +132,15 @@ class Pull:
 
     def _already_here(self, name_digest: str) -> str | None:
         """The local image recorded under this repository digest, for the platform asked for."""
-        iid = pulled.find_by_repo_digest(self.store, name_digest)
-        if iid is None:
-            return None
-        try:
-            rec = self.store.get(iid)
-        except Exception:  # noqa: BLE001 - removed meanwhile: pull it again
-            return None
-        have = platforms.normalize(rec.os, rec.architecture, rec.image_config.get("variant") or "")
-        if not platforms.matches(self.want, have) or not all(self.store.blobs.exists(l["digest"]) for l in rec.layers):
-            return None
-        return iid
+        for iid in pulled.find_by_repo_digest(self.store, name_digest):
+            try:
+                rec = self.store.get(iid)
+            except Exception:  # noqa: BLE001 - removed meanwhile: pull it again
+                continue
+            have = platforms.normalize(rec.os, rec.architecture, rec.image_config.get("variant") or "")
+            if platforms.matches(self.want, have) and all(self.store.blobs.exists(l["digest"]) for l in rec.layers):
+                return iid
+        return None
 
     def _fetch(self, session: Session, top: manifests.Manifest, tag_ref: str | None, name_digest: str) -> str:
         image = manifests.choose(session, self.ref, top, self.want)

@@ -210,3 +210,17 @@ def test_single_platform_image_for_another_platform(registry, engine):
     assert str(e.value) == (f"image with reference {registry.host}/busybox:latest was found but does not match "
                             f"the specified platform: wanted linux/s390x, actual: linux/{host_arch()}")
     assert store_files(engine.root.path) == {"images/blobs/sha256": [], "images/records": [], "layers": []}
+
+
+def test_both_platforms_of_an_index_then_up_to_date(registry, engine, cutting_proxy):
+    other = "arm64" if host_arch() != "arm64" else "amd64"
+    ref = f"{registry.host}/multi/busybox:latest"
+    host_id = engine.images.pull(ref)["id"]
+    other_id = engine.images.pull(ref, platform=f"linux/{other}")["id"]
+    assert other_id != host_id
+    assert engine.images.inspect(ref)["Id"] == other_id          # the tag follows the last pull, as docker's
+    events: list[dict] = []
+    res = engine.images.pull(ref, progress=events.append)       # back to the host's: nothing to fetch
+    assert res["id"] == host_id and res["status"] == f"Downloaded newer image for {ref}"
+    assert not any(e["status"] in ("Pulling fs layer", "Downloading") for e in events)
+    assert engine.images.pull(ref)["status"] == f"Image is up to date for {ref}"
