@@ -335,6 +335,7 @@ def _resolve_args(args: dict | None) -> dict[str, str]:
 
 def build(images, opts: BuildOptions, progress=None) -> str:
     """Run a build; the image id."""
+    resolve.check_tags(opts.tags)
     try:
         return Build(images, opts, progress).run()
     except BuildError as e:

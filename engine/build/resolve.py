@@ -13,7 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 from engine.build.errors import BuildError
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, InvalidArgument, NotFound
 
 _pull_lock = threading.Lock()
 
@@ -175,6 +175,19 @@ def _fetch(build, ref: str, display: str):
         return store.get(ref)
     except NotFound:
         raise BuildError(f"failed to solve: {ref}: image not found after pulling it") from None
+
+
+def check_tags(tags) -> None:
+    """Refuse a bad ``-t`` before building anything (docker's wording)."""
+    from engine.images import reference
+
+    for t in tags or []:
+        try:
+            ref = reference.parse(t)
+        except EngineError as e:
+            raise InvalidArgument(f'invalid argument "{t}" for "-t, --tag" flag: {e}') from None
+        if ref.digest:
+            raise InvalidArgument(f'invalid argument "{t}" for "-t, --tag" flag: a tag cannot contain a digest')
 
 
 def full_names(tags) -> list[str]:

@@ -99,9 +99,14 @@ def build(args) -> int:
     if args.context != "-" and args.context.startswith(("http://", "https://", "git@")):
         raise InvalidArgument(f"unable to prepare context: remote contexts are not available: {args.context}")
     secrets = dict(parse_secret(s) for s in args.secret)
+    inline = None
+    if args.file == "-":  # `docker build -f - .`: the Dockerfile on stdin, the context a directory
+        if args.context == "-":
+            raise InvalidArgument("invalid argument: can't use stdin for both build context and dockerfile")
+        inline = sys.stdin.read()
     try:
         iid = Engine().images.build(
-            context, dockerfile=args.file, tags=args.tag, target=args.target,
+            context, dockerfile=None if inline is not None else args.file, dockerfile_inline=inline, tags=args.tag, target=args.target,
             build_args=_kv(args.build_arg, "build-arg", allow_bare=True), labels=_kv(args.label, "label"),
             no_cache=args.no_cache, no_cache_filter=args.no_cache_filter, pull=args.pull, network=args.network,
             extra_hosts=[h.replace("=", ":", 1) if ":" not in h.split("=")[0] else h for h in args.add_host],
