@@ -1,0 +1,62 @@
+"""Every valid project of the compose oracle corpus converts and validates strictly.
+
+The corpus (../shared/oracle/corpus, next to the repository) holds the projects Docker
+Compose v2.40.3 accepted (expected.json recorded); each is converted in-process with the
+case's global arguments, environment and working directory, as tests/unit/test_oracle.py
+runs them, and every file written is parsed back and validated against the newest
+Kubernetes schemas (kubernetes-validate, strict: no unknown fields). Two passes: the
+defaults (kustomize), and plain files with --allow-hostpath --stateful --publish nodeport.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from test_kube_support import convert_dir, validate
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "oracle" / "corpus"
+
+
+def valid_cases() -> list[Path]:
+    assert CORPUS.is_dir(), f"the oracle corpus is missing: {CORPUS}"
+    return sorted(p.parent for p in CORPUS.glob("*/*/expected.json") if (p.parent / "cmd.json").is_file())
+
+
+def _objects(files: dict[str, str]) -> list[tuple[str, dict]]:
+    out = []
+    for rel, text in sorted(files.items()):
+        for doc in yaml.safe_load_all(text):
+            if doc and doc.get("kind") != "Kustomization":
+                out.append((rel, doc))
+    return out
+
+
+def _convert_case(case: Path, **opts):
+    meta = json.loads((case / "cmd.json").read_text())
+    env = dict(meta["env"])
+    env.update(meta.get("extra_env") or {})
+    cwd = os.path.normpath(os.path.join(case, meta.get("workdir", ".")))
+    return convert_dir(cwd, meta["global_args"], environ=env, **opts)
+
+
+def test_every_valid_corpus_project_converts_and_validates():
+    cases = valid_cases()
+    assert len(cases) > 400
+    failures, converted, objects = [], 0, 0
+    for case in cases:
+        for opts in ({}, {"format": "plain", "allow_hostpath": True, "stateful": True, "publish": "nodeport"}):
+            try:
+                files, _bundle = _convert_case(case, **opts)
+            except Exception as e:  # noqa: BLE001 - any exception is a failure of this case
+                failures.append(f"{case.relative_to(CORPUS)} {opts}: {type(e).__name__}: {e}")
+                continue
+            for rel, obj in _objects(files):
+                objects += 1
+                for err in validate(obj):
+                    failures.append(f"{case.relative_to(CORPUS)} {opts} {rel}: {err}")
+        converted += 1
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures[:40])
+    print(f"\n{converted} corpus projects converted and validated ({objects} objects)")
