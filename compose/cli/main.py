@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("compose.cli.build", "Build or rebuild services"),
     "pull": ("compose.cli.pull", "Pull service images"),
     "push": ("compose.cli.pull", "Push service images"),
+    "bridge": ("compose.cli.bridge", "Convert compose files to Kubernetes manifests, Helm charts, or another model"),
     # engine verbs, docker's names (engine/cli/)
     "image": ("engine.cli.image", "Manage images"),
     "container": ("engine.cli.container", "Manage containers"),
