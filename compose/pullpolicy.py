@@ -86,7 +86,7 @@ def skip_reason(service: dict, local: dict | None, ignore_buildable: bool) -> st
     kind = service.get("pull_policy") or ""  # no policy: `pull` pulls it (only `up` reads it as missing)
     if kind in (NEVER, BUILD):
         return ""
-    if kind in (MISSING, IF_NOT_PRESENT) and local is not None and tag_of(image) not in (None, "latest"):
+    if kind in (MISSING, IF_NOT_PRESENT) and local is not None and tag_of(image) != "latest":  # digests too
         return "Image is already present locally"
     if service.get("build") is not None and ignore_buildable:
         return "Image can be built"

@@ -128,6 +128,8 @@ def test_pull_command_skips_like_compose():
         "Image is already present locally"
     assert pp.skip_reason({"image": "x:latest", "pull_policy": "missing"}, {"Id": "i"}, False) is None  # latest: pulled
     assert pp.skip_reason({"image": "x", "pull_policy": "if_not_present"}, {"Id": "i"}, False) is None
+    assert pp.skip_reason({"image": "x@sha256:" + "0" * 64, "pull_policy": "missing"}, {"Id": "i"}, False) == \
+        "Image is already present locally"
     assert pp.skip_reason({"image": "x:1", "pull_policy": "never"}, None, False) == ""
     assert pp.skip_reason({"image": "x:1", "build": {}}, None, True) == "Image can be built"
     assert pp.skip_reason({"image": "x:1", "build": {}}, None, False) is None
