@@ -10,8 +10,8 @@ pushes it with skopeo to a Debian docker-registry on 127.0.0.1, then times, turn
   (digests and diff ids still checked), the work skopeo's copy does;
 * ``skopeo copy docker://... dir:DIR`` into a fresh directory (downloads and verifies, no unpack);
 * ``podman pull`` into a fresh storage root (downloads and unpacks) when podman is installed;
-* pycompose warm: the same pull again (nothing to fetch), as a process and inside one
-  (the API call alone).
+* pycompose warm: the same pull again (nothing to fetch), as a process calling the API,
+  as the CLI (``pycompose image pull -q``), and inside one process (the API call alone).
 
 Prints medians (min..max) and the ratios to skopeo. Targets: cold <= 1.0x skopeo, warm < 150 ms.
 
@@ -42,6 +42,8 @@ import servers  # noqa: E402  (the test suite's registry launcher)
 
 PULL_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api import Engine; "
                 "Engine(sys.argv[1]).images.pull(sys.argv[2])")
+CLI_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[1]); from compose.cli.main import main; "
+               "sys.exit(main(sys.argv[2:]))")
 PACKED_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api import Engine; "
                   "from engine.registry.pull import pull; pull(Engine(sys.argv[1]).images.store, sys.argv[2], unpack=False)")
 
@@ -95,7 +97,8 @@ def main() -> int:
     podman = shutil.which("podman")
     results: dict[str, list[float]] = {"pycompose cold": [], "pycompose cold, no unpack": [],
                                        "skopeo cold": [], "podman cold": [],
-                                       "pycompose warm (process)": [], "pycompose warm (API call)": []}
+                                       "pycompose warm (process)": [], "pycompose image pull -q, warm": [],
+                                       "pycompose warm (API call)": []}
     try:
         print(f"making a {args.mb} MB image in {args.layers} layers and pushing it to {reg.host} ...", flush=True)
         layout = make_layout(work / "layout", args.mb, args.layers)
@@ -127,6 +130,9 @@ def main() -> int:
                 shutil.rmtree(prun, ignore_errors=True)
             results["pycompose warm (process)"].append(
                 run([sys.executable, "-c", PULL_SNIPPET, str(warm_root), ref, str(REPO)], env))
+            results["pycompose image pull -q, warm"].append(
+                run([sys.executable, "-c", CLI_SNIPPET, str(REPO), "image", "pull", "-q", ref],
+                    dict(env, PYCOMPOSE_ROOT=str(warm_root))))
         os.environ["PYCOMPOSE_CONFIG"] = env["PYCOMPOSE_CONFIG"]
         from engine.api import Engine
 
