@@ -108,8 +108,8 @@ class Pull:
         ref = self.ref
         tag_ref = str(ref) if ref.tag and not ref.digest else None
         shown = ref.familiar()
+        session, top = _resolve(ref, ref.digest or ref.tag)   # errors come before any progress, as docker's
         self.emit(f"Pulling from {ref.path}", ref.digest or ref.tag)
-        session, top = _resolve(ref, ref.digest or ref.tag)
         name_digest = pulled.normalized_name_digest(ref, top.digest)
         before = self.store._tags().get(tag_ref) if tag_ref else None
         iid = self._already_here(name_digest)
