@@ -180,7 +180,8 @@ def test_expired_token_is_renewed(make_registry, engine):
     srv.lifetime = 11          # the client keeps a 10 s margin: usable for about 1 s
     srv.requests.clear()
     engine.images.pull(f"{reg.host}/busybox:latest")
-    assert len(srv.requests) == 1
+    before = len(srv.requests)          # 1, or more if this pull outlived its token on a loaded machine
     time.sleep(1.5)
     assert engine.images.pull(f"{reg.host}/busybox:latest")["status"].startswith("Image is up to date")
-    assert [r["scope"] for r in srv.requests] == [["repository:busybox:pull"]] * 2
+    assert len(srv.requests) > before   # the cached token had expired: a new one was asked for
+    assert {tuple(r["scope"]) for r in srv.requests} == {("repository:busybox:pull",)}
