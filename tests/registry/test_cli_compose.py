@@ -171,3 +171,5 @@ services:
     digest = registry.images["oci/busybox:latest"]
     assert resolved == plain.replace(f"image: {h}/oci/busybox:latest", f"image: {h}/oci/busybox:latest@{digest}")
     assert resolved != plain
+    locked = p("config", "--lock-image-digests", check=True).stdout  # an override file: images pinned
+    assert f"image: {h}/oci/busybox:latest@{digest}" in locked.splitlines()[2]
