@@ -111,7 +111,8 @@ def _cap(name: str) -> str:
 def _security_opt(ctx: Context, service: str, opt: str, sc: dict) -> None:
     key, sep, value = opt.partition("=" if "=" in opt else ":")
     if key == "no-new-privileges":
-        sc["allowPrivilegeEscalation"] = value.lower() in ("", "true", "1") if sep else False
+        no_new_privileges = not sep or value.lower() in ("", "true", "1")
+        sc["allowPrivilegeEscalation"] = not no_new_privileges
     elif key == "seccomp" and value == "unconfined":
         sc["seccompProfile"] = {"type": "Unconfined"}
     elif key == "apparmor" and value:

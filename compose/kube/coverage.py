@@ -149,7 +149,8 @@ KEYS: dict[str, Row] = {
     "userns_mode": Row(A, "`host` -> hostUsers true; other modes refused", _IGN, _IGN),
     "uts": Row(R, "a pod shares the host UTS namespace only with hostNetwork", _IGN, _IGN),
     "volumes": Row(M, "named volumes -> PersistentVolumeClaims (StatefulSet volumeClaimTemplates with "
-                      "--stateful); bind mounts refused, or hostPath with --allow-hostpath; tmpfs -> "
+                      "--stateful; a claim starts empty, Docker's copy of the image's files into a new volume "
+                      "does not happen); bind mounts refused, or hostPath with --allow-hostpath; tmpfs -> "
                       "emptyDir Memory; anonymous volumes -> emptyDir; image -> image volume",
                    "PVC (hostPath/emptyDir by flag)", "PVC, hostPath, emptyDir"),
     "volumes_from": Row(R, "volumes belong to pods in Kubernetes; mount the same named volume instead",

@@ -102,9 +102,15 @@ def published_ports(ctx: Context, service: str, svc: dict) -> list[dict]:
             ctx.warn_key(service, "ports", REFUSED, f"{published}/{proto.lower()} is published twice; first kept")
             continue
         seen.add(key)
-        out.append({"name": port_name(proto, int(published)), "port": int(published), "protocol": proto,
-                    "targetPort": int(target)})
-    return out
+        entry = {"name": port_name(proto, int(published)), "port": int(published), "protocol": proto,
+                 "targetPort": int(target)}
+        if port.get("app_protocol"):
+            entry["appProtocol"] = str(port["app_protocol"])
+        if port.get("mode") == "host":
+            ctx.warn_key(service, "ports", APPROXIMATED,
+                         f"{published}/{proto.lower()} mode host: published by the Service, not on each node's port")
+        out.append(entry)
+    return sorted(out, key=lambda p: (p["port"], p["protocol"]))
 
 
 def published_service(ctx: Context, service: str, svc: dict) -> tuple[dict, dict] | None:

@@ -45,6 +45,10 @@ def _restart(svc: dict) -> tuple[str, int | None]:
 def pod_restart_policy(ctx: Context, service: str, svc: dict, kind: str) -> tuple[str | None, int | None]:
     """(restartPolicy to set, Job backoffLimit)."""
     cond, attempts = _restart(svc)
+    policy = (svc.get("deploy") or {}).get("restart_policy") or {}
+    if policy.get("delay") or policy.get("window"):
+        ctx.warn_key(service, "deploy", APPROXIMATED,
+                     "restart_policy delay/window: the kubelet restarts with its own exponential back-off")
     if kind == "Job":
         if cond in ("always", "unless-stopped"):
             ctx.warn_key(service, "restart", APPROXIMATED, f"{cond}: a Job's pod restarts only on failure")

@@ -436,3 +436,84 @@ def test_service_names_are_made_dns_safe_and_say_so(conv):
     c = conv("services: {my_api: {image: nginx}}\n")
     assert c.names("Deployment") == ["my-api"]
     assert c.warned('"my_api"', "named 'my-api'")
+
+
+def test_pod_level_settings(conv):
+    c = conv("""
+        services:
+          app:
+            image: nginx
+            hostname: front
+            dns: [1.1.1.1]
+            dns_search: [example.com]
+            dns_opt: ["ndots:2", use-vc]
+            extra_hosts: ["db=10.0.0.5", "cache=10.0.0.5"]
+            group_add: ["1001"]
+            platform: linux/arm64
+            deploy:
+              placement: {constraints: ["node.labels.disk==ssd", "node.role==manager"]}
+            security_opt: ["no-new-privileges:true", "seccomp=unconfined", "apparmor=unconfined"]
+            stop_signal: SIGQUIT
+            post_start: [{command: ["sh", "-c", "echo up"]}]
+            pre_stop: [{command: ["nginx", "-s", "quit"]}]
+          host: {image: busybox, network_mode: host, pid: host, ipc: host}
+    """)
+    pod = c.pod("app")
+    assert pod["hostname"] == "front"
+    assert pod["dnsConfig"] == {"nameservers": ["1.1.1.1"], "searches": ["example.com"],
+                                "options": [{"name": "ndots", "value": "2"}, {"name": "use-vc"}]}
+    assert pod["hostAliases"] == [{"hostnames": ["cache", "db"], "ip": "10.0.0.5"}]
+    assert pod["securityContext"] == {"supplementalGroups": [1001]}
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64", "disk": "ssd"}
+    assert c.warned('"app"', "deploy", "refused", "node.role==manager")
+    ctr = c.container("app")
+    assert ctr["securityContext"] == {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "Unconfined"},
+                                      "appArmorProfile": {"type": "Unconfined"}}
+    assert ctr["lifecycle"] == {"postStart": {"exec": {"command": ["sh", "-c", "echo up"]}},
+                                "preStop": {"exec": {"command": ["nginx", "-s", "quit"]}},
+                                "stopSignal": "SIGQUIT"}
+    assert pod["os"] == {"name": "linux"}
+    host = c.pod("host")
+    assert host["hostNetwork"] is True and host["hostPID"] is True and host["hostIPC"] is True
+    labels = c.get("Deployment", "host")["spec"]["template"]["metadata"]["labels"]
+    assert not [k for k in labels if k.startswith("com.docker.compose.network.")]
+
+
+def test_link_aliases_cpu_shares_gpus_and_anonymous_or_external_volumes(conv):
+    c = conv("""
+        services:
+          db:
+            image: postgres
+            cpu_shares: 512
+            volumes: ["/var/lib/postgresql/data", "shared:/shared"]
+          app:
+            image: app
+            links: ["db:database"]
+            gpus: [{driver: nvidia, count: 2}]
+        volumes:
+          shared: {external: true, name: team-shared}
+    """)
+    assert c.get("Service", "database")["spec"]["selector"]["com.docker.compose.service"] == "db"
+    assert c.container("db")["resources"] == {"requests": {"cpu": "500m"}}
+    assert c.container("app")["resources"] == {"limits": {"nvidia.com/gpu": "2"}}
+    vols = {v["name"]: v for v in c.pod("db")["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in c.container("db")["volumeMounts"]}
+    assert vols[mounts["/var/lib/postgresql/data"]]["emptyDir"] == {}
+    assert vols[mounts["/shared"]]["persistentVolumeClaim"] == {"claimName": "team-shared"}
+    assert c.names("PersistentVolumeClaim") == []          # external: expected to exist
+    assert c.warned('"db"', "volumes", "anonymous volume")
+    assert c.warned('"db"', "volumes", "external volume 'shared'")
+
+
+def test_conversion_is_deterministic(conv):
+    compose = """
+        services:
+          b: {image: nginx, networks: [n2, n1], environment: {Z: "1", A: "2"}, ports: ["81:80", "80:80"]}
+          a: {image: nginx, depends_on: [b], networks: [n1]}
+        networks: {n1: {}, n2: {}}
+    """
+    first = conv(compose)
+    second = conv(compose)
+    assert first.files == second.files
+    assert [e["name"] for e in first.container("b")["env"]] == ["A", "Z"]
+    assert [p["port"] for p in first.get("Service", "b-published")["spec"]["ports"]] == [80, 81]
