@@ -57,6 +57,15 @@ def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: 
     return final
 
 
+def _range_start(resp: httpx.Response) -> int | None:
+    """Where a 206 answer starts (``Content-Range: bytes 300-999/1000``), None when unsaid."""
+    value = resp.headers.get("content-range", "")
+    try:
+        return int(value.split()[1].split("-", 1)[0]) if resp.status_code == 206 else None
+    except (IndexError, ValueError):
+        return None
+
+
 def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress: Progress | None) -> str:
     """Write the blob to ``f``, resuming with Range when the connection drops; returns its digest."""
     sha = hashlib.sha256()
@@ -67,15 +76,20 @@ def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress:
         headers = {"Range": f"bytes={written}-"} if written else {}
         resp = session.request("GET", path, f"repository:{repo}:pull", headers=headers, stream=True, follow=True)
         try:
-            if resp.status_code == 200 and written:      # the server ignored Range: start again
-                f.seek(0)
-                f.truncate()
-                sha, written = hashlib.sha256(), 0
-            elif resp.status_code not in (200, 206):
+            if resp.status_code not in (200, 206):
                 resp.read()
                 code, message = registry_error(resp)
                 raise RegistryError(f"fetching blob {digest} of {repo}: {resp.status_code} "
                                     f"{code_text(code) or resp.reason_phrase}: {message}".rstrip(": "))
+            if written and (resp.status_code == 200 or _range_start(resp) != written):
+                f.seek(0)                                 # the server ignored Range: start again
+                f.truncate()
+                sha, written = hashlib.sha256(), 0
+                if resp.status_code == 206:               # a part we did not ask for: ask for all
+                    resumes += 1
+                    if resumes > MAX_RESUMES:
+                        raise RegistryError(f"fetching blob {digest}: the registry answers Range requests wrongly")
+                    continue
             try:
                 for chunk in resp.iter_raw():
                     f.write(chunk)

@@ -127,8 +127,8 @@ def flaky_front():
     """Factory: ``flaky_front(target_port, [(path pattern, status, headers, times)])`` -> FlakyFront."""
     made: list[servers.FlakyFront] = []
 
-    def make(target_port: int, fail: list) -> servers.FlakyFront:
-        f = servers.FlakyFront(target_port, fail)
+    def make(target_port: int, fail: list, drop: tuple[str, ...] = ()) -> servers.FlakyFront:
+        f = servers.FlakyFront(target_port, fail, drop)
         made.append(f)
         return f
 

@@ -632,8 +632,9 @@ class FlakyFront:
     path contains a pattern with a canned answer instead (``fail``: [(pattern, status,
     headers, times[, body])]). ``seen`` lists (method, path, status sent) for every request."""
 
-    def __init__(self, target_port: int, fail: list[tuple[str, int, dict, int]]):
+    def __init__(self, target_port: int, fail: list[tuple[str, int, dict, int]], drop: tuple[str, ...] = ()):
         self.target_port = target_port
+        self.drop = {h.lower() for h in drop}      # request headers not passed on (e.g. "range")
         self.fail = [list(f) for f in fail]
         self.seen: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
@@ -686,7 +687,8 @@ class _FrontHandler(BaseHTTPRequestHandler):
                 self.wfile.write(canned)
             return
         conn = http.client.HTTPConnection("127.0.0.1", self.front.target_port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection") and k.lower() not in self.front.drop}
         conn.request(self.command, self.path, body=body or None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()

@@ -224,3 +224,13 @@ def test_both_platforms_of_an_index_then_up_to_date(registry, engine, cutting_pr
     assert res["id"] == host_id and res["status"] == f"Downloaded newer image for {ref}"
     assert not any(e["status"] in ("Pulling fs layer", "Downloading") for e in events)
     assert engine.images.pull(ref)["status"] == f"Image is up to date for {ref}"
+
+
+def test_cut_download_restarts_when_range_is_ignored(registry, engine, cutting_proxy, flaky_front):
+    front = flaky_front(registry.port, [], drop=("range",))       # a registry that ignores Range
+    proxy = cutting_proxy(front.httpd.server_address[1], cut_after=300_000)
+    layer = json.loads(registry.manifest("busybox", "latest")[1])["layers"][0]["digest"]
+    res = engine.images.pull(f"{proxy.host}/busybox:latest")
+    assert proxy.cuts == 1 and res["id"] == busybox_id()
+    assert [s for m, p, s in front.seen if p.endswith(layer)] == [200, 200]   # whole blob twice
+    assert len(proxy.ranges) == 1                                           # Range was asked for
