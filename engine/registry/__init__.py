@@ -7,9 +7,9 @@ defaults), ``settings`` (pycompose's config file: insecure registries, mirrors),
 ``challenge`` (WWW-Authenticate parsing), ``auth`` (Basic and Bearer tokens, cached per
 scope), ``retry`` (back-off policy), ``tls`` (system CAs + /etc/docker/certs.d),
 ``session`` (one registry host: scheme, auth, retries, errors in Docker's words),
-``platforms`` and ``manifests`` (media types, index platform selection, digests),
-``download`` (concurrent, verified, resumable blob fetches), ``pull``, ``push``,
-``search``, ``login``.
+``endpoints`` (docker.io mirrors, sessions shared within a process), ``platforms`` and
+``manifests`` (media types, index platform selection, digests), ``download`` (verified,
+resumable blob fetches, once per blob), ``pull``, ``upload`` + ``push``, ``search``, ``login``.
 """
 import sys
 
