@@ -189,3 +189,16 @@ def test_copy_link_survives_a_changed_base(bld):
     st = steps(events)
     assert st == {"[2/3] RUN echo $V > /v": False, "[3/3] COPY --link app.txt /srv/app.txt": True}
     assert bld.run("pyc-build-link:1", "cat", "/v", "/srv/app.txt").stdout == "2\napp"
+
+
+def test_from_scratch(bld):
+    import shutil
+
+    ctx = bld.context({"Dockerfile": 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "echo", "ok"]\n'})
+    shutil.copy("/bin/busybox", ctx / "busybox")
+    iid, _ = bld.build(ctx, "pyc-build-scratch:1")
+    info = bld.eng.images.inspect(iid)
+    assert info["Config"]["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    assert info["Config"]["WorkingDir"] == "/"
+    assert len(info["RootFS"]["Layers"]) == 1
+    assert bld.run("pyc-build-scratch:1").stdout == "ok\n"
