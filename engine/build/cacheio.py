@@ -18,16 +18,18 @@ from engine.build.errors import BuildError
 from engine.state import atomic_write
 
 
-def _parse(spec: str, key: str) -> Path:
-    """``type=local,src=DIR`` / ``type=local,dest=DIR`` (or a bare directory) -> DIR."""
-    if "=" not in spec:
-        return Path(spec)
-    fields = dict(f.split("=", 1) for f in spec.split(",") if "=" in f)
+def _parse(spec: str, key: str) -> Path | None:
+    """``type=local,src=DIR`` / ``type=local,dest=DIR`` -> DIR. Any other type (a bare
+    reference is BuildKit's ``type=registry``) is refused for export and skipped for import,
+    as BuildKit only warns when a cache source cannot be read."""
+    fields = dict(f.split("=", 1) for f in spec.split(",") if "=" in f) if "=" in spec else {"type": "registry"}
     kind = fields.get("type", "local")
     if kind != "local":
-        raise BuildError(f"cache type {kind!r} is not available: pycompose imports and exports "
-                         "the build cache with type=local (a directory)")
-    path = fields.get(key) or fields.get("src" if key == "src" else "dest")
+        if key == "src":
+            return None
+        raise BuildError(f"cache export {spec!r}: type {kind!r} is not available: pycompose exports the "
+                         "build cache with type=local,dest=DIR")
+    path = fields.get(key) or fields.get("dest" if key == "dest" else "src")
     if not path:
         raise BuildError(f"cache {spec!r}: {key}= is required for type=local")
     return Path(path)
@@ -37,6 +39,8 @@ def load_imports(specs) -> list[tuple[Path, dict]]:
     out = []
     for spec in specs or []:
         d = _parse(spec, "src")
+        if d is None:
+            continue
         with contextlib.suppress(OSError, ValueError):
             doc = json.loads((d / "index.json").read_text())
             out.append((d, doc.get("records") or {}))
@@ -61,6 +65,12 @@ def imported_record(build, key: str) -> CacheRecord | None:
         build.cache.put(rec, build.store)
         return rec
     return None
+
+
+def check_exports(specs) -> None:
+    """Refuse a cache_to that cannot be written, before building."""
+    for spec in specs or []:
+        _parse(spec, "dest")
 
 
 def export_cache(build) -> None:

@@ -336,6 +336,7 @@ def _resolve_args(args: dict | None) -> dict[str, str]:
 def build(images, opts: BuildOptions, progress=None) -> str:
     """Run a build; the image id."""
     resolve.check_tags(opts.tags)
+    cacheio.check_exports(opts.cache_to)
     try:
         return Build(images, opts, progress).run()
     except BuildError as e:
