@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def mount_plan(sb, instr) -> tuple[list, list, list[str]]:
     for m in instr.mounts or []:
         target = m.target or ""
         if m.type == "cache":
+            if m.from_:
+                _seed_cache(sb, m)
             mounts.append(StepMount("cache", target=target, id=m.id or target, sharing=m.sharing or "shared",
                                     uid=m.uid, gid=m.gid, mode=m.mode, readonly=m.readonly))
             desc.append(["cache", target, m.id or target, m.readonly])
@@ -97,6 +100,33 @@ def mount_plan(sb, instr) -> tuple[list, list, list[str]]:
             raise BuildError(f"RUN --mount=type={m.type} is not available in pycompose builds "
                              "(cache, bind, secret and tmpfs are)")
     return mounts, desc, extra_env
+
+
+def _seed_cache(sb, m) -> None:
+    """``--mount=type=cache,from=stage,source=dir``: a new cache dir starts as a copy of that dir."""
+    from engine.build.copyops import CopyJob, Writer
+    from engine.build.sources import context_sources, fs_sources
+    from engine.build.stepmounts import cache_mount_dir
+
+    data = cache_mount_dir(sb.build.root, m.id or m.target or "") / "data"
+    if data.exists():
+        return
+    data.parent.mkdir(parents=True, exist_ok=True)
+    ctx, fs, _ = sb.copy_origin(m.from_)
+    found = fs_sources(fs, m.source or "/") if fs is not None else context_sources(ctx, m.source or ".")
+    seed = Path(tempfile.mkdtemp(dir=data.parent, prefix=".seed-"))
+    try:
+        w = Writer(CopyJob(seed, None, "/", True))
+        for src in found:
+            w.write(src, w.target_of(src))
+        w.finish()
+        os.chmod(seed, 0o755 if m.mode is None else m.mode)
+        os.chown(seed, m.uid or 0, m.gid or 0)
+        os.rename(seed, data)
+    except OSError:
+        pass  # another step seeded it meanwhile
+    finally:
+        shutil.rmtree(seed, ignore_errors=True)
 
 
 def _secret(sb, m):

@@ -202,3 +202,12 @@ def test_from_scratch(bld):
     assert info["Config"]["WorkingDir"] == "/"
     assert len(info["RootFS"]["Layers"]) == 1
     assert bld.run("pyc-build-scratch:1").stdout == "ok\n"
+
+
+def test_cache_mount_seeded_from_a_stage(bld):
+    ctx = bld.context({"Dockerfile": (
+        "FROM busybox AS seed\nRUN mkdir /s && echo seeded > /s/file\n"
+        "FROM busybox\n"
+        "RUN --mount=type=cache,target=/c,id=pyc-test-seeded,from=seed,source=/s cat /c/file > /got\n")})
+    bld.build(ctx, "pyc-build-seed:1", no_cache=True)
+    assert bld.run("pyc-build-seed:1", "cat", "/got").stdout == "seeded\n"
