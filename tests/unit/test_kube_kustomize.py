@@ -99,3 +99,52 @@ def test_helm_chart_renders_to_valid_objects(tmp_path, capsys):
     assert web["spec"]["replicas"] == 3
     assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.37"
     assert {d["metadata"].get("namespace", d["metadata"]["name"]) for d in docs} == {"prod"}
+
+
+RICH = """
+services:
+  db:
+    image: postgres:16
+    healthcheck: {test: ["CMD-SHELL", "pg_isready"], interval: 5s, start_period: 10s, start_interval: 1s}
+    volumes: [pgdata:/var/lib/postgresql/data]
+    secrets: [db_password]
+    networks: [back]
+  migrate:
+    image: example/app:1
+    command: ["migrate"]
+    depends_on: {db: {condition: service_healthy}}
+    networks: [back]
+  api:
+    image: example/app:1
+    configs: [{source: settings, target: /etc/app/settings.toml}]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+      cache: {condition: service_started}
+    networks: [front, back]
+    ports: ["30080:8000"]
+  cache: {image: redis:7, networks: [back], deploy: {mode: global}}
+networks: {front: {}, back: {internal: true}}
+volumes: {pgdata: {}}
+configs: {settings: {content: "debug = false"}}
+secrets: {db_password: {environment: DB_PASSWORD}}
+"""
+
+
+def test_kubectl_kustomize_renders_a_project_with_jobs_rbac_configs_and_statefulsets(tmp_path, capsys, monkeypatch):
+    (tmp_path / "compose.yaml").write_text(RICH)
+    monkeypatch.setenv("DB_PASSWORD", "pw")
+    out = tmp_path / "out"
+    code = main(["-f", str(tmp_path / "compose.yaml"), "-p", "shop", "bridge", "convert", "-o", str(out),
+                 "--stateful", "--publish", "nodeport"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    docs = _kustomize(out / "overlays" / "desktop")
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert {("StatefulSet", "db"), ("Job", "migrate"), ("Deployment", "api"), ("DaemonSet", "cache"),
+            ("Role", "compose-wait"), ("RoleBinding", "compose-wait"), ("ServiceAccount", "compose-wait"),
+            ("ConfigMap", "settings"), ("Secret", "db-password"), ("Service", "db-ready"),
+            ("Service", "cache-pods"), ("Service", "db-pods")} <= kinds
+    for d in docs:
+        assert validate(d) == [], (d["kind"], d["metadata"]["name"], validate(d))
+    api = next(d for d in docs if d["metadata"]["name"] == "api-published")
+    assert api["spec"]["type"] == "NodePort" and api["spec"]["ports"][0]["nodePort"] == 30080

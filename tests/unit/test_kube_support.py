@@ -110,15 +110,19 @@ def _pod_errors(pod: dict, claims: list[dict], kind: str) -> list[str]:
     return errors
 
 
-def convert_dir(cwd: str, args: list[str] | None = None, environ: dict | None = None, **opts):
-    """(files, bundle) for the project in ``cwd`` (global args like -f/-p as the CLI takes them)."""
+def load_dir(cwd: str, args: list[str] | None = None, environ: dict | None = None):
+    """The Project in ``cwd`` (global args like -f/-p as the CLI takes them)."""
     from compose.cli.main import GlobalOptions, _global_parser
 
     ns = _global_parser().parse_args(list(args or []) + ["bridge"])
     gopts = GlobalOptions(files=ns.files, project_name=ns.project_name, profiles=ns.profiles,
                           env_files=ns.env_files, project_directory=ns.project_directory)
-    project = load(LoadOptions.from_global(gopts, cwd=cwd, environ=environ))
-    return render(project, Options(**opts))
+    return load(LoadOptions.from_global(gopts, cwd=cwd, environ=environ))
+
+
+def convert_dir(cwd: str, args: list[str] | None = None, environ: dict | None = None, **opts):
+    """(files, bundle) for the project in ``cwd``."""
+    return render(load_dir(cwd, args, environ), Options(**opts))
 
 
 def test_strict_validation_rejects_unknown_fields_and_bad_names():
