@@ -133,8 +133,14 @@ def base_image(build, ref: str, from_vertex: str | None):
     display = build.display_ref(ref)
     with _pull_lock:
         rec = build._images.get(display)
+        if isinstance(rec, BaseException):
+            raise rec  # the same failure once, not one pull attempt per stage
         if rec is None:
-            rec = _fetch(build, ref, display)
+            try:
+                rec = _fetch(build, ref, display)
+            except BuildError as e:
+                build._images[display] = e
+                raise
             build._images[display] = rec
             local = getattr(rec, "_was_local", False)
         else:

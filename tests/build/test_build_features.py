@@ -211,3 +211,13 @@ def test_cache_mount_seeded_from_a_stage(bld):
         "RUN --mount=type=cache,target=/c,id=pyc-test-seeded,from=seed,source=/s cat /c/file > /got\n")})
     bld.build(ctx, "pyc-build-seed:1", no_cache=True)
     assert bld.run("pyc-build-seed:1", "cat", "/got").stdout == "seeded\n"
+
+
+def test_cache_survives_image_rm(bld):
+    ctx = bld.context({"Dockerfile": "FROM busybox\nRUN echo kept > /kept\nCOPY f /f\n", "f": "file"})
+    iid, _ = bld.build(ctx, "pyc-build-rm:1")
+    bld.eng.images.remove("pyc-build-rm:1")
+    assert not bld.eng.images.exists(iid)
+    iid2, events = bld.build(ctx, "pyc-build-rm:1")
+    assert iid2 == iid and all(steps(events).values())
+    assert bld.run("pyc-build-rm:1", "cat", "/kept", "/f").stdout == "kept\nfile"
