@@ -213,15 +213,18 @@ class OciLayout:
             import zstandard
 
             gz = [zstandard.ZstdCompressor(level=3).compress(l) for l in layers]
+        elif compress == "plain":
+            gz = list(layers)
         else:
             gz = [_gzip(l) for l in layers]
+        suffix = "" if compress == "plain" else f"+{compress}"
         config = dict(config, rootfs={"type": "layers", "diff_ids": [_sha(l) for l in layers]})
         raw_cfg = json.dumps(config, separators=(",", ":")).encode()
         manifest = {
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                        "digest": self.put(raw_cfg), "size": len(raw_cfg)},
-            "layers": [{"mediaType": f"application/vnd.oci.image.layer.v1.tar+{compress}",
+            "layers": [{"mediaType": f"application/vnd.oci.image.layer.v1.tar{suffix}",
                         "digest": self.put(g), "size": len(g)} for g in gz],
         }
         raw = json.dumps(manifest, separators=(",", ":")).encode()
@@ -283,12 +286,13 @@ def push_multi_platform(reg: Registry, archive: Path, repo_tag: str, host_arch: 
             f"linux/{other['architecture']}": other_desc["digest"]}
 
 
-def push_zstd(reg: Registry, archive: Path, repo_tag: str) -> str:
-    """Push the busybox test image as OCI with its layer zstd-compressed; returns the manifest digest."""
+def push_zstd(reg: Registry, archive: Path, repo_tag: str, compress: str = "zstd") -> str:
+    """Push the busybox test image as OCI with its layer zstd-compressed (or ``compress="plain"``:
+    uncompressed); returns the manifest digest."""
     config, layer = busybox_parts(archive)
     layout = OciLayout(reg.workdir / f"layout-{uuid.uuid4().hex[:8]}")
     try:
-        desc = layout.image(config, [layer], compress="zstd")
+        desc = layout.image(config, [layer], compress=compress)
         layout.name(desc, "latest")
         got = reg.skopeo_copy(f"oci:{layout.path}:latest", repo_tag, "--preserve-digests")
         assert got == desc["digest"], (got, desc)
