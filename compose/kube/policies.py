@@ -5,7 +5,7 @@ carries one label per network it joins; a namespace-wide policy denies all ingre
 policy per network admits ingress from pods of that network (policies add up, so a pod on two
 networks admits both). Published ports admit ingress from anywhere on their target ports. An
 ``internal`` network also has no way out: its pods may reach only that network and the
-cluster DNS.
+cluster DNS, unless they also join a routed network (whose policy then admits all egress).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def network_policies(ctx: Context, published: dict[str, list[dict]]) -> list[dic
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]
     used = sorted({n for s in ctx.compose_services.values() for n in member_networks(s)})
     networks = ctx.model.get("networks") or {}
+    any_internal = any((networks.get(n) or {}).get("internal") for n in used)
     for net in used:
         sel = {"matchLabels": {network_label(net): "true"}}
         spec: dict = {"podSelector": sel, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": sel}]}]}
@@ -43,6 +44,10 @@ def network_policies(ctx: Context, published: dict[str, list[dict]]) -> list[dic
             spec["egress"] = [{"to": [{"podSelector": sel}]},
                               {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
                                "to": [{"namespaceSelector": {}}]}]
+        elif any_internal:
+            # egress rules add up: a pod also on this (routed) network keeps its way out
+            spec["policyTypes"].append("Egress")
+            spec["egress"] = [{}]
         out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                     "metadata": _meta(ctx, dns_label(f"{net}-network-policy")), "spec": spec})
     for service in sorted(published):

@@ -296,7 +296,8 @@ def test_network_policies_for_two_networks(conv):
     front = c.get("NetworkPolicy", "front-network-policy")["spec"]
     assert front["podSelector"] == {"matchLabels": {net + "front": "true"}}
     assert front["ingress"] == [{"from": [{"podSelector": {"matchLabels": {net + "front": "true"}}}]}]
-    assert front["policyTypes"] == ["Ingress"]
+    assert front["policyTypes"] == ["Ingress", "Egress"]      # api is on front too: it keeps its way out
+    assert front["egress"] == [{}]
     back = c.get("NetworkPolicy", "back-network-policy")["spec"]
     assert back["policyTypes"] == ["Ingress", "Egress"]            # internal: no way out
     assert back["egress"][0] == {"to": [{"podSelector": {"matchLabels": {net + "back": "true"}}}]}
