@@ -96,8 +96,9 @@ KEYS: dict[str, Row] = {
     "mem_swappiness": Row(R, "swap behaviour is a node setting", _IGN, _IGN),
     "memswap_limit": Row(R, "swap is a node setting (NodeSwap), not a container limit", _IGN, _IGN),
     "models": Row(R, "Docker Model Runner is not part of Kubernetes", _IGN, "model runner overlay"),
-    "network_mode": Row(A, "`host` -> hostNetwork; `none` -> no network membership (NetworkPolicies deny "
-                           "all ingress); `service:`/`container:` refused", "converted (host)", _IGN),
+    "network_mode": Row(A, "`host` -> hostNetwork; `none` -> no network membership and a NetworkPolicy "
+                           "denying all egress (the pod keeps its loopback and cluster DNS); `service:`/"
+                           "`container:` refused", "converted (host)", _IGN),
     "networks": Row(M, "NetworkPolicies: pods carry one label per network, only pods sharing a network may "
                        "connect; aliases -> extra Services; `internal` also limits egress; fixed addresses "
                        "refused", "NetworkPolicy per network", "NetworkPolicy per network"),

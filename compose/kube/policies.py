@@ -50,6 +50,9 @@ def network_policies(ctx: Context, published: dict[str, list[dict]]) -> list[dic
             spec["egress"] = [{}]
         out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                     "metadata": _meta(ctx, dns_label(f"{net}-network-policy")), "spec": spec})
+    for service, svc in sorted(ctx.compose_services.items()):
+        if svc.get("network_mode") == "none":
+            out.append(_no_network(ctx, service, svc))
     for service in sorted(published):
         ports = published[service]
         if not ports:
@@ -64,3 +67,15 @@ def network_policies(ctx: Context, published: dict[str, list[dict]]) -> list[dic
                     "spec": {"podSelector": {"matchLabels": ctx.selector(service)}, "policyTypes": ["Ingress"],
                              "ingress": [{"ports": allowed}]}})
     return out
+
+
+def _no_network(ctx: Context, service: str, svc: dict) -> dict:
+    """``network_mode: none``: no egress either (DNS stays open for the depends_on waits)."""
+    egress = []
+    if svc.get("depends_on"):
+        egress = [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+                   "to": [{"namespaceSelector": {}}]}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _meta(ctx, dns_label(f"{ctx.name(service)}-no-network")),
+            "spec": {"podSelector": {"matchLabels": ctx.selector(service)}, "policyTypes": ["Egress"],
+                     "egress": egress}}

@@ -458,7 +458,12 @@ def test_pod_level_settings(conv):
             post_start: [{command: ["sh", "-c", "echo up"]}]
             pre_stop: [{command: ["nginx", "-s", "quit"]}]
           host: {image: busybox, network_mode: host, pid: host, ipc: host}
+          isolated: {image: busybox, network_mode: none}
     """)
+    assert c.get("NetworkPolicy", "isolated-no-network")["spec"] == {
+        "podSelector": {"matchLabels": {"com.docker.compose.project": "shop",
+                                        "com.docker.compose.service": "isolated"}},
+        "policyTypes": ["Egress"], "egress": []}
     pod = c.pod("app")
     assert pod["hostname"] == "front"
     assert pod["dnsConfig"] == {"nameservers": ["1.1.1.1"], "searches": ["example.com"],
