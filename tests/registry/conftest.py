@@ -3,8 +3,8 @@
 * ``registry`` (session): an open registry holding the busybox test image as
   ``busybox:latest`` (Docker schema2, gzip), ``oci/busybox:latest`` (OCI),
   ``zstd/busybox:latest`` (OCI, zstd layer), ``plain/busybox:latest`` (OCI, uncompressed
-  layer) and ``multi/busybox:latest`` (an OCI
-  index: the host's platform + one other). ``registry.images`` maps "repo:tag" to
+  layer), ``multi/busybox:latest`` (an OCI index: the host's platform + one other) and
+  ``dlist/busybox:latest`` (the same as a Docker manifest list). ``registry.images`` maps "repo:tag" to
   the manifest digest pushed, ``registry.platforms`` the index's per-platform digests.
 * ``make_registry(auth=None|"htpasswd"|"token", fill=True)``: a fresh registry for one
   test (its storage may be damaged); ``token_server`` for ``auth="token"``.
@@ -68,6 +68,8 @@ def fill(reg: servers.Registry, archive: Path, only: str | None = None) -> None:
     servers.push_zstd(reg, archive, "plain/busybox:latest", compress="plain")
     reg.platforms = servers.push_multi_platform(reg, archive, "multi/busybox:latest", _host_arch())
     reg.images["multi/busybox:latest"] = reg.platforms["index"]
+    reg.images["dlist/busybox:latest"] = servers.push_multi_platform(
+        reg, archive, "dlist/busybox:latest", _host_arch(), docker_list=True)["index"]
 
 
 @pytest.fixture(scope="session")

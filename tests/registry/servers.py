@@ -261,10 +261,13 @@ def other_platform(host_arch: str) -> dict:
         else {"os": "linux", "architecture": "amd64"}
 
 
-def push_multi_platform(reg: Registry, archive: Path, repo_tag: str, host_arch: str) -> dict[str, str]:
-    """Push an index (host platform = busybox, one other platform = a tiny distinct image).
+def push_multi_platform(reg: Registry, archive: Path, repo_tag: str, host_arch: str,
+                        docker_list: bool = False) -> dict[str, str]:
+    """Push an index (host platform = busybox, one other platform = a tiny distinct image);
+    ``docker_list``: converted by skopeo to a Docker manifest list of schema2 manifests.
 
-    Returns {"index": digest, "<os>/<arch>": manifest digest, ...}."""
+    Returns {"index": digest, "<os>/<arch>": manifest digest, ...} (the index digest only
+    for a Docker list: skopeo's conversion makes the others)."""
     config, layer = busybox_parts(archive)
     other = other_platform(host_arch)
     layout = OciLayout(reg.workdir / f"layout-{uuid.uuid4().hex[:8]}")
@@ -278,6 +281,8 @@ def push_multi_platform(reg: Registry, archive: Path, repo_tag: str, host_arch: 
         other_desc = layout.image(other_cfg, [other_layer])
         host_plat = {"os": "linux", "architecture": host_arch}
         index = layout.index([(host_desc, host_plat), (other_desc, other)], "latest")
+        if docker_list:
+            return {"index": reg.skopeo_copy(f"oci:{layout.path}:latest", repo_tag, "--all", "--format", "v2s2")}
         got = reg.skopeo_copy(f"oci:{layout.path}:latest", repo_tag, "--all", "--preserve-digests")
         assert got == index, (got, index)
     finally:

@@ -238,3 +238,15 @@ def test_cut_download_restarts_when_range_is_ignored(registry, engine, cutting_p
     assert proxy.cuts == 1 and res["id"] == busybox_id()
     assert [s for m, p, s in front.seen if p.endswith(layer)] == [200, 200]   # whole blob twice
     assert len(proxy.ranges) == 1                                           # Range was asked for
+
+
+def test_docker_manifest_list(registry, engine):
+    ctype, raw = registry.manifest("dlist/busybox", "latest")
+    assert ctype == "application/vnd.docker.distribution.manifest.list.v2+json"
+    res = engine.images.pull(f"{registry.host}/dlist/busybox:latest")
+    assert res["digest"] == registry.images["dlist/busybox:latest"]
+    entry = next(m for m in json.loads(raw)["manifests"] if m["platform"]["architecture"] == host_arch())
+    child = json.loads(registry.manifest("dlist/busybox", entry["digest"])[1])
+    assert child["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert res["id"] == child["config"]["digest"]
+    assert engine.images.inspect(res["id"])["Architecture"] == host_arch()
