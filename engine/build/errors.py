@@ -11,3 +11,10 @@ class BuildError(EngineError):
         super().__init__(message)
         self.details = details
         self.step_exit_code = exit_code
+
+
+class Canceled(BuildError):
+    """A step stopped because another stage of the same build failed (BuildKit's CANCELED)."""
+
+    def __init__(self):
+        super().__init__("canceled")

@@ -15,13 +15,13 @@ import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.build import cacheio, resolve
 from engine.build.cache import BuildCache, CacheRecord, now_rfc3339
-from engine.build.errors import BuildError
+from engine.build.errors import BuildError, Canceled
 from engine.build.progress import Progress
 from engine.errors import Conflict, DockerfileError, EngineError, InvalidArgument, NotFound, UnsafeContent
 from engine.state import DataRoot
@@ -69,6 +69,7 @@ class Build:
         self.consumed: set[str] = set()
         self.exported: dict[str, CacheRecord] = {}
         self.failed = threading.Event()
+        self.first_error: BaseException | None = None
         self._lock = threading.Lock()
         self._stage_locks: dict[int, threading.Lock] = {}
         self._stage_results: dict[int, object] = {}
@@ -168,18 +169,12 @@ class Build:
     def _build_stages(self, target):
         with ThreadPoolExecutor(max_workers=max(1, len(self.needed))) as pool:
             futures = [pool.submit(self.stage_result, st) for st in self.needed]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            if self.failed.is_set():
+                wait(futures)  # the other stages stop at their next step
+                raise self.first_error
             for f in futures:
-                try:
-                    f.result()
-                except BaseException:
-                    self.failed.set()
-                    for g in futures:
-                        if not g.done():
-                            try:
-                                g.result()
-                            except BaseException:  # noqa: BLE001 - the first error is the one reported
-                                pass
-                    raise
+                f.result()
         return self.stage_result(target)
 
     def stage_result(self, stage):
@@ -191,16 +186,19 @@ class Build:
         with lock:
             got = self._stage_results.get(stage.index)
             if isinstance(got, BaseException):
-                raise BuildError("failed to solve: a stage this one needs failed") from None
+                raise Canceled() from None
             if got is not None:
                 return got
             if self.failed.is_set():
-                raise BuildError("failed to solve: canceled")
+                raise Canceled()
             try:
                 img = StageBuilder(self, stage).run()
             except BaseException as e:
                 self._stage_results[stage.index] = e
-                self.failed.set()
+                with self._lock:
+                    if not self.failed.is_set():
+                        self.first_error = e  # the error reported: not the "canceled" of the others
+                        self.failed.set()
                 raise
             self._stage_results[stage.index] = img
             return img

@@ -129,7 +129,9 @@ class PlainRenderer:
                 self.out.write("\n")
                 self.last = None
             return
-        if ev.get("error"):
+        if ev.get("error") == "canceled":
+            self._line(f"#{n} CANCELED")
+        elif ev.get("error"):
             self._line(f"#{n} ERROR: {ev['error']}")
         elif not st.cached:
             self._line(f"#{n} DONE {max(0.0, st.completed - st.started):.1f}s")
@@ -199,7 +201,8 @@ class TtyRenderer:
         lines = [f"[+] Building {now - self.start:.1f}s ({done}/{len(self.v)}) {state}".rstrip()]
         for st in self.v.values():
             t = (st.completed or now) - st.started
-            label = ("CACHED " if st.cached else "") + ("ERROR " if st.error else "") + st.name
+            label = ("CACHED " if st.cached else "") + ({None: "", "canceled": "CANCELED "}.get(st.error, "ERROR ")) \
+                + st.name
             lines.append(_fit(f" => {label}", f"{t:.1f}s", width))
             for s in st.statuses:
                 lines.append(_fit(f" => => {s}", "", width))

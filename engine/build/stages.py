@@ -12,7 +12,7 @@ import time
 from engine.build import copystep, runstep
 from engine.build.cache import CacheRecord, key_of, now_rfc3339
 from engine.build.dockerfile import ast
-from engine.build.errors import BuildError
+from engine.build.errors import BuildError, Canceled
 from engine.build.expansion import expand_instr
 from engine.build.imageconfig import StageImage, apply_meta, from_base, scratch_image
 
@@ -38,6 +38,8 @@ class StageBuilder:
     def run(self) -> StageImage:
         img = self.from_()
         for instr in list(self.stage.instructions):
+            if self.build.failed.is_set():
+                raise Canceled()
             img = self.dispatch(img, instr)
         return img
 
