@@ -7,7 +7,6 @@ an environment variable); the cluster has neither, so the content travels inside
 from __future__ import annotations
 
 import base64
-import os
 
 from compose.kube.context import Context
 from compose.kube.coverage import APPROXIMATED, REFUSED
@@ -63,7 +62,12 @@ def objects(ctx: Context, used: dict[str, set[str]]) -> list[dict]:
             if data is None:
                 continue
             ctx.content.add((section, name))
-            meta = {"name": dns_label(name), "namespace": ctx.namespace}
+            meta: dict = {"name": dns_label(name), "namespace": ctx.namespace}
+            labels, annotations = ctx.carry_labels(f'{section[:-1]} "{name}"', spec.get("labels"))
+            if labels:
+                meta["labels"] = labels
+            if annotations:
+                meta["annotations"] = annotations
             key = _key(name)
             if section == "secrets":
                 out.append({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque",

@@ -75,5 +75,23 @@ class Context:
     def namespace_label(self) -> str:
         return dns_label(self.project_name)
 
+    def carry_labels(self, what: str, labels: dict | None, skip: tuple[str, ...] = ()) -> tuple[dict, dict]:
+        """Compose labels of ``what`` (e.g. 'volume "data"') -> (labels, annotations for values that
+        cannot be label values); invalid keys are warned and left out."""
+        from compose.kube.names import is_label_value, is_qualified_key
+
+        good, annotations = {}, {}
+        for k, v in sorted((labels or {}).items()):
+            v = "" if v is None else str(v)
+            if k.startswith(skip):
+                continue
+            if not is_qualified_key(k):
+                self.warn(f"{what}: label {k!r} refused: not a valid Kubernetes label or annotation key")
+            elif is_label_value(v):
+                good[k] = v
+            else:
+                annotations[k] = v
+        return good, annotations
+
     def image(self, service: str) -> str:
         return self.compose_services[service].get("image") or f"{self.project_name}-{service}"

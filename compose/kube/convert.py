@@ -106,15 +106,17 @@ def _network_warnings(ctx: Context) -> None:
             ctx.warn(f'network "{net}": ipam refused: pod addresses come from the cluster network (CNI)')
         if spec.get("driver") not in (None, "", "bridge", "overlay"):
             ctx.warn(f'network "{net}": driver {spec["driver"]} refused: NetworkPolicies only separate traffic')
+        if spec.get("driver_opts") or spec.get("attachable"):
+            ctx.warn(f'network "{net}": driver_opts/attachable refused: no Kubernetes counterpart')
         if spec.get("enable_ipv6"):
             ctx.warn(f'network "{net}": enable_ipv6 approximated: dual stack is a cluster setting')
     for s, svc in sorted(ctx.compose_services.items()):
         for net, cfg in sorted((svc.get("networks") or {}).items()):
-            fixed = [k for k in ("ipv4_address", "ipv6_address", "mac_address", "link_local_ips")
-                     if (cfg or {}).get(k)]
+            fixed = [k for k in ("ipv4_address", "ipv6_address", "mac_address", "link_local_ips", "interface_name",
+                                 "driver_opts", "gw_priority", "priority") if (cfg or {}).get(k)]
             if fixed:
                 ctx.warn_key(s, "networks", "refused",
-                             f"{net}: {', '.join(fixed)} left out: the CNI assigns pod addresses")
+                             f"{net}: {', '.join(fixed)} left out: the CNI plugin sets up pod interfaces")
 
 
 def _unique_stems(objects: list[tuple[str, dict]]) -> list[tuple[str, dict]]:

@@ -27,16 +27,7 @@ _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm", "armel": "arm", 
 
 def split_labels(ctx: Context, service: str, key: str, labels: dict) -> tuple[dict, dict]:
     """Compose labels -> (Kubernetes labels, annotations for the values labels cannot hold)."""
-    good, annotations = {}, {}
-    for k, v in sorted((labels or {}).items()):
-        v = "" if v is None else str(v)
-        if not is_qualified_key(k):
-            ctx.warn_key(service, key, REFUSED, f"{k!r} is not a valid Kubernetes label or annotation key")
-        elif is_label_value(v):
-            good[k] = v
-        else:
-            annotations[k] = v
-    return good, annotations
+    return ctx.carry_labels(f'service "{service}": {key}', labels)
 
 
 def template(ctx: Context, service: str, svc: dict, stateful: bool, restart_policy: str | None) -> tuple[dict, Storage]:

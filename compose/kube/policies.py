@@ -48,8 +48,13 @@ def network_policies(ctx: Context, published: dict[str, list[dict]]) -> list[dic
             # egress rules add up: a pod also on this (routed) network keeps its way out
             spec["policyTypes"].append("Egress")
             spec["egress"] = [{}]
-        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                    "metadata": _meta(ctx, dns_label(f"{net}-network-policy")), "spec": spec})
+        meta = _meta(ctx, dns_label(f"{net}-network-policy"))
+        labels, annotations = ctx.carry_labels(f'network "{net}"', (networks.get(net) or {}).get("labels"))
+        if labels:
+            meta["labels"] = labels
+        if annotations:
+            meta["annotations"] = annotations
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta, "spec": spec})
     for service, svc in sorted(ctx.compose_services.items()):
         if svc.get("network_mode") == "none":
             out.append(_no_network(ctx, service, svc))

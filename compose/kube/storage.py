@@ -201,8 +201,14 @@ def claims(ctx: Context, templated: set[str], replicas: dict[str, int]) -> list[
             continue
         shared = len(users) > 1 or any(replicas.get(u, 1) > 1 for u in users)
         meta: dict = {"name": claim_name(ctx, source), "namespace": ctx.namespace}
+        labels, annotations = ctx.carry_labels(f'volume "{source}"', (top.get(source) or {}).get("labels"),
+                                               skip=("com.pycompose.kube.",))
         if _label_ok(source):
-            meta["labels"] = {"com.docker.compose.volume": source}
+            labels["com.docker.compose.volume"] = source
+        if labels:
+            meta["labels"] = labels
+        if annotations:
+            meta["annotations"] = annotations
         out.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
                     "spec": _claim_spec(ctx, source, shared)})
     return out

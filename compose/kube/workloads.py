@@ -98,6 +98,8 @@ def workload(ctx: Context, service: str, svc: dict, kind: str, pod: dict, claim_
         if kind == "StatefulSet":
             spec["serviceName"] = governing_service
             spec["volumeClaimTemplates"] = claim_templates
+        if (svc.get("deploy") or {}).get("rollback_config"):
+            ctx.warn_key(service, "deploy", REFUSED, "rollback_config: use kubectl rollout undo")
         if kind == "DaemonSet" and (svc.get("deploy") or {}).get("replicas") is not None:
             ctx.warn_key(service, "deploy", REFUSED, "replicas with mode global: one pod per node")
     return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec}

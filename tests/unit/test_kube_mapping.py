@@ -523,3 +523,26 @@ def test_conversion_is_deterministic(conv):
     assert first.files == second.files
     assert [e["name"] for e in first.container("b")["env"]] == ["A", "Z"]
     assert [p["port"] for p in first.get("Service", "b-published")["spec"]["ports"]] == [80, 81]
+
+
+def test_labels_of_volumes_networks_and_secrets_carry_over(conv):
+    c = conv("""
+        services:
+          app:
+            image: nginx
+            volumes: [data:/data]
+            networks: [front]
+            secrets: [token]
+            deploy: {rollback_config: {parallelism: 1}}
+        volumes:
+          data: {labels: {backup: nightly, com.pycompose.kube.size: 2Gi}}
+        networks:
+          front: {labels: {zone: dmz}}
+        secrets:
+          token: {environment: TOKEN, labels: {owner: team-a}}
+    """, environ={"TOKEN": "x"})
+    assert c.get("PersistentVolumeClaim", "data")["metadata"]["labels"] == {
+        "backup": "nightly", "com.docker.compose.volume": "data"}
+    assert c.get("NetworkPolicy", "front-network-policy")["metadata"]["labels"] == {"zone": "dmz"}
+    assert c.get("Secret", "token")["metadata"]["labels"] == {"owner": "team-a"}
+    assert c.warned('"app"', "deploy", "refused", "rollback_config")

@@ -11,7 +11,6 @@ import functools
 import re
 
 import jsonschema
-import pytest
 import referencing
 from kubernetes_validate import utils
 
