@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -169,9 +170,19 @@ class Build:
     def _build_stages(self, target):
         with ThreadPoolExecutor(max_workers=max(1, len(self.needed))) as pool:
             futures = [pool.submit(self.stage_result, st) for st in self.needed]
-            wait(futures, return_when=FIRST_EXCEPTION)
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException as e:  # Ctrl-C or SIGTERM: the running steps are stopped, then it goes on
+                with self._lock:
+                    if not self.failed.is_set():
+                        self.first_error = e
+                        self.failed.set()
+                _kill_steps()
+                wait(futures)
+                raise
             if self.failed.is_set():
-                wait(futures)  # the other stages stop at their next step
+                _kill_steps()  # the other stages' running steps end now (BuildKit cancels them)
+                wait(futures)
                 raise self.first_error
             for f in futures:
                 f.result()
@@ -290,6 +301,26 @@ class Build:
 
     def error_details(self, vertex_name: str, instr, tail: bytes) -> str:
         return resolve.error_details(self, vertex_name, instr, tail)
+
+
+def _kill_steps() -> None:
+    """SIGKILL the running steps: a build process's children are its steps' container inits
+    (each the pid 1 of its own namespace, so its processes go with it); the runner then
+    reaps them and undoes their cgroup, network and scratch as after any step."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _scratch_root(root: DataRoot) -> tuple[Path, int]:

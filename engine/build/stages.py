@@ -148,8 +148,7 @@ class StageBuilder:
         try:
             layer = work(v)
         except BuildError as e:
-            v.done(str(e))
-            e.vertex_name = v.name  # type: ignore[attr-defined]
+            v.done("canceled" if self.build.failed.is_set() else str(e))
             raise
         except Exception as e:
             v.done(str(e))

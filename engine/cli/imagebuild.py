@@ -7,6 +7,7 @@ lines around the instruction) and then ``ERROR: failed to solve: ...``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from engine.errors import InvalidArgument
@@ -88,6 +89,16 @@ def parse_size(value: str | None) -> int | None:
         raise InvalidArgument(f"invalid size: {value!r}") from None
 
 
+def _host(value: str) -> str:
+    """``--add-host name:ip`` (or docker's newer ``name=ip``) as ``name:ip``."""
+    name, eq, ip = value.partition("=")
+    return f"{name}:{ip}" if eq and ":" not in name else value
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def build(args) -> int:
     from engine.api import Engine
     from engine.build.errors import BuildError
@@ -104,23 +115,28 @@ def build(args) -> int:
         if args.context == "-":
             raise InvalidArgument("invalid argument: can't use stdin for both build context and dockerfile")
         inline = sys.stdin.read()
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a killed build cleans up like Ctrl-C
+    failure = None
     try:
         iid = Engine().images.build(
-            context, dockerfile=None if inline is not None else args.file, dockerfile_inline=inline, tags=args.tag, target=args.target,
-            build_args=_kv(args.build_arg, "build-arg", allow_bare=True), labels=_kv(args.label, "label"),
-            no_cache=args.no_cache, no_cache_filter=args.no_cache_filter, pull=args.pull, network=args.network,
-            extra_hosts=[h.replace("=", ":", 1) if ":" not in h.split("=")[0] else h for h in args.add_host],
+            context, dockerfile=None if inline is not None else args.file, dockerfile_inline=inline,
+            tags=args.tag, target=args.target, build_args=_kv(args.build_arg, "build-arg", allow_bare=True),
+            labels=_kv(args.label, "label"), no_cache=args.no_cache, no_cache_filter=args.no_cache_filter,
+            pull=args.pull, network=args.network, extra_hosts=[_host(h) for h in args.add_host],
             shm_size=parse_size(args.shm_size), additional_contexts=_kv(args.build_context, "build-context"),
             secrets=secrets, cache_from=args.cache_from, cache_to=args.cache_to, platform=args.platform,
             progress=render)
     except BuildError as e:
+        failure = e
+    finally:
+        signal.signal(signal.SIGTERM, previous)
         render.close()
-        if e.details:
-            sys.stderr.write(e.details + "\n")
-        if not str(e).startswith("ERROR"):
-            raise BuildError("ERROR: " + str(e)) from None
-        raise
-    render.close()
+    if failure is not None:
+        if failure.details:
+            sys.stderr.write(failure.details + "\n")
+        if not str(failure).startswith("ERROR"):
+            raise BuildError("ERROR: " + str(failure))
+        raise failure
     if args.iidfile:
         with open(args.iidfile, "w") as f:
             f.write(iid)

@@ -221,3 +221,22 @@ def test_cache_survives_image_rm(bld):
     iid2, events = bld.build(ctx, "pyc-build-rm:1")
     assert iid2 == iid and all(steps(events).values())
     assert bld.run("pyc-build-rm:1", "cat", "/kept", "/f").stdout == "kept\nfile"
+
+
+def test_sigterm_cancels_the_running_step(bld, session_root):
+    import signal
+
+    ctx = bld.context({"Dockerfile": "FROM busybox\nRUN echo started && sleep 300\nRUN echo never\n"})
+    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
+    p = subprocess.Popen([sys.executable, "-m", "compose.cli.main", "image", "build", "--no-cache", "--progress",
+                          "plain", str(ctx)], stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if line.rstrip().endswith(" started"):
+            break
+    p.send_signal(signal.SIGTERM)
+    rest = p.stderr.read()
+    assert p.wait(timeout=60) == 130
+    assert "#3 CANCELED" in rest and "never" not in rest
+    assert os.listdir(session_root / "builder" / "tmp") == []
