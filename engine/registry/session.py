@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from typing import Callable, Iterable
 
@@ -24,8 +23,6 @@ from engine.registry.retry import RetryPolicy
 
 USER_AGENT = "pycompose/0.1 (registry client; like docker/27)"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_SCHEMES: dict[str, str] = {}      # host -> "https" | "http", learnt once per process
-_SCHEMES_LOCK = threading.Lock()
 
 Content = bytes | Callable[[], Iterable[bytes]] | None
 
@@ -99,7 +96,7 @@ class Session:
     @property
     def scheme(self) -> str:
         if self._scheme is None:
-            self._scheme = _SCHEMES.get(self.host) or self._probe_scheme()
+            self._scheme = self._probe_scheme()
         return self._scheme
 
     def _probe_scheme(self) -> str:
@@ -119,9 +116,17 @@ class Session:
             scheme = "http"
         except OSError as e:
             raise RegistryUnreachable(f'Get "https://{self.host}/v2/": {_dial_error(e, self.host)}') from None
-        with _SCHEMES_LOCK:
-            _SCHEMES[self.host] = scheme
         return scheme
+
+    def _scheme_changed(self) -> bool:
+        """Probe again (a session kept for a while may outlive the server it first met)."""
+        before = self._scheme
+        try:
+            self._scheme = self._probe_scheme()
+        except RegistryError:
+            self._scheme = before
+            return False
+        return self._scheme != before
 
     def url(self, path: str) -> str:
         return f"{self.scheme}://{self.host}{path}"
@@ -135,7 +140,7 @@ class Session:
         client = self._client(url.split(":", 1)[0])
         target = httpx.URL(url)
         own = target.netloc == httpx.URL(f"{target.scheme}://{self.host}/").netloc
-        auth_retried = False
+        auth_retried = reprobed = False
         attempt = 0
         while True:
             attempt += 1
@@ -151,7 +156,19 @@ class Session:
                 if retry and self._transient(e) and self.policy.should_retry(attempt, None):
                     time.sleep(self.policy.delay(attempt))
                     continue
+                if own and self.insecure and not reprobed and self._scheme_changed():
+                    reprobed = True           # the server behind host:port changed (http <-> https)
+                    url = self.url(path) if not path.startswith(("http://", "https://")) else url
+                    client = self._client(url.split(":", 1)[0])
+                    continue
                 raise self.transport_error(method, url, e) from None
+            if (resp.status_code == 400 and self._scheme == "http" and own and self.insecure and not reprobed
+                    and self._scheme_changed()):   # "Client sent an HTTP request to an HTTPS server"
+                resp.close()
+                reprobed = True
+                url = self.url(path) if not path.startswith(("http://", "https://")) else url
+                client = self._client(url.split(":", 1)[0])
+                continue
             if resp.status_code == 401 and not auth_retried:
                 resp.close()
                 if self.auth.on_unauthorized(resp, scope):

@@ -138,7 +138,8 @@ def _registry_config(port: int, storage: Path, auth: dict | None, tls: dict | No
 
 
 def start_registry(auth: str | None = None, creds: tuple[str, str] = ("alice", "s3cret"),
-                   token_server: "TokenServer | None" = None, tls: dict | None = None) -> Registry:
+                   token_server: "TokenServer | None" = None, tls: dict | None = None,
+                   port: int | None = None) -> Registry:
     """Start docker-registry on a free loopback port (``auth``: None, "htpasswd" or "token";
     ``tls``: distribution's http.tls section, e.g. from ``TestPKI.registry_tls()``)."""
     workdir = Path(tempfile.mkdtemp(prefix="pyc-registry-"))
@@ -155,7 +156,7 @@ def start_registry(auth: str | None = None, creds: tuple[str, str] = ("alice", "
             assert token_server is not None
             auth_cfg = {"token": {"realm": token_server.realm, "service": token_server.service,
                                   "issuer": token_server.issuer, "rootcertbundle": str(token_server.cert_path)}}
-        port = free_port()
+        port = port or free_port()
         (workdir / "config.yml").write_text(_registry_config(port, storage, auth_cfg, tls))
         log = open(workdir / "registry.log", "wb")
         proc = subprocess.Popen([REGISTRY_BIN, "serve", str(workdir / "config.yml")],

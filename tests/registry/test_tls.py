@@ -95,3 +95,24 @@ def test_loopback_tls_registry_without_certs(tls_registry, engine, certs_d):
     """Loopback registries are insecure-allowed (Docker's rule): HTTPS without verification."""
     reg = tls_registry()
     assert engine.images.pull(f"{reg.host}/busybox:latest")["digest"] == reg.images["busybox:latest"]
+
+
+def test_same_port_plain_then_tls(pki, engine, busybox_archive):
+    """A registry that comes back on the same host:port speaking TLS (or the reverse) is
+    reached all the same: the process's kept session probes the scheme again."""
+    from servers import start_registry
+
+    first = start_registry()
+    try:
+        first.skopeo_copy(f"docker-archive:{busybox_archive}", "busybox:latest", "--format", "v2s2")
+        assert engine.images.pull(f"{first.host}/busybox:latest")["status"].startswith("Downloaded")
+    finally:
+        first.stop()
+    second = start_registry(tls=pki.registry_tls(), port=first.port)
+    try:
+        second.skopeo_copy(f"docker-archive:{busybox_archive}", "busybox:latest", "--format", "v2s2",
+                           "--dest-cert-dir", str(pki.client_dir))
+        engine.images.remove(f"{first.host}/busybox:latest")
+        assert engine.images.pull(f"{second.host}/busybox:latest")["status"].startswith("Downloaded")
+    finally:
+        second.stop()
