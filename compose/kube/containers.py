@@ -150,6 +150,8 @@ def resources(ctx: Context, service: str, svc: dict) -> dict:
     rmem = quantities.memory(resv.get("memory")) or quantities.memory(svc.get("mem_reservation"))
     if rmem:
         requests["memory"] = rmem
+    if lim.get("generic_resources") or resv.get("generic_resources"):
+        ctx.warn_key(service, "deploy", REFUSED, "generic_resources: extended resources need a device plugin name")
     if lim.get("pids"):
         ctx.warn_key(service, "deploy", REFUSED, "resources.limits.pids: pid limits are a kubelet setting")
     gpus = _gpu_count(ctx, service, svc)

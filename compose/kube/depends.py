@@ -62,6 +62,9 @@ def init_containers(ctx: Context, service: str, svc: dict) -> list[dict]:
         if dep not in ctx.compose_services:
             continue
         cond = (cfg or {}).get("condition") or STARTED
+        if (cfg or {}).get("restart"):
+            ctx.warn_key(service, "depends_on", APPROXIMATED,
+                         f"{dep}: restart: true has no counterpart (pods are not restarted with their dependencies)")
         if cond == COMPLETED:
             out.append(_job_wait(ctx, dep))
             continue

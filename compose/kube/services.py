@@ -102,7 +102,12 @@ def published_ports(ctx: Context, service: str, svc: dict) -> list[dict]:
             ctx.warn_key(service, "ports", REFUSED, f"{published}/{proto.lower()} is published twice; first kept")
             continue
         seen.add(key)
-        entry = {"name": port_name(proto, int(published)), "port": int(published), "protocol": proto,
+        name = str(port.get("name") or "")
+        if name and not (len(name) <= 15 and is_dns_label(name) and name[0].isalpha()):
+            ctx.warn_key(service, "ports", APPROXIMATED, f"port name {name!r} is not an IANA service name: "
+                         f"{port_name(proto, int(published))} used")
+            name = ""
+        entry = {"name": name or port_name(proto, int(published)), "port": int(published), "protocol": proto,
                  "targetPort": int(target)}
         if port.get("app_protocol"):
             entry["appProtocol"] = str(port["app_protocol"])

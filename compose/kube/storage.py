@@ -146,7 +146,22 @@ def _bind(ctx: Context, service: str, v: dict, i: int, st: Storage, mount: dict)
         return
     ctx.warn_key(service, "volumes", APPROXIMATED,
                  f"bind mount {source} -> {target} -> hostPath: the path must exist on every node")
+    bind = v.get("bind") or {}
+    propagation = _PROPAGATION.get(bind.get("propagation") or "")
+    if propagation == "Bidirectional" and not ctx.compose_services[service].get("privileged"):
+        ctx.warn_key(service, "volumes", APPROXIMATED,
+                     f"{target}: shared propagation needs a privileged container: HostToContainer used")
+        propagation = "HostToContainer"
+    if propagation:
+        mount["mountPropagation"] = propagation
+    if bind.get("selinux"):
+        ctx.warn_key(service, "volumes", REFUSED, f"{target}: SELinux relabeling (:z/:Z) is the kubelet's job")
     st.add(ctx, service, {"name": f"bind-{i}", "hostPath": {"path": source}}, {**mount, "name": f"bind-{i}"})
+
+
+# Docker's bind propagation -> Kubernetes' mountPropagation (private modes are the default: None)
+_PROPAGATION = {"rshared": "Bidirectional", "shared": "Bidirectional", "rslave": "HostToContainer",
+                "slave": "HostToContainer"}
 
 
 def _claim_spec(ctx: Context, source: str, shared: bool) -> dict:

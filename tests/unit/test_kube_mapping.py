@@ -546,3 +546,22 @@ def test_labels_of_volumes_networks_and_secrets_carry_over(conv):
     assert c.get("NetworkPolicy", "front-network-policy")["metadata"]["labels"] == {"zone": "dmz"}
     assert c.get("Secret", "token")["metadata"]["labels"] == {"owner": "team-a"}
     assert c.warned('"app"', "deploy", "refused", "rollback_config")
+
+
+def test_port_names_bind_propagation_and_dependency_restart(conv):
+    c = conv("""
+        services:
+          db: {image: postgres}
+          app:
+            image: nginx
+            ports: [{target: 80, published: "8080", name: web}, {target: 81, published: "8081", name: Bad_Name}]
+            volumes:
+              - {type: bind, source: /srv/plugins, target: /plugins, bind: {propagation: rslave}}
+            depends_on: {db: {condition: service_started, restart: true}}
+    """, allow_hostpath=True)
+    ports = c.get("Service", "app-published")["spec"]["ports"]
+    assert [p["name"] for p in ports] == ["web", "tcp-8081"]
+    assert c.warned('"app"', "ports", "'Bad_Name'")
+    [mount] = c.container("app")["volumeMounts"]
+    assert mount["mountPropagation"] == "HostToContainer"
+    assert c.warned('"app"', "depends_on", "restart: true")
