@@ -304,10 +304,11 @@ class Build:
 
 
 def _kill_steps() -> None:
-    """SIGKILL the running steps: a build process's children are its steps' container inits
-    (each the pid 1 of its own namespace, so its processes go with it); the runner then
-    reaps them and undoes their cgroup, network and scratch as after any step."""
+    """SIGKILL the running steps: the children of this process that are the pid 1 of a pid
+    namespace of their own are its steps' container inits (their processes go with them);
+    the runner then reaps them and undoes their cgroup, network and scratch as after any step."""
     me = os.getpid()
+    own_ns = os.readlink("/proc/self/ns/pid")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -316,11 +317,14 @@ def _kill_steps() -> None:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == me:
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if int(fields[1]) != me:
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") == own_ns:
+                continue  # not a container init: some other child of this process (left alone)
+            os.kill(int(entry), signal.SIGKILL)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
 
 
 def _scratch_root(root: DataRoot) -> tuple[Path, int]:
