@@ -133,3 +133,17 @@ def test_an_output_directory_with_foreign_files_is_left_alone(tmp_path, capsys):
 def test_missing_subcommand_is_a_usage_error(capsys):
     code = main(["bridge"])
     assert code != 0
+
+
+def test_the_conversion_imports_nothing_of_the_engine_runtime():
+    import subprocess
+    import sys
+
+    code = ("import sys, compose.kube.render, compose.kube.output, compose.cli.bridge; "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith(('engine', 'pyroute2', 'httpx')))))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=str(Path(__file__).resolve().parents[2]), timeout=60)
+    assert p.returncode == 0, p.stderr
+    loaded = p.stdout.split()
+    # pure value parsing (sizes, durations) is all the loader borrows from the engine package
+    assert [m for m in loaded if m != "engine" and not m.startswith(("engine.values", "engine.errors"))] == []
