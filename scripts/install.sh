@@ -14,6 +14,17 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     apt-get install -y -qq $missing >/dev/null
 fi
+# scripts/test-cgroup2-vm's guest: qemu, Debian's kernel (booted with cgroup v2 only), cpio for its
+# initramfs; without recommends (no firmware, no GUI bits)
+VM_PKGS="qemu-system-x86 linux-image-amd64 cpio"
+missing=""
+for p in $VM_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+    echo "installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
 pip_install() {
     if ! python3 -m pip install -q "$@" 2>/tmp/pycompose-pip.err; then
