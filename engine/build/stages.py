@@ -30,7 +30,8 @@ class StageBuilder:
 
     # --- naming -----------------------------------------------------------------------------
     def vertex_name(self, n: int, text: str) -> str:
-        if len(self.build.needed) > 1 or len(self.build.df.stages) > 1:
+        """BuildKit's "[name 2/5] RUN ...": a named stage, or "stage-N" among several, is prefixed."""
+        if self.stage.name or len(self.build.df.stages) > 1:
             return f"[{self.label} {n}/{self.total}] {text}"
         return f"[{n}/{self.total}] {text}"
 
@@ -159,6 +160,9 @@ class StageBuilder:
 
     # --- filesystem steps -------------------------------------------------------------------
     def run_instr(self, img: StageImage, x, instr) -> StageImage:
+        if getattr(x, "security", None) == "insecure":
+            raise BuildError("failed to solve: granting entitlement security.insecure is not allowed by build "
+                             "daemon configuration")
         argv = runstep.command_of(img, x)
         env = runstep.run_env(img, self.build.build_args)
         mounts, desc, extra_env = runstep.mount_plan(self, x)
