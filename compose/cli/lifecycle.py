@@ -72,6 +72,10 @@ def create(args, gopts) -> int:
                      remove_orphans=args.remove_orphans, scale=parse_scale(args.scale), no_start=True,
                      dry_run=args.dry_run or gopts.dry_run, parallel=gopts.parallel)
     if opts.dry_run:
+        from compose.pulling import dry_run_pulls
+
+        for image in dry_run_pulls(b, args.services, False, pull):
+            print(f"DRY-RUN MODE - Image {image}  Pulled")
         plan, *_ = b.make_plan(opts)
         for line in plan.describe():
             print(f"DRY-RUN MODE - {line}")

@@ -114,6 +114,8 @@ services:
     r = none("up", "-d")
     assert r.returncode == 1 and "pull_policy is never" in r.stderr and pulled_images(r.stderr) == []
     assert _running(none) == []
+    dry = none("create", "--dry-run", "--pull", "always", check=True)
+    assert f"DRY-RUN MODE - Image {h}/multi/busybox:latest  Pulled" in dry.stdout.splitlines()
     r = none("create", "--pull", "always", check=True)  # --pull overrides the service's policy
     assert pulled_images(r.stderr) == [f"{h}/multi/busybox:latest"]
     created = [json.loads(x) for x in none("ps", "-a", "--format", "json", check=True).stdout.splitlines() if x]
