@@ -68,7 +68,9 @@ class Writer:
         for it in src.items:
             parts = target + split(it.rel)
             if it.rel == "" and it.kind == "dir":
-                self.ensure_dir(parts, it)
+                # a directory source's contents go into the destination; the destination itself is
+                # made 0755 (or kept as the image has it), not given the source dir's mode (Docker's rule)
+                self.ensure_dir(parts, None)
                 continue
             self.ensure_dir(parts[:-1], None)
             self._entry(parts, it)

@@ -240,3 +240,39 @@ def test_sigterm_cancels_the_running_step(bld, session_root):
     assert p.wait(timeout=60) == 130
     assert "#3 CANCELED" in rest and "never" not in rest
     assert os.listdir(session_root / "builder" / "tmp") == []
+
+
+def test_copy_add_semantics_like_docker(bld, tmp_path):
+    """Modes, owners and places of what COPY/ADD write, as docker build (20.10) wrote them for this Dockerfile."""
+    import tarfile
+
+    ctx = bld.context({"a.txt": "a\n", "d/b.txt": "b\n", "d/e/c.txt": "c\n", "Dockerfile": (
+        "FROM busybox\n"
+        "RUN mkdir -p /existing && echo old > /existing/keep\n"
+        "COPY a.txt /existing\n"
+        "COPY d /existing/\n"
+        "COPY --chown=www:www d/e /owned\n"
+        "COPY link /deref\n"
+        "COPY a.txt d/b.txt /multi/\n"
+        "ADD arch.tgz /x/\n"
+        "COPY a.txt /newdir/sub/\n")})
+    os.symlink("a.txt", ctx / "link")
+    os.utime(ctx / "a.txt", (1577934245, 1577934245))
+    (tmp_path / "t").write_text("t\n")
+    with tarfile.open(ctx / "arch.tgz", "w:gz") as tf:
+        ti = tf.gettarinfo(str(tmp_path / "t"), "./t")
+        ti.uid, ti.gid = 1234, 5678
+        with open(tmp_path / "t", "rb") as f:
+            tf.addfile(ti, f)
+    bld.build(ctx, "pyc-build-copysem:1")
+    paths = ("/existing /existing/a.txt /existing/keep /existing/b.txt /existing/e/c.txt /owned /owned/c.txt "
+             "/deref /multi/a.txt /multi/b.txt /x /x/t /newdir /newdir/sub /newdir/sub/a.txt")
+    r = bld.run("pyc-build-copysem:1", "sh", "-c",
+                f'for p in {paths}; do stat -c "%a %u:%g %F %n" $p; done; stat -c %Y /existing/a.txt')
+    assert r.stdout.splitlines() == [
+        "755 0:0 directory /existing", "644 0:0 regular file /existing/a.txt", "644 0:0 regular file /existing/keep",
+        "644 0:0 regular file /existing/b.txt", "644 0:0 regular file /existing/e/c.txt",
+        "755 1000:1000 directory /owned", "644 1000:1000 regular file /owned/c.txt", "644 0:0 regular file /deref",
+        "644 0:0 regular file /multi/a.txt", "644 0:0 regular file /multi/b.txt", "755 0:0 directory /x",
+        "644 1234:5678 regular file /x/t", "755 0:0 directory /newdir", "755 0:0 directory /newdir/sub",
+        "644 0:0 regular file /newdir/sub/a.txt", "1577934245"]
