@@ -49,11 +49,11 @@ def wait_targets(ctx: Context) -> dict[str, set[str]]:
 
 
 def pods_name(ctx: Context, service: str) -> str:
-    return dns_label(f"{ctx.name(service)}-pods", letter_first=True)
+    return ctx.services.derived((service, "pods"), f"{ctx.name(service)}-pods")
 
 
 def ready_name(ctx: Context, service: str) -> str:
-    return dns_label(f"{ctx.name(service)}-ready", letter_first=True)
+    return ctx.services.derived((service, "ready"), f"{ctx.name(service)}-ready")
 
 
 def init_containers(ctx: Context, service: str, svc: dict) -> list[dict]:

@@ -71,7 +71,7 @@ class NameTable:
     """Assigns each compose name one Kubernetes name, never the same twice in a scope."""
 
     def __init__(self, letter_first: bool = False):
-        self._by_source: dict[str, str] = {}
+        self._by_source: dict = {}
         self._used: set[str] = set()
         self._letter_first = letter_first
 
@@ -83,6 +83,17 @@ class NameTable:
             name = dns_label(f"{name[:55]}-{_digest(source)}", letter_first=self._letter_first)
         self._used.add(name)
         self._by_source[source] = name
+        return name
+
+    def derived(self, key: tuple, wanted: str) -> str:
+        """``wanted`` (e.g. ``web-ready``) for ``key``, or a hashed variant when another name has it."""
+        if key in self._by_source:
+            return self._by_source[key]
+        name = dns_label(wanted, letter_first=self._letter_first)
+        if name in self._used:
+            name = dns_label(f"{name[:55]}-{_digest(repr(key))}", letter_first=self._letter_first)
+        self._used.add(name)
+        self._by_source[key] = name
         return name
 
     def reserve(self, name: str) -> bool:

@@ -150,9 +150,7 @@ def patched(service_obj: dict, patch: dict) -> dict:
 
 
 def published_name(ctx: Context, service: str) -> str:
-    from compose.kube.names import dns_label
-
-    return dns_label(f"{ctx.name(service)}-published", letter_first=True)
+    return ctx.services.derived((service, "published"), f"{ctx.name(service)}-published")
 
 
 def apply_node_ports(ctx: Context, service: str, ports: list[dict]) -> None:

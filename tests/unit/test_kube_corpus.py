@@ -68,6 +68,11 @@ def test_every_valid_corpus_project_converts_and_validates():
             except Exception as e:  # noqa: BLE001 - any exception is a failure of this case
                 failures.append(f"{case.relative_to(CORPUS)} {opts}: {type(e).__name__}: {e}")
                 continue
+            ids = [(o["kind"], o["metadata"]["name"]) for rel, o in _objects(files)
+                   if not rel.startswith("overlays/")]        # overlay files are patches of base objects
+            if len(ids) != len(set(ids)):
+                failures.append(f"{case.relative_to(CORPUS)} {opts}: two objects share a name: "
+                                f"{sorted(i for i in ids if ids.count(i) > 1)}")
             for rel, obj in _objects(files):
                 objects += 1
                 key = json.dumps(obj, sort_keys=True)

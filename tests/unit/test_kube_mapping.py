@@ -565,3 +565,17 @@ def test_port_names_bind_propagation_and_dependency_restart(conv):
     [mount] = c.container("app")["volumeMounts"]
     assert mount["mountPropagation"] == "HostToContainer"
     assert c.warned('"app"', "depends_on", "restart: true")
+
+
+def test_derived_service_names_never_collide_with_service_names(conv):
+    c = conv("""
+        services:
+          web: {image: nginx, ports: ["80:80"]}
+          web-published: {image: nginx, expose: ["80"]}
+    """)
+    services = [o["metadata"]["name"] for o in c.objects if o["kind"] == "Service"]
+    assert len(services) == len(set(services))
+    assert c.get("Service", "web-published")["spec"]["selector"]["com.docker.compose.service"] == "web-published"
+    [published] = [o for o in c.objects if o["kind"] == "Service" and o["metadata"]["name"].startswith(
+        "web-published-")]
+    assert published["spec"]["selector"]["com.docker.compose.service"] == "web"
