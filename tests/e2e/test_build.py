@@ -24,7 +24,9 @@ def logs_of(c, service: str, want: str, timeout: float = 20) -> str:
 
 def build_project(compose_factory, tmp_path=None):
     c = compose_factory("build")
-    c.env["TOOL_IMAGE"] = f"{c.project}-toolimg"
+    # Compose pulls a missing `image:` before building it; a registry on loopback that nobody listens on
+    # makes that pull fail at once without any traffic leaving the machine (never Docker Hub in tests)
+    c.env["TOOL_IMAGE"] = f"127.0.0.1:9/{c.project}-toolimg"
     if tmp_path is not None:  # a copy the test may change
         shutil.copytree(c.dir, tmp_path / "build")
         c.dir = tmp_path / "build"
@@ -33,7 +35,7 @@ def build_project(compose_factory, tmp_path=None):
 
 def test_build_then_up_runs_the_built_images(compose_factory):
     c = build_project(compose_factory)
-    app, tool = f"{c.project}-app", f"{c.project}-toolimg"
+    app, tool = f"{c.project}-app", f"127.0.0.1:9/{c.project}-toolimg"
     try:
         r = c.run("build", check=True)
         assert "[4/4] RUN echo" in r.stderr and f"Image {app}  Built" in r.stderr
