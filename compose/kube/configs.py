@@ -62,7 +62,7 @@ def objects(ctx: Context, used: dict[str, set[str]]) -> list[dict]:
             if data is None:
                 continue
             ctx.content.add((section, name))
-            meta: dict = {"name": dns_label(name), "namespace": ctx.namespace}
+            meta: dict = {"name": getattr(ctx, section).assign(name), "namespace": ctx.namespace}
             labels, annotations = ctx.carry_labels(f'{section[:-1]} "{name}"', spec.get("labels"))
             if labels:
                 meta["labels"] = labels
@@ -96,7 +96,8 @@ def mounts(ctx: Context, service: str, svc: dict, storage, available: set[tuple[
             target = ref.get("target") or source
             if not target.startswith("/"):
                 target = default_dir + target
-            obj_name = dns_label((top or {}).get("name") or source) if external else dns_label(source)
+            obj_name = dns_label((top or {}).get("name") or source) if external else \
+                getattr(ctx, section).assign(source)
             if external:
                 ctx.warn_key(service, section, APPROXIMATED,
                              f"external {section[:-1]} {source!r} is expected to exist as {obj_name!r} "

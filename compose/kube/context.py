@@ -45,6 +45,8 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     services: NameTable = field(default_factory=lambda: NameTable(letter_first=True))
     volumes: NameTable = field(default_factory=NameTable)
+    configs: NameTable = field(default_factory=NameTable)     # ConfigMap names
+    secrets: NameTable = field(default_factory=NameTable)     # Secret names
     content: set = field(default_factory=set)             # (section, name) with an object written
     jobs: set[str] = field(default_factory=set)           # services run as Jobs
     waits_on_jobs: bool = False

@@ -579,3 +579,17 @@ def test_derived_service_names_never_collide_with_service_names(conv):
     [published] = [o for o in c.objects if o["kind"] == "Service" and o["metadata"]["name"].startswith(
         "web-published-")]
     assert published["spec"]["selector"]["com.docker.compose.service"] == "web"
+
+
+def test_configs_whose_names_fold_alike_stay_apart(conv):
+    c = conv("""
+        services:
+          app: {image: nginx, configs: [a_b, a-b]}
+        configs:
+          a_b: {content: one}
+          a-b: {content: two}
+    """)
+    maps = {o["metadata"]["name"]: o for o in c.objects if o["kind"] == "ConfigMap"}
+    assert len(maps) == 2 and "a-b" in maps
+    vols = {v["configMap"]["name"] for v in c.pod("app")["volumes"]}
+    assert vols == set(maps)
