@@ -7,11 +7,12 @@ is keyed by a path pattern (``*`` = any key or list item) and owns its subtree.
 from __future__ import annotations
 
 from compose.errors import LoadError
+from compose.loader.keypaths import PathRules, dotted, rewrite, rewrite_children
 from compose.loader.shortsyntax import parse_device, parse_port, parse_volume
 
 
 def _err(path: tuple, msg: str) -> LoadError:
-    return LoadError(f"{'.'.join(str(p) for p in path)}: {msg}")
+    return LoadError(f"{dotted(path)}: {msg}")
 
 
 def _type(v) -> str:
@@ -25,7 +26,7 @@ def _string_or_list(v, p, lenient):
 
 def _service(v, p, lenient):
     if isinstance(v, dict):
-        return _mapping(v, p, lenient)
+        return _descend(v, p, lenient)
     return v
 
 
@@ -33,14 +34,6 @@ def _slice_to_map(v, p, lenient):
     if isinstance(v, list):
         return {str(x): None for x in v}
     return v
-
-
-def _build(v, p, lenient):
-    if isinstance(v, dict):
-        return _mapping(v, p, lenient)
-    if isinstance(v, str):
-        return {"context": v}
-    raise _err(p, f"invalid type {_type(v)} for build")
 
 
 def _depends_on(v, p, lenient):
@@ -56,17 +49,42 @@ def _depends_on(v, p, lenient):
     raise _err(p, f"invalid type {_type(v)} for depend_on")
 
 
-def _device(v, p, lenient):
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, str):
-        try:
-            return parse_device(v)
-        except LoadError:
-            if lenient:
-                return v
-            raise
-    raise _err(p, f"invalid type {_type(v)} for service volume mount")
+def _parsed_string(parse, what: str):
+    """A rule for a mapping that has a short string form read by ``parse`` (lenient: kept as is when
+    it does not parse, since it may still hold ``${VAR}``)."""
+    def rule(v, p, lenient):
+        if isinstance(v, dict):
+            return v
+        if isinstance(v, str):
+            try:
+                return parse(v)
+            except LoadError:
+                if lenient:
+                    return v
+                raise
+        raise _err(p, f"invalid type {_type(v)} for {what}")
+
+    return rule
+
+
+def _string_as(key: str, error: str, descend: bool = False):
+    """A rule for a mapping whose short form is a string standing for its ``key`` (``build: .``)."""
+    def rule(v, p, lenient):
+        if isinstance(v, dict):
+            return _descend(v, p, lenient) if descend else v
+        if isinstance(v, str):
+            return {key: v}
+        raise _err(p, error.format(_type(v)))
+
+    return rule
+
+
+_device = _parsed_string(parse_device, "service volume mount")
+_volume_mount = _parsed_string(parse_volume, "service volume mount")
+_build = _string_as("context", "invalid type {} for build", descend=True)
+_extends = _string_as("service", "invalid type {} for extends", descend=True)
+_include = _string_as("path", "invalid type {} for external")
+_file_mount = _string_as("source", "unsupported type {}")
 
 
 def _env_file_value(v):
@@ -86,20 +104,12 @@ def _env_file(v, p, lenient):
     raise _err(p, f"invalid type {_type(v)} for env_file")
 
 
-def _extends(v, p, lenient):
-    if isinstance(v, dict):
-        return _mapping(v, p, lenient)
-    if isinstance(v, str):
-        return {"service": v}
-    raise _err(p, f"invalid type {_type(v)} for extends")
-
-
 def _maybe_external(v, p, lenient):
     if v is None:
         return None
     if not isinstance(v, dict):
         return v
-    res = _mapping(v, p, lenient)
+    res = _descend(v, p, lenient)
     if "external" in res:
         ext = res["external"]
         if isinstance(ext, dict):
@@ -117,34 +127,24 @@ def _maybe_external(v, p, lenient):
 
 def _gpus(v, p, lenient):
     if isinstance(v, list):
-        return _sequence(v, p, lenient)
+        return _descend(v, p, lenient)
     if isinstance(v, str):
         return [{"count": "all"}]
     raise _err(p, f"invalid type {_type(v)} for gpus")
 
 
-def _include(v, p, lenient):
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, str):
-        return {"path": v}
-    raise _err(p, f"invalid type {_type(v)} for external")
-
-
 def _key_value(v, p, lenient):
     if isinstance(v, dict):
         return v
-    if isinstance(v, list):
-        out = {}
-        for e in v:
-            k, sep, val = str(e).partition("=")
-            if not sep:
-                if lenient:
-                    return v
-                raise _err(p, f"invalid value {e}, expected key=value")
-            out[k] = val
-        return out
-    raise _err(p, f"invalid type {_type(v)}")
+    if not isinstance(v, list):
+        raise _err(p, f"invalid type {_type(v)}")
+    pairs = [str(e).partition("=") for e in v]
+    bare = next((k for k, sep, _ in pairs if not sep), None)
+    if bare is None:
+        return {k: val for k, _, val in pairs}
+    if lenient:
+        return v
+    raise _err(p, f"invalid value {bare}, expected key=value")
 
 
 def _ports(v, p, lenient):
@@ -170,50 +170,26 @@ def _ports(v, p, lenient):
     return out
 
 
-def _file_mount(v, p, lenient):
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, str):
-        return {"source": v}
-    raise _err(p, f"unsupported type {_type(v)}")
-
-
 def _ssh(v, p, lenient):
     if isinstance(v, dict):
         return v
-    if isinstance(v, list):
-        out = {}
-        for e in v:
-            if not isinstance(e, str):
-                raise LoadError(f"invalid ssh key type {_type(e)}")
-            k, sep, path = e.partition("=")
-            if not sep:
-                if k != "default":
-                    raise LoadError(f"invalid ssh key {e!r}")
-                out[k] = None
-                continue
-            out[k] = path
-        return out
-    raise _err(p, f"invalid type {_type(v)} for ssh")
+    if not isinstance(v, list):
+        raise _err(p, f"invalid type {_type(v)} for ssh")
+    out = {}
+    for e in v:
+        if not isinstance(e, str):
+            raise LoadError(f"invalid ssh key type {_type(e)}")
+        k, sep, path = e.partition("=")
+        if not sep and k != "default":
+            raise LoadError(f"invalid ssh key {e!r}")
+        out[k] = path if sep else None
+    return out
 
 
 def _ulimits(v, p, lenient):
     if isinstance(v, (dict, int)) and not isinstance(v, bool):
         return v
     raise _err(p, f"invalid type {_type(v)} for external")
-
-
-def _volume_mount(v, p, lenient):
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, str):
-        try:
-            return parse_volume(v)
-        except LoadError:
-            if lenient:
-                return v
-            raise
-    raise _err(p, f"invalid type {_type(v)} for service volume mount")
 
 
 def _string_or_x(v, p, lenient):
@@ -224,87 +200,40 @@ def _string_or_x(v, p, lenient):
     return str(v)
 
 
-_S = ("services", "*")
-TRANSFORMERS = {
-    _S: _service,
-    _S + ("build", "secrets", "*"): _file_mount,
-    _S + ("build", "provenance"): _string_or_x,
-    _S + ("build", "sbom"): _string_or_x,
-    _S + ("build", "additional_contexts"): _key_value,
-    _S + ("depends_on",): _depends_on,
-    _S + ("env_file",): _env_file,
-    _S + ("label_file",): _string_or_list,
-    _S + ("extends",): _extends,
-    _S + ("gpus",): _gpus,
-    _S + ("networks",): _slice_to_map,
-    _S + ("models",): _slice_to_map,
-    _S + ("volumes", "*"): _volume_mount,
-    _S + ("dns",): _string_or_list,
-    _S + ("devices", "*"): _device,
-    _S + ("secrets", "*"): _file_mount,
-    _S + ("configs", "*"): _file_mount,
-    _S + ("ports",): _ports,
-    _S + ("build",): _build,
-    _S + ("build", "ssh"): _ssh,
-    _S + ("ulimits", "*"): _ulimits,
-    _S + ("build", "ulimits", "*"): _ulimits,
-    _S + ("develop", "watch", "*", "ignore"): _string_or_list,
-    _S + ("develop", "watch", "*", "include"): _string_or_list,
-    ("volumes", "*"): _maybe_external,
-    ("networks", "*"): _maybe_external,
-    ("secrets", "*"): _maybe_external,
-    ("configs", "*"): _maybe_external,
-    ("include", "*"): _include,
-}
+_TRANSFORM_RULES = PathRules.grouped({
+    _service: "services.*",
+    _file_mount: "services.*.build.secrets.* services.*.secrets.* services.*.configs.*",
+    _string_or_x: "services.*.build.provenance services.*.build.sbom",
+    _key_value: "services.*.build.additional_contexts",
+    _depends_on: "services.*.depends_on",
+    _env_file: "services.*.env_file",
+    _string_or_list: "services.*.label_file services.*.dns services.*.develop.watch.*.ignore "
+                     "services.*.develop.watch.*.include",
+    _extends: "services.*.extends",
+    _gpus: "services.*.gpus",
+    _slice_to_map: "services.*.networks services.*.models",
+    _volume_mount: "services.*.volumes.*",
+    _device: "services.*.devices.*",
+    _ports: "services.*.ports",
+    _build: "services.*.build",
+    _ssh: "services.*.build.ssh",
+    _ulimits: "services.*.ulimits.* services.*.build.ulimits.*",
+    _maybe_external: "volumes.* networks.* secrets.* configs.*",
+    _include: "include.*",
+})
+# (rule, value, path) -> value, for strict and lenient runs
+_APPLY = {lenient: (lambda fn, v, p, _l=lenient: fn(v, p, _l)) for lenient in (False, True)}
 
 
-def _index(rules: dict) -> dict[int, list]:
-    out: dict[int, list] = {}
-    for pat, fn in rules.items():
-        out.setdefault(len(pat), []).append((pat, fn))
-    return out
-
-
-def _match(index, path):
-    for pat, fn in index.get(len(path), ()):
-        for a, b in zip(path, pat):
-            if b != "*" and a != b:
-                break
-        else:
-            return fn
-    return None
-
-
-_TINDEX = _index(TRANSFORMERS)
-
-
-def _transform(v, p, lenient):
-    fn = _match(_TINDEX, p)
-    if fn is not None:
-        return fn(v, p, lenient)
-    if isinstance(v, dict):
-        return _mapping(v, p, lenient)
-    if isinstance(v, list):
-        return _sequence(v, p, lenient)
-    return v
-
-
-def _mapping(v: dict, p, lenient):
-    for k in list(v):
-        v[k] = _transform(v[k], p + (k,), lenient)
-    return v
-
-
-def _sequence(v: list, p, lenient):
-    for i, e in enumerate(v):
-        v[i] = _transform(e, p + ("[]",), lenient)
-    return v
+def _descend(v, p, lenient):
+    """The children of ``v`` in canonical form (a rule that keeps walking below its own key)."""
+    return rewrite_children(v, _TRANSFORM_RULES, _APPLY[lenient], p)
 
 
 def canonical(doc: dict, lenient: bool = False) -> dict:
     """Short syntaxes -> long syntaxes, in place. ``lenient`` (no interpolation) keeps
     values it cannot parse, since they may still hold ``${VAR}``."""
-    return _transform(doc, (), lenient)
+    return rewrite(doc, _TRANSFORM_RULES, _APPLY[lenient])
 
 
 # ----------------------------------------------------------------- omit empty
@@ -359,27 +288,14 @@ def _default_device(v, p):
     return v
 
 
-DEFAULTS = {
-    _S + ("build",): _default_build,
-    _S + ("secrets", "*"): _default_secret,
-    _S + ("ports", "*"): _default_port,
-    _S + ("deploy", "resources", "reservations", "devices", "*"): _default_device,
-    _S + ("gpus", "*"): _default_device,
-}
-_DINDEX = _index(DEFAULTS)
+_DEFAULT_RULES = PathRules.grouped({
+    _default_build: "services.*.build",
+    _default_secret: "services.*.secrets.*",
+    _default_port: "services.*.ports.*",
+    _default_device: "services.*.deploy.resources.reservations.devices.* services.*.gpus.*",
+})
 
 
 def set_defaults(doc: dict) -> dict:
-    def walk(v, p):
-        fn = _match(_DINDEX, p)
-        if fn is not None:
-            return fn(v, p)
-        if isinstance(v, dict):
-            for k in list(v):
-                v[k] = walk(v[k], p + (k,))
-        elif isinstance(v, list):
-            for i, e in enumerate(v):
-                v[i] = walk(e, p + ("[]",))
-        return v
-
-    return walk(doc, ())
+    """Compose's defaults (build context ".", secret targets, port protocol and mode, device counts)."""
+    return rewrite(doc, _DEFAULT_RULES, lambda fn, v, p: fn(v, p))

@@ -13,6 +13,7 @@ import sys
 from typing import Callable
 
 from compose.errors import LoadError
+from compose.loader.keypaths import PathRules
 
 Lookup = Callable[[str], "str | None"]
 
@@ -199,29 +200,7 @@ CASTS: dict[tuple, Callable] = {
     ("networks", "*", "enable_ipv6"): to_bool, ("volumes", "*", "external"): to_bool,
     ("secrets", "*", "external"): to_bool, ("configs", "*", "external"): to_bool,
 }
-_CASTS_BY_LEN: dict[int, list] = {}
-for _p, _f in CASTS.items():
-    _CASTS_BY_LEN.setdefault(len(_p), []).append((_p, _f))
-
-
-def path_matches(path: tuple, pattern: tuple) -> bool:
-    if len(path) != len(pattern):
-        return False
-    for part, pat in zip(path, pattern):
-        if pat != "*" and pat != part:
-            return False
-    return True
-
-
-def _caster(path: tuple):
-    for pattern, fn in _CASTS_BY_LEN.get(len(path), ()):
-        if path_matches(path, pattern):
-            return fn
-    return None
-
-
-def _dotted(path: tuple) -> str:
-    return ".".join(str(p) for p in path)
+_CAST_RULES = PathRules(CASTS)
 
 
 def _real(path: tuple) -> str:
@@ -249,7 +228,7 @@ def interpolate(config: dict, lookup: Lookup, warn=None, positions: dict | None 
                            "you may need to escape any $ with another $", real) from None
             except MissingRequired as e:
                 raise fail(f"error while interpolating {_real(real)}: {e}", real) from None
-            cast = _caster(path)
+            cast = _CAST_RULES.find(path)
             if cast is None:
                 return new
             try:

@@ -10,22 +10,9 @@ at the position of the first).
 from __future__ import annotations
 
 from compose.errors import LoadError
+from compose.loader.keypaths import PathRules, dotted, rewrite, rewrite_children
+from compose.loader.model import go_sprint
 from compose.loader.shortsyntax import parse_volume
-
-
-def _go_str(v) -> str:
-    """fmt.Sprint of a YAML scalar."""
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "<nil>"
-    if isinstance(v, float):
-        from compose.loader.model import go_float
-
-        return go_float(v)
-    return str(v)
 
 
 def _to_sequence(v) -> list:
@@ -35,9 +22,9 @@ def _to_sequence(v) -> list:
             if val is None:
                 seq.append(k)
             elif isinstance(val, list):
-                seq.extend(f"{k}={_go_str(x)}" for x in val)
+                seq.extend(f"{k}={go_sprint(x)}" for x in val)
             else:
-                seq.append(f"{k}={_go_str(val)}")
+                seq.append(f"{k}={go_sprint(val)}")
         seq.sort()
         return seq
     if isinstance(v, list):
@@ -122,70 +109,36 @@ def _merge_ipam_config(a, b, p):
     return out
 
 
-_S = ("services", "*")
-SPECIALS = {
-    ("networks", "*", "ipam", "config"): _merge_ipam_config,
-    ("networks", "*", "labels"): _merge_to_sequence,
-    ("volumes", "*", "labels"): _merge_to_sequence,
-    _S + ("annotations",): _merge_to_sequence,
-    _S + ("build",): _merge_build,
-    _S + ("build", "args"): _merge_to_sequence,
-    _S + ("build", "additional_contexts"): _merge_to_sequence,
-    _S + ("build", "extra_hosts"): _merge_extra_hosts,
-    _S + ("build", "labels"): _merge_to_sequence,
-    _S + ("command",): _override,
-    _S + ("depends_on",): _merge_depends_on,
-    _S + ("deploy", "labels"): _merge_to_sequence,
-    _S + ("dns",): _merge_to_sequence,
-    _S + ("dns_opt",): _merge_to_sequence,
-    _S + ("dns_search",): _merge_to_sequence,
-    _S + ("entrypoint",): _override,
-    _S + ("env_file",): _merge_to_sequence,
-    _S + ("label_file",): _merge_to_sequence,
-    _S + ("environment",): _merge_to_sequence,
-    _S + ("extra_hosts",): _merge_extra_hosts,
-    _S + ("healthcheck", "test"): _override,
-    _S + ("labels",): _merge_to_sequence,
-    _S + ("volumes", "*", "volume", "labels"): _merge_to_sequence,
-    _S + ("logging",): _merge_logging,
-    _S + ("models",): _merge_networks,
-    _S + ("networks",): _merge_networks,
-    _S + ("sysctls",): _merge_to_sequence,
-    _S + ("tmpfs",): _merge_to_sequence,
-    _S + ("ulimits", "*"): _merge_ulimit,
-}
-_BY_LEN: dict[int, list] = {}
-for _p, _f in SPECIALS.items():
-    _BY_LEN.setdefault(len(_p), []).append((_p, _f))
-
-
-def _special(path: tuple):
-    for pat, fn in _BY_LEN.get(len(path), ()):
-        for a, b in zip(path, pat):
-            if b != "*" and a != b:
-                break
-        else:
-            return fn
-    return None
-
-
-def _dotted(p):
-    return ".".join(map(str, p))
+_SPECIAL_RULES = PathRules.grouped({
+    _merge_ipam_config: "networks.*.ipam.config",
+    _merge_to_sequence: "networks.*.labels volumes.*.labels services.*.annotations services.*.build.args "
+                        "services.*.build.additional_contexts services.*.build.labels services.*.deploy.labels "
+                        "services.*.dns services.*.dns_opt services.*.dns_search services.*.env_file "
+                        "services.*.label_file services.*.environment services.*.labels "
+                        "services.*.volumes.*.volume.labels services.*.sysctls services.*.tmpfs",
+    _merge_build: "services.*.build",
+    _merge_extra_hosts: "services.*.build.extra_hosts services.*.extra_hosts",
+    _override: "services.*.command services.*.entrypoint services.*.healthcheck.test",
+    _merge_depends_on: "services.*.depends_on",
+    _merge_logging: "services.*.logging",
+    _merge_networks: "services.*.models services.*.networks",
+    _merge_ulimit: "services.*.ulimits.*",
+})
 
 
 def merge_values(a, b, p: tuple):
-    fn = _special(p)
+    fn = _SPECIAL_RULES.find(p)
     if fn is not None:
         return fn(a, b, p)
     if b is None:
         return a
     if isinstance(a, dict):
         if not isinstance(b, dict):
-            raise LoadError(f"cannot override {_dotted(p)}")
+            raise LoadError(f"cannot override {dotted(p)}")
         return _merge_mappings(a, b, p)
     if isinstance(a, list):
         if not isinstance(b, list):
-            raise LoadError(f"cannot override {_dotted(p)}")
+            raise LoadError(f"cannot override {dotted(p)}")
         return a + b
     return b
 
@@ -215,14 +168,14 @@ def extend_service(base: dict, service: dict) -> dict:
 def _kv_key(v, p):
     if isinstance(v, str):
         return v.split("=", 1)[0]
-    raise LoadError(f"{_dotted(p)}: unexpected type {type(v).__name__}")
+    raise LoadError(f"{dotted(p)}: unexpected type {type(v).__name__}")
 
 
 def _volume_key(v, p):
     if isinstance(v, dict):
         t = v.get("target")
         if not isinstance(t, str):
-            raise LoadError(f"service volume {_dotted(p)} is missing a mount target")
+            raise LoadError(f"service volume {dotted(p)} is missing a mount target")
         return t
     if isinstance(v, str):
         return parse_volume(v).get("target", "")
@@ -233,7 +186,7 @@ def _device_key(v, p):
     if isinstance(v, dict):
         t = v.get("target")
         if not isinstance(t, str):
-            raise LoadError(f"service device {_dotted(p)} is missing a mount target")
+            raise LoadError(f"service device {dotted(p)} is missing a mount target")
         return t
     if isinstance(v, str):
         arr = v.split(":")
@@ -244,7 +197,7 @@ def _device_key(v, p):
 def _expose_key(v, p):
     if isinstance(v, (str, int)) and not isinstance(v, bool):
         return str(v)
-    raise LoadError(f"{_dotted(p)}: unsupported expose value {v}")
+    raise LoadError(f"{dotted(p)}: unsupported expose value {v}")
 
 
 def _mount_key(default):
@@ -255,7 +208,7 @@ def _mount_key(default):
             if "target" in v:
                 return str(v["target"])
             return f"{default}/{v.get('source')}"
-        raise LoadError(f"{_dotted(p)}: unsupported expose value {v}")
+        raise LoadError(f"{dotted(p)}: unsupported expose value {v}")
 
     return key
 
@@ -267,7 +220,7 @@ def _port_key(v, p):
         return str(v)
     if isinstance(v, dict):
         if "target" not in v:
-            raise LoadError(f"service ports {_dotted(p)} is missing a target port")
+            raise LoadError(f"service ports {dotted(p)} is missing a target port")
         return repr((v.get("host_ip", "0.0.0.0"), v.get("published"), v["target"], v.get("protocol", "tcp")))
     if isinstance(v, str):
         return v
@@ -280,74 +233,43 @@ def _env_file_key(v, p):
     if isinstance(v, dict):
         if "path" in v:
             return str(v["path"])
-        raise LoadError(f"environment path attribute {_dotted(p)} is missing")
+        raise LoadError(f"environment path attribute {dotted(p)} is missing")
     return ""
 
 
-UNIQUE = {
-    ("networks", "*", "labels"): _kv_key,
-    ("networks", "*", "ipam", "options"): _kv_key,
-    _S + ("annotations",): _kv_key,
-    _S + ("build", "args"): _kv_key,
-    _S + ("build", "additional_contexts"): _kv_key,
-    _S + ("build", "platform"): _kv_key,
-    _S + ("build", "tags"): _kv_key,
-    _S + ("build", "labels"): _kv_key,
-    _S + ("cap_add",): _kv_key,
-    _S + ("cap_drop",): _kv_key,
-    _S + ("configs",): _mount_key(""),
-    _S + ("deploy", "labels"): _kv_key,
-    _S + ("dns",): _kv_key,
-    _S + ("dns_opt",): _kv_key,
-    _S + ("dns_search",): _kv_key,
-    _S + ("environment",): _kv_key,
-    _S + ("env_file",): _env_file_key,
-    _S + ("expose",): _expose_key,
-    _S + ("labels",): _kv_key,
-    _S + ("links",): _kv_key,
-    _S + ("networks", "*", "aliases"): _kv_key,
-    _S + ("networks", "*", "link_local_ips"): _kv_key,
-    _S + ("ports",): _port_key,
-    _S + ("profiles",): _kv_key,
-    _S + ("secrets",): _mount_key("/run/secrets"),
-    _S + ("sysctls",): _kv_key,
-    _S + ("tmpfs",): _kv_key,
-    _S + ("volumes",): _volume_key,
-    _S + ("devices",): _device_key,
-}
-_U_BY_LEN: dict[int, list] = {}
-for _p, _f in UNIQUE.items():
-    _U_BY_LEN.setdefault(len(_p), []).append((_p, _f))
+_UNIQUE_RULES = PathRules.grouped({
+    _kv_key: "networks.*.labels networks.*.ipam.options services.*.annotations services.*.build.args "
+             "services.*.build.additional_contexts services.*.build.platform services.*.build.tags "
+             "services.*.build.labels services.*.cap_add services.*.cap_drop services.*.deploy.labels "
+             "services.*.dns services.*.dns_opt services.*.dns_search services.*.environment services.*.labels "
+             "services.*.links services.*.networks.*.aliases services.*.networks.*.link_local_ips "
+             "services.*.profiles services.*.sysctls services.*.tmpfs",
+    _mount_key(""): "services.*.configs",
+    _env_file_key: "services.*.env_file",
+    _expose_key: "services.*.expose",
+    _port_key: "services.*.ports",
+    _mount_key("/run/secrets"): "services.*.secrets",
+    _volume_key: "services.*.volumes",
+    _device_key: "services.*.devices",
+})
 
 
-def _unique_fn(path):
-    for pat, fn in _U_BY_LEN.get(len(path), ()):
-        for a, b in zip(path, pat):
-            if b != "*" and a != b:
-                break
+def _unique(key_of, value, p: tuple):
+    """The sequence at ``p`` with one entry per ``key_of`` identity (last wins, first position)."""
+    if not isinstance(value, list):
+        return rewrite_children(value, _UNIQUE_RULES, _unique, p)
+    seq: list = []
+    keys: dict[str, int] = {}
+    for i, entry in enumerate(value):
+        key = key_of(entry, p + (f"[{i}]",))
+        if key in keys:
+            seq[keys[key]] = entry
         else:
-            return fn
-    return None
+            keys[key] = len(seq)
+            seq.append(entry)
+    return seq
 
 
 def enforce_unicity(value, p: tuple = ()):
     """One entry per identity in the keyed sequences (last wins, first position)."""
-    if isinstance(value, dict):
-        for k in list(value):
-            value[k] = enforce_unicity(value[k], p + (k,))
-        return value
-    if isinstance(value, list):
-        fn = _unique_fn(p)
-        if fn is None:
-            return value
-        seq: list = []
-        keys: dict[str, int] = {}
-        for i, entry in enumerate(value):
-            key = fn(entry, p + (f"[{i}]",))
-            if key in keys:
-                seq[keys[key]] = entry
-            else:
-                keys[key] = len(seq)
-                seq.append(entry)
-        return seq
-    return value
+    return rewrite(value, _UNIQUE_RULES, _unique, p)

@@ -16,7 +16,7 @@ import shlex
 from compose.errors import LoadError
 from compose.loader.gotypes import ALIASES, STRUCTS
 from compose.loader.interpolate import to_bool
-from compose.loader.units import format_duration, parse_duration, ram_in_bytes
+from engine.values import format_duration, parse_duration, parse_size
 
 
 def go_float(v: float) -> str:
@@ -36,20 +36,18 @@ def go_float(v: float) -> str:
     return r
 
 
+_GO_CONSTANTS = {None: "<nil>", True: "true", False: "false"}
+
+
 def go_sprint(v) -> str:
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "<nil>"
-    if isinstance(v, float):
-        return go_float(v)
+    """fmt.Sprint of a YAML value (``%v``)."""
     if isinstance(v, list):
         return "[" + " ".join(go_sprint(x) for x in v) + "]"
     if isinstance(v, dict):
         return "map[" + " ".join(f"{k}:{go_sprint(v[k])}" for k in sorted(v)) + "]"
-    return str(v)
+    if isinstance(v, float):
+        return go_float(v)
+    return _GO_CONSTANTS[v] if v is None or v is True or v is False else str(v)
 
 
 class DecodeError(LoadError):
@@ -279,7 +277,7 @@ def _unit_bytes(v, path):
         return int(v)
     if isinstance(v, str):
         try:
-            return ram_in_bytes(v)
+            return parse_size(v)
         except ValueError as e:
             raise DecodeError(f"{_where(path)}: {e}") from None
     return 0
@@ -287,7 +285,7 @@ def _unit_bytes(v, path):
 
 def _duration(v, path):
     try:
-        return parse_duration(go_sprint(v))
+        return parse_duration(go_sprint(v), extended=True)
     except ValueError as e:
         raise DecodeError(f"{_where(path)}: {e}") from None
 

@@ -10,8 +10,8 @@ import os
 import posixpath
 
 from compose.errors import LoadError
+from compose.loader.keypaths import PathRules, rewrite
 
-_S = ("services", "*")
 
 
 def expand_user(p: str) -> str:
@@ -85,53 +85,20 @@ def _abs_symlink(v, base):
     return p
 
 
-PATH_RULES = {
-    _S + ("build", "context"): _abs_context,
-    _S + ("build", "additional_contexts", "*"): _abs_context,
-    _S + ("build", "ssh", "*"): _maybe_unix_path,
-    _S + ("env_file", "*", "path"): _abs_path,
-    _S + ("label_file", "*"): _abs_path,
-    _S + ("extends", "file"): _abs_path,
-    _S + ("develop", "watch", "*", "path"): _abs_symlink,
-    _S + ("volumes", "*"): _abs_volume_mount,
-    ("configs", "*", "file"): _maybe_unix_path,
-    ("secrets", "*", "file"): _maybe_unix_path,
-    ("include", "path"): _abs_path,
-    ("include", "project_directory"): _abs_path,
-    ("include", "env_file"): _abs_path,
-    ("volumes", "*"): _volume_driver_opts,
-}
-_BY_LEN: dict[int, list] = {}
-for _p, _f in PATH_RULES.items():
-    _BY_LEN.setdefault(len(_p), []).append((_p, _f))
-
-
-def _rule(path):
-    for pat, fn in _BY_LEN.get(len(path), ()):
-        for a, b in zip(path, pat):
-            if b != "*" and a != b:
-                break
-        else:
-            return fn
-    return None
+_PATH_RULES = PathRules.grouped({
+    _abs_context: "services.*.build.context services.*.build.additional_contexts.*",
+    _maybe_unix_path: "services.*.build.ssh.* configs.*.file secrets.*.file",
+    _abs_path: "services.*.env_file.*.path services.*.label_file.* services.*.extends.file include.path "
+               "include.project_directory include.env_file",
+    _abs_symlink: "services.*.develop.watch.*.path",
+    _abs_volume_mount: "services.*.volumes.*",
+    _volume_driver_opts: "volumes.*",
+})
 
 
 def resolve_relative_paths(doc: dict, base: str) -> dict:
     """Relative file paths -> absolute, against ``base`` (the project directory)."""
-
-    def walk(v, p):
-        fn = _rule(p)
-        if fn is not None:
-            return fn(v, base)
-        if isinstance(v, dict):
-            for k in list(v):
-                v[k] = walk(v[k], p + (k,))
-        elif isinstance(v, list):
-            for i, e in enumerate(v):
-                v[i] = walk(e, p + ("[]",))
-        return v
-
-    return walk(doc, ())
+    return rewrite(doc, _PATH_RULES, lambda fn, v, p: fn(v, base))
 
 
 def resolve_environment(doc: dict, env: dict[str, str]) -> None:

@@ -85,13 +85,13 @@ def _dq(s: str) -> str:
     return "".join(out)
 
 
+_YAML_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
 def _scalar(v) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
+    """A scalar as go-yaml writes it (quoted when it would read back as another type)."""
+    if v is None or v is True or v is False:
+        return _YAML_CONSTANTS[v]
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
