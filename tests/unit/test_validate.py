@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compose.errors import LoadError
-from compose.loader.validate import (_string_keys, _validator, parse_duration, parse_port_spec, parse_size, schema_is_valid,
-                                     validate_schema)
+from compose.loader.schema import schema_is_valid, validator as _validator
+from compose.loader.schema_errors import _string_keys
+from compose.loader.validate import parse_duration, parse_port_spec, parse_size, validate_schema
 
 
 def load(text: str, name: str = "compose.yaml"):
