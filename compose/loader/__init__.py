@@ -7,20 +7,16 @@ Public API (stable, used by the orchestration side)::
     project.model        # the dict `pycompose config --format json` prints
     project.services     # name -> service dict (same shapes as in model)
 
-Stages, each a pure function in its own module, in Compose's order:
-discover (files, project dir, .env) -> yamlread -> interpolate -> extends -> include ->
-merge -> schema validation -> canonical -> defaults -> paths -> normalize ->
-profiles -> consistency checks -> env_file resolution -> model (typed, printed form).
+The stages, each a pure function in its own module, run in Compose's order as named lists
+(compose.loader.pipeline): per document interpolate, extends, resets, include, merge,
+validate, canonical; per project defaults, resources, paths, environment, not_empty,
+normalize; on the typed model typing, profiles, consistency, service_files, select, deploy,
+unused_resources, extensions. ``LoadOptions.skip`` switches stages off by name.
 """
 from __future__ import annotations
 
-import copy
-import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable
-
-from compose.errors import LoadError
 
 __all__ = ["LoadOptions", "load", "load_dict", "warn"]
 
@@ -52,6 +48,7 @@ class LoadOptions:
     consistency: bool = True
     resolve_env_files: bool = True    # env_file contents into environment (and env_file dropped)
     all_resources: bool = False       # keep networks/volumes/... no service uses
+    skip: frozenset[str] = frozenset()      # stage names not to run (compose.loader.pipeline)
     environ: dict[str, str] | None = None   # default: os.environ
     cwd: str | None = None                  # default: os.getcwd()
     stdin: object = None                    # default: sys.stdin (for "-f -")

@@ -49,45 +49,36 @@ def _is_key_char(c: str) -> bool:
     return c in "_.-[]" or c.isalnum()
 
 
-def parse(text: str, lookup: Callable[[str], str | None] | None = None,
-          out: dict[str, str] | None = None, filename: str = ".env") -> dict[str, str]:
-    """Parse dotenv text into ``out`` (returned). ``lookup`` resolves variables first."""
-    out = {} if out is None else out
-    if text.startswith("\ufeff"):
-        text = text[1:]
+class _Reader:
+    """The dotenv text left to read and the line it is at (for messages)."""
 
-    def resolve(name: str) -> str | None:
-        if lookup is not None:
-            v = lookup(name)
-            if v is not None:
-                return v
-        return out.get(name)
+    def __init__(self, text: str, filename: str):
+        self.src, self.line, self.filename = text, 1, filename
 
-    def expand(value: str, line: int) -> str:
-        try:
-            return substitute(value, resolve)
-        except (InvalidTemplate, MissingRequired) as e:
-            raise DotenvError(f"failed to read {filename}: line {line}: {e}") from None
+    def error(self, message: str) -> DotenvError:
+        return DotenvError(f"failed to read {self.filename}: line {self.line}: {message}")
 
-    line = 1
-    src = text
-    while True:
-        # statement start: skip whitespace and comment lines
-        i = 0
-        while i < len(src) and src[i].isspace():
-            if src[i] == "\n":
-                line += 1
-            i += 1
-        src = src[i:]
-        if not src:
-            break
-        if src[0] == "#":
-            nl = src.find("\n")
+    def next_statement(self) -> bool:
+        """Skip whitespace and comment lines; False at the end of the text."""
+        while True:
+            i = 0
+            while i < len(self.src) and self.src[i].isspace():
+                if self.src[i] == "\n":
+                    self.line += 1
+                i += 1
+            self.src = self.src[i:]
+            if not self.src:
+                return False
+            if self.src[0] != "#":
+                return True
+            nl = self.src.find("\n")
             if nl < 0:
-                break
-            src = src[nl:]
-            continue
-        # key
+                return False
+            self.src = self.src[nl:]
+
+    def key(self) -> tuple[str, bool, str]:
+        """(name, inherited: no ``=`` so the value comes from the environment, text after the key)."""
+        src = self.src
         if _EXPORT.match(src):
             src = src[len("export"):].lstrip(_SPACE)
         key, inherited, offset = None, False, None
@@ -95,67 +86,70 @@ def parse(text: str, lookup: Callable[[str], str | None] | None = None,
             if c in _SPACE:
                 continue
             if c in "=:\n":
-                key = src[:idx]
-                offset = idx + 1
-                inherited = c == "\n"
+                key, offset, inherited = src[:idx], idx + 1, c == "\n"
                 break
-            if _is_key_char(c):
-                continue
-            first = src.split("\n", 1)[0]
-            raise DotenvError(f"failed to read {filename}: line {line}: unexpected character "
-                              f"\"{c}\" in variable name \"{first}\"")
+            if not _is_key_char(c):
+                first = src.split("\n", 1)[0]
+                raise self.error(f"unexpected character \"{c}\" in variable name \"{first}\"")
         if key is None:  # last line without '=': inherits
             key, offset, inherited = src, len(src), True
         if inherited and " " not in key:
-            line += 1
+            self.line += 1
         key = key.rstrip()
-        rest = src[offset:].lstrip(_SPACE)
         if " " in key:
-            raise DotenvError(f"failed to read {filename}: line {line}: key cannot contain a space")
+            raise self.error("key cannot contain a space")
+        return key, inherited, src[offset:].lstrip(_SPACE)
+
+    def quoted(self, rest: str) -> str:
+        """A quoted value (``rest`` starts with its quote); backslashes kept except before the quote."""
+        quote, chars, escape = rest[0], [], False
+        for j in range(1, len(rest)):
+            c = rest[j]
+            if c == "\n":
+                self.line += 1
+            if c == quote and not escape:
+                self.src = rest[j + 1:]
+                return "".join(chars)
+            if c != quote and not escape and c == "\\":
+                escape = True
+                continue
+            if escape and c != quote:
+                chars.append("\\")
+            escape = False
+            chars.append(c)
+        raise self.error(f"unterminated quoted value {rest.split(chr(10), 1)[0]}")
+
+
+def parse(text: str, lookup: Callable[[str], str | None] | None = None,
+          out: dict[str, str] | None = None, filename: str = ".env") -> dict[str, str]:
+    """Parse dotenv text into ``out`` (returned). ``lookup`` resolves variables first."""
+    out = {} if out is None else out
+    reader = _Reader(text[1:] if text.startswith("\ufeff") else text, filename)
+
+    def resolve(name: str) -> str | None:
+        v = lookup(name) if lookup is not None else None
+        return v if v is not None else out.get(name)
+
+    def expand(value: str) -> str:
+        try:
+            return substitute(value, resolve)
+        except (InvalidTemplate, MissingRequired) as e:
+            raise reader.error(str(e)) from None
+
+    while reader.next_statement():
+        key, inherited, rest = reader.key()
         if inherited:
             v = lookup(key) if lookup is not None else None
             if v is not None:
                 out[key] = v
-            src = rest
-            continue
-        # value
-        if rest[:1] in ("'", '"'):
-            quote = rest[0]
-            chars = []
-            escape = False
-            end = None
-            for j in range(1, len(rest)):
-                c = rest[j]
-                if c == "\n":
-                    line += 1
-                if c != quote:
-                    if not escape and c == "\\":
-                        escape = True
-                        continue
-                    if escape:
-                        escape = False
-                        chars.append("\\")
-                    chars.append(c)
-                    continue
-                if escape:
-                    escape = False
-                    chars.append(c)
-                    continue
-                end = j
-                break
-            if end is None:
-                first = rest.split("\n", 1)[0]
-                raise DotenvError(f"failed to read {filename}: line {line}: unterminated quoted value {first}")
-            value = "".join(chars)
-            if quote == '"':
-                value = expand(_expand_escapes(value), line)
-            out[key] = value
-            src = rest[end + 1:]
+            reader.src = rest
+        elif rest[:1] in ("'", '"'):
+            value = reader.quoted(rest)
+            out[key] = expand(_expand_escapes(value)) if rest[0] == '"' else value
         else:
-            value, _, src = rest.partition("\n")
-            line += 1
-            value = value.split(" #", 1)[0].rstrip()
-            out[key] = expand(value, line)
+            value, _, reader.src = rest.partition("\n")
+            reader.line += 1
+            out[key] = expand(value.split(" #", 1)[0].rstrip())
     return out
 
 

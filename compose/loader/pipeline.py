@@ -1,38 +1,54 @@
-"""The loader pipeline: runs the stages in Compose's order and builds the Project.
+"""The loader pipeline: compose files in, one Project out, through named stages in Compose's order.
 
-WHY one orchestrating module: every stage module stays a pure function of its inputs;
-the order, what each file sees (its environment, its base directory) and which stages
-the ``config`` flags skip are decided here only.
+WHY one orchestrating module: every stage module stays a pure function of its inputs; the
+order, what each file sees (its environment, its base directory) and which stages run are
+decided here only. Three lists of stages (compose.loader.stages), each skippable by name:
+
+* per document: interpolate, extends, resets, include, merge, validate, canonical;
+* per project, once every file is merged: defaults, resources, paths, environment, normalize;
+* on the typed model (compose.loader.model_stages): typing, profiles, consistency,
+  service_files, select, deploy, unused_resources, extensions.
+
+``LoadOptions.skip`` names stages to skip; the ``config`` flags map onto it
+(compose.loader.stages.skipped_by_options).
 """
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 from compose.errors import LoadError
 from compose.loader import LoadOptions, warn
 from compose.loader.canonical import canonical, omit_empty, set_defaults
 from compose.loader.discover import project_name, resolve_setup
-from compose.loader.dotenv import DotenvError, parse as parse_dotenv
 from compose.loader.extends import apply_extends, apply_resets
 from compose.loader.include import apply_include
+from compose.loader.interpolate import InvalidTemplate, MissingRequired, Warner, interpolate, substitute
 from compose.loader.locate import locate
-from compose.loader.interpolate import Warner, interpolate, substitute, InvalidTemplate, MissingRequired
 from compose.loader.merge import enforce_unicity, merge
-from compose.loader.model import project_json, reorder_struct, strip_model_extensions
+from compose.loader.model_stages import MODEL_STAGES, ModelState
 from compose.loader.normalize import normalize, resolve_environment, resolve_relative_paths
-from compose.loader.validate import check_consistency, validate_schema
+from compose.loader.stages import Stage, run_stages, skipped_by_options
+from compose.loader.validate import check_resources, validate_schema
 from compose.loader.yamlread import Document, Positions, read_documents
 from compose.project import Project
 
+# what an extends base file goes through: its own documents only, checked where it is used
+_BASE_FILE_SKIPS = frozenset({"extends", "include", "validate"})
+_INCLUDED_SKIPS = frozenset({"not_empty", "normalize"})
+
 
 class _Ctx:
-    def __init__(self, options: LoadOptions, env: dict[str, str], warner):
+    """What every file of one load shares: options, project environment, warnings, positions."""
+
+    def __init__(self, options: LoadOptions, env: dict[str, str], warner, documents: list):
         self.options = options
         self.env = env
         self.warner = warner
+        self.skip = skipped_by_options(options)
         self.positions: Positions = {}
-        self.documents: list = []  # (filename, Document) read so far: positions for errors
+        self.documents = documents  # (filename, Document) read so far: positions for errors
 
 
 def _read_content(path: str, options: LoadOptions) -> bytes:
@@ -51,44 +67,91 @@ def _read_content(path: str, options: LoadOptions) -> bytes:
         raise LoadError(f"open {path}: permission denied") from None
 
 
+# ----------------------------------------------------------------- document stages
+
+
+@dataclass
+class _DocStep:
+    """One YAML document on its way into the accumulated project document ``acc``."""
+
+    data: dict
+    doc: Document
+    filename: str
+    acc: dict
+    env: dict
+    working_dir: str
+    included: list
+    ctx: _Ctx
+
+
+def _interpolate(s: _DocStep) -> None:
+    s.data = interpolate(s.data, s.env.get, s.ctx.warner, s.doc.positions)
+
+
+def _extends(s: _DocStep) -> None:
+    apply_extends(s.data, s.filename, s.working_dir, lambda p: _read_extends_base(p, s.env, s.ctx),
+                  s.doc.reset_paths)
+
+
+def _resets(s: _DocStep) -> None:
+    apply_resets(s.acc, s.doc.reset_paths)
+
+
+def _include(s: _DocStep) -> None:
+    apply_include(s.data, s.working_dir, s.env, s.included + [s.filename],
+                  lambda files, wd, e, inc: _load_included(files, wd, e, inc, s.ctx))
+
+
+def _merge(s: _DocStep) -> None:
+    s.acc = enforce_unicity(merge(s.acc, s.data))
+    s.ctx.positions.update(s.doc.positions)
+
+
+def _validate(s: _DocStep) -> None:
+    validate_schema(s.acc, s.ctx.positions)
+    if "version" in s.acc:
+        warn(f"{s.filename}: the attribute `version` is obsolete, it will be ignored, "
+             "please remove it to avoid potential confusion")
+        del s.acc["version"]
+
+
+def _canonical(s: _DocStep) -> None:
+    s.acc = enforce_unicity(omit_empty(canonical(s.acc, lenient="interpolate" in s.ctx.skip)))
+
+
+DOCUMENT_STAGES = (
+    Stage("interpolate", _interpolate),
+    Stage("extends", _extends),
+    Stage("resets", _resets),
+    Stage("include", _include),
+    Stage("merge", _merge),
+    Stage("validate", _validate),
+    Stage("canonical", _canonical),
+)
+
+
 def _process_documents(docs, filename: str, acc: dict, env: dict, working_dir: str, ctx: _Ctx,
-                       *, extends: bool, include: bool, validate: bool, included: list[str]) -> dict:
-    opts = ctx.options
+                       included: list[str], skip: frozenset[str] = frozenset()) -> dict:
+    """Every document of one file through DOCUMENT_STAGES into ``acc`` (returned)."""
     for doc in docs:
-        data = doc.data
-        if data is None:
+        if doc.data is None:
             continue
-        if not isinstance(data, dict):
+        if not isinstance(doc.data, dict):
             raise LoadError("top-level object must be a mapping", file=filename)
-        if opts.interpolate:
-            data = interpolate(data, env.get, ctx.warner, doc.positions)
-        if extends:
-            apply_extends(data, filename, working_dir, lambda p: _read_extends_base(p, env, ctx),
-                          doc.reset_paths)
-        apply_resets(acc, doc.reset_paths)
-        if include:
-            apply_include(data, working_dir, env, included + [filename],
-                          lambda files, wd, e, inc: _load_included(files, wd, e, inc, ctx))
-        acc = merge(acc, data)
-        ctx.positions.update(doc.positions)
-        acc = enforce_unicity(acc)
-        if validate:
-            validate_schema(acc, ctx.positions)
-            if "version" in acc:
-                warn(f"{filename}: the attribute `version` is obsolete, it will be ignored, "
-                     "please remove it to avoid potential confusion")
-                del acc["version"]
-        acc = canonical(acc, lenient=not opts.interpolate)
-        acc = omit_empty(acc)
-        acc = enforce_unicity(acc)
+        step = _DocStep(doc.data, doc, filename, acc, env, working_dir, included, ctx)
+        acc = run_stages(DOCUMENT_STAGES, step, ctx.skip | skip).acc
     return acc
 
 
-def _read_extends_base(path: str, env: dict, ctx: _Ctx):
+def _read_file(path: str, ctx: _Ctx) -> list[Document]:
     docs = read_documents(_read_content(path, ctx.options), path)
     ctx.documents.extend((path, d) for d in docs)
-    acc = _process_documents(docs, path, {}, env, os.path.dirname(path), ctx,
-                             extends=False, include=False, validate=False, included=[])
+    return docs
+
+
+def _read_extends_base(path: str, env: dict, ctx: _Ctx):
+    docs = _read_file(path, ctx)
+    acc = _process_documents(docs, path, {}, env, os.path.dirname(path), ctx, [], _BASE_FILE_SKIPS)
     services = acc.get("services")
     if not isinstance(services, dict):
         raise LoadError(f"cannot extend service in {path}: no services section")
@@ -100,57 +163,49 @@ def _read_extends_base(path: str, env: dict, ctx: _Ctx):
 def _load_included(files: list[str], working_dir: str, env: dict, included: list[str], ctx: _Ctx) -> dict:
     acc: dict = {}
     for f in files:
-        docs = read_documents(_read_content(f, ctx.options), f)
-        ctx.documents.extend((f, d) for d in docs)
-        acc = _process_documents(docs, f, acc, env, working_dir, ctx, extends=True, include=True,
-                                 validate=True, included=included)
-    acc = set_defaults(acc)
-    _check_resources(acc)
-    resolve_relative_paths(acc, working_dir)
-    resolve_environment(acc, env)
-    return acc
+        acc = _process_documents(_read_file(f, ctx), f, acc, env, working_dir, ctx, included)
+    # an included project is complete in itself (paths relative to its own directory); the
+    # including project normalises it with everything else
+    return _finish_document(acc, working_dir, env, None, _INCLUDED_SKIPS)
 
 
-def _check_resources(doc: dict) -> None:
-    """compose-go's post-merge checks on top-level resources."""
-    for section in ("volumes", "networks", "secrets", "configs"):
-        for name, res in (doc.get(section) or {}).items():
-            if not isinstance(res, dict):
-                continue
-            if section == "volumes" and res.get("external") is True:
-                for k in res:
-                    if k not in ("name", "external") and not k.startswith("x-"):
-                        raise LoadError(f'volumes.{name}: conflicting parameters "external" and "{k}" specified')
-            if section in ("secrets", "configs"):
-                keys = ("file", "environment") if section == "secrets" else ("file", "environment", "content")
-                count = sum(1 for k in keys if k in res)
-                if count > 1:
-                    raise LoadError(f"{section}.{name}: {'|'.join(keys)} attributes are mutually exclusive")
-                if count == 0 and "driver" not in res and "external" not in res:
-                    raise LoadError(f"{section}.{name}: one of {'|'.join(keys)} must be set")
-    import ipaddress
+# ----------------------------------------------------------------- project stages
 
-    for sname, svc in (doc.get("services") or {}).items():
-        if not isinstance(svc, dict):
-            continue
-        for i, port in enumerate(svc.get("ports") or []):
-            if isinstance(port, dict) and "host_ip" in port:
-                try:
-                    ipaddress.ip_address(str(port["host_ip"]))
-                except ValueError:
-                    raise LoadError(f"services.{sname}.ports.{i}: invalid ip address: {port['host_ip']}") from None
-        for key in ("gpus",):
-            for d in svc.get(key) or []:
-                if isinstance(d, dict) and "count" in d and "device_ids" in d:
-                    raise LoadError(f'services.{sname}.{key}: "count" and "device_ids" attributes are exclusive')
-        devs = (((svc.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices")
-        for d in devs or []:
-            if isinstance(d, dict) and "count" in d and "device_ids" in d:
-                raise LoadError(f'services.{sname}.deploy.resources.reservations.devices: "count" and '
-                                f'"device_ids" attributes are exclusive')
-        for w in ((svc.get("develop") or {}).get("watch") or []):
-            if isinstance(w, dict) and w.get("path") == "":
-                raise LoadError(f"services.{sname}.develop.watch.path: value can't be blank")
+
+@dataclass
+class _ProjectStep:
+    doc: dict
+    working_dir: str
+    env: dict
+    name: str | None
+
+
+def _normalize(s: _ProjectStep) -> None:
+    s.doc["name"] = s.name
+    normalize(s.doc, s.env)
+
+
+PROJECT_STAGES = (
+    Stage("defaults", lambda s: set_defaults(s.doc)),
+    Stage("resources", lambda s: check_resources(s.doc)),
+    Stage("paths", lambda s: resolve_relative_paths(s.doc, s.working_dir)),
+    Stage("environment", lambda s: resolve_environment(s.doc, s.env)),
+    Stage("not_empty", lambda s: _not_empty(s.doc)),
+    Stage("normalize", _normalize),
+)
+
+
+def _not_empty(doc: dict) -> None:
+    if not doc:
+        raise LoadError("empty compose file")
+
+
+def _finish_document(acc: dict, working_dir: str, env: dict, name: str | None, skip: frozenset[str]) -> dict:
+    """The merged document of every file through PROJECT_STAGES."""
+    return run_stages(PROJECT_STAGES, _ProjectStep(acc, working_dir, env, name), skip).doc
+
+
+# ----------------------------------------------------------------- run
 
 
 def _names_in_files(parsed: list) -> list[str]:
@@ -162,137 +217,6 @@ def _names_in_files(parsed: list) -> list[str]:
             if isinstance(d.data, dict) and isinstance(d.data.get("name"), str):
                 names.append(d.data["name"])
     return names
-
-
-# ----------------------------------------------------------------- typed stage helpers
-
-
-def _resolve_service_env(svc: dict, env: dict, discard: bool) -> None:
-    """Compose's WithServicesEnvironmentResolved: env_file contents into environment."""
-    environment = svc.get("environment") or {}
-    for k, v in list(environment.items()):
-        if v is None and k in env:
-            environment[k] = env[k]
-    from_files: dict[str, str] = {}
-    for ef in svc.get("env_file") or []:
-        if isinstance(ef, str):
-            path, required, fmt = ef, True, ""
-        else:
-            path, required, fmt = ef.get("path", ""), ef.get("required", False), ef.get("format", "")
-        if not os.path.exists(path):
-            if required:
-                raise LoadError(f"env file {path} not found: stat {path}: no such file or directory")
-            continue
-        if fmt and fmt != "raw":
-            raise LoadError(f"unsupported env_file format {fmt!r}")
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
-        if fmt == "raw":
-            _parse_raw_env(text, path, env, from_files)
-            continue
-
-        def lookup(k, _svc_env=environment):
-            if k in env:
-                return env[k]
-            v = _svc_env.get(k)
-            return v
-
-        try:
-            parse_dotenv(text, lookup, from_files, filename=path)
-        except DotenvError:
-            raise
-    if from_files or environment:
-        merged = dict(from_files)
-        merged.update(environment)
-        svc["environment"] = {k: merged[k] for k in sorted(merged)}
-    if discard:
-        svc.pop("env_file", None)
-
-
-def _parse_raw_env(text: str, path: str, env: dict, out: dict) -> None:
-    """``format: raw``: docker run --env-file's KEY=VALUE lines, values taken verbatim."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    for n, line in enumerate(text.splitlines(), 1):
-        line = line.lstrip(" \t")
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key = key.lstrip(" \t")
-        if any(c in key for c in " \t\n\v\f\r"):
-            raise LoadError(f"failed to parse env_file {path}: variable '{key}' contains whitespaces")
-        if sep:
-            out[key] = value
-        elif key in env:
-            out[key] = env[key]
-
-
-def _resolve_label_files(svc: dict) -> None:
-    files = svc.get("label_file")
-    if not files:
-        return
-    labels: dict[str, str] = {}
-    for f in files:
-        if not os.path.exists(f):
-            raise LoadError(f"label file {f} not found: stat {f}: no such file or directory")
-        with open(f, "rb") as fh:
-            parse_dotenv(fh.read().decode("utf-8", errors="replace"), lambda k: labels.get(k), labels, filename=f)
-    labels.update(svc.get("labels") or {})
-    if labels:
-        svc["labels"] = {k: labels[k] for k in sorted(labels)}
-    svc.pop("label_file", None)
-
-
-def _has_profile(svc: dict, profiles: list[str]) -> bool:
-    sp = svc.get("profiles") or []
-    if not sp:
-        return True
-    return any(p == "*" or p in sp for p in profiles)
-
-
-def _dependencies(services: dict, names: list[str]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        if n not in services:
-            raise LoadError(f"no such service: {n}")
-        seen.add(n)
-        for d in (services[n].get("depends_on") or {}):
-            if d in services:
-                stack.append(d)
-    return seen
-
-
-def _without_unnecessary(model: dict) -> None:
-    services = model.get("services") or {}
-    need = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set(), "models": set()}
-    for svc in services.values():
-        need["models"].update((svc.get("models") or {}).keys())
-        need["networks"].update((svc.get("networks") or {}).keys())
-        for v in svc.get("volumes") or []:
-            if v.get("type") == "volume" and v.get("source"):
-                need["volumes"].add(v["source"])
-        for s in svc.get("secrets") or []:
-            need["secrets"].add(s.get("source"))
-        for s in (svc.get("build") or {}).get("secrets") or []:
-            need["secrets"].add(s.get("source"))
-        for c in svc.get("configs") or []:
-            need["configs"].add(c.get("source"))
-    for key, names in need.items():
-        section = model.get(key)
-        if section is None:
-            continue
-        kept = {k: v for k, v in section.items() if k in names}
-        if kept:
-            model[key] = kept
-        else:
-            del model[key]
-
-
-# ----------------------------------------------------------------- run
 
 
 def run(options: LoadOptions) -> Project:
@@ -319,113 +243,40 @@ def _run(options: LoadOptions, documents: list) -> Project:
             documents.extend([(f, d) for d in parsed[-1][1]] or [(f, Document(None))])
         except LoadError as e:  # reported when the file is processed, after the name
             parsed.append((f, e))
-    warner = Warner()
-
-    def interp_name(raw: str) -> str:
-        if not options.interpolate:
-            return raw
-        try:
-            return substitute(raw, env.get, warner)
-        except (InvalidTemplate, MissingRequired) as e:
-            raise LoadError(f"error while interpolating name: {e}") from None
-
-    name = project_name(options.project_name, env, _names_in_files(parsed), working_dir,
-                        interp_name, options.normalize)
-    if not name:
-        raise LoadError("project name must not be empty")
+    ctx = _Ctx(options, env, Warner(), documents)
+    name = _project_name(options, env, parsed, working_dir, ctx)
     env["COMPOSE_PROJECT_NAME"] = name
-    ctx = _Ctx(options, env, warner)
-    ctx.documents = documents
     acc: dict = {}
     for fname, docs in parsed:
         if isinstance(docs, LoadError):
             raise docs
-        acc = _process_documents(docs, fname, acc, env, working_dir, ctx,
-                                 extends=True, include=True, validate=True, included=[])
-    acc = set_defaults(acc)
-    _check_resources(acc)
-    if options.resolve_paths:
-        resolve_relative_paths(acc, working_dir)
-    resolve_environment(acc, env)
-    if not acc:
-        raise LoadError("empty compose file")
-    if options.normalize:
-        acc["name"] = name
-        normalize(acc, env)
-    acc.pop("name", None)
-    return _to_project(acc, name, files, working_dir, env, env_files, options, ctx)
-
-
-def _to_project(doc: dict, name: str, files, working_dir, env, env_files, options: LoadOptions,
-                ctx: _Ctx) -> Project:
-    if not options.interpolate:
+        acc = _process_documents(docs, fname, acc, env, working_dir, ctx, [])
+    doc = _finish_document(acc, working_dir, env, name, ctx.skip)
+    doc.pop("name", None)
+    project = dict(name=name, working_dir=working_dir, config_files=files, environment=env, env_files=env_files)
+    if "typing" in ctx.skip:
         # `config --no-interpolate` prints the raw model, untyped (as Compose does)
-        model = {"name": name, **doc}
-        return Project(name=name, working_dir=working_dir, config_files=files, environment=env,
-                       model=model, env_files=env_files, profiles=list(options.profiles),
+        return Project(**project, model={"name": name, **doc}, profiles=list(options.profiles),
                        all_services=sorted((doc.get("services") or {})))
-    doc = dict(doc)
-    doc["name"] = name
-    model = project_json(doc, ext=True)
-    all_services = dict(model.get("services") or {})
-    profiles = list(options.profiles)
-    if not profiles:
-        profiles = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",")]
-    enabled = {n: s for n, s in all_services.items() if _has_profile(s, profiles)}
-    disabled = {n: s for n, s in all_services.items() if n not in enabled}
-    model["services"] = enabled
-    if options.consistency:
-        _consistency(model, disabled, ctx)
-    for svc in enabled.values():
-        if options.resolve_env_files:
-            _resolve_service_env(svc, env, True)
-        _resolve_label_files(svc)
-    # naming a service on the command line enables its profiles
-    selected = list(options.services)
-    if selected:
-        extra = list(profiles)
-        for n in selected:
-            if n not in enabled:
-                if n not in disabled:
-                    raise LoadError(f"no such service: {n}")
-                extra += disabled[n].get("profiles") or []
-        enabled = {n: s for n, s in all_services.items() if _has_profile(s, extra)}
-        disabled = {n: s for n, s in all_services.items() if n not in enabled}
-        profiles = extra
-        for n in enabled:
-            if n not in model["services"]:
-                if options.resolve_env_files:
-                    _resolve_service_env(enabled[n], env, True)
-                _resolve_label_files(enabled[n])
-        keep = _dependencies(enabled, selected)
-        new = {}
-        for n in sorted(enabled):
-            if n in keep:
-                svc = enabled[n]
-                if svc.get("depends_on"):
-                    svc["depends_on"] = {d: v for d, v in svc["depends_on"].items() if d in keep}
-                    if not svc["depends_on"]:
-                        del svc["depends_on"]
-                new[n] = svc
-        enabled = new
-        model["services"] = enabled
-    for svc in enabled.values():
-        deploy = svc.get("deploy")
-        if "scale" in svc and deploy is not None:
-            deploy["replicas"] = svc["scale"]
-            reorder_struct(deploy, "DeployConfig")
-        reorder_struct(svc, "ServiceConfig")
-    if not options.all_resources:
-        _without_unnecessary(model)
-    yaml_source = {k: model[k] for k in sorted(model)}
-    model = strip_model_extensions(yaml_source)
-    return Project(name=name, working_dir=working_dir, config_files=files, environment=env, model=model,
-                   model_with_extensions=yaml_source,
-                   env_files=env_files, profiles=[p for p in profiles if p],
-                   all_services=sorted(all_services), disabled_services=disabled)
+    st = ModelState(doc, name, env, ctx.positions, list(options.profiles), list(options.services), ctx.skip)
+    run_stages(MODEL_STAGES, st, ctx.skip)
+    return Project(**project, model=st.model, model_with_extensions=st.yaml_source,
+                   profiles=[p for p in st.profiles if p], all_services=sorted(st.all_services),
+                   disabled_services=st.disabled)
 
 
-def _consistency(model: dict, disabled: dict, ctx: _Ctx) -> None:
-    """Cross references, conflicting settings and depends_on cycles (compose.loader.validate,
-    which also runs compose.graph's cycle check)."""
-    check_consistency(model, ctx.positions, disabled=disabled)
+def _project_name(options: LoadOptions, env: dict, parsed: list, working_dir: str, ctx: _Ctx) -> str:
+    """-p, COMPOSE_PROJECT_NAME, the files' ``name:`` (interpolated) or the directory's name."""
+    def interp_name(raw: str) -> str:
+        if "interpolate" in ctx.skip:
+            return raw
+        try:
+            return substitute(raw, env.get, ctx.warner)
+        except (InvalidTemplate, MissingRequired) as e:
+            raise LoadError(f"error while interpolating name: {e}") from None
+
+    name = project_name(options.project_name, env, _names_in_files(parsed), working_dir,
+                        interp_name, "normalize" not in ctx.skip)
+    if not name:
+        raise LoadError("project name must not be empty")
+    return name
