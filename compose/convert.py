@@ -417,6 +417,33 @@ def _as_list(v) -> list[str]:
     return [str(x) for x in (v if isinstance(v, list) else [v])]
 
 
+def _host_options(service: dict, extra: Extra) -> dict:
+    """The HostConfig settings a service has only when it sets them: init, namespaces shared with
+    other services, volumes_from, logging and devices."""
+    host: dict[str, Any] = {}
+    if service.get("init") is not None:
+        host["Init"] = bool(service["init"])
+    if service.get("pid"):
+        host["PidMode"] = _service_ref(service["pid"], extra, "pid")
+    if service.get("ipc"):
+        host["IpcMode"] = _service_ref(service["ipc"], extra, "ipc")
+    if service.get("uts"):
+        host["UTSMode"] = service["uts"]
+    if service.get("volumes_from"):
+        host["VolumesFrom"] = [_service_ref(f"service:{v}" if not v.startswith(("container:", "service:")) else v,
+                                            extra, "volumes_from").removeprefix("container:")
+                               for v in service["volumes_from"]]
+    if service.get("logging"):
+        lg = service["logging"]
+        host["LogConfig"] = {"Type": lg.get("driver") or "json-file", "Config": dict(lg.get("options") or {})}
+    if service.get("devices"):
+        host["Devices"] = [{"PathOnHost": d["source"], "PathInContainer": d.get("target") or d["source"],
+                            "CgroupPermissions": d.get("permissions") or "rwm"} if isinstance(d, dict)
+                           else {"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "rwm"}
+                           for d in service["devices"]]
+    return host
+
+
 def create_body(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict:
     """The ContainerCreate body for one container of ``service``."""
     image = service.get("image") or (f"{project.name}-{service_name}" if service.get("build") is not None else "")
@@ -448,26 +475,7 @@ def create_body(project: ProjectInfo, service_name: str, service: dict, extra: E
     host.update(resources(service))
     if tmpfs:
         host["Tmpfs"] = tmpfs
-    if service.get("init") is not None:
-        host["Init"] = bool(service["init"])
-    if service.get("pid"):
-        host["PidMode"] = _service_ref(service["pid"], extra, "pid")
-    if service.get("ipc"):
-        host["IpcMode"] = _service_ref(service["ipc"], extra, "ipc")
-    if service.get("uts"):
-        host["UTSMode"] = service["uts"]
-    if service.get("volumes_from"):
-        host["VolumesFrom"] = [_service_ref(f"service:{v}" if not v.startswith(("container:", "service:")) else v,
-                                            extra, "volumes_from").removeprefix("container:")
-                               for v in service["volumes_from"]]
-    if service.get("logging"):
-        lg = service["logging"]
-        host["LogConfig"] = {"Type": lg.get("driver") or "json-file", "Config": dict(lg.get("options") or {})}
-    if service.get("devices"):
-        host["Devices"] = [{"PathOnHost": d["source"], "PathInContainer": d.get("target") or d["source"],
-                            "CgroupPermissions": d.get("permissions") or "rwm"} if isinstance(d, dict)
-                           else {"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "rwm"}
-                           for d in service["devices"]]
+    host.update(_host_options(service, extra))
     body: dict[str, Any] = {
         "Image": image,
         "Env": environment(service),

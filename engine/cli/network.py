@@ -165,6 +165,31 @@ def _table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _ls(nets, args) -> int:
+    """``network ls``: docker's table, ``--format json`` lines or a Go template; ``-q`` ids only."""
+    rows = sorted(nets.list(_filters(args.filter)), key=lambda n: n["Name"])
+    if args.quiet:
+        for n in rows:
+            print(n["Id"] if args.no_trunc else n["Id"][:12])
+        return 0
+    data = [_ls_row(n, args.no_trunc) for n in rows]
+    fmt = args.format
+    if fmt == "json":
+        for r in data:
+            print(json.dumps(r, separators=(",", ":")))
+    elif fmt and fmt not in ("table",):
+        table = fmt.startswith("table ")
+        tpl = fmt[6:] if table else fmt
+        if table:
+            print(render_template(tpl, {k: k.upper() if k != "ID" else "NETWORK ID" for k in data[0]}
+                                  if data else {}))
+        for r in data:
+            print(render_template(tpl, r))
+    else:
+        print(_table(data, [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("SCOPE", "Scope")]))
+    return 0
+
+
 def run(args, gopts) -> int:
     nets = _networks()
     verb = args.verb
@@ -177,27 +202,7 @@ def run(args, gopts) -> int:
         print(net["Id"])
         return 0
     if verb in ("ls", "list"):
-        rows = sorted(nets.list(_filters(args.filter)), key=lambda n: n["Name"])
-        if args.quiet:
-            for n in rows:
-                print(n["Id"] if args.no_trunc else n["Id"][:12])
-            return 0
-        data = [_ls_row(n, args.no_trunc) for n in rows]
-        fmt = args.format
-        if fmt == "json":
-            for r in data:
-                print(json.dumps(r, separators=(",", ":")))
-        elif fmt and fmt not in ("table",):
-            table = fmt.startswith("table ")
-            tpl = fmt[6:] if table else fmt
-            if table:
-                print(render_template(tpl, {k: k.upper() if k != "ID" else "NETWORK ID" for k in data[0]}
-                                      if data else {}))
-            for r in data:
-                print(render_template(tpl, r))
-        else:
-            print(_table(data, [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"), ("SCOPE", "Scope")]))
-        return 0
+        return _ls(nets, args)
     if verb == "inspect":
         found, rc = [], 0
         for ref in args.networks:

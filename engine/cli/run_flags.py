@@ -386,8 +386,16 @@ def add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
 
 def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
     """The ContainerCreate body the flags describe (the name and --rm/-d are read by the caller)."""
+    body = _container_config(a, environ)
+    hc = _host_config(a, body)
+    _networking(a, body, hc)
+    body["HostConfig"] = hc
+    return body
+
+
+def _container_config(a: argparse.Namespace, environ: dict | None) -> dict:
+    """The Config half: command, environment, labels, user, streams, stop and health settings."""
     body: dict[str, Any] = {"Image": a.image}
-    hc: dict[str, Any] = {}
     if a.cmd:
         body["Cmd"] = list(a.cmd)
     if a.entrypoint is not None:
@@ -431,7 +439,12 @@ def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
     health = _healthcheck(a)
     if health is not None:
         body["Healthcheck"] = health
+    return body
 
+
+def _host_config(a: argparse.Namespace, body: dict) -> dict:
+    """HostConfig: ports (ExposedPorts go into ``body``), mounts, privileges, restart, limits, DNS."""
+    hc: dict[str, Any] = {}
     exposed, bindings = ports(a.publish)
     exposed.update(expose(a.expose))
     if exposed:
@@ -461,6 +474,32 @@ def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
         hc["AutoRemove"] = True
         if hc["RestartPolicy"]["Name"] not in ("no", ""):
             raise InvalidArgument("Conflicting options: --restart and --rm")
+    _resources(a, hc)
+    if a.group_add:
+        hc["GroupAdd"] = list(a.group_add)
+    if a.security_opt:
+        hc["SecurityOpt"] = list(a.security_opt)
+    if a.log_driver or a.log_opt:
+        hc["LogConfig"] = {"Type": a.log_driver or "json-file", "Config": key_values(a.log_opt, "log-opt")}
+    if a.dns:
+        hc["Dns"] = list(a.dns)
+    if a.dns_search:
+        hc["DnsSearch"] = list(a.dns_search)
+    if a.dns_option:
+        hc["DnsOptions"] = list(a.dns_option)
+    if a.add_host:
+        hc["ExtraHosts"] = add_hosts(a.add_host)
+    if a.link:
+        hc["Links"] = list(a.link)
+    for flag, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"), ("cgroupns", "CgroupnsMode")):
+        v = getattr(a, flag)
+        if v:
+            hc[key] = v
+    return hc
+
+
+def _resources(a: argparse.Namespace, hc: dict) -> None:
+    """Memory, CPU, block I/O, pids, ulimits, sysctls and /dev/shm."""
     if a.memory is not None:
         hc["Memory"] = ram_bytes(a.memory, "memory")
     if a.memory_swap is not None:
@@ -491,26 +530,10 @@ def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
         hc["Sysctls"] = key_values(a.sysctl, "sysctl")
     if a.shm_size is not None:
         hc["ShmSize"] = ram_bytes(a.shm_size, "shm-size")
-    if a.group_add:
-        hc["GroupAdd"] = list(a.group_add)
-    if a.security_opt:
-        hc["SecurityOpt"] = list(a.security_opt)
-    if a.log_driver or a.log_opt:
-        hc["LogConfig"] = {"Type": a.log_driver or "json-file", "Config": key_values(a.log_opt, "log-opt")}
-    if a.dns:
-        hc["Dns"] = list(a.dns)
-    if a.dns_search:
-        hc["DnsSearch"] = list(a.dns_search)
-    if a.dns_option:
-        hc["DnsOptions"] = list(a.dns_option)
-    if a.add_host:
-        hc["ExtraHosts"] = add_hosts(a.add_host)
-    if a.link:
-        hc["Links"] = list(a.link)
-    for flag, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"), ("cgroupns", "CgroupnsMode")):
-        v = getattr(a, flag)
-        if v:
-            hc[key] = v
+
+
+def _networking(a: argparse.Namespace, body: dict, hc: dict) -> None:
+    """NetworkMode and the endpoint settings (aliases, --ip, --mac-address) Docker allows with it."""
     network = a.network or "default"
     hc["NetworkMode"] = network
     endpoint: dict[str, Any] = {}
@@ -531,8 +554,6 @@ def body_from_args(a: argparse.Namespace, environ: dict | None = None) -> dict:
         name = "bridge" if network == "default" else network
         if not (network in ("host", "none") or network.startswith("container:")):
             body["NetworkingConfig"] = {"EndpointsConfig": {name: endpoint}}
-    body["HostConfig"] = hc
-    return body
 
 
 def _healthcheck(a: argparse.Namespace) -> dict | None:
