@@ -50,6 +50,7 @@ class BuildContext:
 
     def __init__(self, root: Path, ignore=None, data_root: DataRoot | None = None, tmp: Path | None = None):
         self.root = Path(root)
+        self._root_prefix = str(self.root).rstrip("/") + "/"
         self.ignore = ignore
         self.data_root = data_root
         self._tmp = tmp  # removed by close(): a context unpacked from a tar stream
@@ -175,7 +176,8 @@ class BuildContext:
     # --- digests ------------------------------------------------------------------------------
     def file_digest(self, host: str, st: os.stat_result) -> str:
         """sha256 of a regular file's content, from the stat cache when its stat is unchanged."""
-        rel = os.path.relpath(host, self.root)
+        prefix = self._root_prefix
+        rel = host[len(prefix):] if host.startswith(prefix) else os.path.relpath(host, self.root)
         sig = [st.st_size, st.st_mtime_ns, st.st_ino]
         hit = self._hashes.get(rel)
         if hit and hit[:3] == sig:

@@ -158,7 +158,7 @@ def _items_digest(ctx, s: Source) -> str:
     for it in s.items:
         h.update(f"{it.rel}\0{it.kind}\0{it.mode:o}\0{it.link or ''}\0".encode())
         if it.kind == "file" and it.src:
-            h.update(ctx.file_digest(it.src, os.stat(it.src, follow_symlinks=False)).encode())
+            h.update(ctx.file_digest(it.src, it.st or os.stat(it.src, follow_symlinks=False)).encode())
     return h.hexdigest()
 
 

@@ -31,6 +31,7 @@ class Item:
     src: str | None = None  # host path of a file's data (never followed: opened O_NOFOLLOW)
     data: bytes | None = None  # inline data (heredocs)
     link: str | None = None  # symlink target
+    st: os.stat_result | None = None  # the lstat the item was made from (context files: for their digest)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def context_sources(ctx: BuildContext, pattern: str) -> list[Source]:
             sub = crel[len(rel):].lstrip("/") if crel != rel else ""
             items.append(Item(sub, kind, stat.S_IMODE(st.st_mode), 0, 0, st.st_mtime_ns,
                               src=host if kind == "file" else None,
-                              link=os.readlink(host) if kind == "link" else None))
+                              link=os.readlink(host) if kind == "link" else None, st=st))
         out.append(Source("" if is_dir else rel.rsplit("/", 1)[-1], items, rel, is_dir))
     return out
 
