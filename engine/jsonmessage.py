@@ -20,6 +20,8 @@ import threading
 import time
 from typing import IO
 
+from engine.values import format_duration
+
 _UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
 
 
@@ -35,15 +37,7 @@ def human_size(n: float) -> str:
 
 def _go_duration(seconds: int) -> str:
     """A whole number of seconds as Go's Duration.String() prints it (``1m5s``, ``0s``)."""
-    if seconds <= 0:
-        return "0s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h{m}m{s}s"
-    if m:
-        return f"{m}m{s}s"
-    return f"{s}s"
+    return format_duration(max(0, int(seconds)) * 1_000_000_000)
 
 
 def progress_text(detail: dict | None, width: int = 200, now: float | None = None) -> str:

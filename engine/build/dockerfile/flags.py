@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import posixpath
-import re
 
 from engine.build.dockerfile.ast import Mount
+from engine.values import parse_size
 
 STRING, BOOL, STRINGS = "string", "bool", "strings"
 
@@ -20,7 +20,6 @@ NETWORKS = ("default", "none", "host")
 SECURITY = ("sandbox", "insecure")
 MOUNT_KEYS = ("type", "from", "source", "target", "readonly", "id", "sharing", "required", "size", "mode", "uid",
               "gid", "src", "dst", "destination", "ro", "rw", "readwrite", "env")
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[iI]?[bB]?$")
 
 
 class FlagError(ValueError):
@@ -78,12 +77,8 @@ def _parse_bool(key: str, value: str) -> bool:
 
 
 def ram_in_bytes(value: str) -> int:
-    """go-units RAMInBytes: ``64m``, ``1g``, ``512kb`` (binary multiples)."""
-    m = _SIZE_RE.match(value.strip())
-    if not m:
-        raise ValueError(value)
-    mult = 1024 ** " kmgtp".index(m.group(2).lower() or " ")
-    return int(float(m.group(1)) * mult)
+    """go-units RAMInBytes: ``64m``, ``1g``, ``512kb`` (binary multiples; engine.values reads it)."""
+    return parse_size(value.strip())
 
 
 def _csv_fields(spec: str) -> list[str]:
