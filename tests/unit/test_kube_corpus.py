@@ -4,8 +4,9 @@ The corpus (../shared/oracle/corpus, next to the repository) holds the projects 
 Compose v2.40.3 accepted (expected.json recorded); each is converted in-process with the
 case's global arguments, environment and working directory, as tests/unit/test_oracle.py
 runs them, and every file written is parsed back and validated against the newest
-Kubernetes schemas (kubernetes-validate, strict: no unknown fields). Two passes: the
-defaults (kustomize), and plain files with --allow-hostpath --stateful --publish nodeport.
+Kubernetes schemas (kubernetes-validate, strict: no unknown fields). Three passes: the
+defaults (kustomize), plain files with --allow-hostpath --stateful --publish nodeport, and the
+Helm chart rendered with its values (test_kube_support.helm_template).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 
 from compose.kube.context import Options
 from compose.kube.render import render
-from test_kube_support import load_dir, validate
+from test_kube_support import helm_template, load_dir, validate
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "oracle" / "corpus"
 
@@ -62,18 +63,23 @@ def test_every_valid_corpus_project_converts_and_validates():
         except Exception as e:  # noqa: BLE001 - docker compose accepted it, so must we
             failures.append(f"{case.relative_to(CORPUS)}: load: {type(e).__name__}: {e}")
             continue
-        for opts in ({}, {"format": "plain", "allow_hostpath": True, "stateful": True, "publish": "nodeport"}):
+        for opts in ({}, {"format": "plain", "allow_hostpath": True, "stateful": True, "publish": "nodeport"},
+                     {"format": "helm"}):
             try:
                 files, _bundle = render(project, Options(**opts))
+                if opts.get("format") == "helm":
+                    rendered = [("helm", d) for d in helm_template(files)]
+                else:
+                    rendered = _objects(files)
             except Exception as e:  # noqa: BLE001 - any exception is a failure of this case
                 failures.append(f"{case.relative_to(CORPUS)} {opts}: {type(e).__name__}: {e}")
                 continue
-            ids = [(o["kind"], o["metadata"]["name"]) for rel, o in _objects(files)
+            ids = [(o["kind"], o["metadata"]["name"]) for rel, o in rendered
                    if not rel.startswith("overlays/")]        # overlay files are patches of base objects
             if len(ids) != len(set(ids)):
                 failures.append(f"{case.relative_to(CORPUS)} {opts}: two objects share a name: "
                                 f"{sorted(i for i in ids if ids.count(i) > 1)}")
-            for rel, obj in _objects(files):
+            for rel, obj in rendered:
                 objects += 1
                 key = json.dumps(obj, sort_keys=True)
                 if key not in checked:

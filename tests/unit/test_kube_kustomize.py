@@ -9,7 +9,6 @@ expressions the chart uses, and validated the same way.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from compose.cli.main import main
-from test_kube_support import validate
+from test_kube_support import helm_template, validate
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -56,32 +55,6 @@ def test_kubectl_kustomize_renders_the_desktop_overlay(tmp_path, capsys, publish
     assert next(d for d in base if d["metadata"]["name"] == "web-published")["spec"]["type"] == "ClusterIP"
 
 
-def _helm_template(chart: Path) -> list[dict]:
-    """Evaluates the chart's expressions with values.yaml (a stand-in for `helm template`)."""
-    values = yaml.safe_load((chart / "values.yaml").read_text())
-
-    def image(service: str) -> str:
-        img = values["services"][service]["image"]
-        return f'"{img["repository"]}:{img["tag"]}"' if img["tag"] else f'"{img["repository"]}"'
-
-    docs = []
-    for path in sorted((chart / "templates").glob("*.yaml")):
-        text = path.read_text()
-        if text.startswith("{{- if .Values.createNamespace }}"):
-            if not values["createNamespace"]:
-                continue
-            text = text.split("\n", 1)[1].replace("{{- end }}\n", "")
-        text = re.sub(r'\{\{ if \(index \.Values\.services "([^"]+)"\)\.image\.tag \}\}.*?\{\{ end \}\}',
-                      lambda m: image(m.group(1)), text)
-        text = re.sub(r'\{\{ \(index \.Values\.services "([^"]+)"\)\.replicas \}\}',
-                      lambda m: str(values["services"][m.group(1)]["replicas"]), text)
-        text = text.replace("{{ .Values.namespace }}", values["namespace"])
-        text = text.replace("{{ .Values.publish.type }}", values["publish"]["type"])
-        assert "{{" not in text, f"{path.name}: an expression the stand-in does not know"
-        docs.extend(d for d in yaml.safe_load_all(text) if d)
-    return docs
-
-
 def test_helm_chart_renders_to_valid_objects(tmp_path, capsys):
     out = _convert(tmp_path, capsys, "--format", "helm")
     chart = yaml.safe_load((out / "Chart.yaml").read_text())
@@ -92,7 +65,7 @@ def test_helm_chart_renders_to_valid_objects(tmp_path, capsys):
     values["services"]["web"]["image"]["tag"] = "1.37"
     values["namespace"] = "prod"
     values_path.write_text(yaml.safe_dump(values))
-    docs = _helm_template(out)
+    docs = helm_template({str(p.relative_to(out)): p.read_text() for p in out.rglob('*') if p.is_file()})
     for d in docs:
         assert validate(d) == [], (d["kind"], d["metadata"]["name"])
     web = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "web")
