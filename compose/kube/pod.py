@@ -136,6 +136,9 @@ def _namespaces(ctx: Context, service: str, svc: dict, spec: dict) -> None:
         value = svc.get(key) or ""
         if value == "host":
             spec[field] = True
+            if field == "hostPID" and spec.pop("shareProcessNamespace", None):
+                ctx.warn_key(service, "init", REFUSED, "pid: host already gives the host's init as PID 1 "
+                             "(Kubernetes refuses shareProcessNamespace with hostPID)")
         elif value.startswith(("service:", "container:")):
             ctx.warn_key(service, key, REFUSED, f"{value}: namespaces are not shared across pods")
     if svc.get("cgroup") == "host":

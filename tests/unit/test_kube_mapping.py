@@ -457,7 +457,7 @@ def test_pod_level_settings(conv):
             stop_signal: SIGQUIT
             post_start: [{command: ["sh", "-c", "echo up"]}]
             pre_stop: [{command: ["nginx", "-s", "quit"]}]
-          host: {image: busybox, network_mode: host, pid: host, ipc: host}
+          host: {image: busybox, network_mode: host, pid: host, ipc: host, init: true}
           isolated: {image: busybox, network_mode: none}
     """)
     assert c.get("NetworkPolicy", "isolated-no-network")["spec"] == {
@@ -481,6 +481,7 @@ def test_pod_level_settings(conv):
     assert pod["os"] == {"name": "linux"}
     host = c.pod("host")
     assert host["hostNetwork"] is True and host["hostPID"] is True and host["hostIPC"] is True
+    assert "shareProcessNamespace" not in host and c.warned('"host"', "init: refused")
     labels = c.get("Deployment", "host")["spec"]["template"]["metadata"]["labels"]
     assert not [k for k in labels if k.startswith("com.docker.compose.network.")]
 
