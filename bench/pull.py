@@ -13,7 +13,8 @@ pushes it with skopeo to a Debian docker-registry on 127.0.0.1, then times, turn
 * pycompose warm: the same pull again (nothing to fetch), as a process calling the API,
   as the CLI (``pycompose image pull -q``), and inside one process (the API call alone).
 
-Prints medians (min..max) and the ratios to skopeo. Targets: cold <= 1.0x skopeo, warm < 150 ms.
+Prints medians (min..max), the ratios to skopeo and each tool's CPU time (user+sys, which a
+busy machine disturbs less than wall time). Targets: cold <= 1.0x skopeo, warm < 150 ms.
 
     python3 bench/pull.py [-n 5] [--mb 100] [--layers 5]
 """
@@ -25,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -74,10 +76,22 @@ def servers_arch() -> str:
     return host_arch()
 
 
-def run(cmd: list[str], env: dict | None = None) -> float:
-    t = time.monotonic()
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd: list[str], env: dict | None = None, label: str | None = None) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (user+sys) go to CPU[label]."""
+    c, t = _children_cpu(), time.monotonic()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    return time.monotonic() - t
+    wall = time.monotonic() - t
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - c)
+    return wall
 
 
 def fmt(vals: list[float]) -> str:
@@ -110,20 +124,21 @@ def main() -> int:
         run([sys.executable, "-c", PULL_SNIPPET, str(warm_root), ref, str(REPO)], env)
         for i in range(args.n):
             root = work / f"pyc-{i}"
-            results["pycompose cold"].append(run([sys.executable, "-c", PULL_SNIPPET, str(root), ref, str(REPO)], env))
+            results["pycompose cold"].append(run([sys.executable, "-c", PULL_SNIPPET, str(root), ref, str(REPO)], env,
+                                                 "pycompose cold"))
             shutil.rmtree(root)
             results["pycompose cold, no unpack"].append(
-                run([sys.executable, "-c", PACKED_SNIPPET, str(root), ref, str(REPO)], env))
+                run([sys.executable, "-c", PACKED_SNIPPET, str(root), ref, str(REPO)], env, "pycompose cold, no unpack"))
             shutil.rmtree(root)
             d = work / f"skopeo-{i}"
             results["skopeo cold"].append(run(["skopeo", "copy", "-q", "--src-tls-verify=false",
-                                               f"docker://{ref}", f"dir:{d}"]))
+                                               f"docker://{ref}", f"dir:{d}"], None, "skopeo cold"))
             shutil.rmtree(d)
             if podman:
                 proot, prun = work / f"podman-{i}", work / f"podman-run-{i}"
                 results["podman cold"].append(run([podman, "--root", str(proot), "--runroot", str(prun),
                                                    "--storage-driver", "overlay", "pull", "-q",
-                                                   "--tls-verify=false", ref]))
+                                                   "--tls-verify=false", ref], None, "podman cold"))
                 subprocess.run([podman, "--root", str(proot), "--runroot", str(prun), "--storage-driver", "overlay",
                                 "system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 shutil.rmtree(proot, ignore_errors=True)
@@ -153,7 +168,9 @@ def main() -> int:
             print(f"  {name:28s} not measured (not installed)")
             continue
         ratio = f"  {statistics.median(vals) / sk:5.2f}x skopeo" if "cold" in name else ""
-        print(f"  {name:28s} {fmt(vals)}{ratio}")
+        cpu = f"   cpu {statistics.median(CPU[name]):.3f} s" if name in CPU else ""
+        print(f"  {name:28s} {fmt(vals)}{ratio}{cpu}")
+    print(f"  (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     return 0
 
 
