@@ -11,7 +11,7 @@ from compose.kube.containers import main_container
 from compose.kube.context import WAIT_ACCOUNT, Context
 from compose.kube.coverage import REFUSED
 from compose.kube.depends import init_containers
-from compose.kube.names import is_dns_label, is_label_value, is_qualified_key
+from compose.kube.names import is_dns_label, is_label_value, is_qualified_key, is_subdomain
 from compose.kube.policies import member_networks, network_label
 from compose.kube.probes import probes
 from compose.kube.storage import Storage, pod_storage
@@ -40,6 +40,9 @@ def template(ctx: Context, service: str, svc: dict, stateful: bool, restart_poli
         container["volumeMounts"] = storage.mounts
     spec: dict = {"containers": [container], "enableServiceLinks": False}
     inits = init_containers(ctx, service, svc)
+    for init in inits:
+        if init["name"] == container["name"]:      # a service called wait-for-<dep>: keep names unique
+            init["name"] = init["name"][:58].rstrip("-") + "-init"
     if inits:
         spec["initContainers"] = inits
         if any(c["command"][0] == "kubectl" for c in inits):
@@ -87,7 +90,10 @@ def _pod_fields(ctx: Context, service: str, svc: dict, spec: dict) -> None:
         spec["nodeSelector"] = node_selector
     runtime = svc.get("runtime")
     if runtime and runtime != "runc":
-        spec["runtimeClassName"] = runtime
+        if is_subdomain(runtime):
+            spec["runtimeClassName"] = runtime
+        else:
+            ctx.warn_key(service, "runtime", REFUSED, f"{runtime!r} is not a valid RuntimeClass name")
 
 
 def _dns(svc: dict, spec: dict) -> None:

@@ -594,3 +594,17 @@ def test_configs_whose_names_fold_alike_stay_apart(conv):
     assert len(maps) == 2 and "a-b" in maps
     vols = {v["configMap"]["name"] for v in c.pod("app")["volumes"]}
     assert vols == set(maps)
+
+
+def test_container_names_stay_unique_and_runtime_names_are_checked(conv):
+    c = conv("""
+        services:
+          db: {image: postgres}
+          wait-for-db: {image: busybox, depends_on: [db], runtime: gvisor}
+          odd: {image: busybox, runtime: "Not A Name"}
+    """)
+    pod = c.pod("wait-for-db")
+    assert pod["containers"][0]["name"] == "wait-for-db"
+    assert [i["name"] for i in pod["initContainers"]] == ["wait-for-db-init"]
+    assert pod["runtimeClassName"] == "gvisor"
+    assert "runtimeClassName" not in c.pod("odd") and c.warned('"odd"', "runtime: refused")

@@ -103,6 +103,8 @@ def _pod_errors(pod: dict, claims: list[dict], kind: str) -> list[str]:
     for v in volumes:
         if not _DNS_LABEL.match(v):
             errors.append(f"volume name {v!r}")
+    if pod.get("shareProcessNamespace") and pod.get("hostPID"):
+        errors.append("shareProcessNamespace with hostPID")
     policy = pod.get("restartPolicy", "Always")
     if (kind == "Job") == (policy == "Always"):
         errors.append(f"restartPolicy {policy} in a {kind}")
