@@ -21,10 +21,7 @@ busy machine disturbs less than wall time). Targets: cold <= 1.0x skopeo, warm <
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
 import io
-import json
 import os
 import resource
 import shutil
