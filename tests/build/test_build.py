@@ -298,3 +298,17 @@ def test_builder_prune(bld, session_root):
     assert r.stdout.rstrip().splitlines()[-1].startswith("Total reclaimed space: ")
     _, events = bld.build(ctx)
     assert not any(steps(events).values())
+
+
+def test_build_cache_size_limit(bld, monkeypatch):
+    """The cache keeps at most $PYCOMPOSE_BUILD_CACHE_MAX bytes of layers no image holds (oldest go first)."""
+    ctx = bld.context({"Dockerfile": "FROM busybox\nRUN head -c 300000 /dev/zero > /big\n"})
+    iid, _ = bld.build(ctx, no_cache=True)
+    bld.eng.images.remove(iid)  # the layer is now held by the build cache only
+    report = bld.eng.images.prune_build_cache(keep_storage=10**12)
+    assert report["SpaceReclaimed"] == 0  # under the limit: nothing goes
+    monkeypatch.setenv("PYCOMPOSE_BUILD_CACHE_MAX", "0")
+    other = bld.context({"Dockerfile": "FROM busybox\nLABEL x=1\n"}, "other")
+    bld.build(other)  # the limit is applied after each build
+    _, events = bld.build(ctx)
+    assert not any(steps(events).values())  # the RUN's cached layer was dropped
