@@ -32,7 +32,7 @@ def _compose(env, *args, timeout=600):
 def test_quickstart_up_wait_and_down_v(session_root, busybox):
     from engine.api import Engine
 
-    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
+    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root), PYTHONPATH=str(REPO))
     eng = Engine(str(session_root))
     groups: list[Path] = []
     try:
@@ -43,12 +43,16 @@ def test_quickstart_up_wait_and_down_v(session_root, busybox):
         assert "(healthy)" in ps.stdout, ps.stdout
         with urllib.request.urlopen("http://127.0.0.1:8080/", timeout=60) as r:
             assert b"Hello from pycompose" in r.read()
+        # run from inside the guest's delegated service, the groups stay in its subtree (tests/vm/guest-run.sh)
+        own = Path("/proc/self/cgroup").read_text().strip()[3:]
+        inside = "/system.slice/pycompose.service/pycompose/" if own.startswith("/system.slice/pycompose.service") \
+            else "0::/pycompose/"
         mine = [c for c in eng.containers.list() if c["Labels"].get("com.docker.compose.project") == "quickstart"]
         assert len(mine) == 2
         for c in mine:
             pid = eng.containers.inspect(c["Id"])["State"]["Pid"]
             line = Path(f"/proc/{pid}/cgroup").read_text().strip()
-            assert line.startswith("0::/") and line.endswith(f"/pycompose/{c['Id']}"), line
+            assert line.startswith("0::/") and line.endswith(f"{inside}{c['Id']}"), line
             groups.append(Path("/sys/fs/cgroup") / line[4:])
             assert (groups[-1] / "memory.current").exists() and (groups[-1] / "pids.current").exists()
     finally:
