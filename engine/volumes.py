@@ -108,6 +108,7 @@ class VolumeStore:
             existing = read_json(self._meta_path(name))
             if existing is not None:
                 return self._public(existing)
+            self._sweep()
             meta = {
                 "Name": name,
                 "Driver": driver,
@@ -182,6 +183,7 @@ class VolumeStore:
     def remove(self, name: str, force: bool = False, in_use: InUse | None = None) -> None:
         """Delete a volume and its data; refused while a container uses it (even with force)."""
         with self.root.lock("volumes"):
+            self._sweep()
             try:
                 self._read(name)
             except NotFound:
@@ -192,6 +194,13 @@ class VolumeStore:
             if users:
                 raise Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")
             self._delete(name)
+
+    def _sweep(self) -> None:
+        """Remove what a killed command left: a create's ``.new-`` directory, a remove's ``.del-``
+        trash. Called under the ``volumes`` lock, which creates hold: nothing live is touched."""
+        for d in self.dir.iterdir():
+            if d.name.startswith((".new-", ".del-")):
+                shutil.rmtree(d, ignore_errors=True)
 
     def _delete(self, name: str) -> None:
         trash = Path(tempfile.mkdtemp(dir=self.dir, prefix=".del-"))
