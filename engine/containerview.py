@@ -62,6 +62,28 @@ def _strlist(v) -> list[str] | None:
     return [str(x) for x in v]
 
 
+def command_line(cfg: dict, image: dict) -> list[str]:
+    """Entrypoint + Cmd exactly as Docker merges them (daemon ``merge`` + getEntrypointAndArgs).
+
+    A container Entrypoint, even an empty one, drops the image's Cmd unless the
+    container gives a Cmd; no Entrypoint in the container keeps the image's. Pure, so a create
+    checks it without importing the runtime (engine.runtime.build uses it for the spec).
+    """
+    entry = _strlist(cfg.get("Entrypoint"))
+    cmd = _strlist(cfg.get("Cmd")) or []
+    if not entry:  # nil or [] in the container config
+        if not cmd:
+            cmd = _strlist(image.get("Cmd")) or []
+        if entry is None:
+            entry = _strlist(image.get("Entrypoint")) or []
+    if entry == [""]:  # `--entrypoint ""`: reset, and no image Cmd either
+        entry = []
+    args = list(entry) + list(cmd)
+    if not args or args[0] == "":
+        raise InvalidArgument("No command specified")
+    return args
+
+
 def merge_image_config(config: dict, image: dict) -> dict:
     """Docker daemon's ``merge``: fill the container config from the image config, as inspect shows it."""
     c = copy.deepcopy(config)
@@ -143,9 +165,6 @@ def split_create_body(body: dict, image_config: dict) -> tuple[dict, dict, dict]
 
 def validate_create(config: dict, hc: dict, net: dict, image_config: dict) -> None:
     """What Docker refuses at create time, with its messages (the rest is checked at start)."""
-    from engine.runtime.build import command_line
-    from engine.runtime.limits import parse_ulimits
-
     command_line(config, {})  # "No command specified"
     rp = hc["RestartPolicy"]
     if rp["Name"] not in RESTART_POLICIES:
@@ -164,7 +183,10 @@ def validate_create(config: dict, hc: dict, net: dict, image_config: dict) -> No
         if k not in ("max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag", "mode",
                      "max-buffer-size"):
             raise InvalidArgument(f"unknown log opt '{k}' for json-file log driver")
-    parse_ulimits(hc.get("Ulimits"))
+    if hc.get("Ulimits"):  # the runtime's parser; importing engine.runtime would cost every create ~30 ms
+        from engine.runtime.limits import parse_ulimits
+
+        parse_ulimits(hc.get("Ulimits"))
     from engine.cgroups import limits_from_hostconfig
 
     limits_from_hostconfig(hc)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine import values
+from engine.containerview import command_line  # noqa: F401 - the spec's args; tests import it here
 from engine.errors import InvalidArgument
 from engine.runtime import caps as capsmod, seccomp
 from engine.runtime.etcfiles import default_etc_files
@@ -37,35 +38,6 @@ def _image_cfg(image_config: dict | None) -> dict:
     ic = image_config or {}
     inner = ic.get("config") if isinstance(ic.get("config"), dict) else ic.get("Config")
     return inner if isinstance(inner, dict) else ic
-
-
-def _strlist(v) -> list[str] | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return [v]
-    return [str(x) for x in v]
-
-
-def command_line(cfg: dict, image: dict) -> list[str]:
-    """Entrypoint + Cmd exactly as Docker merges them (daemon ``merge`` + getEntrypointAndArgs).
-
-    A container Entrypoint, even an empty one, drops the image's Cmd unless the
-    container gives a Cmd; no Entrypoint in the container keeps the image's.
-    """
-    entry = _strlist(cfg.get("Entrypoint"))
-    cmd = _strlist(cfg.get("Cmd")) or []
-    if not entry:  # nil or [] in the container config
-        if not cmd:
-            cmd = _strlist(image.get("Cmd")) or []
-        if entry is None:
-            entry = _strlist(image.get("Entrypoint")) or []
-    if entry == [""]:  # `--entrypoint ""`: reset, and no image Cmd either
-        entry = []
-    args = list(entry) + list(cmd)
-    if not args or args[0] == "":
-        raise InvalidArgument("No command specified")
-    return args
 
 
 def replace_or_append(env: list[str], more: list[str]) -> list[str]:
