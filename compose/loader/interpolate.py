@@ -53,18 +53,17 @@ class Warner:
 
 
 def _closing_brace(s: str) -> int:
-    depth = 0
-    i = 0
-    while i < len(s):
-        c = s[i]
+    """Index of the "}" that closes the first "{" of ``s`` (-1 if none); like compose-go, the
+    character right after each "{" is not looked at."""
+    depth, chars = 0, iter(enumerate(s))
+    for i, c in chars:
         if c == "}":
             depth -= 1
             if depth == 0:
                 return i
-        if c == "{":
+        elif c == "{":
             depth += 1
-            i += 1
-        i += 1
+            next(chars, None)
     return -1
 
 

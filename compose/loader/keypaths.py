@@ -18,9 +18,11 @@ class PathRules(Generic[T]):
 
     def __init__(self, table: dict[tuple, T]):
         self.table = table
-        self._by_len: dict[int, list[tuple[tuple, T]]] = {}
+        # indexed by (length, last key): most paths of a document match no pattern, and are told so
+        # by two dict lookups
+        self._index: dict[tuple[int, Any], list[tuple[tuple, T]]] = {}
         for pattern, rule in table.items():
-            self._by_len.setdefault(len(pattern), []).append((pattern, rule))
+            self._index.setdefault((len(pattern), pattern[-1] if pattern else None), []).append((pattern, rule))
 
     @classmethod
     def grouped(cls, groups: dict[T, str]) -> "PathRules[T]":
@@ -29,35 +31,39 @@ class PathRules(Generic[T]):
         return cls({tuple(p.split(".")): rule for rule, patterns in groups.items() for p in patterns.split()})
 
     def find(self, path: tuple) -> T | None:
-        for pattern, rule in self._by_len.get(len(path), ()):
-            for key, want in zip(path, pattern):
-                if want != ANY and key != want:
-                    break
-            else:
-                return rule
+        if not path:
+            return None
+        n = len(path)
+        for candidates in (self._index.get((n, path[-1])), self._index.get((n, ANY))):
+            for pattern, rule in candidates or ():
+                for key, want in zip(path, pattern):
+                    if want != ANY and key != want:
+                        break
+                else:
+                    return rule
         return None
 
 
 Apply = Callable[[Any, Any, tuple], Any]   # (rule, value, path) -> new value
 
 
-def rewrite(value: Any, rules: PathRules, apply: Apply, path: tuple = ()) -> Any:
+def rewrite(value: Any, rules: PathRules, apply: Apply, path: tuple = (), lists: bool = True) -> Any:
     """Depth first, in place: where a rule matches, the value becomes ``apply(rule, value, path)`` and
-    the rule owns that subtree; elsewhere mappings and lists are walked into."""
+    the rule owns that subtree; elsewhere mappings (and, with ``lists``, lists) are walked into."""
     rule = rules.find(path)
     if rule is not None:
         return apply(rule, value, path)
-    return rewrite_children(value, rules, apply, path)
+    return rewrite_children(value, rules, apply, path, lists)
 
 
-def rewrite_children(value: Any, rules: PathRules, apply: Apply, path: tuple) -> Any:
+def rewrite_children(value: Any, rules: PathRules, apply: Apply, path: tuple, lists: bool = True) -> Any:
     """The children of a mapping or list rewritten (``rewrite``); other values as they are."""
     if isinstance(value, dict):
         for k in list(value):
-            value[k] = rewrite(value[k], rules, apply, path + (k,))
-    elif isinstance(value, list):
+            value[k] = rewrite(value[k], rules, apply, path + (k,), lists)
+    elif lists and isinstance(value, list):
         for i, item in enumerate(value):
-            value[i] = rewrite(item, rules, apply, path + (ITEM,))
+            value[i] = rewrite(item, rules, apply, path + (ITEM,), lists)
     return value
 
 

@@ -171,27 +171,27 @@ def _kv_key(v, p):
     raise LoadError(f"{dotted(p)}: unexpected type {type(v).__name__}")
 
 
-def _volume_key(v, p):
-    if isinstance(v, dict):
-        t = v.get("target")
-        if not isinstance(t, str):
-            raise LoadError(f"service volume {dotted(p)} is missing a mount target")
-        return t
-    if isinstance(v, str):
-        return parse_volume(v).get("target", "")
-    return ""
+def _target_key(what: str, short_target):
+    """Identity of a mount-like entry: its ``target`` (long form) or what ``short_target`` reads
+    from its short form."""
+    def key(v, p):
+        if isinstance(v, dict):
+            t = v.get("target")
+            if not isinstance(t, str):
+                raise LoadError(f"service {what} {dotted(p)} is missing a mount target")
+            return t
+        return short_target(v) if isinstance(v, str) else ""
+
+    return key
 
 
-def _device_key(v, p):
-    if isinstance(v, dict):
-        t = v.get("target")
-        if not isinstance(t, str):
-            raise LoadError(f"service device {dotted(p)} is missing a mount target")
-        return t
-    if isinstance(v, str):
-        arr = v.split(":")
-        return arr[0] if len(arr) == 1 else arr[1]
-    return ""
+def _device_target(spec: str) -> str:
+    arr = spec.split(":")
+    return arr[0] if len(arr) == 1 else arr[1]
+
+
+_volume_key = _target_key("volume", lambda spec: parse_volume(spec).get("target", ""))
+_device_key = _target_key("device", _device_target)
 
 
 def _expose_key(v, p):
@@ -257,7 +257,7 @@ _UNIQUE_RULES = PathRules.grouped({
 def _unique(key_of, value, p: tuple):
     """The sequence at ``p`` with one entry per ``key_of`` identity (last wins, first position)."""
     if not isinstance(value, list):
-        return rewrite_children(value, _UNIQUE_RULES, _unique, p)
+        return rewrite_children(value, _UNIQUE_RULES, _unique, p, lists=False)
     seq: list = []
     keys: dict[str, int] = {}
     for i, entry in enumerate(value):
@@ -272,4 +272,4 @@ def _unique(key_of, value, p: tuple):
 
 def enforce_unicity(value, p: tuple = ()):
     """One entry per identity in the keyed sequences (last wins, first position)."""
-    return rewrite(value, _UNIQUE_RULES, _unique, p)
+    return rewrite(value, _UNIQUE_RULES, _unique, p, lists=False)

@@ -88,6 +88,9 @@ def _bool(v, path):
     raise DecodeError(f"'{_where(path)}' expected type 'bool', got unconvertible type '{type(v).__name__}'")
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
 def _int(v, path):
     if isinstance(v, bool):
         raise DecodeError(f"'{_where(path)}' expected type 'int', got unconvertible type 'bool'")
@@ -98,7 +101,7 @@ def _int(v, path):
     if isinstance(v, float):
         return int(v)
     if isinstance(v, str):
-        if re.fullmatch(r"[+-]?[0-9]+", v):
+        if _INT.fullmatch(v):
             return int(v)
         raise DecodeError(f'{_where(path)}: strconv.ParseInt: parsing "{v}": invalid syntax')
     raise DecodeError(f"'{_where(path)}' expected type 'int', got unconvertible type '{type(v).__name__}'")
@@ -151,38 +154,35 @@ def _healthcheck_test(v, path):
     raise DecodeError(f"unexpected value type {type(v).__name__} for healthcheck.test")
 
 
-def _mapping_with_equals(v, path):
-    out = {}
-    if isinstance(v, dict):
-        for k, e in v.items():
-            out[k] = None if e is None else (e if isinstance(e, str) else go_sprint(e))
-    elif isinstance(v, list):
-        for s in v:
-            k, sep, e = go_sprint(s).partition("=")
-            if k and k[-1].isspace():
-                raise LoadError(f"environment variable {k} is declared with a trailing space")
-            out[k] = e if sep else None
-    elif v is None:
+def _pairs(v, missing, bare, check_key=None) -> dict:
+    """A mapping or a ``KEY=VALUE`` list -> {key: value}: ``missing`` for a null in a mapping,
+    ``bare`` for a list entry without "="; values printed as fmt.Sprint would."""
+    if v is None:
         return {}
-    else:
+    if isinstance(v, dict):
+        return {k: missing if e is None else (e if isinstance(e, str) else go_sprint(e)) for k, e in v.items()}
+    if not isinstance(v, list):
         raise DecodeError(f"unexpected value type {type(v).__name__} for mapping")
+    out = {}
+    for entry in v:
+        k, sep, e = go_sprint(entry).partition("=")
+        if check_key is not None:
+            check_key(k)
+        out[k] = e if sep else bare
     return out
+
+
+def _no_trailing_space(key: str) -> None:
+    if key and key[-1].isspace():
+        raise LoadError(f"environment variable {key} is declared with a trailing space")
+
+
+def _mapping_with_equals(v, path):
+    return _pairs(v, None, None, _no_trailing_space)
 
 
 def _mapping(v, path):
-    out = {}
-    if isinstance(v, dict):
-        for k, e in v.items():
-            out[k] = "" if e is None else (e if isinstance(e, str) else go_sprint(e))
-    elif isinstance(v, list):
-        for s in v:
-            k, _, e = go_sprint(s).partition("=")
-            out[k] = e
-    elif v is None:
-        return {}
-    else:
-        raise DecodeError(f"unexpected value type {type(v).__name__} for mapping")
-    return out
+    return _pairs(v, "", "")
 
 
 def _labels(v, path):
@@ -309,11 +309,10 @@ def _device_count(v, path):
     if isinstance(v, int):
         return v
     if isinstance(v, str):
-        if v.lower() == "all":
-            return -1
-        if re.fullmatch(r"[+-]?[0-9]+", v):
-            return int(v)
-        raise DecodeError(f"invalid value {v!r}, the only value allowed is 'all' or a number")
+        count = -1 if v.lower() == "all" else int(v) if _INT.fullmatch(v) else None
+        if count is None:
+            raise DecodeError(f"invalid value {v!r}, the only value allowed is 'all' or a number")
+        return count
     raise DecodeError(f"invalid type {type(v).__name__} for device count")
 
 

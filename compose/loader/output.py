@@ -133,27 +133,19 @@ def _block(s: str, indent: str) -> str | None:
 
 
 def _emit(v, indent: int, out: list[str], key_prefix: str) -> None:
-    pad = " " * indent
-    if isinstance(v, dict):
-        if not v:
-            out.append(f"{key_prefix} {{}}" if key_prefix else "{}")
-            return
+    if isinstance(v, (dict, list)) and v:
         if key_prefix:
             out.append(key_prefix)
-        for k, val in v.items():
-            kp = f"{pad}{_scalar(str(k))}:"
-            _emit_value(val, indent, out, kp)
+        if isinstance(v, dict):
+            pad = " " * indent
+            for k, val in v.items():
+                _emit_value(val, indent, out, f"{pad}{_scalar(str(k))}:")
+        else:
+            for item in v:
+                _emit_item(item, indent, out)
         return
-    if isinstance(v, list):
-        if not v:
-            out.append(f"{key_prefix} []" if key_prefix else "[]")
-            return
-        if key_prefix:
-            out.append(key_prefix)
-        for item in v:
-            _emit_item(item, indent, out)
-        return
-    out.append(f"{key_prefix} {_scalar(v)}" if key_prefix else _scalar(v))
+    text = "{}" if isinstance(v, dict) else "[]" if isinstance(v, list) else _scalar(v)
+    out.append(f"{key_prefix} {text}" if key_prefix else text)
 
 
 def _emit_value(val, indent: int, out: list[str], kp: str) -> None:

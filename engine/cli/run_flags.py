@@ -85,27 +85,24 @@ def restart_policy(text: str) -> dict:
     return {"Name": name or "no", "MaximumRetryCount": int(count or 0)}
 
 
-def key_values(items: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for it in items or []:
-        k, eq, v = it.partition("=")
+def _pairs(items: list[str], empty_key: str) -> dict[str, str]:
+    """``KEY=VALUE`` items (a bare ``KEY`` has an empty value); ``empty_key`` words a missing key
+    (``{}`` stands for the item)."""
+    pairs = [it.partition("=") for it in items or []]
+    for it, (k, _, _) in zip(items or [], pairs):
         if not k:
-            raise InvalidArgument(f"invalid argument \"{it}\" for \"--{flag}\" flag: invalid key-value")
-        out[k] = v
-    return out
+            raise InvalidArgument(empty_key.format(it))
+    return {k: v for k, _, v in pairs}
+
+
+def key_values(items: list[str], flag: str) -> dict[str, str]:
+    return _pairs(items, f'invalid argument "{{}}" for "--{flag}" flag: invalid key-value')
 
 
 def labels(items: list[str], files: list[str] | None = None) -> dict[str, str]:
-    out = {}
-    for path in files or []:
-        for line in _read_lines(path):
-            k, _, v = line.partition("=")
-            out[k] = v
-    for it in items or []:
-        k, _, v = it.partition("=")
-        if not k:
-            raise InvalidArgument(f"invalid label '{it}': empty name")
-        out[k] = v
+    """``--label-file`` lines, then ``--label`` items over them."""
+    out = {k: v for k, _, v in (line.partition("=") for path in files or [] for line in _read_lines(path))}
+    out.update(_pairs(items, "invalid label '{}': empty name"))
     return out
 
 
