@@ -42,6 +42,12 @@ def reference_matches(tag: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(repo, pattern)
 
 
+def is_dangling(rec: "ImageRecord") -> bool:
+    """No tag and no repository digest: an image pulled by digest (``busybox@sha256:...``) is
+    named by that digest, so, as with Docker's containerd image store, it is not dangling."""
+    return not rec.refs and not rec.repo_digests
+
+
 def matches(rec: "ImageRecord", filters: dict[str, list[str]], lookup: Callable[[str], "ImageRecord"]) -> bool:
     """True when ``rec`` passes every docker image filter (``lookup`` finds before=/since= images)."""
     for key, values in filters.items():
@@ -51,7 +57,7 @@ def matches(rec: "ImageRecord", filters: dict[str, list[str]], lookup: Callable[
             continue
         if key == "dangling":
             want = values[-1].lower() in ("1", "true")
-            if want != (not rec.refs):
+            if want != is_dangling(rec):
                 return False
         elif key == "reference":
             if not any(reference_matches(t, pat) for pat in values for t in rec.tags):

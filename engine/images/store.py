@@ -25,7 +25,7 @@ from engine.errors import Conflict, InvalidArgument, NotFound
 from engine.images import archive, compression, reference
 from engine.images.blobs import BlobStore
 from engine.images.changes import apply_changes
-from engine.images.filters import LIST_FILTERS, matches, parse_time, parse_until, reference_matches  # noqa: F401 (re-exported)
+from engine.images.filters import LIST_FILTERS, is_dangling, matches, parse_time, parse_until, reference_matches  # noqa: F401 (re-exported)
 from engine.images.layers import LayerCache
 from engine.images.record import ImageRecord
 from engine.state import DataRoot, read_json, write_json
@@ -541,7 +541,7 @@ class ImageStore:
         deleted: list[dict] = []
         reclaimed = 0
         for rec in self.list(filters):
-            if (rec.refs or rec.repo_digests) and not all:  # pulled by digest: not dangling
+            if not all and not is_dangling(rec):  # pulled by digest: not dangling
                 continue
             if until and not rec.created_unix < min(until):
                 continue

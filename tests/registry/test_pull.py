@@ -202,6 +202,8 @@ def test_pulled_by_digest_survives_prune(registry, engine):
     digest = registry.images["busybox:latest"]
     res = engine.images.pull(f"{registry.host}/busybox@{digest}")
     assert engine.images.prune()["ImagesDeleted"] is None        # docker prune keeps it: it has a RepoDigest
+    assert engine.images.list({"dangling": ["true"]}) == []      # nor is it listed as dangling
+    assert [i["Id"] for i in engine.images.list({"dangling": ["false"]})] == [res["id"]]
     assert engine.images.exists(res["id"])
     removed = engine.images.remove(f"{registry.host}/busybox@{digest}")
     assert {"Deleted": res["id"]} in removed
