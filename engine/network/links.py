@@ -114,15 +114,14 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int | None,
 
 
 def delete_link(name: str) -> None:
-    """Remove a link if it exists (a veth's removal takes its peer too)."""
+    """Remove a link if it exists (a veth's removal takes its peer too): one raw RTM_DELLINK by
+    name (engine.network.dellink), so teardown never waits on pyroute2's import or an IPRoute."""
+    from engine.network import dellink
+
     if _ifindex(name) is None:
         return
-    IPRoute, NetlinkError = _pyroute2()
-    with IPRoute() as ipr:
-        idx = ipr.link_lookup(ifname=name)  # by name again: the index may have changed meanwhile
-        if idx:
-            with contextlib.suppress(NetlinkError):
-                ipr.link("del", index=idx[0])
+    with contextlib.suppress(OSError):  # as before: a refusal leaves the link to the next sweep
+        dellink.delete_link(name)
 
 
 def list_links(prefix: str) -> list[str]:
