@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -128,21 +127,11 @@ class Build:
                     self.consumed.add(name)
 
     def _prewarm(self) -> None:
-        """Import what the first RUN needs (the runtime, netlink) while the context is read:
-        a one-off cost per process that would otherwise delay the first step."""
-        if not any(i.keyword == "RUN" for st in self.needed for i in st.instructions):
-            return
+        """Import what the first RUN needs (the runtime, netlink) while the context is read."""
+        if any(i.keyword == "RUN" for st in self.needed for i in st.instructions):
+            from engine.build.runner import prewarm
 
-        def load() -> None:
-            try:
-                import engine.build.runner  # noqa: F401
-                from engine.network import links
-
-                links._pyroute2()
-            except Exception:  # noqa: BLE001 - the step itself reports a broken install
-                pass
-
-        threading.Thread(target=load, name="build-prewarm", daemon=True).start()
+            prewarm(self.opts.network or "default")
 
     def _dockerfile_name(self) -> str:
         if self.opts.dockerfile_inline is not None:
@@ -177,12 +166,10 @@ class Build:
                     if not self.failed.is_set():
                         self.first_error = e
                         self.failed.set()
-                _kill_steps()
-                wait(futures)
+                wait(futures)  # the running steps see ``failed`` and are killed by the runner
                 raise
             if self.failed.is_set():
-                _kill_steps()  # the other stages' running steps end now (BuildKit cancels them)
-                wait(futures)
+                wait(futures)  # the other stages' running steps are cancelled (BuildKit does so too)
                 raise self.first_error
             for f in futures:
                 f.result()
@@ -301,30 +288,6 @@ class Build:
 
     def error_details(self, vertex_name: str, instr, tail: bytes) -> str:
         return resolve.error_details(self, vertex_name, instr, tail)
-
-
-def _kill_steps() -> None:
-    """SIGKILL the running steps: the children of this process that are the pid 1 of a pid
-    namespace of their own are its steps' container inits (their processes go with them);
-    the runner then reaps them and undoes their cgroup, network and scratch as after any step."""
-    me = os.getpid()
-    own_ns = os.readlink("/proc/self/ns/pid")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) != me:
-            continue
-        try:
-            if os.readlink(f"/proc/{entry}/ns/pid") == own_ns:
-                continue  # not a container init: some other child of this process (left alone)
-            os.kill(int(entry), signal.SIGKILL)
-        except (ProcessLookupError, FileNotFoundError):
-            pass
 
 
 def _scratch_root(root: DataRoot) -> tuple[Path, int]:

@@ -174,8 +174,9 @@ def run_key(img: StageImage, argv: list[str], env: list[str], network: str, desc
 def execute(sb, img: StageImage, argv: list[str], env: list[str], mounts: list, network: str, vertex,
             instr) -> dict | None:
     """Run the step in a container; its layer (None when it changed nothing)."""
+    from engine.build.errors import Canceled
     from engine.build.output import commit_upper
-    from engine.build.runner import run_step
+    from engine.build.runner import StepCancelled, run_step
 
     build = sb.build
     scratch = build.scratch_dir("run")
@@ -196,9 +197,12 @@ def execute(sb, img: StageImage, argv: list[str], env: list[str], mounts: list, 
     try:
         lowers = [Path(p) for p in reversed(build.layer_dirs(img.layers))]
         real_mounts = [m for m in mounts if getattr(m, "type", "") != "env"]
-        code = run_step(build.root, lowers, upper, work, argv, env, img.config.get("WorkingDir") or "/",
-                        img.config.get("User") or "", real_mounts, network, list(build.opts.extra_hosts or []),
-                        build.opts.shm_size, output)
+        try:
+            code = run_step(build.root, lowers, upper, work, argv, env, img.config.get("WorkingDir") or "/",
+                            img.config.get("User") or "", real_mounts, network, list(build.opts.extra_hosts or []),
+                            build.opts.shm_size, output, cancel=build.failed)
+        except StepCancelled:
+            raise Canceled() from None
         if code != 0:
             msg = f'process "{" ".join(argv)}" did not complete successfully: exit code: {code}'
             raise BuildError(msg, details=sb.error_details(vertex, instr, b"".join(tail)), exit_code=code)

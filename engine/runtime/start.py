@@ -103,6 +103,17 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
     os._exit(127)
 
 
+def _close_inherited(keep: set[int]) -> None:
+    """Close every fd >= 3 but ``keep``: a caller with threads (the builder runs steps of several
+    stages at once) may hold pipes and flock-ed lock files at the moment of the fork; a copy kept
+    here would hold those locks and keep those pipes from ever reaching EOF."""
+    lo = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, 1 << 20)
+
+
 def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
     """A: enter/create namespaces, fork pid 1 if there is a new pid namespace. Never returns."""
     try:
@@ -110,6 +121,7 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
         # --init stays a forked copy of the caller); this short-lived child needs no GC.
         gc.disable()
         proc.reset_signals()
+        _close_inherited({go_r, msg_w, *stdio, console_sock.fileno() if console_sock is not None else -1})
         for kind, path in _joins(spec):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
