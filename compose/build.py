@@ -76,10 +76,10 @@ def _size(value: Any, name: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        from compose.loader.units import ram_in_bytes
+        from engine.values import parse_size
 
         try:
-            return int(ram_in_bytes(str(value)))
+            return parse_size(str(value))
         except Exception:  # noqa: BLE001 - one message for any bad size
             raise ComposeError(f"service {name!r}: build.shm_size: invalid size {value!r}") from None
 

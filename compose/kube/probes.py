@@ -67,9 +67,9 @@ def probes(ctx: Context, service: str, svc: dict) -> dict:
 
 
 def _subsecond(value: str) -> bool:
-    from compose.loader.units import parse_duration
+    from engine.values import parse_duration
 
     try:
-        return parse_duration(str(value)) % 1_000_000_000 != 0
+        return parse_duration(str(value), extended=True) % 1_000_000_000 != 0
     except ValueError:
         return False

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from compose.loader.units import parse_duration, ram_in_bytes
+from engine.values import parse_duration, parse_size
 
 
 def size_bytes(value) -> int | None:
@@ -21,7 +21,7 @@ def size_bytes(value) -> int | None:
         return int(value)
     except ValueError:
         try:
-            return ram_in_bytes(str(value))
+            return parse_size(str(value))
         except ValueError:
             return None
 
@@ -54,7 +54,7 @@ def seconds(value, minimum: int = 1) -> int | None:
     if value in (None, ""):
         return None
     try:
-        ns = parse_duration(str(value))
+        ns = parse_duration(str(value), extended=True)
     except ValueError:
         return None
     return max(minimum, math.ceil(ns / 1e9))
