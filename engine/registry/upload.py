@@ -2,16 +2,19 @@
 
 Small blobs go up in one PUT; large ones in PATCH chunks (``Content-Range``) closed by
 a PUT with the digest, as the distribution spec describes. Each request is retried
-(session) with its body re-read from the file, so a 5xx never corrupts an upload.
+(session) with its body re-read from the file, so a 5xx never corrupts an upload; a chunk
+that fails (5xx, 429, a dropped connection) is sent again from where the registry says the
+upload stands (``GET`` of the upload URL), with the session's back-off.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 import httpx
 
-from engine.errors import DigestMismatch, RegistryError, Unauthorized
+from engine.errors import DigestMismatch, RegistryError, RegistryUnreachable, Unauthorized
 from engine.registry.session import Session, code_text, registry_error
 
 CHUNK = 16 << 20               # PATCH size for chunked uploads
@@ -91,21 +94,47 @@ def upload(session: Session, repo: str, url: httpx.URL, path: Path, digest: str,
                                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
                                content=_reader(path, 0, size, count), retry=False)
         return _finish(resp, digest)
-    offset = 0
+    offset, failures = 0, 0
     while offset < size:
         n = min(CHUNK, size - offset)
         done[0], base = 0, offset
-        resp = session.request("PATCH", str(url), scope, retry=False,
-                               headers={"Content-Type": "application/octet-stream", "Content-Length": str(n),
-                                        "Content-Range": f"{offset}-{offset + n - 1}"},
-                               content=_reader(path, offset, n, count))
-        if resp.status_code != 202:
-            raise error_for(f"uploading {digest}", resp)
-        url = _location(session, resp)
-        offset += n
+        try:
+            resp = session.request("PATCH", str(url), scope, retry=False,
+                                   headers={"Content-Type": "application/octet-stream", "Content-Length": str(n),
+                                            "Content-Range": f"{offset}-{offset + n - 1}"},
+                                   content=_reader(path, offset, n, count))
+        except RegistryUnreachable:
+            resp = None                     # the connection dropped mid-chunk: ask where the upload is
+            failures += 1
+            if not session.policy.should_retry(failures, None):
+                raise
+        if resp is not None and resp.status_code == 202:
+            url, offset, failures = _location(session, resp), offset + n, 0
+            continue
+        if resp is not None:
+            failures += 1
+            if not session.policy.should_retry(failures, resp.status_code) or resp.status_code < 408:
+                raise error_for(f"uploading {digest}", resp)
+        time.sleep(session.policy.delay(failures, resp.headers.get("retry-after") if resp is not None else None))
+        url, offset = upload_status(session, repo, url)
     resp = session.request("PUT", str(url.copy_merge_params({"digest": digest})), scope,
                            headers={"Content-Length": "0"})
     _finish(resp, digest)
+
+
+def upload_status(session: Session, repo: str, url: httpx.URL) -> tuple[httpx.URL, int]:
+    """Where an upload stands after a failed chunk: (its URL now, the offset to send next).
+
+    The registry answers ``204`` with ``Range: 0-<last byte received>`` (``0--1``: nothing yet)."""
+    resp = session.request("GET", str(url), push_scope(repo))
+    if resp.status_code != 204:
+        raise error_for("asking where an interrupted upload stands", resp)
+    last = resp.headers.get("range", "").partition("-")[2]
+    try:
+        offset = int(last) + 1 if last else 0
+    except ValueError:
+        raise RegistryError(f"the registry answered an upload status with Range {resp.headers['range']!r}") from None
+    return (_location(session, resp) if resp.headers.get("location") else url), max(offset, 0)
 
 
 def _finish(resp: httpx.Response, digest: str) -> None:

@@ -639,8 +639,9 @@ class CuttingProxy:
 
 class FlakyFront:
     """An HTTP front on loopback forwarding to a registry, answering the first requests whose
-    path contains a pattern with a canned answer instead (``fail``: [(pattern, status,
-    headers, times[, body])]). ``seen`` lists (method, path, status sent) for every request."""
+    ``METHOD path`` contains a pattern with a canned answer instead (``fail``: [(pattern, status,
+    headers, times[, body[, skip]]]): ``skip`` matching requests are passed on first).
+    ``seen`` lists (method, path, status sent) for every request."""
 
     def __init__(self, target_port: int, fail: list[tuple[str, int, dict, int]], drop: tuple[str, ...] = ()):
         self.target_port = target_port
@@ -663,6 +664,9 @@ class FlakyFront:
         with self._lock:
             for f in self.fail:
                 if f[0] in path and f[3] > 0:
+                    if len(f) > 5 and f[5] > 0:
+                        f[5] -= 1
+                        continue
                     f[3] -= 1
                     return f[1], f[2], (f[4] if len(f) > 4 else b"")
         return None
@@ -684,7 +688,7 @@ class _FrontHandler(BaseHTTPRequestHandler):
         import http.client
 
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        failure = self.front.failure_for(self.path)
+        failure = self.front.failure_for(f"{self.command} {self.path}")
         if failure:
             status, headers, canned = failure
             self.front.seen.append((self.command, self.path, status))
@@ -698,8 +702,12 @@ class _FrontHandler(BaseHTTPRequestHandler):
             return
         conn = http.client.HTTPConnection("127.0.0.1", self.front.target_port, timeout=30)
         headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "connection") and k.lower() not in self.front.drop}
-        conn.request(self.command, self.path, body=body or None, headers=headers)
+                   if k.lower() not in ("connection",) and k.lower() not in self.front.drop}
+        # the Host header passed on: the upload Locations the registry makes point at the front
+        conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.endheaders(body or None)
         resp = conn.getresponse()
         data = resp.read()
         self.front.seen.append((self.command, self.path, resp.status))

@@ -75,6 +75,22 @@ def test_chunked_upload(registry, loaded, tmp_path, monkeypatch):
     assert got["id"] == loaded.images.inspect("busybox:latest")["Id"]
 
 
+def test_failed_chunk_is_sent_again(registry, loaded, tmp_path, monkeypatch, flaky_front):
+    """A chunk the registry answers with 503 (or that is cut) goes again from where the upload stands."""
+    monkeypatch.setattr(upload, "MONOLITHIC_MAX", 100_000)
+    monkeypatch.setattr(upload, "CHUNK", 256 * 1024)
+    front = flaky_front(registry.port, [("PATCH /v2/", 503, {"Retry-After": "0"}, 1, b"", 1),   # the 2nd chunk
+                                        ("PATCH /v2/", 502, {}, 1, b"", 2)])                     # then the 4th
+    repo = f"{front.host}/{unique('chunkretry/')}"
+    loaded.images.tag("busybox:latest", f"{repo}:c")
+    digest = loaded.images.push(f"{repo}:c")[0]["digest"]
+    patches = [s for m, p, s in front.seen if m == "PATCH"]
+    assert patches.count(503) == 1 and patches.count(502) == 1 and patches.count(202) >= 4
+    assert [m for m, p, s in front.seen if m == "GET" and "/blobs/uploads/" in p and s == 204] != []
+    got = Engine(str(tmp_path / "root2")).images.pull(f"{registry.host}/{repo.split('/', 1)[1]}@{digest}")
+    assert got["id"] == loaded.images.inspect("busybox:latest")["Id"]
+
+
 def test_push_all_tags(registry, loaded):
     repo = f"{registry.host}/{unique('alltags/')}"
     for t in ("a", "b"):
