@@ -127,20 +127,21 @@ def apply_meta(img: StageImage, instr, kw: str) -> None:
         args = with_shell(img, instr.command, instr.prepend_shell)
         if kw == "CMD":
             cfg["Cmd"] = args
+            cfg["ArgsEscaped"] = True  # BuildKit marks CMD only (Docker image spec compatibility)
             img.cmd_set = True
         else:
             cfg["Entrypoint"] = args
             if not img.cmd_set:
                 cfg["Cmd"] = None
-        cfg["ArgsEscaped"] = True
         img.add_history(f"{kw} {go_quote_list(args)}", True)
     elif kw == "EXPOSE":
         ports = dict(cfg.get("ExposedPorts") or {})
-        for p in instr.ports:
-            for port in expand_ports(p):
-                ports[port] = {}
+        added = sorted({port for p in instr.ports for port in expand_ports(p)})
+        for port in added:
+            ports[port] = {}
         cfg["ExposedPorts"] = ports
-        img.add_history("EXPOSE " + " ".join(instr.ports), True)
+        # Go's %v of the parsed port map: "EXPOSE map[53/udp:{} 80/tcp:{}]"
+        img.add_history("EXPOSE map[" + " ".join(f"{p}:{{}}" for p in added) + "]", True)
     elif kw == "USER":
         cfg["User"] = instr.user
         img.add_history("USER " + instr.user, True)

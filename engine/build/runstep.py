@@ -64,7 +64,8 @@ def run_env(img: StageImage, build_args: dict[str, str]) -> list[str]:
 
 def history_text(img: StageImage, argv: list[str]) -> str:
     """``RUN |2 A=1 B=2 /bin/sh -c make # buildkit``: BuildKit's created_by of a RUN."""
-    args = [f"{k}={v}" for k, v in img.args.items() if v is not None]
+    env = img.env_dict()  # every declared ARG is listed, with the value the step sees (ENV wins)
+    args = [f"{k}={env.get(k, v if v is not None else '')}" for k, v in img.args.items()]
     prefix = [f"|{len(args)}"] + args if args else []
     return "RUN " + " ".join(prefix + argv) + " # buildkit"
 

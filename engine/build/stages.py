@@ -35,6 +35,12 @@ class StageBuilder:
             return f"[{self.label} {n}/{self.total}] {text}"
         return f"[{n}/{self.total}] {text}"
 
+    def shown(self, img: StageImage, instr) -> str:
+        """The step as BuildKit names it: the instruction with the variables in effect substituted."""
+        from engine.build.dockerfile.expand import display_name
+
+        return display_name(instr.original, img.lookup(), self.build.df.escape)
+
     # --- the stage --------------------------------------------------------------------------
     def run(self) -> StageImage:
         img = self.from_()
@@ -172,7 +178,7 @@ class StageBuilder:
         heredocs = [[h.name, h.content] for h in x.heredocs]
         key = key_of(runstep.run_key(img, argv, env, network, desc), heredocs)
         created_by = runstep.history_text(img, argv)
-        return self._fs_step(img, key, instr.original, created_by,
+        return self._fs_step(img, key, self.shown(img, instr), created_by,
                              lambda v: runstep.execute(self, img, argv, env + extra_env, mounts, network, v, instr))
 
     def copy_instr(self, img: StageImage, x, instr, is_add: bool) -> StageImage:
@@ -180,12 +186,12 @@ class StageBuilder:
             plan = copystep.plan_copy(self, img, x, is_add)
         except BuildError as e:
             self.step += 1
-            v = self.build.progress.vertex(self.vertex_name(self.step, instr.original))
+            v = self.build.progress.vertex(self.vertex_name(self.step, self.shown(img, instr)))
             v.done(str(e))
             e.details = self.error_details(v, instr, b"")
             raise
         key = copystep.copy_key(img, x, plan, is_add)
-        return self._fs_step(img, key, instr.original, copystep.history_text(x, is_add),
+        return self._fs_step(img, key, self.shown(img, instr), copystep.history_text(x, is_add),
                              lambda v: copystep.execute(self, img, x, plan))
 
     def workdir(self, img: StageImage, x, instr) -> StageImage:
@@ -203,7 +209,7 @@ class StageBuilder:
             img.key = key
             img.add_history(created_by, True)
             return img
-        return self._fs_step(img, key, instr.original, created_by, lambda v: self._mkdir(img, path, user))
+        return self._fs_step(img, key, self.shown(img, instr), created_by, lambda v: self._mkdir(img, path, user))
 
     def _mkdir(self, img: StageImage, path: str, user: str) -> dict | None:
         from engine.build.copyops import CopyJob, Writer
