@@ -74,6 +74,7 @@ class Pycompose(Tool):
 
     def __init__(self, root: str):
         self.env = dict(os.environ, PYCOMPOSE_ROOT=root, PYTHONPATH=str(REPO))
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured with bytecode present
         self.base = [PY, "-m", "compose.cli.main"]
 
     def up(self, d, project):
@@ -117,15 +118,18 @@ class PodmanCompose(Tool):
 
 # ------------------------------------------------------------------ peers setup
 
-def setup_peers(want: bool) -> tuple[list[Tool], list[str], list[str]]:
+def setup_peers(want: bool, which: set[str] | None = None) -> tuple[list[Tool], list[str], list[str]]:
     """The peers that can run now, notes for the report, and cleanup commands."""
     tools: list[Tool] = []
     notes, cleanup = [], []
     if not want:
         notes.append("peers not measured (--no-peers)")
         return tools, notes, cleanup
+    which = which or {"docker", "podman"}
     daemons = SHARED / "daemons.sh"
-    if shutil.which("docker") and sh(["docker", "compose", "version"]).returncode == 0:
+    if "docker" not in which:
+        notes.append("Docker Compose: left out (--peers)")
+    elif shutil.which("docker") and sh(["docker", "compose", "version"]).returncode == 0:
         if sh(["docker", "info"]).returncode != 0 and daemons.exists():
             if sh(["bash", str(daemons), "start-docker"], timeout=120).returncode == 0:
                 cleanup.append(f"bash {daemons} stop-docker")
@@ -143,7 +147,9 @@ def setup_peers(want: bool) -> tuple[list[Tool], list[str], list[str]]:
             notes.append("Docker Compose: dockerd would not start; not measured")
     else:
         notes.append("Docker Compose: not installed (bash ../shared/peers/install.sh); not measured")
-    if shutil.which("podman-compose") and shutil.which("podman"):
+    if "podman" not in which:
+        notes.append("podman-compose: left out (--peers)")
+    elif shutil.which("podman-compose") and shutil.which("podman"):
         if not Path("/run/netns/peers-podman").exists():
             sh(["bash", str(daemons), "setup-podman"])
             cleanup.append(f"bash {daemons} stop-podman")
@@ -169,6 +175,53 @@ def gen(shape: str, n: int, d: Path) -> None:
     sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml")], check=True)
 
 
+def kernel_objects(root: str, project: str) -> set[str]:
+    """What one pycompose project holds: its containers, their cgroups, host veths and bridges
+    (read from the data root's records), each as ``kind name``."""
+    out: set[str] = set()
+    rootp = Path(root)
+    for cfg in rootp.glob("containers/*/config.json"):
+        try:
+            rec = json.loads(cfg.read_text())
+        except (OSError, ValueError):
+            continue
+        if ((rec.get("Config") or {}).get("Labels") or {}).get("com.docker.compose.project") != project:
+            continue
+        out.add(f"container {rec['Id'][:12]}")
+        for cg in Path("/sys/fs/cgroup").glob(f"*/pycompose/{rec['Id']}"):
+            out.add(f"cgroup {cg}")
+        for cg in Path("/sys/fs/cgroup").glob(f"pycompose/{rec['Id']}"):
+            out.add(f"cgroup {cg}")
+    for ep in rootp.glob("networks/endpoints/*.json"):
+        try:
+            nets = json.loads(ep.read_text()).get("Networks") or []
+        except (OSError, ValueError):
+            continue
+        out |= {f"endpoint record {ep.stem[:12]} (veth {e['HostVeth']})" for e in nets if e.get("HostVeth")}
+    for net in rootp.glob("networks/*.json"):
+        try:
+            rec = json.loads(net.read_text())
+        except (OSError, ValueError):
+            continue
+        if (rec.get("Labels") or {}).get("com.docker.compose.project") == project:
+            out.add(f"network {rec.get('Name')}")
+            br = (rec.get("_pycompose") or {}).get("bridge")
+            if br and Path(f"/sys/class/net/{br}").exists():
+                out.add(f"bridge {br}")
+    return out
+
+
+def veths_of(root: str) -> set[str]:
+    """Host veth names the root's endpoint records name (to check the kernel after a down)."""
+    names = set()
+    for ep in Path(root).glob("networks/endpoints/*.json"):
+        try:
+            names |= {e["HostVeth"] for e in json.loads(ep.read_text()).get("Networks") or [] if e.get("HostVeth")}
+        except (OSError, ValueError, KeyError):
+            pass
+    return names
+
+
 def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float, warmup: int = 1) -> dict:
     """Median up/down after ``warmup`` untimed cycles (a fresh data root's first start, cold page
     cache); after a timed-out run the tool is not run again at this size."""
@@ -184,10 +237,16 @@ def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float
         if rc != 0:
             fails.append(f"up rc={rc}: {err.strip().splitlines()[-1] if err.strip() else ''}")
         ups.append(t)
+        root = (tool.env or {}).get("PYCOMPOSE_ROOT") if isinstance(tool, Pycompose) else None
+        veths = veths_of(root) if root else set()
         t2, rc2, err2 = timed(tool.down(d, project), env=tool.env, cwd=str(d), timeout=max(timeout, 300))
         if rc2 != 0:
             fails.append(f"down rc={rc2}: {err2.strip().splitlines()[-1] if err2.strip() else ''}")
         downs.append(t2)
+        if root:  # checked at once, before anything else runs: down must leave nothing behind
+            left = kernel_objects(root, project) | {f"veth {v}" for v in veths if Path(f"/sys/class/net/{v}").exists()}
+            if left:
+                fails.append(f"left behind after down: {', '.join(sorted(left)[:6])}")
         if rc == 124:
             break
     return {"up": statistics.median(ups), "down": statistics.median(downs), "fails": fails,
@@ -237,6 +296,7 @@ def main() -> int:
     ap.add_argument("--shapes", default="indep,chain,healthy")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--peers", default="docker,podman", help="which peers to measure (docker, podman)")
     ap.add_argument("--timeout", type=float, default=180, help="seconds before one `up -d` run is given up")
     ap.add_argument("--warmup", type=int, default=1, help="untimed up/down cycles before the timed ones")
     ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
@@ -245,8 +305,10 @@ def main() -> int:
     root = args.root or tempfile.mkdtemp(prefix="pyc-bench-")
     env = dict(os.environ, PYCOMPOSE_ROOT=root)
     subprocess.run([str(REPO / "scripts" / "make-test-image")], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([PY, "-m", "compileall", "-q", str(REPO / "compose"), str(REPO / "engine")],
+                   stdout=subprocess.DEVNULL)  # bytecode present, as an installed package has it
     py = Pycompose(root)
-    peers, notes, cleanup = setup_peers(not args.no_peers)
+    peers, notes, cleanup = setup_peers(not args.no_peers, set(args.peers.split(",")))
     tools: list[Tool] = [py] + peers
     work = Path(tempfile.mkdtemp(prefix="pyc-bench-files-"))
     print(f"# bench/up.py  {datetime.now().isoformat(timespec='seconds')}  ({os.cpu_count()} cores)")
@@ -254,6 +316,9 @@ def main() -> int:
         print(f"# peer: {n}")
     print(f"# medians of {args.repeat} runs after {args.warmup} warm-up; down uses -t 1; "
           f"workload: gen-compose.py default (sleep-trap)")
+    print(f"# pycompose: {PY} -m compose.cli.main (interpreter called directly"
+          f"{', NOT the pyenv shim' if 'shims' not in PY else ' through the pyenv shim'}), bytecode present; "
+          f"after each pycompose down its containers, cgroups, veths, bridges and networks are checked gone")
     print()
     header = f"{'shape':<8} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
     print(header)
@@ -290,6 +355,8 @@ def main() -> int:
                 print(f"healthy -> dependent started ({tool.name}): no timestamps")
         print()
         d = work / "indep-10"
+        if not (d / "compose.yaml").exists():
+            gen("indep", 10, d)
         timed(py.up(d, "benchps"), env=py.env, cwd=str(d))
         ps_times = [timed(py.ps(d, "benchps"), env=py.env, cwd=str(d))[0] for _ in range(7)]
         base_times = [timed([PY, "-c", "pass"])[0] for _ in range(7)]
