@@ -7,7 +7,6 @@ a miss runs the step and records it.
 """
 from __future__ import annotations
 
-import time
 
 from engine.build import copystep, runstep
 from engine.build.cache import CacheRecord, key_of, now_rfc3339
@@ -278,7 +277,3 @@ class StageBuilder:
 
     def error_details(self, vertex, instr, tail: bytes) -> str:
         return self.build.error_details(vertex.name, instr, tail)
-
-
-def elapsed(t0: float) -> float:
-    return time.time() - t0
