@@ -7,7 +7,6 @@ a miss runs the step and records it.
 """
 from __future__ import annotations
 
-
 from engine.build import copystep, runstep
 from engine.build.cache import CacheRecord, key_of, now_rfc3339
 from engine.build.dockerfile import ast
