@@ -25,3 +25,15 @@ def test_build_pulls_a_missing_base_image(registry, engine, tmp_path):
     with pytest.raises(BuildError, match="failed to solve: .*failed to resolve source metadata for "
                                          f"{registry.host}/nothing-here:latest"):
         engine.images.build(str(tmp_path))
+
+
+def test_build_pull_checks_the_registry_again(registry, engine, tmp_path):
+    ref = f"{registry.host}/busybox:latest"
+    (tmp_path / "Dockerfile").write_text(f"FROM {ref}\n")
+    engine.images.build(str(tmp_path), network="none")
+    events: list[dict] = []
+    engine.images.build(str(tmp_path), pull=False, progress=events.append)
+    assert not any("load metadata" in e.get("name", "") for e in events)  # local: no registry round trip
+    events.clear()
+    engine.images.build(str(tmp_path), pull=True, progress=events.append)
+    assert any(e.get("name") == f"[internal] load metadata for {ref}" for e in events)
