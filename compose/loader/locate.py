@@ -15,9 +15,12 @@ from compose.errors import LoadError
 from compose.loader.yamlread import Document, format_path
 
 
-def locate(err: LoadError, documents: Iterable[tuple[str, Document]]) -> LoadError:
-    """``err`` itself when it has a position, else the same error with the best one known."""
+def locate(err: LoadError, documents: Iterable[tuple[str, Document]], options=None) -> LoadError:
+    """``err`` itself when it has a position or is about the command line (``options``: the
+    LoadOptions), else the same error with the best position known."""
     if err.file and err.line is not None and err.column is not None:
+        return err
+    if options is not None and _about_command_line(err, options):
         return err
     table: dict[str, tuple[str, int, int]] = {}
     first = None
@@ -32,6 +35,17 @@ def locate(err: LoadError, documents: Iterable[tuple[str, Document]]) -> LoadErr
             return err  # not about a file at all (command-line options)
         pos = (start, 1, 1)
     return _rebuild(err, *pos)
+
+
+def _about_command_line(err: LoadError, options) -> bool:
+    """A service named on the command line that the files lack, or a -p name that is not valid:
+    nothing in a file to point at (Compose prints them bare)."""
+    msg = getattr(err, "bare_message", str(err))
+    m = re.fullmatch(r"no such service: (.+)", msg)
+    if m and m.group(1) in (getattr(options, "services", None) or []):
+        return True
+    name = getattr(options, "project_name", None)
+    return bool(name) and msg.startswith(f"invalid project name {name!r}")
 
 
 def _norm(dotted: str) -> str:

@@ -225,7 +225,7 @@ def run(options: LoadOptions) -> Project:
     try:
         return _run(options, documents)
     except LoadError as e:
-        located = locate(e, documents)
+        located = locate(e, documents, options)
         if located is e:
             raise
         raise located from None
