@@ -59,15 +59,22 @@ def _add_addr(ipr, idx: int, address: str, prefixlen: int, where: str) -> None:
 
 
 def host_routes() -> list[str]:
-    """Destinations routed on the host (main table), to keep new networks off them."""
-    IPRoute, _ = _pyroute2()
+    """Destinations routed on the host (main table, default route left out), to keep new
+    networks off them. Read from /proc/net/route (this netns's main IPv4 table), not netlink:
+    ``network create`` (each ``up``) would otherwise import pyroute2 for it."""
+    import struct
+
     out = []
-    with IPRoute() as ipr:
-        for r in ipr.get_routes(family=socket.AF_INET):
-            dst = r.get_attr("RTA_DST")
-            table = r.get_attr("RTA_TABLE") or r.get("table")
-            if dst and table == 254:
-                out.append(f"{dst}/{r['dst_len']}")
+    with open("/proc/net/route") as f:
+        next(f, None)  # the header
+        for line in f:
+            cols = line.split()
+            if len(cols) < 8:
+                continue
+            dst, mask = (struct.pack("<I", int(c, 16)) for c in (cols[1], cols[7]))
+            prefix = bin(int.from_bytes(mask, "big")).count("1")
+            if prefix:  # 0: the default route
+                out.append(f"{socket.inet_ntoa(dst)}/{prefix}")
     return out
 
 
@@ -138,9 +145,24 @@ def _ns_ipr(pid: int) -> IPRoute:
     return IPRoute(use_socket=sock)
 
 
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+_IFREQ_FLAGS = "16sh22x"  # struct ifreq: the name, then ifr_flags in the 24-byte union
+
+
 def loopback_up(pid: int) -> None:
-    with _ns_ipr(pid) as ipr:
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    """``lo`` up in the netns of ``pid``: two ioctls on a socket made there. Not pyroute2: every
+    start does this, and a ``--network none`` container needs nothing else from netlink."""
+    import fcntl
+    import struct
+
+    def up() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            got = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack(_IFREQ_FLAGS, b"lo", 0))
+            flags = struct.unpack(_IFREQ_FLAGS, got)[1]
+            if not flags & IFF_UP:
+                fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack(_IFREQ_FLAGS, b"lo", flags | IFF_UP))
+
+    run_in_netns(pid, up)
 
 
 def add_endpoint(pid: int, host_if: str, bridge: str, ifname: str, address: str, prefixlen: int,

@@ -188,6 +188,15 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
         else:
             self._worker_timer = self.call_later(left, self._worker_idle)
 
+    def _joins_bridge(self, cid: str) -> bool:
+        """Whether container ``cid`` will need veths (what ``warm`` imports pyroute2 for). A
+        ``--network none``/``host``/``container:`` start must not wait behind that import: its
+        prepare goes to the same worker, which answers in order."""
+        ok_id = len(cid) == 64 and all(c in "0123456789abcdef" for c in cid)
+        rec = read_json(self.store.dir(cid) / "config.json") if ok_id else None
+        mode = str(((rec or {}).get("HostConfig") or {}).get("NetworkMode") or "")
+        return not (mode in ("none", "host") or mode.startswith("container:"))
+
     def _warm_network(self) -> None:
         if not self.shutting_down:
             self.netw.warm()
@@ -476,7 +485,8 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
     def op_notify(self, conn, req):
         ev = check_event(req.get("event"))
         self._publish(ev)
-        if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down:
+        if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down \
+                and self._joins_bridge((ev.get("Actor") or {}).get("ID") or ""):
             # a start is likely to follow: the worker gets ready meanwhile (after this reply is sent)
             self.call_later(0, self._warm_network)
         if ev.get("Action") == "destroy":
