@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cgroups import detect_version, open_cgroup
 from engine.errors import Conflict
 from engine.runtime.caps import DEFAULT_CAPS, mask
 from engine.runtime.errors import StartError
@@ -23,13 +24,27 @@ from runtime_helpers import make_busybox_layer, make_spec
 pytestmark = pytest.mark.root
 
 
+V2 = detect_version() == 2
+PIDS_MAX = "/sys/fs/cgroup/pids.max" if V2 else "/sys/fs/cgroup/pids/pids.max"  # as the container sees it
+OWN_LINE = "grep ^0:: /proc/self/cgroup" if V2 else "grep pids /proc/self/cgroup"
+OWN_ROOT = "0::/" if V2 else ":pids:/"
+
+
 class PidsCgroup:
-    """A real v1 pids cgroup named as the architecture says (pycompose/<id>), removed after the test."""
+    """A real pids cgroup named as the architecture says (pycompose/<id>): the v1 pids hierarchy's,
+    or a v2 group with the controllers handed down; removed after the test."""
 
     def __init__(self):
-        self.dir = Path("/sys/fs/cgroup/pids/pycompose") / uuid.uuid4().hex
-        self.dir.mkdir(parents=True)
-        self.paths = {"pids": str(self.dir)}
+        name = uuid.uuid4().hex
+        if V2:
+            self._v2 = open_cgroup(f"pycompose/{name}")
+            self._v2.create()
+            self.dir = self._v2.dir
+            self.paths = {"": str(self.dir)}
+        else:
+            self.dir = Path("/sys/fs/cgroup/pids/pycompose") / name
+            self.dir.mkdir(parents=True)
+            self.paths = {"pids": str(self.dir)}
 
     def add_pid(self, pid):
         (self.dir / "cgroup.procs").write_text(str(pid))
@@ -109,10 +124,10 @@ def test_exec_user_and_capabilities(container):
 
 def test_exec_joins_the_cgroup(container):
     pid, _, cg = container
-    code, out = run_exec(pid, ["sh", "-c", "cat /proc/self/cgroup | grep pids"], cgroup_paths=cg.paths)
+    code, out = run_exec(pid, ["sh", "-c", OWN_LINE], cgroup_paths=cg.paths)
     assert code == 0
     # inside its cgroup namespace the container's cgroup is the root
-    assert out.strip().endswith(":pids:/"), out
+    assert out.strip().endswith(OWN_ROOT), out
 
 
 def test_exec_missing_command_has_dockers_wording(container):
@@ -164,9 +179,8 @@ def test_container_sees_its_own_cgroup_limits_read_only(layer):
     cg = PidsCgroup()
     (cg.dir / "pids.max").write_text("77")
     try:
-        spec = make_spec(layer, d / "c", ["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max; "
-                                                      "echo 5 > /sys/fs/cgroup/pids/pids.max; "
-                                                      "grep pids /proc/self/cgroup; ls /sys/fs/cgroup"])
+        spec = make_spec(layer, d / "c", ["sh", "-c", f"cat {PIDS_MAX}; echo 5 > {PIDS_MAX}; "
+                                                      f"{OWN_LINE}; ls /sys/fs/cgroup"])
         r, w = os.pipe()
         pid = start(spec, (0, w, w), cgroup=cg)
         os.close(w)
@@ -179,8 +193,11 @@ def test_container_sees_its_own_cgroup_limits_read_only(layer):
     lines = out.splitlines()
     assert lines[0] == "77"
     assert "Read-only file system" in lines[1]
-    assert lines[2].endswith(":pids:/")
-    assert "memory" in out.split() and "pids" in out.split()
+    assert lines[2].endswith(OWN_ROOT)
+    if V2:  # one hierarchy: the group's own files at the top
+        assert "memory.max" in out.split() and "pids.max" in out.split() and "cgroup.procs" in out.split()
+    else:
+        assert "memory" in out.split() and "pids" in out.split()
 
 
 def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer):
@@ -188,7 +205,7 @@ def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer):
     cg = PidsCgroup()
     (cg.dir / "pids.max").write_text("55")
     try:
-        spec = make_spec(layer, d / "c", ["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max; grep pids /proc/self/cgroup"])
+        spec = make_spec(layer, d / "c", ["sh", "-c", f"cat {PIDS_MAX}; {OWN_LINE}"])
         spec.namespaces.cgroup = "host"
         r, w = os.pipe()
         pid = start(spec, (0, w, w), cgroup=cg)
@@ -201,4 +218,4 @@ def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer):
         shutil.rmtree(d, ignore_errors=True)
     lines = out.splitlines()
     assert lines[0] == "55", out
-    assert lines[1].endswith(f":pids:/pycompose/{cg.dir.name}")  # the host's view of its path
+    assert lines[1].endswith(f"{OWN_ROOT}pycompose/{cg.dir.name}")  # the host's view of its path
