@@ -189,10 +189,10 @@ class CgroupV2(Cgroup):
         """Write cgroup.freeze and wait until cgroup.events says every task got there."""
         write(self.dir / "cgroup.freeze", value)
         events = self.dir / "cgroup.events"
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # a task in uninterruptible sleep holds the group back
         while events.exists() and keyed(events).get("frozen") != int(value):
             if time.monotonic() > deadline:
-                raise SystemError_(f"{self.dir} did not reach frozen={value} within 5 s")
+                raise SystemError_(f"{self.dir} did not reach frozen={value} within 30 s")
             time.sleep(0.001)
 
     def frozen(self) -> bool:
