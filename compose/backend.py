@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from compose import convert as cv
 from compose import plan as pl
 from compose.errors import ComposeError, UsageError
+from compose.project import Project
 from compose.render.progress import Progress, QuietProgress
 
 
@@ -48,45 +49,12 @@ class NoContainer(ComposeError):
 
 # ------------------------------------------------------------- project
 
-@dataclass
-class ProjectView:
-    """What the backend needs of a project: name, where it came from, and the canonical model."""
-
-    name: str
-    model: dict
-    working_dir: str = ""
-    config_files: list[str] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)
-    all_services: list[str] | None = None  # every service incl. inactive profiles
-    environment: dict[str, str] = field(default_factory=dict)  # os.environ + .env (build args, build secrets)
-
-    @property
-    def services(self) -> dict[str, dict]:
-        return self.model.get("services") or {}
-
-    @property
-    def info(self) -> cv.ProjectInfo:
-        return cv.ProjectInfo.from_model(self.model, self.working_dir, self.config_files, self.env_files)
-
-    @classmethod
-    def of(cls, project: Any) -> "ProjectView":
-        """From compose.project.Project (the loader's result) or a ProjectView."""
-        if isinstance(project, ProjectView):
-            return project
-        model = getattr(project, "model", None) or {}
-        return cls(name=project.name, model=model, working_dir=str(getattr(project, "working_dir", "") or ""),
-                   config_files=[str(f) for f in (getattr(project, "config_files", None) or [])],
-                   env_files=[str(f) for f in (getattr(project, "env_files", None) or [])],
-                   all_services=getattr(project, "all_services", None),
-                   environment=dict(getattr(project, "environment", None) or {}))
-
-
-def load_project(gopts: Any, services: Iterable[str] = ()) -> ProjectView:
+def load_project(gopts: Any, services: Iterable[str] = ()) -> Project:
     """Run the loader with the global options (-f, -p, --profile, --env-file, --project-directory);
     ``services`` named on the command line are enabled even when their profile is not."""
     from compose.loader import LoadOptions, load
 
-    return ProjectView.of(load(LoadOptions.from_global(gopts, services=list(services))))
+    return load(LoadOptions.from_global(gopts, services=list(services)))
 
 
 def project_name_only(gopts: Any) -> str | None:
@@ -153,7 +121,7 @@ class _no_deadline:
 class Compose:
     """Compose operations on one project; ``project`` may be None for label-only commands."""
 
-    def __init__(self, engine: Any, project: ProjectView | None = None, name: str | None = None,
+    def __init__(self, engine: Any, project: Project | None = None, name: str | None = None,
                  progress: Progress | None = None, parallel: int = -1):
         self.engine = engine
         self.project = project
@@ -194,16 +162,7 @@ class Compose:
 
     def with_dependencies(self, names: Iterable[str]) -> list[str]:
         """``names`` and everything they depend on (transitively), in model order."""
-        services = self.project.services
-        want: set[str] = set()
-        stack = list(names)
-        while stack:
-            n = stack.pop()
-            if n in want or n not in services:
-                continue
-            want.add(n)
-            stack.extend(sch.dependencies(services[n]))
-        return [n for n in services if n in want]
+        return self.project.graph.in_model_order(names)
 
     def service_graph_from_labels(self, containers: list[dict]) -> dict[str, dict]:
         """service -> {depends_on} rebuilt from the depends_on label, for label-only ``down``."""
@@ -321,7 +280,7 @@ class Compose:
                 return "0" * 64
 
         for n in names:
-            cv.create_body(self.project.info, n, self.project.services[n], cv.Extra(service_containers=_Any()))
+            cv.create_body(self.project, n, self.project.services[n], cv.Extra(service_containers=_Any()))
 
     def make_plan(self, opts: UpOptions) -> tuple[pl.Plan, list[str], dict[str, str], dict[str, str]]:
         self.check_services(opts.services)
@@ -464,7 +423,7 @@ class Compose:
         shared = {svc: lst[0] for svc, lst in ids.items() if lst}
         extra = cv.Extra(number=action.number, config_hash=config_hash, image_id=image_id,
                          service_containers=shared)
-        body = cv.create_body(self.project.info, name, service, extra)
+        body = cv.create_body(self.project, name, service, extra)
         cid = self.engine.containers.create(body, name=cname)
         self._remember(cid, cname)
         self.progress.event("Container", cname, "Recreated" if action.kind == pl.RECREATE else "Created")

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compose import __version__
 from compose.errors import ComposeError
 from engine import values
+
+if TYPE_CHECKING:
+    from compose.project import Project
 
 # Label keys, as Docker Compose v2 names them (pkg/api/labels.go).
 PROJECT = "com.docker.compose.project"
@@ -104,24 +107,6 @@ def depends_on_label(service: dict) -> str:
 # ---------------------------------------------------------------- the body
 
 @dataclass
-class ProjectInfo:
-    """What convert needs from the project besides one service."""
-
-    name: str
-    working_dir: str = ""
-    config_files: list[str] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)
-    networks: dict = field(default_factory=dict)   # model["networks"]
-    volumes: dict = field(default_factory=dict)    # model["volumes"]
-
-    @classmethod
-    def from_model(cls, model: dict, working_dir: str = "", config_files=(), env_files=()) -> "ProjectInfo":
-        return cls(name=model["name"], working_dir=working_dir, config_files=list(config_files),
-                   env_files=list(env_files), networks=model.get("networks") or {},
-                   volumes=model.get("volumes") or {})
-
-
-@dataclass
 class Extra:
     """Per-container facts decided outside convert (by plan/backend)."""
 
@@ -136,7 +121,7 @@ class Extra:
     use_aliases: bool = False   # run --use-aliases: a one-off container answers to the service name too
 
 
-def labels_for(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict[str, str]:
+def labels_for(project: Project, service_name: str, service: dict, extra: Extra) -> dict[str, str]:
     """The service's own labels plus Compose's identity labels (these win)."""
     labels = {k: "" if v is None else str(v) for k, v in (service.get("labels") or {}).items()}
     labels.update({
@@ -236,7 +221,7 @@ def ports(service: dict) -> tuple[dict, dict]:
     return exposed, bindings
 
 
-def volume_name(project: ProjectInfo, key: str) -> str:
+def volume_name(project: Project, key: str) -> str:
     """Top-level volume key -> engine volume name (``<project>_<key>`` unless named/external)."""
     v = project.volumes.get(key)
     if v and v.get("name"):
@@ -244,7 +229,7 @@ def volume_name(project: ProjectInfo, key: str) -> str:
     return f"{project.name}_{key}"
 
 
-def mounts(project: ProjectInfo, service: dict) -> tuple[list[str], list[dict], dict[str, str]]:
+def mounts(project: Project, service: dict) -> tuple[list[str], list[dict], dict[str, str]]:
     """(Binds, Mounts, Tmpfs). Binds carry host paths so the engine creates missing ones."""
     binds: list[str] = []
     mts: list[dict] = []
@@ -306,7 +291,7 @@ def _service_ref(value: str, extra: Extra, what: str) -> str:
     return value
 
 
-def network_name(project: ProjectInfo, key: str) -> str:
+def network_name(project: Project, key: str) -> str:
     n = project.networks.get(key)
     if n and n.get("name"):
         return n["name"]
@@ -323,7 +308,7 @@ def sorted_networks(service: dict) -> list[tuple[str, dict]]:
     return items
 
 
-def networking(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> tuple[str, dict]:
+def networking(project: Project, service_name: str, service: dict, extra: Extra) -> tuple[str, dict]:
     """(NetworkMode, NetworkingConfig). Every network gets the service name as an alias."""
     mode = service.get("network_mode")
     if mode:
@@ -444,7 +429,7 @@ def _host_options(service: dict, extra: Extra) -> dict:
     return host
 
 
-def create_body(project: ProjectInfo, service_name: str, service: dict, extra: Extra) -> dict:
+def create_body(project: Project, service_name: str, service: dict, extra: Extra) -> dict:
     """The ContainerCreate body for one container of ``service``."""
     image = service.get("image") or (f"{project.name}-{service_name}" if service.get("build") is not None else "")
     if not image:  # a service with build: and no image: runs Compose's <project>-<service> image

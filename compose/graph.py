@@ -85,6 +85,50 @@ class ServiceGraph:
             self._graph = g
         return self._graph
 
+    # ------------------------------------------------------------------ closures (plain edges, no networkx)
+
+    def closure(self, names: Iterable[str]) -> set[str]:
+        """``names`` (those the project defines) and everything they need, transitively."""
+        want: set[str] = set()
+        stack = [n for n in names if n in self.edges]
+        while stack:
+            name = stack.pop()
+            if name not in want:
+                want.add(name)
+                stack.extend(self.edges[name])
+        return want
+
+    def in_model_order(self, names: Iterable[str]) -> list[str]:
+        """``names`` and their dependencies, in the order the model lists services (``up SERVICE``)."""
+        want = self.closure(names)
+        return [n for n in self.services if n in want]
+
+    def dependencies_first(self) -> list[str]:
+        """Every service after its dependencies, else in model order; a cycle does not stop it
+        (the plan needs this order before ``check`` reports cycles)."""
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str, path: tuple) -> None:
+            if name in seen or name in path:
+                return
+            for dep in self.edges[name]:
+                visit(dep, path + (name,))
+            seen.add(name)
+            order.append(name)
+
+        for name in self.services:
+            visit(name, ())
+        return order
+
+    def dependents_map(self) -> dict[str, set[str]]:
+        """service -> the services that depend on it directly (stopping runs them first)."""
+        out: dict[str, set[str]] = {name: set() for name in self.edges}
+        for name, deps in self.edges.items():
+            for dep in deps:
+                out[dep].add(name)
+        return out
+
     # ------------------------------------------------------------------ checks
 
     def check(self) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from compose import convert as cv
+from compose.graph import ServiceGraph
 
 CREATE, RECREATE, START, NOOP, REMOVE = "create", "recreate", "start", "noop", "remove"
 
@@ -138,7 +139,7 @@ def make_plan(project: str, services: dict[str, dict], containers: Iterable[dict
     by_service = containers_by_service(containers, project)
     plan: dict[str, list[Action]] = {}
     recreated: set[str] = set()
-    for name in _dependency_order(services):
+    for name in ServiceGraph(services).dependencies_first():
         svc = services[name]
         want = replicas(svc, opts.scale.get(name))
         existing = list(by_service.get(name, []))
@@ -173,21 +174,3 @@ def make_plan(project: str, services: dict[str, dict], containers: Iterable[dict
     known = set(all_services) if all_services is not None else set(services)
     orphans = [c for svc, lst in by_service.items() if svc not in known for c in lst]
     return Plan(ordered, orphans, opts.remove_orphans)
-
-
-def _dependency_order(services: dict[str, dict]) -> list[str]:
-    """Services with their dependencies first (so "dependency recreated" is known in time)."""
-    seen: set[str] = set()
-    order: list[str] = []
-
-    def visit(n: str, stack: tuple = ()) -> None:
-        if n in seen or n not in services or n in stack:
-            return
-        for d in (services[n].get("depends_on") or {}):
-            visit(d, stack + (n,))
-        seen.add(n)
-        order.append(n)
-
-    for n in services:
-        visit(n)
-    return order

@@ -22,6 +22,7 @@ import anyio.from_thread
 import anyio.to_thread
 
 from compose.errors import ComposeError
+from compose.graph import ServiceGraph
 from engine.values import parse_rfc3339
 
 STARTED, HEALTHY, COMPLETED = "service_started", "service_healthy", "service_completed_successfully"
@@ -37,32 +38,6 @@ class DependencyFailed(ServiceFailed):
 
 class WaitTimeout(ComposeError):
     """``--wait-timeout`` elapsed before every service was running/healthy."""
-
-
-# ------------------------------------------------------------- dependencies
-
-def dependencies(service: dict) -> dict[str, dict]:
-    """dep -> {condition, required, restart}: ``depends_on`` plus the implicit ones (links,
-    ``service:x`` namespaces, volumes_from) that need x's container first (compose.graph)."""
-    from compose.graph import service_dependencies
-
-    deps: dict[str, dict] = {}
-    for d, spec in service_dependencies(service).items():
-        spec = dict(spec or {})
-        spec.setdefault("condition", STARTED)
-        spec.setdefault("required", True)
-        deps[d] = spec
-    return deps
-
-
-def dependents_map(services: dict[str, dict]) -> dict[str, set[str]]:
-    """service -> services that depend on it (for stopping in reverse order)."""
-    out: dict[str, set[str]] = {n: set() for n in services}
-    for n, s in services.items():
-        for d in dependencies(s):
-            if d in out:
-                out[d].add(n)
-    return out
 
 
 # ------------------------------------------------------------- engine watch
@@ -293,6 +268,7 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
     Dependencies outside ``services`` are not waited for.
     """
     out = Outcome()
+    graph = ServiceGraph(services)
     done = {n: anyio.Event() for n in services}
     created = {n: anyio.Event() for n in services}
     limiter = _limiter(parallel)
@@ -324,7 +300,7 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
 
     async def one(name: str) -> None:
         try:
-            deps = {d: s for d, s in dependencies(services[name]).items() if d in services and d != name}
+            deps = {d: s for d, s in graph.edges[name].items() if d != name}
             if prepare is not None:
                 for d, spec in deps.items():
                     await created[d].wait()
@@ -369,7 +345,7 @@ async def run_in_reverse_order(services: dict[str, dict], work: Callable[[str], 
     """Stop/remove: a service's work starts once every service depending on it is done."""
     out = Outcome()
     done = {n: anyio.Event() for n in services}
-    rdeps = dependents_map(services)
+    rdeps = ServiceGraph(services).dependents_map()
     limiter = _limiter(parallel)
 
     async def one(name: str) -> None:
@@ -400,7 +376,7 @@ async def wait_running(watch: Watch, containers: dict[str, list[str]], services:
     A one-shot service may have exited 0 when another waits on it with
     service_completed_successfully. Raises ServiceFailed or WaitTimeout.
     """
-    one_shot = {d for s in services.values() for d, spec in dependencies(s).items()
+    one_shot = {d for deps in ServiceGraph(services).edges.values() for d, spec in deps.items()
                 if spec.get("condition") == COMPLETED}
     pending = {cid: svc for svc, ids in containers.items() for cid in ids}
     failures: list[BaseException] = []

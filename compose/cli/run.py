@@ -144,7 +144,7 @@ def run(args, gopts) -> int:
                      name=name, use_aliases=args.use_aliases,
                      service_containers={svc: cs[0]["Id"] for svc in deps
                                          if (cs := b.containers([svc], all=False))})
-    body = cv.create_body(project.info, args.service, s, extra)
+    body = cv.create_body(project, args.service, s, extra)
     if not args.detach:
         # compose run is interactive by default (-i): our stdin is the command's, and its end
         # closes the command's stdin, so `echo x | pycompose run -T svc cat` ends.

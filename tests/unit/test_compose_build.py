@@ -7,7 +7,8 @@ import json
 import pytest
 
 from compose import build as bd
-from compose.backend import Compose, ProjectView
+from compose.backend import Compose
+from compose.project import Project
 from compose.errors import ComposeError, UsageError
 from compose.render.progress import QuietProgress
 
@@ -38,7 +39,7 @@ class FakeEngine:
 
 def backend(services, secrets=None, environment=None, engine=None, name="proj"):
     model = {"name": name, "services": services, "secrets": secrets or {}}
-    view = ProjectView(name=name, model=model, working_dir="/work/p", environment=environment or {})
+    view = Project(name=name, model=model, working_dir="/work/p", environment=environment or {})
     return Compose(engine or FakeEngine(), view, progress=QuietProgress())
 
 

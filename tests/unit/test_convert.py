@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from compose import convert as cv
+from compose.project import Project
 
 # the corpus lives beside the checkout (../shared/oracle/corpus), wherever the checkout is
 ORACLE = Path(__file__).resolve().parents[3] / "shared" / "oracle" / "corpus"
@@ -19,7 +20,7 @@ def oracle_model(case: str) -> dict:
 
 
 def body_for(model, svc, **extra):
-    proj = cv.ProjectInfo.from_model(model, working_dir="/w", config_files=["/w/compose.yaml"])
+    proj = Project(name=model["name"], model=model, working_dir="/w", config_files=["/w/compose.yaml"])
     return cv.create_body(proj, svc, model["services"][svc], cv.Extra(config_hash="h", **extra))
 
 

@@ -262,13 +262,14 @@ class _Images:
 
 
 def _backend(services, present=(), failing=()):
-    from compose.backend import Compose, ProjectView
+    from compose.backend import Compose
+    from compose.project import Project
 
     class Eng:
         images = _Images(present, failing)
 
     out = io.StringIO()
-    b = Compose(Eng(), ProjectView("p", {"services": services}), progress=make_progress("plain", out))
+    b = Compose(Eng(), Project("p", model={"services": services}), progress=make_progress("plain", out))
     return b, Eng.images, out
 
 

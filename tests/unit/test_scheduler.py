@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from compose import scheduler as sch
+from compose.graph import service_dependencies
 
 
 def _later(delay, fn):
@@ -145,8 +146,8 @@ def test_parallel_caps_concurrency():
 
 
 def test_implicit_dependencies_from_network_mode_and_volumes_from():
-    deps = sch.dependencies({"network_mode": "service:a", "volumes_from": ["b:ro", "container:x"],
-                             "depends_on": {"c": {"condition": "service_healthy"}}})
+    deps = service_dependencies({"network_mode": "service:a", "volumes_from": ["b:ro", "container:x"],
+                                 "depends_on": {"c": {"condition": "service_healthy"}}})
     assert set(deps) == {"a", "b", "c"} and deps["c"]["required"] is True
 
 

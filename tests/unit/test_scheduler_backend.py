@@ -15,7 +15,8 @@ import anyio
 import pytest
 
 from compose import convert as cv
-from compose.backend import Compose, DownOptions, ProjectView, UpOptions
+from compose.backend import Compose, DownOptions, UpOptions
+from compose.project import Project
 from compose.render.progress import make_progress
 from engine.errors import Conflict, NotFound
 
@@ -130,7 +131,7 @@ def project(**services):
     model = {"name": "p", "networks": {"default": {"name": "p_default", "ipam": {}}},
              "volumes": {"data": {"name": "p_data"}},
              "services": {n: dict({"image": "busybox", "networks": {"default": None}}, **s) for n, s in services.items()}}
-    return ProjectView(name="p", model=model, working_dir="/w", config_files=["/w/compose.yaml"])
+    return Project(name="p", model=model, working_dir="/w", config_files=["/w/compose.yaml"])
 
 
 def backend(eng, proj, out=None):
