@@ -178,62 +178,14 @@ class Compose:
 
     # ------------------------------------------------ networks / volumes
     def ensure_networks(self, dry_run: bool = False) -> None:
-        for key, net in (self.project.model.get("networks") or {}).items():
-            net = net or {}
-            name = net.get("name") or f"{self.name}_{key}"
-            if net.get("external"):
-                if not self._network_exists(name):
-                    raise ComposeError(f"network {name} declared as external, but could not be found")
-                continue
-            if self._network_exists(name):
-                continue
-            self.progress.event("Network", name, "Creating")
-            if not dry_run:
-                ipam = None
-                if net.get("ipam"):
-                    ip = net["ipam"]
-                    ipam = {"Driver": ip.get("driver") or "default",
-                            "Config": [{k2: c[k1] for k1, k2 in (("subnet", "Subnet"), ("gateway", "Gateway"),
-                                                                  ("ip_range", "IPRange")) if c.get(k1)}
-                                       for c in ip.get("config") or []],
-                            "Options": ip.get("options") or {}}
-                lbl = dict(net.get("labels") or {})
-                lbl.update({cv.PROJECT: self.name, cv.NETWORK: key, cv.VERSION: cv.COMPOSE_VERSION})
-                self.engine.networks.create(name, driver=net.get("driver") or "bridge",
-                                            internal=bool(net.get("internal")), labels=lbl, ipam=ipam,
-                                            options=net.get("driver_opts") or None,
-                                            attachable=bool(net.get("attachable")),
-                                            enable_ipv6=bool(net.get("enable_ipv6")))
-            self.progress.event("Network", name, "Created")
+        from compose.resources import ensure_networks
 
-    def _network_exists(self, name: str) -> bool:
-        from engine.errors import NotFound
-
-        try:
-            self.engine.networks.inspect(name)
-            return True
-        except NotFound:
-            return False
+        ensure_networks(self, dry_run)
 
     def ensure_volumes(self, dry_run: bool = False) -> None:
-        from engine.errors import NotFound
+        from compose.resources import ensure_volumes
 
-        for key, vol in (self.project.model.get("volumes") or {}).items():
-            vol = vol or {}
-            name = vol.get("name") or f"{self.name}_{key}"
-            try:
-                self.engine.volumes.inspect(name)
-                continue
-            except NotFound:
-                if vol.get("external"):
-                    raise ComposeError(f"external volume \"{name}\" not found") from None
-            self.progress.event("Volume", name, "Creating")
-            if not dry_run:
-                lbl = dict(vol.get("labels") or {})
-                lbl.update({cv.PROJECT: self.name, cv.VOLUME: key, cv.VERSION: cv.COMPOSE_VERSION})
-                self.engine.volumes.create(name=name, driver=vol.get("driver") or "local", labels=lbl,
-                                           driver_opts=vol.get("driver_opts") or None)
-            self.progress.event("Volume", name, "Created")
+        ensure_volumes(self, dry_run)
 
     # ------------------------------------------------ up
     def hashes(self, names: Iterable[str]) -> dict[str, str]:
@@ -301,6 +253,12 @@ class Compose:
                             all_services=self.project.all_services or list(self.project.services))
         return plan, selected, hashes, images
 
+    def warn_orphans(self, orphans: list[dict]) -> None:
+        names = ", ".join(short_name(o) for o in orphans)
+        self.progress.message(f"WARN[0000] Found orphan containers ([{names}]) for this project. If you removed "
+                              f"or renamed this service in your compose file, you can run this command with the "
+                              f"--remove-orphans flag to clean it up.")
+
     def project_lock(self):
         """Held while a command changes this project (up, down, create, run's dependencies): two at
         once run one after the other, so a replica never gets two containers. The waiter is told
@@ -336,10 +294,7 @@ class Compose:
                 for o in plan.orphans:
                     await anyio.to_thread.run_sync(self._remove_container, o, opts.timeout, True)
             else:
-                names = ", ".join(short_name(o) for o in plan.orphans)
-                self.progress.message(f"WARN[0000] Found orphan containers ([{names}]) for this project. If you "
-                                      f"removed or renamed this service in your compose file, you can run this "
-                                      f"command with the --remove-orphans flag to clean it up.")
+                self.warn_orphans(plan.orphans)
         services = {n: self.project.services[n] for n in selected}
         ids: dict[str, list[str]] = {}
 
@@ -464,100 +419,10 @@ class Compose:
     # ------------------------------------------------ down
     async def down(self, opts: DownOptions) -> None:
         """``_down`` under the project lock (see ``project_lock``)."""
+        from compose.teardown import down
+
         with self.project_lock():
-            await self._down(opts)
-
-    async def _down(self, opts: DownOptions) -> None:
-        """Stop and remove containers (dependents first), then networks, volumes (-v), images (--rmi)."""
-        from engine.errors import NotFound
-
-        containers = await anyio.to_thread.run_sync(lambda: self.containers(all=True, oneoff=None))
-        known = set(self.project.all_services or self.project.services) if self.project else None
-        if known is not None and not opts.remove_orphans:
-            orphans = [c for c in containers if labels(c).get(cv.SERVICE) not in known
-                       and labels(c).get(cv.ONEOFF) != "True"]
-            if orphans:
-                self.progress.message(f"WARN[0000] Found orphan containers ([{', '.join(map(short_name, orphans))}]) "
-                                      f"for this project. If you removed or renamed this service in your compose "
-                                      f"file, you can run this command with the --remove-orphans flag to clean it up.")
-            containers = [c for c in containers if c not in orphans]
-        if opts.services:
-            containers = [c for c in containers if labels(c).get(cv.SERVICE) in opts.services]
-        graph = self.service_graph_from_labels(containers)
-        if self.project:
-            for n, s in self.project.services.items():
-                graph[n] = s
-        by_svc: dict[str, list[dict]] = {}
-        for c in containers:
-            by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
-        graph = {n: graph.get(n, {}) for n in set(graph) | set(by_svc)}
-
-        async def stop(name: str) -> None:
-            async with anyio.create_task_group() as tg:
-                for c in by_svc.get(name, []):
-                    tg.start_soon(anyio.to_thread.run_sync, self._stop_container, c, opts.timeout)
-
-        # stopping follows dependencies (dependents first); removing stopped containers does not
-        outcome = await sch.run_in_reverse_order(graph, stop, self.parallel)
-        outcome.raise_first()
-        async with anyio.create_task_group() as tg:
-            for c in containers:
-                tg.start_soon(anyio.to_thread.run_sync, self._remove_container, c, opts.timeout, False,
-                              opts.volumes)
-        if opts.services:
-            return
-        networks = await anyio.to_thread.run_sync(self._project_networks)
-        volumes = await anyio.to_thread.run_sync(self._project_volumes) if opts.volumes else []
-        if not containers and not networks and not volumes:
-            self.progress.message(f'WARN[0000] No resource found to remove for project "{self.name}".')
-        # networks after containers
-        for net in networks:
-            self.progress.event("Network", net, "Removing")
-            try:
-                await anyio.to_thread.run_sync(self.engine.networks.remove, net)
-            except NotFound:
-                pass
-            self.progress.event("Network", net, "Removed")
-        if opts.volumes:
-            for vol in volumes:
-                self.progress.event("Volume", vol, "Removing")
-                try:
-                    await anyio.to_thread.run_sync(lambda: self.engine.volumes.remove(vol, force=True))
-                except NotFound:
-                    pass
-                self.progress.event("Volume", vol, "Removed")
-        if opts.rmi in ("all", "local"):
-            from compose.build import images_to_remove
-
-            images = await anyio.to_thread.run_sync(lambda: images_to_remove(self, opts.rmi, opts.remove_orphans))
-            for img in images:
-                self.progress.event("Image", img, "Removing")
-                try:
-                    await anyio.to_thread.run_sync(self.engine.images.remove, img)
-                    self.progress.event("Image", img, "Removed")
-                except NotFound:
-                    self.progress.event("Image", img, "Removed")
-
-    def _project_networks(self) -> list[str]:
-        names = []
-        for n in self.engine.networks.list({"label": [f"{cv.PROJECT}={self.name}"]}):
-            if (n.get("Labels") or {}).get(cv.PROJECT) == self.name:
-                names.append(n["Name"])
-        if self.project:
-            for key, net in (self.project.model.get("networks") or {}).items():
-                net = net or {}
-                if not net.get("external"):
-                    nm = net.get("name") or f"{self.name}_{key}"
-                    if nm not in names and self._network_exists(nm):
-                        names.append(nm)
-        return names
-
-    def _project_volumes(self) -> list[str]:
-        names = []
-        for v in self.engine.volumes.list({"label": [f"{cv.PROJECT}={self.name}"]}):
-            if (v.get("Labels") or {}).get(cv.PROJECT) == self.name:
-                names.append(v["Name"])
-        return names
+            await down(self, opts)
 
     # ------------------------------------------------ lifecycle
     def pick(self, services: Iterable[str] | None, states: Iterable[str] | None = None,

@@ -298,6 +298,35 @@ def network_name(project: Project, key: str) -> str:
     return f"{project.name}_{key}"
 
 
+def network_create(project: Project, key: str) -> dict:
+    """Top-level network ``key`` -> the keyword arguments of ``engine.networks.create``
+    (Docker's IPAM dict; Compose's identity labels win over the network's own)."""
+    net = project.networks.get(key) or {}
+    ipam = None
+    if net.get("ipam"):
+        ip = net["ipam"]
+        ipam = {"Driver": ip.get("driver") or "default",
+                "Config": [{k2: c[k1] for k1, k2 in (("subnet", "Subnet"), ("gateway", "Gateway"),
+                                                      ("ip_range", "IPRange")) if c.get(k1)}
+                           for c in ip.get("config") or []],
+                "Options": ip.get("options") or {}}
+    labels = dict(net.get("labels") or {})
+    labels.update({PROJECT: project.name, NETWORK: key, VERSION: COMPOSE_VERSION})
+    return {"name": network_name(project, key), "driver": net.get("driver") or "bridge",
+            "internal": bool(net.get("internal")), "labels": labels, "ipam": ipam,
+            "options": net.get("driver_opts") or None, "attachable": bool(net.get("attachable")),
+            "enable_ipv6": bool(net.get("enable_ipv6"))}
+
+
+def volume_create(project: Project, key: str) -> dict:
+    """Top-level volume ``key`` -> the keyword arguments of ``engine.volumes.create``."""
+    vol = project.volumes.get(key) or {}
+    labels = dict(vol.get("labels") or {})
+    labels.update({PROJECT: project.name, VOLUME: key, VERSION: COMPOSE_VERSION})
+    return {"name": volume_name(project, key), "driver": vol.get("driver") or "local", "labels": labels,
+            "driver_opts": vol.get("driver_opts") or None}
+
+
 def sorted_networks(service: dict) -> list[tuple[str, dict]]:
     """The service's networks by priority (highest first), then name, like Compose."""
     nets = service.get("networks")
