@@ -21,6 +21,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
+from compose.convert import PROJECT, SERVICE
 from compose.errors import ComposeError
 from compose.graph import ServiceGraph
 from engine.values import parse_rfc3339
@@ -159,6 +160,79 @@ class Watch:
             await ev.wait()
 
 
+# ------------------------------------------------------------- attached up
+
+def restart_pending(info: dict, code: int) -> bool:
+    """Whether the engine restarts a container that just exited with ``code``, from its restart
+    policy: the record may not say "restarting" yet when the die event arrives."""
+    if (info.get("State") or {}).get("Restarting"):
+        return True
+    pol = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
+    name = pol.get("Name") or "no"
+    if name in ("always", "unless-stopped"):
+        return True
+    if name == "on-failure" and code != 0:
+        limit = int(pol.get("MaximumRetryCount") or 0)
+        return not limit or int(info.get("RestartCount") or 0) < limit
+    return False
+
+
+class UntilStopped:
+    """Attached ``up``: follows the project's containers (from the engine's events since
+    ``since``, so no exit is missed) until each has stopped for good or ``done`` is set.
+
+    ``on_exit(service, name, code)`` hears every exit first (the CLI prints it and applies
+    --abort-on-container-exit by setting ``done``); a container its restart policy brings
+    back keeps the run going. Blocking: meant for a thread.
+    """
+
+    def __init__(self, engine: Any, project: str, started: set[str], since: float,
+                 on_exit: Callable[[str, str, int], None]):
+        self.engine, self.project, self.since, self.on_exit = engine, project, since, on_exit
+        self.running = set(started)
+        self.known = set(started)
+        self.done = threading.Event()
+        self.exit_codes: dict[str, int] = {}
+
+    def run(self) -> None:
+        import time
+
+        for ev in self.engine.events(filters={"label": [f"{PROJECT}={self.project}"], "type": ["container"]},
+                                     since=self.since):
+            action = ev.get("Action")
+            actor = ev.get("Actor") or {}
+            cid = actor.get("ID", "")
+            if cid not in self.known and action != "start":
+                continue
+            if action == "start":
+                self.known.add(cid)
+                self.running.add(cid)
+            elif action == "die":
+                if not self._exited(cid, actor.get("Attributes") or {}):
+                    self.running.discard(cid)
+            elif action in ("stop", "destroy"):
+                self.running.discard(cid)
+            if not self.running or self.done.is_set():
+                time.sleep(0.05)  # let the last lines of output arrive
+                self.done.set()
+                return
+
+    def _exited(self, cid: str, attrs: dict) -> bool:
+        """Report the exit; True when the container will restart."""
+        try:
+            code = int(attrs.get("exitCode") or attrs.get("ExitCode") or 0)
+        except ValueError:
+            code = 0
+        service = attrs.get(SERVICE) or ""
+        self.exit_codes[service] = code
+        self.on_exit(service, attrs.get("name") or cid[:12], code)
+        try:
+            info = self.engine.containers.inspect(cid)
+        except Exception:  # noqa: BLE001 - removed meanwhile
+            return False
+        return restart_pending(info, code)
+
+
 # ------------------------------------------------------------- conditions
 
 def _ns(text: Any) -> int:
@@ -206,7 +280,7 @@ def completed_decision(info: dict) -> Any:
         code = int(st.get("ExitCode") or 0)
         if code == 0:
             return True
-        raise ServiceFailed(f"service {info.get('Config', {}).get('Labels', {}).get('com.docker.compose.service', _name(info))} "
+        raise ServiceFailed(f"service {info.get('Config', {}).get('Labels', {}).get(SERVICE, _name(info))} "
                             f"didn't complete successfully: exit {code}")
     return None
 
@@ -255,6 +329,14 @@ def _limiter(parallel: int) -> anyio.CapacityLimiter | None:
     return anyio.CapacityLimiter(parallel) if parallel and parallel > 0 else None
 
 
+async def _limited(limiter: anyio.CapacityLimiter | None, fn: Callable[[str], Awaitable[Any]], name: str) -> Any:
+    """``fn(name)``, holding one of ``--parallel``'s slots when there is a limit."""
+    if limiter:
+        async with limiter:
+            return await fn(name)
+    return await fn(name)
+
+
 async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: Watch | None,
                                   parallel: int = -1, progress: Progress | None = None,
                                   check_conditions: bool = True,
@@ -272,12 +354,6 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
     done = {n: anyio.Event() for n in services}
     created = {n: anyio.Event() for n in services}
     limiter = _limiter(parallel)
-
-    async def limited(fn, name):
-        if limiter:
-            async with limiter:
-                return await fn(name)
-        return await fn(name)
 
     async def wait_dep(name: str, dep: str, spec: dict) -> None:
         await done[dep].wait()
@@ -306,7 +382,7 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
                     await created[d].wait()
                     if d in out.errors and spec.get("required", True):
                         raise DependencyFailed(f"service {name}: dependency {d} failed to start: {out.errors[d]}")
-                await limited(prepare, name)
+                await _limited(limiter, prepare, name)
                 created[name].set()
             async with anyio.create_task_group() as tg:
                 failures: list[BaseException] = []
@@ -325,7 +401,7 @@ async def run_in_dependency_order(services: dict[str, dict], work: Work, watch: 
                     tg.start_soon(guarded, d, s)
             if failures:
                 raise failures[0]
-            out.containers[name] = list(await limited(work, name))
+            out.containers[name] = list(await _limited(limiter, work, name))
         except ServiceFailed as e:
             out.errors[name] = e
         except Exception as e:  # noqa: BLE001 - engine errors are reported per service
@@ -352,11 +428,7 @@ async def run_in_reverse_order(services: dict[str, dict], work: Callable[[str], 
         try:
             for d in rdeps.get(name, ()):
                 await done[d].wait()
-            if limiter:
-                async with limiter:
-                    await work(name)
-            else:
-                await work(name)
+            await _limited(limiter, work, name)
         except Exception as e:  # noqa: BLE001 - collected, reported once
             out.errors[name] = e
         finally:

@@ -126,6 +126,7 @@ def run(args, gopts) -> int:
 def attach(b, args, started: dict[str, list[str]], since: float) -> int:
     """Show logs of the attached services until every container stops (or abort rules end it)."""
     from compose.cli.logs import Follower
+    from compose.scheduler import UntilStopped
 
     services = list(args.services) or list(b.project.services)
     attach_to = set(args.attach) if args.attach else set(services)
@@ -134,87 +135,32 @@ def attach(b, args, started: dict[str, list[str]], since: float) -> int:
     attach_to -= set(args.no_attach)
     printer = LogPrinter(sys.stdout, colour=use_colour(args.no_color, getattr(args, 'ansi', 'auto')),
                          prefix=not args.no_log_prefix, timestamps=args.timestamps)
-    exit_codes: dict[str, int] = {}
-    abort = threading.Event()
-    running = {cid for ids in started.values() for cid in ids}
-    lock = threading.Lock()
 
     def include(c: dict) -> bool:
         return labels(c).get(cv.SERVICE) in attach_to and labels(c).get(cv.ONEOFF) != "True"
 
-    follower = Follower(b, printer, follow=True, include=include, timestamps=args.timestamps)
-    all_ids = set(running)
-
-    def on_die(cid: str, attrs: dict) -> bool:
-        """Exit message (attached services), exit code, abort rules; True when it will restart."""
-        try:
-            code = int(attrs.get("exitCode") or attrs.get("ExitCode") or 0)
-        except ValueError:
-            code = 0
-        svc = attrs.get(cv.SERVICE) or ""
-        name = attrs.get("name") or cid[:12]
-        if svc in attach_to:
+    def on_exit(service: str, name: str, code: int) -> None:
+        """The exit message (attached services) and the abort rules."""
+        if service in attach_to:
             printer.event(name, f"exited with code {code}")
-        exit_codes[svc] = code
         if args.abort_on_container_exit or (args.abort_on_container_failure and code != 0):
-            if not abort.is_set():
+            if not watch.done.is_set():
                 printer.event("", "Aborting on container exit...")
-            abort.set()
-        return will_restart(cid, code)
+            watch.done.set()
 
-    def will_restart(cid: str, code: int) -> bool:
-        """From the restart policy: the record may not show "restarting" yet when die arrives."""
-        try:
-            info = b.engine.containers.inspect(cid)
-        except Exception:  # noqa: BLE001 - removed meanwhile
-            return False
-        if (info.get("State") or {}).get("Restarting"):
-            return True
-        pol = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
-        name = pol.get("Name") or "no"
-        if name in ("always", "unless-stopped"):
-            return True
-        if name == "on-failure" and code != 0:
-            limit = int(pol.get("MaximumRetryCount") or 0)
-            return not limit or int(info.get("RestartCount") or 0) < limit
-        return False
-
-    def watch_all_stopped() -> None:
-        """Attached up ends when every container of the run has stopped for good."""
-        import time
-
-        for ev in b.engine.events(filters={"label": [f"{cv.PROJECT}={b.name}"], "type": ["container"]},
-                                  since=since):
-            action = ev.get("Action")
-            actor = ev.get("Actor") or {}
-            cid = actor.get("ID", "")
-            if cid not in all_ids and action != "start":
-                continue
-            with lock:
-                if action == "start":
-                    all_ids.add(cid)
-                    running.add(cid)
-                elif action == "die":
-                    if not on_die(cid, actor.get("Attributes") or {}):
-                        running.discard(cid)
-                elif action in ("stop", "destroy"):
-                    running.discard(cid)
-                if not running or abort.is_set():
-                    time.sleep(0.05)  # let the last lines of output arrive
-                    abort.set()
-                    return
-
+    watch = UntilStopped(b.engine, b.name, {cid for ids in started.values() for cid in ids}, since, on_exit)
+    follower = Follower(b, printer, follow=True, include=include, timestamps=args.timestamps)
     cs = [c for c in b.containers(all=True) if include(c)]
     if cs:
         printer.stream.write(f"Attaching to {', '.join(short_name(c) for c in cs)}\n")
         printer.stream.flush()
     threading.Thread(target=follower.run, args=(cs,), daemon=True).start()
-    threading.Thread(target=watch_all_stopped, daemon=True).start()
+    threading.Thread(target=watch.run, daemon=True).start()
     interrupted = False
     try:
-        if not running:
-            abort.set()
-        abort.wait()
+        if not watch.running:
+            watch.done.set()
+        watch.done.wait()
     except KeyboardInterrupt:
         interrupted = True
     # stop everything (Ctrl+C, abort-on-exit, or all stopped: nothing to stop then)
@@ -222,6 +168,11 @@ def attach(b, args, started: dict[str, list[str]], since: float) -> int:
     follower.stop()
     if interrupted:
         return 130
+    return exit_code(b, args, watch.exit_codes)
+
+
+def exit_code(b, args, exit_codes: dict[str, int]) -> int:
+    """--exit-code-from SERVICE's code, the first failure's with --abort-on-container-failure, else 0."""
     if args.exit_code_from:
         if args.exit_code_from not in exit_codes:
             c = [x for x in b.containers([args.exit_code_from], all=True)]

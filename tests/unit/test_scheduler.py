@@ -183,3 +183,17 @@ def test_wait_running_success_unhealthy_and_timeout():
     anyio.run(scenario, ("exited", 0), 5, True)  # one-shot others wait on may exit 0
     with pytest.raises(sch.ServiceFailed, match="exited \\(2\\)"):
         anyio.run(scenario, ("exited", 2), 5, True)  # one-shot others wait on may exit 0
+
+
+def test_restart_pending_follows_the_restart_policy():
+    def info(name, count=0, limit=0, restarting=False):
+        return {"State": {"Restarting": restarting}, "RestartCount": count,
+                "HostConfig": {"RestartPolicy": {"Name": name, "MaximumRetryCount": limit}}}
+
+    assert sch.restart_pending(info("always"), 0) and sch.restart_pending(info("unless-stopped"), 3)
+    assert not sch.restart_pending(info(""), 1) and not sch.restart_pending(info("no"), 1)
+    assert sch.restart_pending(info("", restarting=True), 0)  # the record already says so
+    assert not sch.restart_pending(info("on-failure"), 0)
+    assert sch.restart_pending(info("on-failure"), 1)
+    assert sch.restart_pending(info("on-failure", count=1, limit=2), 1)
+    assert not sch.restart_pending(info("on-failure", count=2, limit=2), 1)
