@@ -120,3 +120,22 @@ def test_copy_destination_rules_and_keys():
     assert parse_chmod("0755")(0o600, False) == 0o755
     assert parse_chmod("u+x")(0o644, False) == 0o744
     assert key_of("a", 1) == key_of("a", 1) != key_of("a", 2)
+
+
+def test_tty_progress_block():
+    from engine.build.progress import TtyRenderer
+
+    out = io.StringIO()
+    r = TtyRenderer(out)
+    p = Progress(r)
+    v = p.vertex("[1/2] FROM docker.io/library/busybox:latest")
+    v.cached()
+    v.done()
+    v = p.vertex("[2/2] RUN make")
+    v.log(b"compiling\n")
+    v.done("canceled")
+    r.close()
+    final = out.getvalue().rsplit("\r", 1)[-1].splitlines()
+    assert final[0].startswith("[+] Building ") and final[0].endswith("(2/2) FINISHED")
+    assert final[1].startswith(" => CACHED [1/2] FROM docker.io/library/busybox:latest")
+    assert final[2].startswith(" => CANCELED [2/2] RUN make")
