@@ -224,15 +224,11 @@ class Compose:
         s = self.project.services[name]
         return s.get("image") or (f"{self.name}-{name}" if s.get("build") is not None else "")
 
-    def validate(self, names: Iterable[str]) -> None:
-        """Convert every service before touching the engine: a bad value (duration, size, restart
-        policy) fails the command with nothing created."""
-        class _Any(dict):
-            def get(self, key, default=None):  # any service: a placeholder container id
-                return "0" * 64
-
-        for n in names:
-            cv.create_body(self.project, n, self.project.services[n], cv.Extra(service_containers=_Any()))
+    def convert(self, names: Iterable[str]) -> None:
+        """Convert every service once, before touching the engine: a bad value (duration, size,
+        restart policy) fails the command with nothing created; each container's body is then
+        this one with its own identity (``_prepare``)."""
+        self.bodies = {n: cv.service_body(self.project, n, self.project.services[n]) for n in names}
 
     def make_plan(self, opts: UpOptions) -> tuple[pl.Plan, list[str], dict[str, str], dict[str, str]]:
         self.check_services(opts.services)
@@ -241,7 +237,7 @@ class Compose:
         selected = list(opts.services) if opts.no_deps and opts.services else \
             self.with_dependencies(opts.services or list(self.project.services))
         services = {n: self.project.services[n] for n in selected}
-        self.validate(selected)
+        self.convert(selected)
         hashes = self.hashes(selected)
         images = self.image_ids(selected)
         existing = self.containers(all=True)
@@ -378,7 +374,7 @@ class Compose:
         shared = {svc: lst[0] for svc, lst in ids.items() if lst}
         extra = cv.Extra(number=action.number, config_hash=config_hash, image_id=image_id,
                          service_containers=shared)
-        body = cv.create_body(self.project, name, service, extra)
+        body = cv.container_body(self.bodies[name], extra)
         cid = self.engine.containers.create(body, name=cname)
         self._remember(cid, cname)
         self.progress.event("Container", cname, "Recreated" if action.kind == pl.RECREATE else "Created")

@@ -8,6 +8,7 @@ users see the same labels and the same names.
 """
 from __future__ import annotations
 
+import copy
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -431,22 +432,21 @@ def _as_list(v) -> list[str]:
     return [str(x) for x in (v if isinstance(v, list) else [v])]
 
 
-def _host_options(service: dict, extra: Extra) -> dict:
+def _host_options(service: dict) -> dict:
     """The HostConfig settings a service has only when it sets them: init, namespaces shared with
-    other services, volumes_from, logging and devices."""
+    other services, volumes_from, logging and devices (``service:x`` references are resolved per
+    container, by ``container_body``)."""
     host: dict[str, Any] = {}
     if service.get("init") is not None:
         host["Init"] = bool(service["init"])
     if service.get("pid"):
-        host["PidMode"] = _service_ref(service["pid"], extra, "pid")
+        host["PidMode"] = service["pid"]
     if service.get("ipc"):
-        host["IpcMode"] = _service_ref(service["ipc"], extra, "ipc")
+        host["IpcMode"] = service["ipc"]
     if service.get("uts"):
         host["UTSMode"] = service["uts"]
     if service.get("volumes_from"):
-        host["VolumesFrom"] = [_service_ref(f"service:{v}" if not v.startswith(("container:", "service:")) else v,
-                                            extra, "volumes_from").removeprefix("container:")
-                               for v in service["volumes_from"]]
+        host["VolumesFrom"] = list(service["volumes_from"])
     if service.get("logging"):
         lg = service["logging"]
         host["LogConfig"] = {"Type": lg.get("driver") or "json-file", "Config": dict(lg.get("options") or {})}
@@ -458,20 +458,53 @@ def _host_options(service: dict, extra: Extra) -> dict:
     return host
 
 
+@dataclass
+class ServiceBody:
+    """One service's ContainerCreate body, converted (and so checked) once, before anything is
+    created; ``container_body`` fills in what differs per container (labels, ``service:x``
+    references, network aliases)."""
+
+    project: Project
+    name: str
+    service: dict
+    body: dict
+
+
 def create_body(project: Project, service_name: str, service: dict, extra: Extra) -> dict:
     """The ContainerCreate body for one container of ``service``."""
+    return container_body(service_body(project, service_name, service), extra)
+
+
+def container_body(template: ServiceBody, extra: Extra) -> dict:
+    """The body for one container: the service's body with this container's identity."""
+    body = copy.deepcopy(template.body)
+    project, name, service = template.project, template.name, template.service
+    body["Labels"] = labels_for(project, name, service, extra)
+    host = body["HostConfig"]
+    host["NetworkMode"], body["NetworkingConfig"] = networking(project, name, service, extra)
+    for key, what in (("PidMode", "pid"), ("IpcMode", "ipc")):
+        if key in host:
+            host[key] = _service_ref(host[key], extra, what)
+    if "VolumesFrom" in host:
+        host["VolumesFrom"] = [_service_ref(f"service:{v}" if not v.startswith(("container:", "service:")) else v,
+                                            extra, "volumes_from").removeprefix("container:")
+                               for v in host["VolumesFrom"]]
+    return body
+
+
+def service_body(project: Project, service_name: str, service: dict) -> ServiceBody:
+    """Convert ``service`` once: a bad value (duration, size, restart policy, port) fails here."""
     image = service.get("image") or (f"{project.name}-{service_name}" if service.get("build") is not None else "")
     if not image:  # a service with build: and no image: runs Compose's <project>-<service> image
         raise ConvertError(f"service {service_name!r} has neither an image nor a loaded build result; "
                            f"load or import the image first")
     exposed, bindings = ports(service)
     binds, mts, tmpfs = mounts(project, service)
-    net_mode, net_cfg = networking(project, service_name, service, extra)
     host: dict[str, Any] = {
         "Binds": binds,
         "Mounts": mts,
         "PortBindings": bindings,
-        "NetworkMode": net_mode,
+        "NetworkMode": None,  # container_body
         "RestartPolicy": restart_policy(service),
         "CapAdd": _as_list(service.get("cap_add")),
         "CapDrop": _as_list(service.get("cap_drop")),
@@ -489,11 +522,11 @@ def create_body(project: Project, service_name: str, service: dict, extra: Extra
     host.update(resources(service))
     if tmpfs:
         host["Tmpfs"] = tmpfs
-    host.update(_host_options(service, extra))
+    host.update(_host_options(service))
     body: dict[str, Any] = {
         "Image": image,
         "Env": environment(service),
-        "Labels": labels_for(project, service_name, service, extra),
+        "Labels": None,  # container_body
         "ExposedPorts": exposed,
         "Tty": bool(service.get("tty")),
         "OpenStdin": bool(service.get("stdin_open")),
@@ -501,7 +534,7 @@ def create_body(project: Project, service_name: str, service: dict, extra: Extra
         "AttachStdout": True,
         "AttachStderr": True,
         "HostConfig": host,
-        "NetworkingConfig": net_cfg,
+        "NetworkingConfig": None,  # container_body
     }
     cmd, ep = _cmd(service.get("command")), _cmd(service.get("entrypoint"))
     if cmd is not None:
@@ -520,4 +553,4 @@ def create_body(project: Project, service_name: str, service: dict, extra: Extra
     st = stop_timeout_seconds(service)
     if st is not None:
         body["StopTimeout"] = st
-    return body
+    return ServiceBody(project, service_name, service, body)
