@@ -45,6 +45,49 @@ def pidfd_getfd(pid: int, target_fd: int) -> int:
         os.close(pidfd)
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.tee.restype = ctypes.c_ssize_t
+_libc.tee.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
+SPLICE_F_NONBLOCK = 0x02
+_NOT_PIPES: set[int] = set()  # fds tee refused (ptys): read them; forgotten when the fd is closed
+
+
+def _tee(src: int, dst: int, n: int) -> int:
+    """Bytes copied from pipe ``src`` to pipe ``dst`` without consuming them; -1 when ``src`` is
+    not a pipe. BlockingIOError when ``src`` is empty."""
+    got = _libc.tee(src, dst, n, SPLICE_F_NONBLOCK)
+    if got >= 0:
+        return got
+    err = ctypes.get_errno()
+    if err == errno.EAGAIN:
+        raise BlockingIOError(err, os.strerror(err))
+    if err == errno.EINTR:
+        raise InterruptedError(err, os.strerror(err))
+    if err == errno.EINVAL:
+        return -1
+    raise OSError(err, os.strerror(err))
+
+
+_DEVNULL: list[int] = []
+
+
+def _consume(fd: int, n: int) -> None:
+    """Drop ``n`` bytes that were teed and logged from the front of pipe ``fd`` (spliced into
+    /dev/null: no copy through user space)."""
+    if not _DEVNULL:
+        _DEVNULL.append(os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC))
+    while n > 0:
+        try:
+            got = os.splice(fd, _DEVNULL[0], n)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError:  # no splice here: read and drop
+            got = len(os.read(fd, min(n, 65536)))
+        if not got:
+            return
+        n -= got
+
+
 def _is_keeper(pid: int, cid: str) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -143,21 +186,46 @@ class StdioMixin:
     def _read_output(self, box: Box, fd: int, stream: str, drain: bool = False) -> None:
         for _ in range(64 if not drain else 1 << 20):
             try:
-                data = os.read(fd, 65536)
+                data, peeked = self._peek(fd)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
                 if e.errno != errno.EIO:  # EIO: the last process on a pty closed it
                     traceback.print_exc()
-                data = b""
+                data, peeked = b"", False
             if not data:
                 self._close_output(box, fd, stream)
                 return
-            if box.writer is not None:
-                box.writer.write(stream, data)
+            try:
+                if box.writer is not None:
+                    box.writer.write(stream, data)
+            finally:
+                if peeked:
+                    _consume(fd, len(data))
+
+    def _peek(self, fd: int) -> tuple[bytes, bool]:
+        """(what the output pipe holds, whether it is still in the pipe). A FIFO is read with tee(2):
+        the bytes stay in it until they are in the log (the caller consumes them then), so a daemon
+        killed in between leaves them for the next one instead of losing them. A pty is read."""
+        scratch = getattr(self, "_scratch", None)
+        if scratch is None:
+            scratch = self._scratch = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        n = _tee(fd, scratch[1], 65536) if fd not in _NOT_PIPES else -1
+        if n < 0:
+            _NOT_PIPES.add(fd)
+            return os.read(fd, 65536), False
+        if n == 0:
+            return b"", False  # no writer left: the end of the stream
+        chunks, got = [], 0
+        while got < n:
+            chunk = os.read(scratch[0], n - got)
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks), True
 
     def _close_output(self, box: Box, fd: int, stream: str) -> None:
         self._unwatch(fd)
+        _NOT_PIPES.discard(fd)
         if box.outputs.pop(fd, None) is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
