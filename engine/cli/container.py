@@ -192,9 +192,7 @@ def _run(args) -> int:
         return 0
     try:
         if args.interactive or args.tty:
-            from engine import attach
-
-            return attach.run_interactive(eng, cid, tty=args.tty, stdin=args.interactive)
+            return eng.containers.attach(cid, tty=args.tty, stdin=args.interactive)
         try:
             eng.containers.start(cid)
         except EngineError as e:
@@ -223,11 +221,11 @@ def _quiet_remove(eng, cid: str) -> None:
 
 
 def _write_entry(e, timestamps: bool = False) -> None:
-    from engine.logs import format_time
+    from engine.api.containers import format_log_time
 
     out = sys.stdout.buffer if e.stream == "stdout" else sys.stderr.buffer
     if timestamps:
-        out.write(format_time(e.time).encode() + b" ")
+        out.write(format_log_time(e.time).encode() + b" ")
     out.write(e.data)
     out.flush()
 
@@ -473,19 +471,20 @@ def _bin_size(n: float) -> str:
 
 
 def _stats_item(s: dict, no_trunc: bool) -> dict:
-    from engine import procinfo
+    from engine.api.containers import stats_figures
 
-    rx, tx = procinfo.net_io(s)
-    rd, wr = procinfo.block_io(s)
-    mem = procinfo.mem_usage(s)
+    figures = stats_figures(s)
+    rx, tx = figures["net_io"]
+    rd, wr = figures["block_io"]
+    mem = figures["mem_usage"]
     limit = int((s.get("memory_stats") or {}).get("limit") or 0)
-    running = s.get("read") != procinfo.ZERO_TIME
+    running = figures["running"]
     return {
         "BlockIO": f"{common.human_size(rd)} / {common.human_size(wr)}" if running else "0B / 0B",
-        "CPUPerc": f"{procinfo.cpu_percent(s):.2f}%" if running else "0.00%",
+        "CPUPerc": f"{figures['cpu_percent']:.2f}%" if running else "0.00%",
         "Container": s["id"] if no_trunc else s["id"][:12],
         "ID": s["id"] if no_trunc else s["id"][:12],
-        "MemPerc": f"{procinfo.mem_percent(s):.2f}%" if running else "0.00%",
+        "MemPerc": f"{figures['mem_percent']:.2f}%" if running else "0.00%",
         "MemUsage": f"{_bin_size(mem)} / {_bin_size(limit)}" if running else "0B / 0B",
         "Name": s["name"].lstrip("/"),
         "NetIO": f"{common.human_size(rx)} / {common.human_size(tx)}" if running else "0B / 0B",

@@ -1,8 +1,7 @@
 """``pycompose image ...``: docker's image verbs with the docker CLI's flags, columns and messages.
 
 load, import, ls/list, inspect, tag, save, rm/remove, prune, history. The verbs go
-through ``engine.api.Engine`` (whose in-use check knows the containers); without
-it they fall back to the image store directly.
+through ``engine.api.Engine`` only (its in-use check knows the containers).
 """
 from __future__ import annotations
 
@@ -86,12 +85,11 @@ def add_arguments(parser, command) -> None:
     p.add_argument("-H", "--human", action="store_true", default=True)
 
 
-def _backend():
-    """(image store, in-use callback) of the engine's images."""
+def _images():
+    """The engine's images (``engine.api.images.Images``)."""
     from engine.api import Engine
 
-    images = Engine().images
-    return images.store, images.users
+    return Engine().images
 
 
 def run(args, gopts) -> int:
@@ -127,17 +125,17 @@ def _stdin_to_file():
 
 
 def _load(args) -> int:
-    store, _ = _backend()
+    images = _images()
 
     def retag(tag: str, old_id: str) -> None:
         if not args.quiet:
             print(f"The image {tag} already exists, renaming the old one with ID {old_id} to empty string")
 
     if args.input:
-        loaded = store.load(args.input, on_retag=retag)
+        loaded = images.load(args.input, on_retag=retag)
     else:
         with _stdin_to_file() as tmp:
-            loaded = store.load(tmp, on_retag=retag)
+            loaded = images.load(tmp, on_retag=retag)
     if not args.quiet:
         for name in loaded:
             print(f"Loaded image ID: {name}" if name.startswith("sha256:") else f"Loaded image: {name}")
@@ -166,7 +164,7 @@ def _fetch_url(url: str):
 
 
 def _import(args) -> int:
-    store, _ = _backend()
+    images = _images()
     src = args.file
     if src == "-":
         ctx = _stdin_to_file()
@@ -175,7 +173,7 @@ def _import(args) -> int:
     else:
         ctx = contextlib.nullcontext(src)
     with ctx as path:
-        iid = store.import_tarball(path, args.reference, changes=args.change, message=args.message)
+        iid = images.import_(path, args.reference, changes=args.change, message=args.message)
     print(iid)
     return 0
 
@@ -184,19 +182,18 @@ def _names(rec, patterns: list[str], digests: bool) -> list[tuple[str, str, str]
     """(repository, tag, digest) rows of one image as docker's image formatter makes them: a tag
     shows the digests of its own repository (one row each with ``--digests``), a repository
     known only by digest gets ``<none>`` tag rows; an image with neither is ``<none> <none>``."""
-    from engine.images import reference
-    from engine.images.store import reference_matches
+    from engine.api.images import parse_reference, reference_matches
 
     tags: dict[str, list[str]] = {}
     by_repo: dict[str, list[str]] = {}
     for r in rec.refs:
-        ref = reference.parse(r)
+        ref = parse_reference(r)
         if patterns and not any(reference_matches(ref.familiar(), p) for p in patterns):
             continue
         tags.setdefault(ref.familiar_name, []).append(ref.tag or "<none>")
     for r in rec.repo_digests:
         try:
-            ref = reference.parse(r, default_tag=False)
+            ref = parse_reference(r, default_tag=False)
         except InvalidArgument:
             continue
         if ref.digest:
@@ -235,11 +232,10 @@ def _rows(recs, no_trunc: bool, patterns: list[str], digests: bool = False) -> l
 
 
 def _ls(args) -> int:
-    store, _ = _backend()
     filters = common.parse_filters(args.filter)
     if args.reference:
         filters.setdefault("reference", []).append(args.reference)
-    recs = store.list(filters)
+    recs = _images().records(filters)
     rows = _rows(recs, args.no_trunc, filters.get("reference") or [], args.digests)
     if args.quiet:
         seen = []
@@ -258,11 +254,11 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
-    store, _ = _backend()
+    images = _images()
     found, missing = [], []
     for name in args.images:
         try:
-            found.append(store.inspect(name))
+            found.append(images.inspect(name))
         except NotFound as e:
             missing.append(e)
     if found or not args.format:
@@ -273,22 +269,22 @@ def _inspect(args) -> int:
 
 
 def _tag(args) -> int:
-    store, _ = _backend()
-    store.tag(args.source, args.target)
+    images = _images()
+    images.tag(args.source, args.target)
     return 0
 
 
 def _save(args) -> int:
-    store, _ = _backend()
+    images = _images()
     if args.output:
-        store.save(args.images, args.output)
+        images.save(args.images, args.output)
         return 0
     if sys.stdout.isatty():
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or redirect")
     fd, tmp = tempfile.mkstemp(prefix="pycompose-save-", suffix=".tar")
     os.close(fd)
     try:
-        store.save(args.images, tmp)
+        images.save(args.images, tmp)
         sys.stdout.flush()
         with open(tmp, "rb") as f:
             shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
@@ -304,11 +300,11 @@ class ImageRemoveError(EngineError):
 
 
 def _rm(args) -> int:
-    store, in_use = _backend()
+    images = _images()
     errors = []
     for name in args.images:
         try:
-            for item in store.remove(name, force=args.force, in_use=in_use):
+            for item in images.remove(name, force=args.force):
                 for k, v in item.items():
                     print(f"{k}: {v}")
         except (NotFound, Conflict, InvalidArgument) as e:
@@ -319,14 +315,14 @@ def _rm(args) -> int:
 
 
 def _prune(args) -> int:
-    store, in_use = _backend()
+    images = _images()
     filters = common.parse_filters(args.filter)
     if not args.force:
         warning = ("WARNING! This will remove all images without at least one container associated to them."
                    if args.all else "WARNING! This will remove all dangling images.")
         if not common.confirm(warning):
             return 0
-    report = store.prune(all=args.all, filters=filters, in_use=in_use)
+    report = images.prune(all=args.all, filters=filters)
     deleted = report.get("ImagesDeleted") or []
     if deleted:
         print("Deleted Images:")
@@ -339,10 +335,9 @@ def _prune(args) -> int:
 
 
 def _history(args) -> int:
-    from engine.images.store import parse_time
+    from engine.api.images import image_time
 
-    store, _ = _backend()
-    rec = store.get(args.image)
+    rec = _images().get(args.image)
     history = list(rec.image_config.get("history") or [])
     sizes = [l.get("size", 0) for l in rec.layers]
     rows, li = [], 0
@@ -354,7 +349,7 @@ def _history(args) -> int:
         created_by = h.get("created_by", "")
         if not args.no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
-        rows.append({"ID": "<missing>", "CreatedSince": common.ago(parse_time(h.get("created"))),
+        rows.append({"ID": "<missing>", "CreatedSince": common.ago(image_time(h.get("created"))),
                      "CreatedAt": h.get("created", ""), "CreatedBy": created_by,
                      "Size": common.human_size(size), "Comment": h.get("comment", "")})
     rows.reverse()

@@ -81,10 +81,10 @@ def parse_secret(value: str) -> tuple[str, dict]:
 def parse_size(value: str | None) -> int | None:
     if not value:
         return None
-    from engine.build.dockerfile.flags import ram_in_bytes
+    from engine import values
 
     try:
-        return int(ram_in_bytes(value))
+        return int(values.parse_size(value.strip()))
     except Exception:  # noqa: BLE001 - re-raised with the flag's name
         raise InvalidArgument(f"invalid size: {value!r}") from None
 
@@ -101,11 +101,11 @@ def _interrupt(signum, frame):
 
 def build(args) -> int:
     from engine.api import Engine
-    from engine.build.errors import BuildError
-    from engine.build.progress import renderer
+    from engine.api import build_progress_renderer
+    from engine.api.builds import BuildError
 
     mode = "quiet" if args.quiet else args.progress
-    render = renderer(mode)
+    render = build_progress_renderer(mode)
     context = sys.stdin.buffer if args.context == "-" else args.context
     if args.context != "-" and args.context.startswith(("http://", "https://", "git@")):
         raise InvalidArgument(f"unable to prepare context: remote contexts are not available: {args.context}")

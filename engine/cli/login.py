@@ -115,9 +115,9 @@ def _read_config() -> dict:
 
 def _stored(server: str | None) -> bool:
     """True when docker's config (auths, credsStore or credHelpers) has credentials for ``server``."""
-    from engine.registry import dockerconfig, names
+    from engine.api.registry import has_credentials
 
-    return dockerconfig.lookup(names.server_host(server)) is not None
+    return has_credentials(server)
 
 
 def _plain_text_store() -> bool:

@@ -49,9 +49,9 @@ def _engine():
 
 
 def _parse(ref: str, default_tag: bool = True):
-    from engine.images import reference
+    from engine.api.images import parse_reference
 
-    return reference.parse(ref, default_tag=default_tag)
+    return parse_reference(ref, default_tag=default_tag)
 
 
 def pull(args) -> int:
@@ -59,7 +59,7 @@ def pull(args) -> int:
     if args.all_tags and (named.tag or named.digest):
         raise InvalidArgument("tag can't be used with --all-tags/-a")
     full = named if (args.all_tags or named.tag or named.digest) else named.with_tag("latest")
-    from engine.jsonmessage import MessageDisplay
+    from engine.api.registry import MessageDisplay
 
     display = MessageDisplay(sys.stdout, "quiet" if args.quiet else "auto")
     if not args.quiet and full is not named:
@@ -79,7 +79,7 @@ def push(args) -> int:
     if named.digest:
         raise InvalidArgument(f"cannot push a digest reference: {args.reference}")
     full = named if (args.all_tags or named.tag) else named.with_tag("latest")
-    from engine.jsonmessage import MessageDisplay
+    from engine.api.registry import MessageDisplay
 
     display = MessageDisplay(sys.stdout, "quiet" if args.quiet else "auto")
     if not args.quiet and full is not named:
@@ -143,9 +143,9 @@ def ensure_image(eng, image: str, policy: str, platform: str | None = None, quie
     (saying so on stderr first), ``never`` leaves it to create (which reports it missing)."""
     if policy not in PULL_CHOICES:
         raise InvalidArgument(f"invalid pull option: '{policy}': must be one of \"always\", \"missing\" or \"never\"")
-    from engine.images import reference
+    from engine.api.images import is_image_id
 
-    if policy == "never" or reference.is_id(image):
+    if policy == "never" or is_image_id(image):
         return
     if policy == "missing":
         if eng.images.exists(image):
@@ -153,7 +153,7 @@ def ensure_image(eng, image: str, policy: str, platform: str | None = None, quie
         named = _parse(image)
         sys.stderr.write(f"Unable to find image '{named.familiar()}' locally\n")
         sys.stderr.flush()
-    from engine.jsonmessage import MessageDisplay
+    from engine.api.registry import MessageDisplay
 
     display = MessageDisplay(sys.stderr, "quiet" if quiet else "auto")
     try:

@@ -1,6 +1,6 @@
 """``pycompose volume ...``: docker's volume verbs (create, ls, inspect, rm, prune) with its
-flags, columns and messages. Goes through ``engine.api.Engine`` (its in-use check knows the
-containers); without it, falls back to the volume store directly."""
+flags, columns and messages. Goes through ``engine.api.Engine`` only (its in-use check knows the
+containers)."""
 from __future__ import annotations
 
 from engine.cli import common
@@ -41,12 +41,11 @@ def add_arguments(parser, command) -> None:
     p.add_argument("--filter", action="append", default=[], help="Provide filter values (e.g. \"label=<label>\")")
 
 
-def _backend():
-    """(volume store, in-use callback) of the engine's volumes."""
+def _volumes():
+    """The engine's volumes (``engine.api.volumes.Volumes``)."""
     from engine.api import Engine
 
-    volumes = Engine().volumes
-    return volumes.store, volumes.users
+    return Engine().volumes
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -67,16 +66,14 @@ def run(args, gopts) -> int:
 def _create(args) -> int:
     if args.name and args.name_flag and args.name != args.name_flag:
         raise InvalidArgument(f"conflicting options: either specify --name or provide positional arg, not both")
-    store, _ = _backend()
-    vol = store.create(args.name or args.name_flag, driver=args.driver,
-                       labels=_pairs(args.label, "label"), driver_opts=_pairs(args.opt, "option"))
+    vol = _volumes().create(args.name or args.name_flag, driver=args.driver,
+                            labels=_pairs(args.label, "label"), driver_opts=_pairs(args.opt, "option"))
     print(vol["Name"])
     return 0
 
 
 def _ls(args) -> int:
-    store, in_use = _backend()
-    vols = store.list(common.parse_filters(args.filter), in_use=in_use)
+    vols = _volumes().list(common.parse_filters(args.filter))
     rows = [dict(v, Labels=",".join(f"{k}={x}" for k, x in sorted(v["Labels"].items())), Links="N/A",
                  Size="N/A", Availability="N/A", Group="N/A") for v in vols]
     common.print_formatted(rows, args.format, ["DRIVER", "VOLUME NAME"], lambda r: [r["Driver"], r["Name"]],
@@ -86,11 +83,11 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
-    store, _ = _backend()
+    volumes = _volumes()
     found, missing = [], []
     for name in args.volumes:
         try:
-            found.append(store.inspect(name))
+            found.append(volumes.inspect(name))
         except NotFound as e:
             missing.append(str(e))
     if found or not args.format:
@@ -105,11 +102,11 @@ class VolumeRemoveError(EngineError):
 
 
 def _rm(args) -> int:
-    store, in_use = _backend()
+    volumes = _volumes()
     errors = []
     for name in args.volumes:
         try:
-            store.remove(name, force=args.force, in_use=in_use)
+            volumes.remove(name, force=args.force)
             print(name)
         except (NotFound, Conflict, InvalidArgument) as e:
             errors.append(str(e))
@@ -119,13 +116,13 @@ def _rm(args) -> int:
 
 
 def _prune(args) -> int:
-    store, in_use = _backend()
+    volumes = _volumes()
     filters = common.parse_filters(args.filter)
     if not args.force:
         what = "all local volumes" if args.all else "anonymous local volumes"
         if not common.confirm(f"WARNING! This will remove {what} not used by at least one container."):
             return 0
-    report = store.prune(filters, in_use=in_use, all=args.all)
+    report = volumes.prune(filters, all=args.all)
     deleted = report.get("VolumesDeleted") or []
     if deleted:
         print("Deleted Volumes:")

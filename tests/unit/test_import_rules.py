@@ -48,3 +48,19 @@ def test_values_import_nothing_of_the_project():
     bad = [(str(p.relative_to(ROOT)), n) for p, n in _imports("engine/values")
            if _project(n) and not n.startswith("engine.values")]
     assert bad == []
+
+
+def test_engine_cli_uses_only_the_front_door():
+    """engine/cli reaches the engine through engine.api (and engine.errors, engine.values) and its own
+    helpers, like compose/: the stores, the network manager and the runtime stay behind the API."""
+    allowed = ("engine.api", "engine.errors", "engine.values", "engine.cli")
+    bad = [(str(p.relative_to(ROOT)), n) for p, n in _imports("engine/cli")
+           if _project(n) and not n.startswith(allowed) and n != "engine"]
+    assert bad == []
+
+
+def test_nothing_outside_the_engine_imports_private_api_modules():
+    """engine/api/_*.py are the API's internals: compose/ and engine/cli never name them."""
+    bad = [(str(p.relative_to(ROOT)), n) for pkg in ("compose", "engine/cli") for p, n in _imports(pkg)
+           if n.startswith("engine.api._")]
+    assert bad == []

@@ -1,380 +1,37 @@
-"""The engine facade: ``Engine(root)`` with ``.images .containers .volumes .networks .events()``.
-
-Why one facade: the compose layer (and the engine CLI) talk only to this
-module, in Docker Engine API shapes (Docker's JSON field names), so the
-Docker API reference documents every dict that crosses it and the kernel
-side can change behind it. Container records live on disk
-(``engine.containers.ContainerStore``); everything that needs a live process
-(start, stop, kill, pause, wait, events) goes through the supervisor daemon
-(``engine.supervisor.client.SupervisorClient``), so containers outlive the
-command that started them.
-"""
+"""``Engine.containers``: Docker's container verbs over the records on disk and the supervisor."""
 from __future__ import annotations
 
 import contextlib
-import os
-import time
-from functools import cached_property
-from pathlib import Path
-import re
-from typing import Any, BinaryIO, Callable, ContextManager, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 from engine import containerview as view
-from engine.containers import ContainerStore, now_iso
+from engine.api._events import container_event as _event
+from engine.containers import now_iso
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
-from engine.state import DataRoot
 
-__all__ = ["Engine", "Images", "Containers", "Volumes", "Networks", "LogEntry"]
+if TYPE_CHECKING:
+    from engine.api.facade import Engine
+    from engine.logs import LogEntry
 
-from engine.logs import LogEntry  # noqa: E402  (re-exported: part of the contract)
-# docker's progress-bar text of a pull/push message (compose's pull view shows it per layer)
-from engine.jsonmessage import progress_text  # noqa: E402,F401
+__all__ = ["Containers", "format_log_time", "stats_figures"]
 
 
-_LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+def format_log_time(stamp: str) -> str:
+    """The timestamp ``docker logs -t`` prints for a ``LogEntry.time``: RFC 3339, nanoseconds, UTC."""
+    from engine.logs import format_time
 
+    return format_time(stamp)
 
-class SupervisorUnavailable(EngineError):
-    """The supervisor module is missing from this installation (a broken install)."""
 
+def stats_figures(sample: dict) -> dict:
+    """What ``docker stats`` shows of one stats sample: {"running", "cpu_percent", "mem_usage", "mem_percent",
+    "net_io": (rx, tx), "block_io": (read, written)}."""
+    from engine import procinfo
 
-# ----------------------------------------------------------------------------- engine
-
-
-class Engine:
-    """All engine objects of one data root (``$PYCOMPOSE_ROOT`` or /var/lib/pycompose)."""
-
-    def __init__(self, root: str | os.PathLike | DataRoot | None = None):
-        self.root = root if isinstance(root, DataRoot) else DataRoot(root)
-        self.store = ContainerStore(self.root)
-
-    def __repr__(self) -> str:
-        return f"Engine({str(self.root.path)!r})"
-
-    # lazily built: `pycompose container ls` must not import the image or network machinery
-    @cached_property
-    def images(self) -> "Images":
-        return Images(self)
-
-    @cached_property
-    def containers(self) -> "Containers":
-        return Containers(self)
-
-    @cached_property
-    def volumes(self) -> "Volumes":
-        return Volumes(self)
-
-    @cached_property
-    def networks(self) -> "Networks":
-        return Networks(self)
-
-    @cached_property
-    def supervisor(self):
-        """The client of this root's supervisor (started on first use by its own methods)."""
-        try:
-            from engine.supervisor.client import SupervisorClient
-        except ImportError as e:  # pragma: no cover - only on a broken install
-            raise SupervisorUnavailable(f"the container supervisor is not available: {e}") from None
-        return SupervisorClient(self.root.path)
-
-    def lock(self, name: str, on_busy: Callable[[int | None], None] | None = None) -> ContextManager[None]:
-        """An exclusive lock named ``name`` under the data root for a ``with`` block, released when the
-        holder exits or dies (flock). ``on_busy(holder pid or None)`` is told once before waiting.
-        Compose holds ``project-<name>`` while it changes a project, so two commands on one project
-        run one after the other instead of making two containers for one replica."""
-        if not isinstance(name, str) or not _LOCK_NAME.fullmatch(name):
-            raise InvalidArgument(f"invalid lock name {name!r}")
-        return self.root.exclusive(name, on_busy)
-
-    def supervisor_running(self) -> bool:
-        """True when this root's supervisor process is alive (checked by its pid file)."""
-        pid_file = self.root.path / "run" / "supervisor.pid"
-        try:
-            pid = int(pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return b"pycompose-supervisor" in cmd or b"pycompose-sup" in cmd
-
-    def events(self, filters: dict[str, list[str]] | None = None, since: Any = None,
-               until: Any = None) -> Iterator[dict]:
-        """Docker events (Type, Action, Actor{ID, Attributes}, time, timeNano), pushed as they happen."""
-        return self.supervisor.events(filters=filters, since=since, until=until)
-
-    def notify(self, event: dict) -> None:
-        """Publish an event the API itself causes (create, destroy, rename) when a supervisor runs."""
-        with contextlib.suppress(Exception):
-            if self.supervisor_running():
-                self.supervisor.notify(event)
-
-    def revive(self, states: Iterator[dict]) -> bool:
-        """Start the supervisor when a record says a container runs but no supervisor does (it was
-        killed, or the machine rebooted): it re-adopts the living, records the dead as exited and
-        applies restart policies. True when it did, so the caller reads the states again; without
-        it ``ps`` would show dead containers as running and ``logs`` would wait on a pipe nobody
-        reads. Costs a pid-file read when all is well."""
-        if not any(st.get("Running") or st.get("Restarting") for st in states) or self.supervisor_running():
-            return False
-        try:
-            self.supervisor.ensure_running()
-        except EngineError:  # e.g. not root: show the records as they are
-            return False
-        return True
-
-    def shutdown(self) -> None:
-        """Stop every container of this data root, then its supervisor (tests, uninstall)."""
-        if not self.supervisor_running():
-            return
-        self.supervisor.shutdown()
-
-    def login(self, server: str | None, username: str | None, password: str | None) -> dict:
-        """``docker login``: verify against the registry, store in Docker's config.json; {"Status": ...}."""
-        from engine.registry import login as login_mod
-
-        return login_mod.login(server, username, password)
-
-    def logout(self, server: str | None) -> str:
-        """``docker logout``: forget the stored credentials; returns the server logged out of."""
-        from engine.registry import login as login_mod
-
-        return login_mod.logout(server)
-
-
-def _event(action: str, rec: dict, **attrs: Any) -> dict:
-    t = time.time_ns()
-    labels = (rec.get("Config") or {}).get("Labels") or {}
-    return {"Type": "container", "Action": action, "status": action, "id": rec["Id"], "from": view.image_name(rec),
-            "Actor": {"ID": rec["Id"], "Attributes": {**labels, "image": view.image_name(rec),
-                                                      "name": rec["Name"].lstrip("/"), **attrs}},
-            "scope": "local", "time": t // 10**9, "timeNano": t}
-
-
-# ----------------------------------------------------------------------------- images
-
-
-class Images:
-    """``engine.images.ImageStore`` with in-use checks against this root's containers."""
-
-    def __init__(self, engine: Engine):
-        from engine.images import ImageStore
-
-        self.engine = engine
-        self.store = ImageStore(engine.root)
-
-    def users(self, image_id: str) -> list[str]:
-        """Ids of the containers created from ``image_id``."""
-        return [r["Id"] for r in self.engine.store.records() if r.get("Image") == image_id]
-
-    def load(self, path: str | os.PathLike) -> list[str]:
-        return self.store.load(path)
-
-    def import_(self, tar_path: str | os.PathLike, ref: str | None = None, changes: list[str] | None = None) -> str:
-        return self.store.import_tarball(tar_path, ref, changes)
-
-    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        return [r.summary() for r in self.store.list(filters)]
-
-    def inspect(self, ref: str) -> dict:
-        out = self.store.inspect(ref)
-        meta = out.get("Metadata")
-        if isinstance(meta, dict) and not meta.get("LastTagTime"):
-            meta["LastTagTime"] = self._tag_times().get(out.get("Id"), "")
-        return out
-
-    def _tag_times_path(self) -> Path:
-        return self.engine.root.path / "images" / "last-tag-times.json"
-
-    def _tag_times(self) -> dict[str, str]:
-        """image id -> when a pull last tagged it (Docker's Metadata.LastTagTime; pull_policy daily)."""
-        from engine.state import read_json
-
-        data = read_json(self._tag_times_path())
-        return data if isinstance(data, dict) else {}
-
-    def _tagged_now(self, image_id: str | None) -> None:
-        from engine.state import write_json
-
-        if not image_id:
-            return
-        with self.engine.root.lock("image-tag-times"):
-            data = {k: v for k, v in self._tag_times().items() if self.store.exists(k)}
-            data[image_id] = now_iso()
-            write_json(self._tag_times_path(), data, sync=False)
-
-    def get(self, ref: str):
-        return self.store.get(ref)
-
-    def tag(self, src: str, dst: str) -> None:
-        self.store.tag(src, dst)
-
-    def save(self, refs: list[str], out: str | os.PathLike) -> None:
-        self.store.save(refs, out)
-
-    def remove(self, ref: str, force: bool = False) -> list[dict]:
-        return self.store.remove(ref, force=force, in_use=self.users)
-
-    def prune(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> dict:
-        return self.store.prune(all=all, filters=filters, in_use=self.users)
-
-    def exists(self, ref: str) -> bool:
-        return self.store.exists(ref)
-
-    # --- builds (engine.build) --------------------------------------------------------------------
-    def build(self, context: str | os.PathLike | BinaryIO, dockerfile: str | None = None,
-              dockerfile_inline: str | None = None, tags: list[str] = (), target: str | None = None,
-              build_args: dict[str, str | None] | None = None, labels: dict | None = None, no_cache: bool = False,
-              no_cache_filter: list[str] = (), pull: bool = False, network: str | None = None,
-              extra_hosts: list[str] = (), shm_size: int | None = None,
-              additional_contexts: dict[str, str] | None = None, secrets: dict[str, dict] | None = None,
-              cache_from: list[str] = (), cache_to: list[str] = (), platform: str | None = None,
-              progress: Callable[[dict], None] | None = None) -> str:
-        """``docker build``: a Dockerfile and a context (a directory or a tar stream) -> the image id.
-
-        ``progress`` receives BuildKit-like vertex events (see ``engine.build.progress``)."""
-        from engine.build.executor import BuildOptions, build
-
-        opts = BuildOptions(context=context, dockerfile=dockerfile, dockerfile_inline=dockerfile_inline,
-                            tags=list(tags or []), target=target, build_args=dict(build_args or {}),
-                            labels=dict(labels or {}), no_cache=no_cache, no_cache_filter=list(no_cache_filter or []),
-                            pull=pull, network=network, extra_hosts=list(extra_hosts or []), shm_size=shm_size,
-                            additional_contexts=dict(additional_contexts or {}), secrets=dict(secrets or {}),
-                            cache_from=list(cache_from or []), cache_to=list(cache_to or []), platform=platform)
-        return build(self, opts, progress)
-
-    def prune_build_cache(self, all: bool = False, filters: dict[str, list[str]] | None = None,
-                          keep_storage: int | None = None) -> dict:
-        """``docker builder prune``: {"CachesDeleted": [...], "SpaceReclaimed": N}."""
-        from engine.build.prune import prune
-
-        return prune(self.engine.root, self.store, all=all, filters=filters, keep_storage=keep_storage)
-
-    def build_cache_usage(self) -> list[dict]:
-        """``docker builder du``: one dict per cache record (ID, Type, Size, Shared, InUse, LastUsedAt, ...)."""
-        from engine.build.prune import usage
-
-        return usage(self.engine.root, self.store)
-
-    # --- registries (engine.registry) ----------------------------------------------------------
-    def pull(self, ref: str, platform: str | None = None, all_tags: bool = False,
-             progress: Callable[[dict], None] | None = None) -> dict:
-        """``docker pull``: {"ref", "id", "digest", "status"}; progress gets Docker's JSON messages."""
-        from engine.registry import pull as pull_mod
-
-        if all_tags:
-            result = pull_mod.pull_all_tags(self.store, ref, platform, progress)
-        else:
-            result = pull_mod.pull(self.store, ref, platform, progress)
-        self._tagged_now((result or {}).get("id"))
-        return result
-
-    def push(self, ref: str, all_tags: bool = False, progress: Callable[[dict], None] | None = None) -> list[dict]:
-        """``docker push``: one {"ref", "tag", "digest", "size"} per tag pushed."""
-        from engine.registry import push as push_mod
-
-        return push_mod.push(self.store, ref, all_tags, progress)
-
-    def search(self, term: str, limit: int = 25, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        """``docker search``: {"name", "description", "star_count", "is_official", "is_automated"}."""
-        from engine.registry import search as search_mod
-
-        return search_mod.search(term, limit, filters)
-
-    def resolve_digest(self, ref: str, platform: str | None = None) -> str:
-        """The registry's manifest digest for ``ref`` (``config --resolve-image-digests``)."""
-        from engine.registry import pull as pull_mod
-
-        return pull_mod.resolve_digest(ref, platform)
-
-
-# ----------------------------------------------------------------------------- volumes
-
-
-class Volumes:
-    """``engine.volumes.VolumeStore``; a volume is in use while a container record mounts it."""
-
-    def __init__(self, engine: Engine):
-        from engine.volumes import VolumeStore
-
-        self.engine = engine
-        self.store = VolumeStore(engine.root)
-
-    def users(self, name: str) -> list[str]:
-        """Ids of the containers (running or not) whose mounts name volume ``name``."""
-        out = []
-        for rec in self.engine.store.records():
-            if name in view.volume_names(rec, rec.get("Config") or {}):
-                out.append(rec["Id"])
-        return out
-
-    def create(self, name: str | None = None, driver: str = "local", labels: dict | None = None,
-               driver_opts: dict | None = None) -> dict:
-        return self.store.create(name=name, driver=driver, labels=labels, driver_opts=driver_opts)
-
-    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        return self.store.list(filters, in_use=self.users)
-
-    def inspect(self, name: str) -> dict:
-        return self.store.inspect(name)
-
-    def remove(self, name: str, force: bool = False) -> None:
-        self.store.remove(name, force=force, in_use=self.users)
-
-    def prune(self, filters: dict[str, list[str]] | None = None, all: bool = False) -> dict:
-        return self.store.prune(filters, in_use=self.users, all=all)
-
-
-# ----------------------------------------------------------------------------- networks
-
-
-class Networks:
-    """``engine.network.NetworkManager``; connect/disconnect take a container reference."""
-
-    def __init__(self, engine: Engine):
-        from engine.network import NetworkManager
-
-        self.engine = engine
-        self.manager = NetworkManager(engine.root)
-
-    def create(self, name: str, driver: str = "bridge", internal: bool = False, labels: dict | None = None,
-               ipam: dict | None = None, options: dict | None = None, attachable: bool = False,
-               enable_ipv6: bool = False) -> dict:
-        return self.manager.create(name, driver=driver, internal=internal, labels=labels, ipam=ipam,
-                                   options=options, attachable=attachable, enable_ipv6=enable_ipv6)
-
-    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        return self.manager.list(filters)
-
-    def inspect(self, id_or_name: str) -> dict:
-        return self.manager.inspect(id_or_name)
-
-    def remove(self, id_or_name: str) -> None:
-        self.manager.remove(id_or_name)
-
-    def prune(self, filters: dict[str, list[str]] | None = None) -> list[str]:
-        return self.manager.prune(filters)
-
-    def connect(self, net: str, container: str, aliases: list[str] | None = None,
-                ipv4_address: str | None = None, mac_address: str | None = None,
-                links: list[str] | None = None) -> None:
-        rec = self.engine.containers.record(container)
-        self.manager.connect(net, rec, aliases=aliases, ipv4_address=ipv4_address, mac_address=mac_address,
-                             links_=links)
-
-    def disconnect(self, net: str, container: str, force: bool = False) -> None:
-        rec = self.engine.containers.record(container)
-        self.manager.disconnect(net, rec, force=force)
-
-
-# ----------------------------------------------------------------------------- containers
+    return {"running": sample.get("read") != procinfo.ZERO_TIME, "cpu_percent": procinfo.cpu_percent(sample),
+            "mem_usage": procinfo.mem_usage(sample),
+            "mem_percent": procinfo.mem_percent(sample), "net_io": procinfo.net_io(sample),
+            "block_io": procinfo.block_io(sample)}
 
 
 class Containers:
@@ -658,11 +315,11 @@ class Containers:
         """Ports and Networks for ``list``: the container's endpoint from the network manager's
         state, with the networks read once per ``list`` (``network_settings`` would read them
         again for every container)."""
-        from engine.network.ports import Mapping, to_docker
-
         ep = self._network_store().endpoint(rec["Id"]) or {}
         ports: dict = {}
-        if ep.get("Active"):
+        if ep.get("Active") and (ep.get("Ports") or ep.get("ExposedPorts")):  # else {}: no import needed
+            from engine.network.ports import Mapping, to_docker
+
             with contextlib.suppress(EngineError, TypeError):  # one odd record must not break every `ps`
                 ports = to_docker([Mapping(**m) for m in ep.get("Ports") or []], ep.get("ExposedPorts"))
         networks = {}
@@ -906,11 +563,3 @@ class Containers:
         img = self._image(rec)
         layers = [str(p) for p in reversed(img.layer_dirs())] if img else []
         return [str(upper)] + ([] if write else layers)
-
-
-def build_progress_renderer(mode: str | None = "auto", out: Any = None) -> Callable[[dict], None]:
-    """A renderer for ``Images.build(progress=...)`` events (``auto|plain|tty|quiet``), with a
-    ``close()``: compose's ``build`` and ``up --build`` print builds as ``image build`` does."""
-    from engine.build.progress import renderer
-
-    return renderer(mode, out)

@@ -1,0 +1,45 @@
+"""``Engine.volumes``: named volumes; a volume is in use while a container record mounts it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine import containerview as view
+
+if TYPE_CHECKING:
+    from engine.api.facade import Engine
+
+__all__ = ["Volumes"]
+
+
+class Volumes:
+    """``engine.volumes.VolumeStore``; a volume is in use while a container record mounts it."""
+
+    def __init__(self, engine: Engine):
+        from engine.volumes import VolumeStore
+
+        self.engine = engine
+        self.store = VolumeStore(engine.root)
+
+    def users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) whose mounts name volume ``name``."""
+        out = []
+        for rec in self.engine.store.records():
+            if name in view.volume_names(rec, rec.get("Config") or {}):
+                out.append(rec["Id"])
+        return out
+
+    def create(self, name: str | None = None, driver: str = "local", labels: dict | None = None,
+               driver_opts: dict | None = None) -> dict:
+        return self.store.create(name=name, driver=driver, labels=labels, driver_opts=driver_opts)
+
+    def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
+        return self.store.list(filters, in_use=self.users)
+
+    def inspect(self, name: str) -> dict:
+        return self.store.inspect(name)
+
+    def remove(self, name: str, force: bool = False) -> None:
+        self.store.remove(name, force=force, in_use=self.users)
+
+    def prune(self, filters: dict[str, list[str]] | None = None, all: bool = False) -> dict:
+        return self.store.prune(filters, in_use=self.users, all=all)
