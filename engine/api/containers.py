@@ -137,7 +137,7 @@ class Containers:
 
     def _host_binding_ip(self, network: str) -> str:
         """The ``com.docker.network.bridge.host_binding_ipv4`` option of network ``network``, if any."""
-        from engine.network.manager import HOST_BINDING_OPT
+        from engine.network.netconf import HOST_BINDING_OPT
 
         for n in self._network_records().values():
             if network in (n.get("Name"), n.get("Id")):

@@ -1,7 +1,7 @@
 """Networks of pycompose's engine: bridges, veth pairs, IPAM, published ports, embedded DNS.
 
-``NetworkManager`` (engine.network.manager) is both ``Engine.networks`` and the set of
-container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in the supervisor.
+``NetworkManager`` (engine.network.manager: the networks' lifecycle) is both ``Engine.networks``
+and, through its base ``Endpoints`` (engine.network.endpoints), the container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in the supervisor.
 
 Every name here is imported on first use, and the manager itself reaches pyroute2 (netlink)
 and dnslib only in the functions that talk to the kernel or serve DNS: commands that only
@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.network.hooks import SupervisorNetwork
-    from engine.network.manager import NetPrepared, NetworkManager
+    from engine.network.endpoints import NetPrepared
+    from engine.network.manager import NetworkManager
 
 __all__ = ["NetworkManager", "NetPrepared", "SupervisorNetwork"]
 
 _LAZY = {
     "NetworkManager": "engine.network.manager",
-    "NetPrepared": "engine.network.manager",
+    "NetPrepared": "engine.network.endpoints",
     "SupervisorNetwork": "engine.network.hooks",
 }
 
