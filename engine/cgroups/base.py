@@ -7,6 +7,7 @@ freeze/thaw it, ask whether the kernel OOM-killed in it, and destroy it.
 from __future__ import annotations
 
 import errno
+import threading
 import os
 import signal
 import time
@@ -120,6 +121,44 @@ class Cgroup(ABC):
     @abstractmethod
     def oom_killed(self) -> bool:
         """True when the kernel's OOM killer killed a process of this group."""
+
+    def warm_join(self) -> threading.Thread | None:
+        """Start the grace-period wait of a coming join now, in a thread (the runtime calls this while
+        its helper forks pid 1). Why: the first ``cgroup.procs`` write after a quiet spell waits for an
+        RCU grace period (the kernel switches its fork/exit lock to the slow path; ~10-15 ms on a busy
+        machine), and writes that come while that switch is pending or just done share it. Moving
+        ourselves into the cgroup we are already in (under this group's mount) is a no-op that starts
+        the switch; pid 1's join then finds it (partly) done."""
+        paths = self.paths
+        if not paths:
+            return None
+        procs = self._own_procs("freezer" if "freezer" in paths else next(iter(paths)))  # no charges to move
+        if procs is None:
+            return None
+
+        def write_own_pid() -> None:
+            try:
+                with open(procs, "w") as f:
+                    f.write(str(os.getpid()))
+            except OSError:
+                pass
+
+        t = threading.Thread(target=write_own_pid, name="cgroup-warm", daemon=True)
+        t.start()
+        return t
+
+    def _own_procs(self, kind: str) -> str | None:
+        """``cgroup.procs`` of our own cgroup in the hierarchy of controller ``kind`` (v2: ``""``)."""
+        try:
+            with open("/proc/self/cgroup") as f:
+                for line in f:
+                    _, ctrls, path = line.rstrip("\n").split(":", 2)
+                    if kind in ctrls.split(","):
+                        procs = os.path.join(str(self.mount), kind, path.lstrip("/"), "cgroup.procs")
+                        return procs if os.path.exists(procs) else None
+        except OSError:
+            pass
+        return None
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
         """Signal every process in the group (by pid, only ours: they are in our cgroup)."""

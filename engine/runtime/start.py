@@ -23,7 +23,6 @@ import gc
 import os
 import signal
 import socket
-import threading
 from typing import Callable
 
 from engine import sys as ksys
@@ -143,66 +142,10 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
 
 
 def _allow_devices(cgroup, spec: ContainerSpec) -> None:
-    """Let the container use its ``--device`` nodes (v1 devices controller, v2 device program).
-
-    The cgroup owner denies every device but Docker's defaults; these rules add
-    the ones the user asked for (nothing to undo: they go with the cgroup).
-    """
-    if not spec.devices or spec.privileged:
-        return
-    allow = getattr(cgroup, "allow_devices", None)
-    if allow is not None:  # the engine's cgroups (v1 devices.allow, v2 eBPF program)
-        allow([dev.cgroup_rule for dev in spec.devices])
-        return
-    paths = getattr(cgroup, "paths", None) or {}
-    d = paths.get("devices")
-    if not d:
-        return
-    allow = os.path.join(str(d), "devices.allow")
-    for dev in spec.devices:
-        with open(allow, "w") as f:
-            f.write(dev.cgroup_rule)
-
-
-def _own_cgroup_procs(kind: str) -> str | None:
-    """``cgroup.procs`` of our own cgroup in the v1 hierarchy of controller ``kind``."""
-    try:
-        with open("/proc/self/cgroup") as f:
-            for line in f:
-                _, ctrls, path = line.rstrip("\n").split(":", 2)
-                if kind in ctrls.split(","):
-                    procs = os.path.join("/sys/fs/cgroup", kind, path.lstrip("/"), "cgroup.procs")
-                    return procs if os.path.exists(procs) else None
-    except OSError:
-        pass
-    return None
-
-
-def _warm_cgroup_join(cgroup) -> threading.Thread | None:
-    """Start the grace-period wait of the coming cgroup join now, while the helper forks pid 1.
-
-    Why: the first ``cgroup.procs`` write after a quiet spell waits for an RCU grace period
-    (the kernel switches its fork/exit lock to the slow path; ~10-15 ms on a busy machine),
-    and writes that come while that switch is pending or just done share it. Moving
-    ourselves into the cgroup we are already in is a no-op that starts the switch; pid 1's
-    join, which cannot start before pid 1 exists, then finds it (partly) done. Joining the
-    helper early instead was measured slower: the helper must wait for its join before
-    forking, which serialises what this overlaps."""
-    paths = getattr(cgroup, "paths", None)
-    if not isinstance(paths, dict) or not paths:
-        return None
-    procs = _own_cgroup_procs("freezer" if "freezer" in paths else next(iter(paths)))  # no charges to move
-    if procs is None:
-        return None
-
-    def write() -> None:
-        with contextlib.suppress(OSError):
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-
-    t = threading.Thread(target=write, name="cgroup-warm", daemon=True)
-    t.start()
-    return t
+    """Let the container use its ``--device`` nodes: the cgroup's own rules (v1 devices.allow,
+    v2 device program), under its configured root; nothing to undo, they go with the cgroup."""
+    if spec.devices and not spec.privileged:
+        cgroup.allow_devices([dev.cgroup_rule for dev in spec.devices])
 
 
 def _receive_console(sock: socket.socket) -> int | None:
@@ -216,21 +159,8 @@ def _receive_console(sock: socket.socket) -> int | None:
 _subreaper_set = False
 
 
-def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
-          prestart: Callable[[int], None] | None = None,
-          console: Callable[[int], None] | None = None) -> int:
-    """Start the container; return the host pid of its pid 1 once the command runs.
-
-    ``cgroup`` (anything with ``add_pid(pid)``) receives pid 1 before the
-    command runs; ``prestart(pid)`` runs while the container waits (network).
-    ``console(master_fd)``: with ``spec.process.terminal``, the terminal is
-    allocated in the container's own devpts (so ``tty`` shows /dev/pts/0) and
-    its master is handed to this callback (which then owns it); ``stdio`` is
-    unused then. Without it, a terminal ``stdio`` (e.g. an openpty slave) is
-    used as is and becomes the container's /dev/console.
-    Raises StartError (Docker's wording and status) when the command cannot
-    be started; nothing is left running then.
-    """
+def _before_fork(spec: ContainerSpec, stdio, console) -> tuple[socket.socket | None, socket.socket | None, tuple]:
+    """Host checks, the container's etc dirs, us as its subreaper, and the socket a console comes back on."""
     global _subreaper_set
     limits.check_host_rlimits(spec.process.rlimits)
     etcfiles.prepare_dirs(spec)
@@ -244,6 +174,22 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
         if child_sock is None:
             raise ValueError("start() needs stdio unless a console callback allocates a terminal")
         stdio = (0, 1, 2)
+    return parent_sock, child_sock, stdio
+
+
+def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
+          prestart: Callable[[int], None] | None = None,
+          console: Callable[[int], None] | None = None) -> int:
+    """Start the container; return the host pid of its pid 1 once the command runs.
+
+    ``cgroup`` (engine.cgroups, or anything with ``add_pid`` and, with devices, ``allow_devices``:
+    every cgroup file is its business) gets pid 1 and the device rules before the command runs;
+    ``prestart(pid)`` runs while the container waits (network). ``console(master_fd)``: with
+    ``spec.process.terminal``, the terminal is allocated in the container's own devpts and its
+    master handed over (``stdio`` unused); without it a terminal ``stdio`` becomes /dev/console.
+    Raises StartError (Docker's wording and status); nothing is left running then.
+    """
+    parent_sock, child_sock, stdio = _before_fork(spec, stdio, console)
     go_r, go_w = os.pipe()
     msg_r, msg_w = os.pipe()
     helper = os.fork()
@@ -257,7 +203,8 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     os.close(msg_w)
     if child_sock is not None:
         child_sock.close()
-    warming = _warm_cgroup_join(cgroup) if cgroup is not None else None
+    warm = getattr(cgroup, "warm_join", None)  # engine.cgroups' groups have it; a bare add_pid need not
+    warming = warm() if warm is not None else None
     reader = os.fdopen(msg_r, "rb")
     pid = 0
     try:

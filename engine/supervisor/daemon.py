@@ -29,15 +29,14 @@ from typing import Any, Callable
 from engine.containers import ContainerStore
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.state import DataRoot, read_json
-from engine.supervisor import health as hc
 from engine.supervisor import networker, protocol, statewrite
 from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin, adopted_exit_code
 from engine.supervisor.box import Box, Timer
 from engine.supervisor.events import EventLog, check_event, check_filters, container_event, matches
-from engine.supervisor.logwriter import JsonFileWriter, format_time
+from engine.supervisor.logwriter import format_time
 from engine.supervisor.phases import Phases
 from engine.supervisor.probes import ProbeMixin
-from engine.supervisor.restart import RestartManager, RestartPolicy
+from engine.supervisor.starter import StartMixin
 from engine.supervisor.stdio import StdioMixin
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -45,15 +44,6 @@ DEFAULT_STOP_TIMEOUT = 10
 
 def now_iso() -> str:
     return format_time(time.time_ns())
-
-
-def _write_hostname(spec) -> None:
-    """The container's /etc/hostname, written here once without fsync (the runtime would write
-    the same default, ``hostname or "localhost"``, with an fsync: ~2-5 ms on every first start).
-    It is derived from the record, so a crash loses nothing the next start does not rewrite."""
-    path = spec.etc_files.get("/etc/hostname")
-    if path is not None and not os.path.exists(path):
-        statewrite.replace(path, ((spec.hostname or "localhost") + "\n").encode())
 
 
 def _rss_kib() -> int:
@@ -64,27 +54,9 @@ def _rss_kib() -> int:
     return 0
 
 
-class JoinHook:
-    """The container's cgroup as ``runtime.start`` sees it: ``add_pid`` first tells ``on_pid``.
-
-    Why: the runtime joins pid 1 to its cgroups (one write per v1 hierarchy, ~10 ms)
-    and then calls prestart; sending the network attach to the worker before the
-    joins lets both run at once. Everything else is the cgroup's own."""
-
-    def __init__(self, cgroup, on_pid: Callable[[int], None]):
-        self._cgroup, self._on_pid = cgroup, on_pid
-
-    def add_pid(self, pid: int) -> None:
-        self._on_pid(pid)
-        self._cgroup.add_pid(pid)
-
-    def __getattr__(self, name: str):
-        return getattr(self._cgroup, name)
-
-
-class Supervisor(StdioMixin, ProbeMixin, BootMixin):
-    """The loop, the control socket and the container lifecycle; stdio, probes and boot-time
-    adoption live in their mixins (engine.supervisor.stdio, .probes, .boot)."""
+class Supervisor(StartMixin, StdioMixin, ProbeMixin, BootMixin):
+    """The loop, the control socket and the container lifecycle; starting (a transaction), stdio,
+    probes and boot-time adoption live in their mixins (engine.supervisor.starter, .stdio, .probes, .boot)."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = DataRoot(root)
@@ -561,144 +533,6 @@ class Supervisor(StdioMixin, ProbeMixin, BootMixin):
                 signal.pidfd_send_signal(box.pidfd, signum)
             else:
                 os.kill(box.pid, signum)
-
-    # ------------------------------------------------------------------ start
-    def _container_pid(self, ref: str) -> int:
-        """For ``container:<name>`` namespace modes: the pid 1 of that (running) container."""
-        cid = self.store.resolve(ref)
-        other = self.boxes.get(cid)
-        if other is None or not other.running:
-            raise Conflict(f"cannot join namespaces of a non running container: {ref} is not running")
-        return other.pid
-
-    def _start(self, box: Box, auto: bool) -> None:
-        """Start one run of the container; raise (state updated) when it cannot start."""
-        from engine.cgroups import container_cgroup, limits_from_hostconfig
-        from engine.images import ImageStore
-        from engine.runtime.build import build_spec
-        from engine.runtime.start import start
-        from engine.volumes import VolumeStore
-
-        ph = Phases()
-        rec = read_json(self.store.dir(box.cid) / "config.json")  # by id: no listing of every container
-        if rec is None:
-            raise NotFound(f"No such container: {box.cid}")
-        box.rec = rec
-        host_config = rec.get("HostConfig") or {}
-        if box.restart is None:
-            box.restart = RestartManager(RestartPolicy.from_hostconfig(host_config))
-        opened: list[int] = []
-        cgroup = writer = None
-        preparing: networker.Pending | None = None
-        prepared = False
-        try:
-            # the worker prepares the network (leases, ports, hosts/resolv.conf) while we build the rest
-            preparing = self._net_submit("prepare", record=rec)
-            writer = JsonFileWriter.for_record(self.store.log_path(box.cid), host_config.get("LogConfig"))
-            img = ImageStore(self.root).get(rec["Image"])
-            health_cfg = hc.HealthConfig.from_config(rec.get("Config"), img.config)
-            limits = limits_from_hostconfig(host_config)
-            spec = build_spec(rec, img.config, img.layer_dirs(), self.store.dir(box.cid), VolumeStore(self.root),
-                              container_pid=self._container_pid)
-            _write_hostname(spec)
-            ph.mark("spec")
-            cgroup = container_cgroup(box.cid)
-            # a leftover of a run whose supervisor died mid-start: its processes go first, so one
-            # container never runs twice (destroy alone cannot remove a cgroup that has tasks)
-            with contextlib.suppress(Exception):
-                cgroup.kill_all(signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                cgroup.destroy()
-            cgroup.create()
-            cgroup.apply(limits)
-            ph.mark("cgroup")
-            outputs: dict[int, str] = {}
-            console_fd: list[int] = []
-
-            def on_console(master: int) -> None:
-                console_fd.append(master)
-
-            if spec.process.terminal:
-                stdio = None
-            else:
-                stdio, child_ends = self._stdio(box, rec, outputs)
-                opened += child_ends
-            ph.mark("stdio")
-            pending, preparing = preparing, None
-            pending.result()  # before start(): the container bind-mounts hosts/resolv.conf as it sets up
-            prepared = True
-            ph.mark("net-prepare")
-            attaching: list[networker.Pending] = []
-
-            def on_pid(p: int) -> None:
-                ph.mark("forked")
-                attaching.append(self._net_submit("attach", record=rec, pid=p))
-
-            def prestart(p: int) -> None:
-                ph.mark("cgroup-joined")
-                self._attach(rec, p, attaching[0] if attaching else None)
-                ph.mark("net-attach")
-
-            pid = start(spec, stdio, cgroup=JoinHook(cgroup, on_pid), prestart=prestart,
-                        console=on_console if spec.process.terminal else None)
-        except BaseException as e:
-            self._close_stdin_relay(box)
-            for fd in opened + list(locals().get("console_fd", [])):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            for fd in list(locals().get("outputs", {})):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            if writer is not None:
-                writer.close()
-            if preparing is not None:  # sent, but we failed before waiting for it
-                with contextlib.suppress(Exception):
-                    preparing.result()
-                    prepared = True
-            if prepared:
-                with contextlib.suppress(Exception):
-                    self._detach(rec)
-            if cgroup is not None:
-                with contextlib.suppress(Exception):
-                    cgroup.destroy()
-            status = getattr(e, "status", None)
-            fields: dict[str, Any] = {"Error": str(e)}
-            if status is not None:
-                fields["ExitCode"] = int(status) if int(status) != 125 else 128
-            self._set_state(box, **fields)
-            raise
-        ph.mark("exec")
-        for fd in opened:
-            os.close(fd)
-        for master in console_fd:
-            os.set_blocking(master, False)
-            outputs[master] = "stdout"
-            self._keep_console(box, master)
-        box.pid, box.adopted, box.cgroup, box.writer = pid, False, cgroup, writer
-        box.pidfd = os.pidfd_open(pid)
-        box.started_mono, box.started_ns = time.monotonic(), time.time_ns()
-        box.paused = False
-        box.outputs = outputs
-        for fd, stream in outputs.items():
-            self.sel.register(fd, selectors.EVENT_READ, self._make_pump(box, stream))
-        self.sel.register(box.pidfd, selectors.EVENT_READ, lambda _fd, b=box: self._on_exit(b))
-        if box.stdin_relay is not None:
-            self.sel.register(box.stdin_relay["fifo"], selectors.EVENT_READ, lambda _fd, b=box: self._stdin_in(b))
-        box.health_cfg = health_cfg
-        box.health = hc.initial_health() if health_cfg else None
-        fields = dict(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False, Dead=False,
-                      Pid=pid, ExitCode=0, Error="", StartedAt=format_time(box.started_ns),
-                      RestartCount=box.restart.restart_count)
-        if health_cfg:
-            fields["Health"] = box.health
-        self._set_state(box, **fields)
-        ph.mark("state")
-        self._publish(container_event("start", rec))
-        ph.mark("event")
-        ph.report(f"start {box.cid[:12]}")
-        if health_cfg:
-            self._publish(container_event("health_status: starting", rec))
-            self._schedule_probe(box)
 
     # ------------------------------------------------------------------ exit
     def _on_exit(self, box: Box) -> None:
