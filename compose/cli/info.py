@@ -55,21 +55,22 @@ def table(heads: list[str], rows: list[list[str]], gap: str = "   ") -> None:
         print(gap.join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
+def _human_size(n: float, base: int, units: tuple[str, ...], digits: int) -> str:
+    for unit in units:
+        if n < base or unit == units[-1]:
+            return f"{n:.{digits}g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= base
+    return f"{n}B"
+
+
 def size_text(n: float) -> str:
     """Docker's decimal sizes: 1.24MB, 512kB, 0B."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1000
-    return f"{n}B"
+    return _human_size(n, 1000, ("B", "kB", "MB", "GB", "TB"), 3)
 
 
 def binary_size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.4g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1024
-    return f"{n}B"
+    """Docker's binary sizes (stats' memory): 1.5MiB."""
+    return _human_size(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB"), 4)
 
 
 def top(args, gopts) -> int:

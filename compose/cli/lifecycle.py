@@ -99,25 +99,14 @@ def start(args, gopts) -> int:
 
 
 def stop(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False, title="Stopping")
-    cs = b.pick(args.services, ["running", "restarting", "paused"])
-    if _dry(args, gopts, b, cs, "Stop"):
-        return 0
-    with b.progress:
-        b.in_stop_order(cs, lambda c: b.engine.containers.stop(c["Id"], timeout=b.stop_timeout(c, args.timeout)),
-                        "Stopping", "Stopped")
-    return 0
+    return _each(args, gopts, ["running", "restarting", "paused"], ("Stop", "Stopping", "Stopped"),
+                 lambda b, c: b.engine.containers.stop(c["Id"], timeout=b.stop_timeout(c, args.timeout)),
+                 dependents_first=True)
 
 
 def restart(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False, title="Restarting")
-    cs = b.pick(args.services, None)
-    if _dry(args, gopts, b, cs, "Restart"):
-        return 0
-    with b.progress:
-        b.each(cs, lambda c: b.engine.containers.restart(c["Id"], timeout=b.stop_timeout(c, args.timeout)),
-               "Restarting", "Started")
-    return 0
+    return _each(args, gopts, None, ("Restart", "Restarting", "Started"),
+                 lambda b, c: b.engine.containers.restart(c["Id"], timeout=b.stop_timeout(c, args.timeout)))
 
 
 def kill(args, gopts) -> int:
@@ -161,22 +150,26 @@ def rm(args, gopts) -> int:
 
 
 def pause(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False, title="Pausing")
-    cs = b.pick(args.services, ["running"])
-    if _dry(args, gopts, b, cs, "Pause"):
-        return 0
-    with b.progress:
-        b.each(cs, lambda c: b.engine.containers.pause(c["Id"]), "Pausing", "Paused")
-    return 0
+    return _each(args, gopts, ["running"], ("Pause", "Pausing", "Paused"),
+                 lambda b, c: b.engine.containers.pause(c["Id"]))
 
 
 def unpause(args, gopts) -> int:
-    b = open_backend(gopts, need_project=False, title="Unpausing")
-    cs = b.pick(args.services, ["paused"])
-    if _dry(args, gopts, b, cs, "Unpause"):
+    return _each(args, gopts, ["paused"], ("Unpause", "Unpausing", "Unpaused"),
+                 lambda b, c: b.engine.containers.unpause(c["Id"]))
+
+
+def _each(args, gopts, states: list[str] | None, words: tuple[str, str, str], act,
+          dependents_first: bool = False) -> int:
+    """stop, restart, pause, unpause: ``act(backend, container)`` on the services' containers in
+    ``states``, with progress ``words`` (dry-run verb, doing, done)."""
+    verb, doing, done = words
+    b = open_backend(gopts, need_project=False, title=doing)
+    cs = b.pick(args.services, states)
+    if _dry(args, gopts, b, cs, verb):
         return 0
     with b.progress:
-        b.each(cs, lambda c: b.engine.containers.unpause(c["Id"]), "Unpausing", "Unpaused")
+        (b.in_stop_order if dependents_first else b.each)(cs, lambda c: act(b, c), doing, done)
     return 0
 
 
