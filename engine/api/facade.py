@@ -28,6 +28,27 @@ __all__ = ["Engine"]
 _LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
 
 
+class _Resource:
+    """``Engine.images`` and its siblings: built on first use from their module and kept on the
+    engine (like functools.cached_property), so ``pycompose container ls`` never imports the image
+    or network machinery."""
+
+    def __init__(self, module: str, cls: str):
+        self.module, self.cls = module, cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, engine: "Engine | None", owner: type | None = None):
+        if engine is None:
+            return self
+        import importlib
+
+        value = getattr(importlib.import_module(self.module), self.cls)(engine)
+        engine.__dict__[self.name] = value  # the instance attribute wins from now on
+        return value
+
+
 class Engine:
     """All engine objects of one data root (``$PYCOMPOSE_ROOT`` or /var/lib/pycompose)."""
 
@@ -38,30 +59,10 @@ class Engine:
     def __repr__(self) -> str:
         return f"Engine({str(self.root.path)!r})"
 
-    # lazily built: `pycompose container ls` must not import the image or network machinery
-    @cached_property
-    def images(self) -> "Images":
-        from engine.api.images import Images
-
-        return Images(self)
-
-    @cached_property
-    def containers(self) -> "Containers":
-        from engine.api.containers import Containers
-
-        return Containers(self)
-
-    @cached_property
-    def volumes(self) -> "Volumes":
-        from engine.api.volumes import Volumes
-
-        return Volumes(self)
-
-    @cached_property
-    def networks(self) -> "Networks":
-        from engine.api.networks import Networks
-
-        return Networks(self)
+    images: "Images" = _Resource("engine.api.images", "Images")
+    containers: "Containers" = _Resource("engine.api.containers", "Containers")
+    volumes: "Volumes" = _Resource("engine.api.volumes", "Volumes")
+    networks: "Networks" = _Resource("engine.api.networks", "Networks")
 
     @cached_property
     def supervisor(self):

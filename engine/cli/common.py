@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
-from engine.errors import InvalidArgument
+from engine.errors import InvalidArgument, NotFound
 
 _TEMPLATE_RE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
@@ -209,6 +209,31 @@ def print_inspect(objects: Sequence[dict], fmt: str | None) -> None:
             print(render_template(fmt, o))
         return
     print(json.dumps(list(objects), indent=4))
+
+
+def print_inspected(refs: Iterable[str], inspect: Callable[[str], dict], fmt: str | None) -> list[NotFound]:
+    """``inspect`` each ref and print what was found (as docker does, even when some are missing);
+    returns the NotFound errors, which each verb words its own way."""
+    found, missing = [], []
+    for ref in refs:
+        try:
+            found.append(inspect(ref))
+        except NotFound as e:
+            missing.append(e)
+    if found or not fmt:
+        print_inspect(found, fmt)
+    return missing
+
+
+def key_values(items: Iterable[str], what: str, expected: str = "expected key=value") -> dict[str, str]:
+    """``--label k=v`` / ``--opt k=v`` flags as a dict; an item without a key is refused."""
+    out = {}
+    for item in items:
+        k, _, v = item.partition("=")
+        if not k:
+            raise InvalidArgument(f"invalid {what} {item!r}: {expected}")
+        out[k] = v
+    return out
 
 
 def confirm(question: str) -> bool:

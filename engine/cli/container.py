@@ -401,15 +401,9 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
-    eng = _engine()
-    found, missing = [], []
-    for ref in args.containers:
-        try:
-            found.append(eng.containers.inspect(ref, size=args.size))
-        except NotFound as e:
-            missing.append(str(e))
-    if found or not args.format:
-        common.print_inspect(found, args.format)
+    containers = _engine().containers
+    missing = common.print_inspected(args.containers, lambda ref: containers.inspect(ref, size=args.size),
+                                     args.format)
     if missing:
         for m in missing:
             sys.stderr.write(f"Error: {m}\n")

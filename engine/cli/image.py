@@ -254,15 +254,7 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
-    images = _images()
-    found, missing = [], []
-    for name in args.images:
-        try:
-            found.append(images.inspect(name))
-        except NotFound as e:
-            missing.append(e)
-    if found or not args.format:
-        common.print_inspect(found, args.format)
+    missing = common.print_inspected(args.images, _images().inspect, args.format)
     if missing:
         raise NotFound("; ".join(f"Error: {e}" if not str(e).startswith("Error") else str(e) for e in missing))
     return 0

@@ -71,13 +71,9 @@ def _networks():
 
 
 def _kv(items: list[str], what: str) -> dict:
-    out = {}
-    for it in items:
-        k, eq, v = it.partition("=")
-        if not k:
-            raise InvalidArgument(f"invalid {what} {it!r}: use key=value")
-        out[k] = v
-    return out
+    from engine.cli.common import key_values
+
+    return key_values(items, what, "use key=value")
 
 
 def _ipam_configs(subnets: list[str], gateways: list[str], ranges: list[str]) -> list[dict]:

@@ -48,16 +48,6 @@ def _volumes():
     return Engine().volumes
 
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for v in values:
-        k, _, val = v.partition("=")
-        if not k:
-            raise InvalidArgument(f"invalid {what} {v!r}: expected key=value")
-        out[k] = val
-    return out
-
-
 def run(args, gopts) -> int:
     return {"create": _create, "ls": _ls, "list": _ls, "inspect": _inspect, "rm": _rm, "remove": _rm,
             "prune": _prune}[args.verb](args)
@@ -67,7 +57,8 @@ def _create(args) -> int:
     if args.name and args.name_flag and args.name != args.name_flag:
         raise InvalidArgument(f"conflicting options: either specify --name or provide positional arg, not both")
     vol = _volumes().create(args.name or args.name_flag, driver=args.driver,
-                            labels=_pairs(args.label, "label"), driver_opts=_pairs(args.opt, "option"))
+                            labels=common.key_values(args.label, "label"),
+                            driver_opts=common.key_values(args.opt, "option"))
     print(vol["Name"])
     return 0
 
@@ -83,17 +74,9 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
-    volumes = _volumes()
-    found, missing = [], []
-    for name in args.volumes:
-        try:
-            found.append(volumes.inspect(name))
-        except NotFound as e:
-            missing.append(str(e))
-    if found or not args.format:
-        common.print_inspect(found, args.format)
+    missing = common.print_inspected(args.volumes, _volumes().inspect, args.format)
     if missing:
-        raise NotFound("Error response from daemon: " + "; ".join(missing))
+        raise NotFound("Error response from daemon: " + "; ".join(map(str, missing)))
     return 0
 
 
