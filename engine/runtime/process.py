@@ -14,7 +14,7 @@ import signal
 import stat
 
 from engine import sys as ksys
-from engine.runtime import seccomp
+from engine.runtime import kernel, seccomp
 from engine.runtime.caps import names as capnames
 from engine.runtime.errors import StartError
 from engine.runtime.limits import RLIMITS
@@ -51,28 +51,29 @@ def apply_rlimits(process: ProcessSpec) -> None:
 
 def apply_identity(process: ProcessSpec) -> None:
     """Capabilities, groups, uid/gid and no_new_privs of ``process``."""
+    k = kernel.current()
     caps = process.capabilities
-    missing = caps & ~ksys.capget()[1]
+    missing = caps & ~k.capget()[1]
     if missing:
         names = ", ".join(f"CAP_{n}" for n in capnames(missing)) or hex(missing)
         raise StartError(f"capabilities not available on this host: {names}")
     if process.seccomp and seccomp.supported():
         # installed while we still hold CAP_SYS_ADMIN (no no_new_privs needed); nothing that
         # follows (setgroups, setresuid, capset, prctl, execve) is among the refused calls
-        ksys.seccomp_filter(seccomp.profile_program(process.seccomp_profile, caps) if process.seccomp_profile
-                            else seccomp.program(caps))
-    ksys.prctl(ksys.PR_SET_KEEPCAPS, 1)
+        k.seccomp_filter(seccomp.profile_program(process.seccomp_profile, caps) if process.seccomp_profile
+                         else seccomp.program(caps))
+    k.prctl(ksys.PR_SET_KEEPCAPS, 1)
     for cap in range(LAST_CAP + 1):
         if not caps >> cap & 1:
-            ksys.capbset_drop(cap)
-    ksys.setgroups(list(process.additional_gids))
-    os.setresgid(process.gid, process.gid, process.gid)
-    os.setresuid(process.uid, process.uid, process.uid)
-    ksys.prctl(ksys.PR_SET_KEEPCAPS, 0)
-    ksys.capset(caps, caps, 0)
-    ksys.clear_ambient_caps()
+            k.capbset_drop(cap)
+    k.setgroups(list(process.additional_gids))
+    k.setresgid(process.gid, process.gid, process.gid)
+    k.setresuid(process.uid, process.uid, process.uid)
+    k.prctl(ksys.PR_SET_KEEPCAPS, 0)
+    k.capset(caps, caps, 0)
+    k.clear_ambient_caps()
     if process.no_new_privs:
-        ksys.set_no_new_privs()
+        k.set_no_new_privs()
 
 
 def _env_path(env: list[str]) -> str:
@@ -119,7 +120,7 @@ def execute(process: ProcessSpec) -> None:
         k, _, v = e.partition("=")
         env[k] = v
     try:
-        os.execve(path, process.args, env)
+        kernel.current().execve(path, process.args, env)
     except PermissionError:
         raise StartError(f'exec: "{process.args[0]}": permission denied', 126) from None
     except OSError as e:

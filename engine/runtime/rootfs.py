@@ -21,6 +21,7 @@ import stat
 from typing import Callable
 
 from engine import sys as ksys
+from engine.runtime import kernel
 from engine.runtime.errors import StartError
 from engine.runtime.mountflags import PROPAGATION, current_flags, parse_options
 from engine.runtime.securejoin import create_inside, inside, mkdir_inside, secure_join
@@ -76,17 +77,17 @@ def mount_overlay(spec: ContainerSpec) -> None:
         if len(data) > 4000:
             raise StartError(f"too many image layers ({len(layers)}) for one overlay mount", 125)
         try:
-            ksys.mount("overlay", str(spec.merged), "overlay", 0, data)
+            kernel.current().mount("overlay", str(spec.merged), "overlay", 0, data)
         finally:
             for fd in fds:
                 os.close(fd)
         return
-    ksys.mount("overlay", str(spec.merged), "overlay", 0, data)
+    kernel.current().mount("overlay", str(spec.merged), "overlay", 0, data)
 
 
 def mount_dev(spec: ContainerSpec, root: str, console: Callable[[str], int | None] | None = None) -> None:
     dev = _mount_target(root, "/dev", True)
-    ksys.mount("tmpfs", dev, "tmpfs", ksys.MS_NOSUID | ksys.MS_STRICTATIME, "mode=755,size=65536k")
+    kernel.current().mount("tmpfs", dev, "tmpfs", ksys.MS_NOSUID | ksys.MS_STRICTATIME, "mode=755,size=65536k")
     old = os.umask(0)
     try:
         if spec.privileged:
@@ -94,7 +95,7 @@ def mount_dev(spec: ContainerSpec, root: str, console: Callable[[str], int | Non
         for name, major, minor in DEVICES:
             p = f"{dev}/{name}"
             if not os.path.lexists(p):
-                ksys.mknod(p, stat.S_IFCHR | 0o666, major, minor)
+                kernel.current().mknod(p, stat.S_IFCHR | 0o666, major, minor)
         for d in spec.devices:
             _make_device(root, d)
         for name, target in DEV_LINKS:
@@ -105,17 +106,17 @@ def mount_dev(spec: ContainerSpec, root: str, console: Callable[[str], int | Non
                 os.mkdir(f"{dev}/{d}", mode)
     finally:
         os.umask(old)
-    ksys.mount("devpts", f"{dev}/pts", "devpts", ksys.MS_NOSUID | ksys.MS_NOEXEC,
+    kernel.current().mount("devpts", f"{dev}/pts", "devpts", ksys.MS_NOSUID | ksys.MS_NOEXEC,
                "newinstance,ptmxmode=0666,mode=0620,gid=5")
     if spec.shm_source:
         m = _OTHER_NS_PATH.match(spec.shm_source)
         if m:
             _bind_from_other_namespace(f"/proc/{m.group(1)}/ns/mnt", m.group(2), f"{dev}/shm")
         else:
-            ksys.mount(spec.shm_source, f"{dev}/shm", None, ksys.MS_BIND | ksys.MS_REC)
+            kernel.current().mount(spec.shm_source, f"{dev}/shm", None, ksys.MS_BIND | ksys.MS_REC)
     elif not spec.ipc_none:
-        ksys.mount("shm", f"{dev}/shm", "tmpfs", _PROC_FLAGS, f"mode=1777,size={spec.shm_size}")
-    ksys.mount("mqueue", f"{dev}/mqueue", "mqueue", _PROC_FLAGS)
+        kernel.current().mount("shm", f"{dev}/shm", "tmpfs", _PROC_FLAGS, f"mode=1777,size={spec.shm_size}")
+    kernel.current().mount("mqueue", f"{dev}/mqueue", "mqueue", _PROC_FLAGS)
     tty = console(root) if console else None
     if tty is not None:
         _bind_console(tty, dev, root)
@@ -138,7 +139,7 @@ def _bind_console(tty: int, dev: str, root: str) -> None:
     with open(f"{dev}/console", "w"):
         pass
     try:
-        ksys.mount(src, f"{dev}/console", None, ksys.MS_BIND)
+        kernel.current().mount(src, f"{dev}/console", None, ksys.MS_BIND)
     except OSError:
         os.unlink(f"{dev}/console")
 
@@ -156,13 +157,13 @@ def _bind_from_other_namespace(mnt_ns: str, path: str, target: str) -> None:
     own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
     other = os.open(mnt_ns, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        ksys.setns(other, ksys.CLONE_NEWNS, f"mount namespace {mnt_ns}")
+        kernel.current().setns(other, ksys.CLONE_NEWNS, f"mount namespace {mnt_ns}")
         try:
-            tree = ksys.open_tree(path)
+            tree = kernel.current().open_tree(path)
         finally:
-            ksys.setns(own, ksys.CLONE_NEWNS, "own mount namespace")
+            kernel.current().setns(own, ksys.CLONE_NEWNS, "own mount namespace")
         try:
-            ksys.move_mount_fd(tree, target)
+            kernel.current().move_mount_fd(tree, target)
         finally:
             os.close(tree)
     finally:
@@ -184,7 +185,7 @@ def _make_device(root: str, d) -> None:
     p = os.path.join(parent, os.path.basename(d.path))
     if os.path.lexists(p):
         os.unlink(p)
-    ksys.mknod(p, (stat.S_IFCHR if d.kind == "c" else stat.S_IFBLK) | d.mode, d.major, d.minor)
+    kernel.current().mknod(p, (stat.S_IFCHR if d.kind == "c" else stat.S_IFBLK) | d.mode, d.major, d.minor)
     os.chown(p, d.uid, d.gid)
 
 
@@ -217,7 +218,7 @@ def _mount_at(root: str, path: str, is_dir: bool, source, fstype, flags: int, da
         if not inside(root, real):
             raise PermissionError(f"mount target {path} resolves outside the container root")
         try:
-            ksys.mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
+            kernel.current().mount(source, f"/proc/self/fd/{fd}", fstype, flags, data)
         except OSError as e:
             raise OSError(e.errno, f"mount {path} in the container: {os.strerror(e.errno or 0)}") from None
     finally:
@@ -248,10 +249,10 @@ def mount_user(m: Mount, root: str) -> None:
         src = m.device if m.fstype else m.source
         target = _mount_at(root, m.target, os.path.isdir(src), src, None, ksys.MS_BIND | ksys.MS_REC, None)
         if m.readonly:
-            ksys.mount(src, target, None,
+            kernel.current().mount(src, target, None,
                        ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
     if m.propagation:
-        ksys.mount(None, target, None, PROPAGATION[m.propagation])
+        kernel.current().mount(None, target, None, PROPAGATION[m.propagation])
 
 
 def _bind_subpath(m: Mount, root: str) -> str:
@@ -265,7 +266,7 @@ def _bind_subpath(m: Mount, root: str) -> str:
     finally:
         os.close(fd)
     if m.readonly:
-        ksys.mount(None, target, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
+        kernel.current().mount(None, target, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags(target))
     return target
 
 
@@ -283,19 +284,19 @@ def prepare(spec: ContainerSpec, console: Callable[[str], int | None] | None = N
     ``console(root)`` is called once devpts is mounted and returns the tty fd
     to bind onto /dev/console (or None).
     """
-    ksys.mount(None, "/", None, ksys.MS_SLAVE | ksys.MS_REC)
+    kernel.current().mount(None, "/", None, ksys.MS_SLAVE | ksys.MS_REC)
     mount_overlay(spec)
     root = str(spec.merged)
-    ksys.mount("proc", _mount_target(root, "/proc", True), "proc", _PROC_FLAGS)
+    kernel.current().mount("proc", _mount_target(root, "/proc", True), "proc", _PROC_FLAGS)
     mount_dev(spec, root, console)
     sys_flags = _PROC_FLAGS | (0 if spec.privileged else ksys.MS_RDONLY)
     sysdir = _mount_target(root, "/sys", True)
     try:
-        ksys.mount("sysfs", sysdir, "sysfs", sys_flags)
+        kernel.current().mount("sysfs", sysdir, "sysfs", sys_flags)
     except PermissionError:
         # Joined a network namespace we may not mount sysfs for: bind the host's, read-only.
-        ksys.mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REC)
-        ksys.mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REMOUNT | sys_flags)
+        kernel.current().mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REC)
+        kernel.current().mount("/sys", sysdir, None, ksys.MS_BIND | ksys.MS_REMOUNT | sys_flags)
     targets = set()
     for m in sorted(spec.mounts, key=_depth):
         mount_user(m, root)
@@ -312,11 +313,11 @@ def pivot(root: str) -> None:
     old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     new = os.open(root, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
     os.fchdir(new)
-    ksys.pivot_root(".", ".")
+    kernel.current().pivot_root(".", ".")
     os.fchdir(old)
     # The old root is stacked on "."; keep its unmount from propagating anywhere.
-    ksys.mount(None, ".", None, ksys.MS_SLAVE | ksys.MS_REC)
-    ksys.umount2(".", ksys.MNT_DETACH)
+    kernel.current().mount(None, ".", None, ksys.MS_SLAVE | ksys.MS_REC)
+    kernel.current().umount2(".", ksys.MNT_DETACH)
     os.chdir("/")
     os.close(old)
     os.close(new)
@@ -331,14 +332,14 @@ def finish(spec: ContainerSpec) -> None:
             except OSError:
                 continue  # this kernel lacks it
             if stat.S_ISDIR(st.st_mode):
-                ksys.mount("tmpfs", p, "tmpfs", ksys.MS_RDONLY)
+                kernel.current().mount("tmpfs", p, "tmpfs", ksys.MS_RDONLY)
             else:
-                ksys.mount("/dev/null", p, None, ksys.MS_BIND)
+                kernel.current().mount("/dev/null", p, None, ksys.MS_BIND)
         for p in spec.readonly_paths:
             if not os.path.exists(p):
                 continue
-            ksys.mount(p, p, None, ksys.MS_BIND | ksys.MS_REC)
-            ksys.mount(p, p, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | ksys.MS_REC
+            kernel.current().mount(p, p, None, ksys.MS_BIND | ksys.MS_REC)
+            kernel.current().mount(p, p, None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | ksys.MS_REC
                        | current_flags(p))
     if spec.readonly_rootfs:
-        ksys.mount(None, "/", None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags("/"))
+        kernel.current().mount(None, "/", None, ksys.MS_BIND | ksys.MS_REMOUNT | ksys.MS_RDONLY | current_flags("/"))
