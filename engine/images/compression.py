@@ -9,7 +9,7 @@ import bz2
 import gzip
 import hashlib
 import lzma
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import zstandard
 
@@ -36,10 +36,27 @@ def detect(path) -> str:
         return sniff(f.read(6))
 
 
-def open_plain(path) -> BinaryIO:
-    """Open ``path`` as a readable stream of its uncompressed bytes."""
+def open_plain(path, on_read: Callable[[int], None] | None = None) -> BinaryIO:
+    """Open ``path`` as a readable stream of its uncompressed bytes.
+
+    ``on_read(n)`` hears how many bytes of the file (as stored) have been read so far."""
     kind = detect(path)
     f = open(path, "rb")
+    return _decompressing(kind, f if on_read is None else CountingReader(f, on_read))
+
+
+def open_stream(raw: BinaryIO) -> BinaryIO:
+    """The uncompressed bytes of a stream that cannot seek (a download as it arrives)."""
+    head = b""
+    while len(head) < 6:
+        b = raw.read(6 - len(head))
+        if not b:
+            break
+        head += b
+    return _decompressing(sniff(head), _Prefixed(head, raw))
+
+
+def _decompressing(kind: str, f) -> BinaryIO:
     if kind == PLAIN:
         return f
     if kind == GZIP:
@@ -49,6 +66,53 @@ def open_plain(path) -> BinaryIO:
     if kind == XZ:
         return lzma.LZMAFile(f)
     return bz2.BZ2File(f)
+
+
+class _Prefixed:
+    """``head`` (bytes already read to sniff the compression) and then the rest of ``raw``."""
+
+    def __init__(self, head: bytes, raw: BinaryIO):
+        self._head, self._raw = head, raw
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n is None or n < 0:
+                out, self._head = self._head + self._raw.read(), b""
+                return out
+            out, self._head = self._head[:n], self._head[n:]
+            return out
+        return self._raw.read(n)
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class CountingReader:
+    """Passes reads through and tells ``on_read`` the running total (Extracting progress)."""
+
+    def __init__(self, raw: BinaryIO, on_read: Callable[[int], None]):
+        self._raw, self._on_read, self.count = raw, on_read, 0
+
+    def read(self, n: int = -1) -> bytes:
+        b = self._raw.read(n)
+        self.count += len(b)
+        self._on_read(self.count)
+        return b
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class _Closing:

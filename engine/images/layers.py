@@ -8,10 +8,12 @@ so a crash or a refused layer never leaves a half layer that could be used.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from engine.errors import InvalidArgument
 from engine.images.unpack import unpack_layer
@@ -38,29 +40,42 @@ class LayerCache:
         """The unpacked directory of ``diff_id``, unpacking ``blob`` first if needed."""
         return self.unpack(diff_id, blob)[0]
 
-    def unpack(self, diff_id: str, blob: Path) -> tuple[Path, int | None]:
-        """Like ``ensure``; also the layer's uncompressed size when this call unpacked it (else None)."""
+    def unpack(self, diff_id: str, blob: Path, on_read: Callable[[int], None] | None = None) -> tuple[Path, int | None]:
+        """Like ``ensure``; also the layer's uncompressed size when this call unpacked it (else None).
+
+        ``on_read(n)``: how many bytes of ``blob`` the unpacker has read (Extracting progress)."""
         final = self.path(diff_id)
         if final.is_dir():
             return final, None
-        with self._lock(diff_id):
-            if final.is_dir():
-                return final, None
-            layers = final.parent
-            prefix = f".tmp-{_hex(diff_id)[:24]}-"
-            for stale in layers.glob(prefix + "*"):  # left by a crash: we hold the lock
-                shutil.rmtree(stale, ignore_errors=True)
-            tmp = Path(tempfile.mkdtemp(dir=layers, prefix=prefix))
-            try:
-                os.chmod(tmp, 0o755)  # the layer's "./" member, if any, sets its own mode
-                got, size = unpack_layer(blob, tmp)
-                if got != diff_id:
-                    raise InvalidArgument(f"layer {diff_id} is corrupt: its content hashes to {got}")
-                os.rename(tmp, final)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+        pending = self.begin(diff_id)
+        if pending is None:
+            return final, None
+        try:
+            got, size = unpack_layer(blob, pending.dir, on_read)
+            pending.commit(got)
+        finally:
+            pending.close()
         return final, size
+
+    def begin(self, diff_id: str) -> "PendingLayer | None":
+        """Start unpacking ``diff_id`` by other means (a stream): its lock held and an empty temp
+        dir made; None when the layer is here already. ``commit`` or ``close`` the result."""
+        lock = contextlib.ExitStack()
+        lock.enter_context(self._lock(diff_id))
+        try:
+            final = self.path(diff_id)
+            if final.is_dir():
+                lock.close()
+                return None
+            prefix = f".tmp-{_hex(diff_id)[:24]}-"
+            for stale in final.parent.glob(prefix + "*"):  # left by a crash: we hold the lock
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=prefix))
+            os.chmod(tmp, 0o755)  # the layer's "./" member, if any, sets its own mode
+        except BaseException:
+            lock.close()
+            raise
+        return PendingLayer(diff_id, tmp, final, lock)
 
     def is_unpacked(self, diff_id: str) -> bool:
         return self.path(diff_id).is_dir()
@@ -74,3 +89,26 @@ class LayerCache:
             trash = Path(tempfile.mkdtemp(dir=final.parent, prefix=".del-"))
             os.rename(final, trash / "l")
         shutil.rmtree(trash, ignore_errors=True)
+
+
+class PendingLayer:
+    """A layer being unpacked into ``dir`` under its lock: renamed into place by ``commit``
+    once its content hashed to the diff id, removed by ``close`` otherwise."""
+
+    def __init__(self, diff_id: str, tmp: Path, final: Path, lock: contextlib.ExitStack):
+        self.diff_id, self.dir, self.final, self._lock = diff_id, tmp, final, lock
+        self.committed = False
+
+    def commit(self, got: str) -> None:
+        if got != self.diff_id:
+            raise InvalidArgument(f"layer {self.diff_id} is corrupt: its content hashes to {got}")
+        os.rename(self.dir, self.final)
+        self.committed = True
+
+    def close(self) -> None:
+        """Release the lock; the temp dir goes unless it was committed."""
+        try:
+            if not self.committed:
+                shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            self._lock.close()

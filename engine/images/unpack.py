@@ -33,7 +33,7 @@ import stat
 import tarfile
 from collections import deque
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from engine.errors import InvalidArgument, UnsafeContent
 from engine.images.compression import HashingReader, open_plain
@@ -46,13 +46,14 @@ _MAX_LINK_HOPS = 40
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def unpack_layer(src: str | os.PathLike, dest: str | os.PathLike) -> tuple[str, int]:
+def unpack_layer(src: str | os.PathLike, dest: str | os.PathLike,
+                 on_read: Callable[[int], None] | None = None) -> tuple[str, int]:
     """Unpack the (plain, gzip, zstd, xz or bzip2) layer tar at ``src`` into the empty dir ``dest``.
 
     Returns the layer's diff id (``sha256:`` of the uncompressed tar) and its uncompressed size,
-    so the caller can check them against the image config.
+    so the caller can check them against the image config. ``on_read(n)``: bytes of ``src`` read.
     """
-    with open_plain(src) as raw:
+    with open_plain(src, on_read) as raw:
         return unpack_stream(raw, dest)
 
 

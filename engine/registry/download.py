@@ -14,10 +14,10 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
-import httpx
 
+from engine.registry.httpstack import httpx
 from engine.errors import DigestMismatch, RegistryError, RegistryUnreachable
 from engine.images.blobs import BlobStore
 from engine.registry.session import Session, code_text, registry_error
@@ -28,13 +28,24 @@ PROGRESS_EVERY = 0.1   # seconds between Downloading events of one blob
 Progress = Callable[[int], None]
 
 
+class Sink(Protocol):
+    """Where a download's bytes go besides the blob file (a layer unpacked as it arrives)."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def restart(self) -> None: ...
+
+
 def _blob_lock(root: DataRoot, digest: str):
     return root.lock(f"blob-{digest.split(':', 1)[1][:24]}")
 
 
 def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: DataRoot,
-               on_progress: Progress | None = None) -> Path:
-    """Make sure the blob ``desc`` (digest, size) is in ``blobs``; download it when missing."""
+               on_progress: Progress | None = None, sink: Sink | None = None) -> Path:
+    """Make sure the blob ``desc`` (digest, size) is in ``blobs``; download it when missing.
+
+    ``sink`` gets every byte written, in order (``restart()`` when the download starts over);
+    it hears nothing when the blob was here already."""
     digest, size = desc["digest"], int(desc.get("size") or 0)
     final = blobs.path(digest)
     if final.exists():
@@ -45,7 +56,7 @@ def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: 
         fd, tmp = tempfile.mkstemp(dir=blobs.dir, prefix=".in-")
         try:
             with os.fdopen(fd, "wb") as f:
-                got = _stream(session, repo, digest, size, f, on_progress)
+                got = _stream(session, repo, digest, size, f, on_progress, sink)
             if got != digest:
                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
             os.chmod(tmp, 0o644)
@@ -66,7 +77,8 @@ def _range_start(resp: httpx.Response) -> int | None:
         return None
 
 
-def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress: Progress | None) -> str:
+def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress: Progress | None,
+            sink: Sink | None = None) -> str:
     """Write the blob to ``f``, resuming with Range when the connection drops; returns its digest."""
     sha = hashlib.sha256()
     written, resumes = 0, 0
@@ -84,6 +96,8 @@ def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress:
             if written and (resp.status_code == 200 or _range_start(resp) != written):
                 f.seek(0)                                 # the server ignored Range: start again
                 f.truncate()
+                if sink is not None:
+                    sink.restart()
                 sha, written = hashlib.sha256(), 0
                 if resp.status_code == 206:               # a part we did not ask for: ask for all
                     resumes += 1
@@ -93,6 +107,8 @@ def _stream(session: Session, repo: str, digest: str, size: int, f, on_progress:
             try:
                 for chunk in resp.iter_raw():
                     f.write(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
                     sha.update(chunk)
                     written += len(chunk)
                     if size and written > size:

@@ -1,9 +1,9 @@
 """``docker pull``: resolve a reference on its registry and bring the image into the store.
 
 Order of work, as Docker's: the manifest (an index leads to the platform's manifest),
-the config, then the layers, downloaded a few at a time, each unpacked as soon as it
-is here. A second pull of the same image asks the registry only for the
-manifest's digest. On any failure, the blobs and layers this pull added and no image
+the config, then the layers, downloaded a few at a time, each unpacked while it arrives
+(``engine.images.streaming``) and committed once its digest and diff id are checked.
+A second pull of the same image asks the registry only for the manifest's digest. On any failure, the blobs and layers this pull added and no image
 uses are removed again.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -18,13 +19,14 @@ from engine.errors import (DigestMismatch, ImageNotFoundRemote, InvalidArgument,
                            RegistryError, RegistryUnreachable)
 from engine.images import compression, pulled, reference
 from engine.images.reference import Reference
+from engine.images.streaming import StreamedLayer
 from engine.images.store import ImageStore
 from engine.registry import endpoints, manifests, platforms
 from engine.registry.download import fetch_blob
 from engine.registry.session import Session
 
 CONCURRENT_DOWNLOADS = 3          # Docker's max-concurrent-downloads
-CONCURRENT_UNPACKS = 2
+PROGRESS_EVERY = 0.1              # seconds between Extracting events of one layer
 Emit = Callable[[dict], None]
 
 
@@ -49,6 +51,18 @@ class Events:
             ev["progressDetail"] = detail
         with self._lock:
             self._progress(ev)
+
+
+def _every(seconds: float, fn: Callable[[int], None]) -> Callable[[int], None]:
+    """``fn`` called at most once per ``seconds`` (progress callbacks fire per read)."""
+    last = [0.0]
+
+    def call(n: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            fn(n)
+    return call
 
 
 def _resolve(ref: Reference, tag_or_digest: str) -> tuple[Session, manifests.Manifest]:
@@ -173,19 +187,18 @@ class Pull:
             return False
         return all(self.store.blobs.exists(l["digest"]) for l in rec.layers)
 
-    def _blob(self, session: Session, desc: dict, on_progress=None):
+    def _blob(self, session: Session, desc: dict, on_progress=None, sink=None):
         existed = self.store.blobs.exists(desc["digest"])
-        got = fetch_blob(session, self.ref.path, desc, self.store.blobs, self.store.root, on_progress)
+        got = fetch_blob(session, self.ref.path, desc, self.store.blobs, self.store.root, on_progress, sink)
         if not existed:
             self.added_blobs.append(desc["digest"])
         return got
 
     def _layers(self, session: Session, layers: list[dict], diff_ids: list[str]) -> list[dict]:
-        """Download what is missing, a few at once, each layer unpacked as soon as it is here
+        """Download what is missing, a few at once, each layer unpacked while it arrives
         (layers are separate directories, so their order does not matter); the record's entries."""
         jobs: dict[str, Future | None] = {}
-        with ThreadPoolExecutor(CONCURRENT_DOWNLOADS, thread_name_prefix="pull") as downloads, \
-                ThreadPoolExecutor(CONCURRENT_UNPACKS, thread_name_prefix="unpack") as unpacks:
+        with ThreadPoolExecutor(CONCURRENT_DOWNLOADS, thread_name_prefix="pull") as downloads:
             try:
                 for desc, diff_id in zip(layers, diff_ids):
                     d = desc["digest"]
@@ -196,8 +209,7 @@ class Pull:
                         jobs[d] = None
                         continue
                     self.emit("Pulling fs layer", short(d))
-                    fetched = downloads.submit(self._download, session, desc)
-                    jobs[d] = unpacks.submit(self._unpack, desc, diff_id, fetched)
+                    jobs[d] = downloads.submit(self._layer, session, desc, diff_id)
                     if sum(f is not None for f in jobs.values()) > CONCURRENT_DOWNLOADS:
                         self.emit("Waiting", short(d))
                 return [self._entry(desc, diff_id, jobs[desc["digest"]]) for desc, diff_id in zip(layers, diff_ids)]
@@ -208,36 +220,65 @@ class Pull:
                         f.cancel()
                 raise
 
-    def _download(self, session: Session, desc: dict):
+    def _layer(self, session: Session, desc: dict, diff_id: str) -> int | None:
+        """Download one layer, unpacked (or its diff id computed) as it arrives, committed once
+        verified; its uncompressed size when this pull learnt it."""
         if self.cancelled:
             return None
         d, total = desc["digest"], int(desc.get("size") or 0)
-        blob = self._blob(session, desc, lambda n: self.emit("Downloading", short(d), current=n, total=total))
-        self.emit("Verifying Checksum", short(d))
-        self.emit("Download complete", short(d))
-        return blob
+        sid = short(d)
+        extracting = _every(PROGRESS_EVERY, lambda n: self.emit("Extracting", sid, current=n, total=total))
+        stream = None
+        if not self.store.blobs.exists(d):   # a blob already stored is unpacked from the store
+            stream = StreamedLayer(self.store.layers if self.unpack else None, diff_id)
+            if not stream.start():
+                stream = None                # unpacked already (another image has the layer)
+        try:
+            blob = self._blob(session, desc, lambda n: self.emit("Downloading", sid, current=n, total=total), stream)
+            self.emit("Verifying Checksum", sid)
+            self.emit("Download complete", sid)
+            streamed = stream.finish(total, extracting if self.unpack else None) if stream else None
+            if streamed is None:
+                if stream is not None:   # drop it (and the layer lock it holds) before unpacking the blob
+                    stream.close()
+                    stream = None
+                size = self._unpack_stored(blob, d, diff_id, extracting)
+            else:
+                size = self._commit_streamed(stream, d, diff_id, streamed)
+            if self.unpack:
+                self.emit("Extracting", sid, current=total, total=total)
+            self.emit("Pull complete", sid)
+            return size
+        finally:
+            if stream is not None:
+                stream.close()
 
-    def _unpack(self, desc: dict, diff_id: str, fetched: Future) -> int | None:
-        """Unpack a layer once downloaded; its uncompressed size when this pull unpacked it."""
-        blob = fetched.result()
-        if blob is None:
-            return None
-        d, total = desc["digest"], int(desc.get("size") or 0)
+    def _commit_streamed(self, stream: StreamedLayer, d: str, diff_id: str, streamed: tuple[str, int]) -> int:
+        got, size = streamed
+        if not self.unpack:
+            if got != diff_id:
+                raise DigestMismatch(f"layer {d} does not match the image config: diff id {diff_id}, content {got}")
+            return size
+        try:
+            stream.commit(got)
+        except InvalidArgument as e:
+            raise DigestMismatch(str(e)) from None
+        self.added_layers.append(diff_id)
+        return size
+
+    def _unpack_stored(self, blob, d: str, diff_id: str, extracting: Callable[[int], None]) -> int | None:
+        """Unpack (or check the diff id of) a layer from its stored blob."""
         if not self.unpack:   # left packed until first use; its diff id is checked now all the same
             got, size = compression.digest_of_plain(blob)
             if got != diff_id:
                 raise DigestMismatch(f"layer {d} does not match the image config: diff id {diff_id}, content {got}")
-            self.emit("Pull complete", short(d))
             return size
-        self.emit("Extracting", short(d), current=0, total=total)
         try:
-            _path, size = self.store.layers.unpack(diff_id, blob)   # checks the diff id
+            _path, size = self.store.layers.unpack(diff_id, blob, extracting)   # checks the diff id
         except InvalidArgument as e:
             raise DigestMismatch(str(e)) from None
         if size is not None:
             self.added_layers.append(diff_id)
-        self.emit("Extracting", short(d), current=total, total=total)
-        self.emit("Pull complete", short(d))
         return size
 
     def _entry(self, desc: dict, diff_id: str, fut: Future | None) -> dict:

@@ -252,3 +252,83 @@ def test_docker_manifest_list(registry, engine):
     assert child["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert res["id"] == child["config"]["digest"]
     assert engine.images.inspect(res["id"])["Architecture"] == host_arch()
+
+
+def _push_layers(registry, tmp_path, repo_tag: str, layers: list[bytes], config_patch: dict | None = None) -> str:
+    """Push an OCI image made of these plain layer tars (gzip-compressed here)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    import servers
+
+    layout = servers.OciLayout(tmp_path / f"layout-{repo_tag.replace('/', '-').replace(':', '-')}")
+    cfg = {"architecture": host_arch(), "os": "linux", "config": {"Cmd": ["sh"]}}
+    desc = layout.image(cfg, layers)
+    if config_patch:       # rewrite the config (e.g. a wrong diff id) and the manifest naming it
+        man = json.loads((layout.path / "blobs/sha256" / desc["digest"][7:]).read_bytes())
+        doc = json.loads((layout.path / "blobs/sha256" / man["config"]["digest"][7:]).read_bytes())
+        doc.update(config_patch)
+        raw = json.dumps(doc).encode()
+        man["config"] = dict(man["config"], digest=layout.put(raw), size=len(raw))
+        mraw = json.dumps(man).encode()
+        desc = dict(desc, digest=layout.put(mraw), size=len(mraw))
+    layout.name(desc, "latest")
+    return registry.skopeo_copy(f"oci:{layout.path}:latest", repo_tag, "--preserve-digests")
+
+
+def _tar(members: list[tuple]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, kind, data in members:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 1700000000
+            if kind == "file":
+                ti.size, ti.mode = len(data), 0o644
+                tf.addfile(ti, io.BytesIO(data))
+            else:
+                ti.type, ti.linkname = tarfile.SYMTYPE, data
+                tf.addfile(ti)
+    return buf.getvalue()
+
+
+def test_big_layer_unpacked_while_it_downloads(registry, engine, tmp_path):
+    """Several MB in one layer: unpacked as it streams, Extracting reports bytes of the blob."""
+    data = os.urandom(6 << 20)
+    _push_layers(registry, tmp_path, "stream/big:latest", [_tar([("data/blob.bin", "file", data)]),
+                                                          _tar([("etc/hello", "file", b"hi\n")])])
+    events: list[dict] = []
+    res = engine.images.pull(f"{registry.host}/stream/big:latest", progress=events.append)
+    rec = engine.images.get(res["id"])
+    assert (rec.layer_dirs()[0] / "data" / "blob.bin").read_bytes() == data
+    assert (rec.layer_dirs()[1] / "etc" / "hello").read_bytes() == b"hi\n"
+    sizes = {l["digest"][7:19]: l["blob_size"] for l in rec.layers}
+    extracted = {e["id"]: e["progressDetail"]["current"] for e in events if e["status"] == "Extracting"}
+    assert extracted == sizes                       # the last Extracting of each layer: all its bytes
+    assert rec.layers[0]["size"] > len(data)        # the uncompressed size is recorded
+    assert [e["status"] for e in events if e.get("id") == rec.layers[0]["digest"][7:19]][-1] == "Pull complete"
+    assert not any(n.startswith(".") for n in os.listdir(engine.root.path / "layers"))
+
+
+def test_hostile_layer_from_a_registry_refused_nothing_kept(registry, engine, tmp_path):
+    from engine.errors import UnsafeContent
+
+    evil = _tar([("etc", "link", "/"), ("etc/pwned", "file", b"x")])       # writes through a symlink
+    _push_layers(registry, tmp_path, "stream/evil:latest", [evil])
+    with pytest.raises(UnsafeContent):
+        engine.images.pull(f"{registry.host}/stream/evil:latest")
+    assert not os.path.exists("/pwned")
+    assert store_files(engine.root.path) == {"images/blobs/sha256": [], "images/records": [], "layers": []}
+
+
+def test_layer_not_matching_its_diff_id_refused_nothing_kept(registry, engine, tmp_path):
+    layer = _tar([("etc/hello", "file", b"hi\n")])
+    _push_layers(registry, tmp_path, "stream/wrongdiff:latest", [layer],
+                 {"rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}})
+    with pytest.raises(DigestMismatch) as e:
+        engine.images.pull(f"{registry.host}/stream/wrongdiff:latest")
+    assert "sha256:" + "0" * 64 in str(e.value)
+    assert store_files(engine.root.path) == {"images/blobs/sha256": [], "images/records": [], "layers": []}
+
