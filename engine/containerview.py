@@ -18,7 +18,6 @@ from typing import Any
 
 from engine import values
 from engine.errors import InvalidArgument
-from engine.values import human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -420,9 +419,9 @@ def status_string(st: dict, now: float | None = None) -> str:
     name = state_name(st)
     if name == "restarting" or st.get("Restarting"):
         fin = _ts(st.get("FinishedAt"))
-        return f"Restarting ({int(st.get('ExitCode') or 0)}) {human_duration(now - fin)} ago"
+        return f"Restarting ({int(st.get('ExitCode') or 0)}) {values.human_duration(now - fin)} ago"
     if name in ("running", "paused"):
-        up = "Up " + human_duration(now - _ts(st.get("StartedAt")))
+        up = "Up " + values.human_duration(now - _ts(st.get("StartedAt")))
         if name == "paused":
             return up + " (Paused)"
         h = (st.get("Health") or {}).get("Status")
@@ -440,7 +439,7 @@ def status_string(st: dict, now: float | None = None) -> str:
     fin = _ts(st.get("FinishedAt"))
     if not fin:
         return ""
-    return f"Exited ({int(st.get('ExitCode') or 0)}) {human_duration(now - fin)} ago"
+    return f"Exited ({int(st.get('ExitCode') or 0)}) {values.human_duration(now - fin)} ago"
 
 
 # ----------------------------------------------------------------------------- list & inspect
@@ -598,5 +597,4 @@ def dir_size(path: Path) -> int:
     return total
 
 
-# the list filters live in engine.containerfilters; their names stay importable from here
-from engine.containerfilters import check_filters, label_match, matches  # noqa: E402,F401
+from engine.containerfilters import check_filters, label_match, matches  # noqa: E402,F401 (filters live there)
