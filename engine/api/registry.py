@@ -29,12 +29,18 @@ class RegistryVerbs:
     def pull(self, ref: str, platform: str | None = None, all_tags: bool = False,
              progress: Callable[[dict], None] | None = None) -> dict:
         """``docker pull``: {"ref", "id", "digest", "status"}; progress gets Docker's JSON messages."""
-        from engine.registry import pull as pull_mod
+        result = None
+        if not all_tags:   # nothing to fetch: one HEAD request, httpx never imported (engine.registry.quick)
+            from engine.registry import quick
 
-        if all_tags:
-            result = pull_mod.pull_all_tags(self.store, ref, platform, progress)
-        else:
-            result = pull_mod.pull(self.store, ref, platform, progress)
+            result = quick.up_to_date(self.store, ref, platform, progress)
+        if result is None:
+            from engine.registry import pull as pull_mod
+
+            if all_tags:
+                result = pull_mod.pull_all_tags(self.store, ref, platform, progress)
+            else:
+                result = pull_mod.pull(self.store, ref, platform, progress)
         self._tagged_now((result or {}).get("id"))
         return result
 

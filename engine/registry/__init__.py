@@ -9,29 +9,7 @@ scope), ``retry`` (back-off policy), ``tls`` (system CAs + /etc/docker/certs.d),
 ``session`` (one registry host: scheme, auth, retries, errors in Docker's words),
 ``endpoints`` (docker.io mirrors, sessions shared within a process), ``platforms`` and
 ``manifests`` (media types, index platform selection, digests), ``download`` (verified,
-resumable blob fetches, once per blob), ``pull``, ``upload`` + ``push``, ``search``, ``login``.
+resumable blob fetches, once per blob), ``pull``, ``upload`` + ``push``, ``search``, ``login``,
+``quick`` (the up-to-date check of a pull over the standard library: a warm ``pull`` never
+imports httpx), ``probe`` (http or https for an insecure registry), ``httpstack`` (httpx, lean).
 """
-import sys
-
-
-def _import_http_stack() -> None:
-    """Import httpx without the parts the engine never uses.
-
-    httpx imports its command-line client (click, rich, pygments) and httpcore imports trio
-    (for async code under trio) whenever they are installed: together a few hundred ms of
-    every pull's start-up. Both are hidden for the duration of the import only."""
-    if "httpcore" in sys.modules or "httpx" in sys.modules:
-        return
-    hidden = [m for m in ("httpx._main", "trio") if m not in sys.modules]
-    for m in hidden:
-        sys.modules[m] = None  # type: ignore[assignment]  # makes "import m" raise ImportError
-    try:
-        import httpcore  # noqa: F401
-        import httpx  # noqa: F401
-    finally:
-        for m in hidden:
-            if m in sys.modules and sys.modules[m] is None:
-                del sys.modules[m]
-
-
-_import_http_stack()

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import httpx
 
+from engine.registry.httpstack import httpx
 from engine.errors import RegistryUnreachable, Unauthorized
 from engine.registry import challenge, dockerconfig
 from engine.registry.dockerconfig import Credentials

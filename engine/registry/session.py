@@ -8,15 +8,14 @@ and dropped connections with back-off, and transport failures become typed error
 """
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from typing import Callable, Iterable
 
-import httpx
 
+from engine.registry.httpstack import httpx
 from engine.errors import RegistryError, RegistryTLSError, RegistryUnreachable
-from engine.registry import names, settings as settings_mod, tls
+from engine.registry import names, probe, settings as settings_mod, tls
 from engine.registry.auth import Authenticator
 from engine.registry.dockerconfig import Credentials
 from engine.registry.retry import RetryPolicy
@@ -100,23 +99,13 @@ class Session:
         return self._scheme
 
     def _probe_scheme(self) -> str:
-        """https, or http when an insecure registry does not complete a TLS handshake.
-
-        The probe is one bare handshake (no HTTP client, no CA loading): cheap on loopback."""
+        """https, or http when an insecure registry does not complete a TLS handshake."""
         if not self.insecure:
             return "https"
-        port = self.host.rsplit(":", 1)[1] if self.host.count(":") == 1 or "]:" in self.host else "443"
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         try:
-            with socket.create_connection((names.hostname(self.host), int(port)), timeout=5) as sock:
-                with ctx.wrap_socket(sock, server_hostname=names.hostname(self.host)):
-                    scheme = "https"
-        except ssl.SSLError:
-            scheme = "http"
+            return probe.scheme(self.host)
         except OSError as e:
             raise RegistryUnreachable(f'Get "https://{self.host}/v2/": {_dial_error(e, self.host)}') from None
-        return scheme
 
     def _scheme_changed(self) -> bool:
         """Probe again (a session kept for a while may outlive the server it first met)."""

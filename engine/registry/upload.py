@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-import httpx
 
+from engine.registry.httpstack import httpx
 from engine.errors import DigestMismatch, RegistryError, RegistryUnreachable, Unauthorized
 from engine.registry.session import Session, code_text, registry_error
 

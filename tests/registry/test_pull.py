@@ -332,3 +332,30 @@ def test_layer_not_matching_its_diff_id_refused_nothing_kept(registry, engine, t
     assert "sha256:" + "0" * 64 in str(e.value)
     assert store_files(engine.root.path) == {"images/blobs/sha256": [], "images/records": [], "layers": []}
 
+
+@pytest.mark.parametrize("auth", [None, "htpasswd", "token"])
+def test_warm_pull_in_a_new_process_never_imports_httpx(make_registry, tmp_path, auth):
+    """Nothing to fetch: one HEAD (with Basic or a Bearer token), the HTTP stack left unimported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.api import Engine
+
+    reg = make_registry(auth=auth, fill_images="busybox")
+    if auth == "token":
+        reg.token_server.anonymous_pull = False
+    if auth:
+        from engine.registry import dockerconfig
+        from engine.registry.dockerconfig import Credentials
+
+        dockerconfig.save(reg.host, Credentials(*reg.creds))
+    ref = f"{reg.host}/busybox:latest"
+    root = tmp_path / "root"
+    first = Engine(str(root)).images.pull(ref)
+    code = ("import sys; from engine.api import Engine; r = Engine(sys.argv[1]).images.pull(sys.argv[2]); "
+            "print(r['status'], r['id']); print('httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(root), ref], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"Image is up to date for {ref} {first['id']}", "False"]
