@@ -5,8 +5,8 @@ Makes an image of about 100 MB in 5 layers (random, so incompressible, data made
 pushes it with skopeo to a Debian docker-registry on 127.0.0.1, then times, turn by turn:
 
 * pycompose cold: a fresh data root, ``Engine(root).images.pull(ref)`` in a new Python
-  process (imports included): manifest, 5 verified downloads, layers unpacked (as docker
-  and podman do); and "no unpack": the same with the layers left packed until first use
+  process (imports included): manifest, 5 verified downloads, each layer unpacked while it
+  arrives (as docker and podman unpack); and "no unpack": the same with the layers left packed until first use
   (digests and diff ids still checked), the work skopeo's copy does;
 * ``skopeo copy docker://... dir:DIR`` into a fresh directory (downloads and verifies, no unpack);
 * ``podman pull`` into a fresh storage root (downloads and unpacks) when podman is installed;
@@ -141,10 +141,11 @@ def main() -> int:
                 shutil.rmtree(proot, ignore_errors=True)
                 shutil.rmtree(prun, ignore_errors=True)
             results["pycompose warm (process)"].append(
-                run([sys.executable, "-c", PULL_SNIPPET, str(warm_root), ref, str(REPO)], env))
+                run([sys.executable, "-c", PULL_SNIPPET, str(warm_root), ref, str(REPO)], env,
+                    "pycompose warm (process)"))
             results["pycompose image pull -q, warm"].append(
                 run([sys.executable, "-c", CLI_SNIPPET, str(REPO), "image", "pull", "-q", ref],
-                    dict(env, PYCOMPOSE_ROOT=str(warm_root))))
+                    dict(env, PYCOMPOSE_ROOT=str(warm_root)), "pycompose image pull -q, warm"))
         os.environ["PYCOMPOSE_CONFIG"] = env["PYCOMPOSE_CONFIG"]
         from engine.api import Engine
 
@@ -168,6 +169,8 @@ def main() -> int:
         cpu = f"   cpu {statistics.median(CPU[name]):.3f} s" if name in CPU else ""
         print(f"  {name:28s} {fmt(vals)}{ratio}{cpu}")
     print(f"  (load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  (pycompose ran as {sys.executable} directly, no pyenv shim, PYTHONDONTWRITEBYTECODE unset: "
+          ".pyc files present, as an installed pycompose has them)")
     return 0
 
 
