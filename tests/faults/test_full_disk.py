@@ -20,6 +20,8 @@ from faultkit import REPO, load_busybox
 
 pytestmark = pytest.mark.root
 ARCHIVE = Path("/tmp/pycompose-busybox.tar")  # written by scripts/make-test-image
+# numbered ~1 KiB lines: the slack of the log file's last page is used up at once on a full disk
+PRINTER = 'p=$(printf "%01000d" 0); i=0; while :; do echo "line $i $p"; i=$((i+1)); sleep 0.01; done'
 
 
 @pytest.fixture
@@ -101,7 +103,7 @@ def test_json_log_and_volume_on_a_full_disk(small_root):
     load_busybox(small_root)
     eng = Engine(str(small_root))
     cid = eng.containers.create({"Image": "busybox", "HostConfig": {"NetworkMode": "none"},
-                                 "Cmd": ["sh", "-c", "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.01; done"]})
+                                 "Cmd": ["sh", "-c", PRINTER]})
     # writes into a named volume (on the same disk) until the disk is full: 125 MB into 64 MB
     writer = eng.containers.create({"Image": "busybox", "HostConfig": {"NetworkMode": "none",
                                                                        "Binds": ["bulk:/data"]},
@@ -112,7 +114,7 @@ def test_json_log_and_volume_on_a_full_disk(small_root):
         _wait(lambda: len(list(eng.containers.logs(cid))) > 10)
         eng.containers.start(writer)
         assert eng.containers.wait(writer) == 1  # dd: "No space left on device"
-        time.sleep(0.5)  # the other container goes on printing into a log that cannot grow
+        _wait_stalled(eng.store.log_path(cid))  # the other one goes on printing into a log that cannot grow
         assert eng.supervisor.running_pid() == sup  # the supervisor survived the full disk
         assert eng.containers.inspect(cid)["State"]["Running"]
         before = [e.data for e in eng.containers.logs(cid)]
@@ -124,8 +126,11 @@ def test_json_log_and_volume_on_a_full_disk(small_root):
         assert eng.containers.inspect(writer)["State"]["ExitCode"] == 1
         numbers = [int(e.data.split()[1]) for e in eng.containers.logs(cid)]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)  # in order, no repeats
-        log = (small_root / "run" / "supervisor.log").read_text(errors="replace")
-        assert "is written again" in log and "bytes of output dropped meanwhile" in log, log[-2000:]
+        assert numbers[-1] + 1 > len(numbers)  # lines were dropped while the disk was full
+        sup_log = small_root / "run" / "supervisor.log"
+        _wait(lambda: "is written again" in sup_log.read_text(errors="replace"))
+        log = sup_log.read_text(errors="replace")
+        assert "bytes of output dropped meanwhile" in log, log[-2000:]
         assert "Traceback" not in log, log[-3000:]
         # the stores still load and list only whole things
         assert len(eng.containers.list(all=True)) == 2 and leftovers(small_root) == []
@@ -155,6 +160,18 @@ def test_create_on_a_full_disk_leaves_nothing_listed(small_root):
     cid = eng.containers.create({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}})
     assert [c["Id"] for c in eng.containers.list(all=True)] == [cid]
     eng.containers.remove(cid)
+
+
+def _wait_stalled(path: Path, still: float = 1.0, timeout: float = 60) -> None:
+    """Until ``path`` has not grown for ``still`` seconds (its writer is dropping what it cannot write)."""
+    deadline = time.monotonic() + timeout
+    size, since = path.stat().st_size, time.monotonic()
+    while time.monotonic() - since < still:
+        assert time.monotonic() < deadline, f"{path} kept growing on a full disk"
+        time.sleep(0.1)
+        now = path.stat().st_size
+        if now != size:
+            size, since = now, time.monotonic()
 
 
 def _wait(pred, timeout: float = 60) -> None:
