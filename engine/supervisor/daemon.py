@@ -27,15 +27,16 @@ import traceback
 from typing import Any, Callable
 
 from engine.containers import ContainerStore
-from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.errors import Conflict, InvalidArgument, NotFound
 from engine.state import DataRoot, read_json
 from engine.supervisor import networker, protocol, statewrite
-from engine.supervisor.boot import UNKNOWN_EXIT, BootMixin, adopted_exit_code
+from engine.supervisor.boot import BootMixin
 from engine.supervisor.box import Box, Timer
 from engine.supervisor.events import EventLog, check_event, check_filters, container_event, matches
 from engine.supervisor.logwriter import format_time
-from engine.supervisor.phases import Phases
+from engine.supervisor.exits import ExitMixin
 from engine.supervisor.probes import ProbeMixin
+from engine.supervisor.requests import RequestMixin
 from engine.supervisor.starter import StartMixin
 from engine.supervisor.stdio import StdioMixin
 
@@ -54,9 +55,10 @@ def _rss_kib() -> int:
     return 0
 
 
-class Supervisor(StartMixin, StdioMixin, ProbeMixin, BootMixin):
-    """The loop, the control socket and the container lifecycle; starting (a transaction), stdio,
-    probes and boot-time adoption live in their mixins (engine.supervisor.starter, .stdio, .probes, .boot)."""
+class Supervisor(StartMixin, ExitMixin, RequestMixin, StdioMixin, ProbeMixin, BootMixin):
+    """The loop, the control socket and the container lifecycle; starting (a transaction), exits,
+    the control socket, stdio, probes and boot-time adoption live in their mixins (engine.supervisor.starter,
+    .exits, .requests, .stdio, .probes, .boot)."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = DataRoot(root)
@@ -208,95 +210,24 @@ class Supervisor(StartMixin, StdioMixin, ProbeMixin, BootMixin):
             self.dns = None
             self._dns_failed = True
 
-    # ------------------------------------------------------------------ requests
-    def _on_accept(self, listener: socket.socket) -> None:
-        try:
-            conn, _ = listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        conn.setblocking(False)
-        self.sel.register(conn, selectors.EVENT_READ, self._make_reader(bytearray()))
+    def stop_on_sigterm(self) -> None:
+        """SIGTERM stops the containers and then the daemon, like ``shutdown``; handled in the loop,
+        through a wakeup fd."""
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
 
-    def _make_reader(self, buf: bytearray):
-        def on_read(conn: socket.socket) -> None:
-            try:
-                chunk = conn.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                chunk = b""
-            if not chunk:
-                if buf:  # the client ended its side mid-request
-                    self._reply(conn, {"ok": False, "error": "InvalidArgument",
-                                       "message": "truncated request: the connection ended before its newline"})
-                else:
-                    self._drop(conn)
-                return
-            buf.extend(chunk)
-            if b"\n" not in buf:
-                if len(buf) > protocol.MAX_LINE:
-                    self._reply(conn, {"ok": False, "error": "InvalidArgument",
-                                       "message": f"request too long: over {protocol.MAX_LINE} bytes without a newline"})
-                return
-            line = bytes(buf[:buf.index(b"\n")])
-            self._unwatch(conn)
-            self.sel.register(conn, selectors.EVENT_READ, self._on_hangup)
-            self._dispatch(conn, line)
-        return on_read
+        def on_wakeup(fd: int) -> None:
+            data = os.read(fd, 256)
+            if signal.SIGTERM in data and not self.shutting_down:
+                self.shutting_down = True
+                for box in list(self.boxes.values()):
+                    self._cancel_restart(box)
+                    if box.running:
+                        self._stop(box, None, None)
+                self._maybe_finish_shutdown()
 
-    def _on_hangup(self, conn: socket.socket) -> None:
-        """A client that waits (stop, wait, events) went away: forget it."""
-        try:
-            data = conn.recv(4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._drop(conn)
-
-    def _drop(self, conn: socket.socket) -> None:
-        self._unwatch(conn)
-        self.subscribers.pop(conn, None)
-        for box in self.boxes.values():
-            if conn in box.stop_waiters:
-                box.stop_waiters.remove(conn)
-            box.waiters = [(c, cond) for c, cond in box.waiters if c is not conn]
-        with contextlib.suppress(OSError):
-            conn.close()
-
-    def _send(self, conn: socket.socket, obj: dict) -> bool:
-        data = protocol.encode(obj)
-        try:
-            conn.setblocking(True)
-            conn.settimeout(5)
-            conn.sendall(data)
-            conn.setblocking(False)
-            return True
-        except OSError:
-            self._drop(conn)
-            return False
-
-    def _reply(self, conn: socket.socket, obj: dict) -> None:
-        if self._send(conn, obj):
-            self._drop(conn)
-
-    def _dispatch(self, conn: socket.socket, line: bytes) -> None:
-        try:
-            req = protocol.decode(line)
-            protocol.check_request(req)
-            op = req.get("op")
-            handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
-            if handler is None:
-                raise InvalidArgument(f"unknown supervisor request {op!r}")
-            reply = handler(conn, req)
-        except Exception as e:  # noqa: BLE001 - every failure goes back to the caller as a typed error
-            if not isinstance(e, EngineError):
-                traceback.print_exc()
-            self._reply(conn, protocol.error_reply(e))
-            return
-        if reply is not None:
-            self._reply(conn, dict(reply, ok=True))
+        self.sel.register(wake_r, selectors.EVENT_READ, on_wakeup)
 
     def _box(self, cid: str) -> Box:
         box = self.boxes.get(cid)
@@ -535,146 +466,6 @@ class Supervisor(StartMixin, StdioMixin, ProbeMixin, BootMixin):
                 os.kill(box.pid, signum)
 
     # ------------------------------------------------------------------ exit
-    def _on_exit(self, box: Box) -> None:
-        ph = Phases()
-        code = UNKNOWN_EXIT
-        if not box.adopted:
-            try:
-                wpid, status = os.waitpid(box.pid, os.WNOHANG)
-                if wpid == 0:
-                    return  # not yet reapable: the pidfd will report again
-                code = os.waitstatus_to_exitcode(status)
-                if code < 0:
-                    code = 128 - code
-            except ChildProcessError:
-                pass
-        else:
-            code = adopted_exit_code(box.pid, box.pidfd)
-        self._unwatch(box.pidfd)
-        os.close(box.pidfd)
-        box.pidfd = -1
-        for fd, stream in list(box.outputs.items()):
-            self._read_output(box, fd, stream, drain=True)
-            self._close_output(box, fd, stream)
-        if box.writer is not None:
-            box.writer.close()
-            box.writer = None
-        self._close_stdin_relay(box)
-        self._release_keeper(box)
-        self._stop_health(box)
-        ph.mark("output")
-        if box.kill_timer is not None:
-            box.kill_timer.cancel()
-            box.kill_timer = None
-        detaching = None
-        with contextlib.suppress(Exception):
-            detaching = self._net_submit("detach", record=box.rec)  # in the worker, while we clean up here
-        oom = False
-        if box.cgroup is not None:
-            with contextlib.suppress(Exception):
-                oom = bool(box.cgroup.oom_killed())
-            with contextlib.suppress(Exception):
-                box.cgroup.kill_all(signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                box.cgroup.destroy()
-            box.cgroup = None
-        ph.mark("cgroup")
-        with contextlib.suppress(Exception):
-            self._detach(box.rec, detaching)
-        ph.mark("net-detach")
-        ran_for = time.monotonic() - box.started_mono
-        box.pid, box.paused, box.exit_code = 0, False, code
-        restart, delay = False, 0.0
-        if box.restart is not None and not self.shutting_down and not box.after_exit:
-            restart, delay = box.restart.should_restart(code, box.manual_stop, ran_for)
-        finished = now_iso()
-        if restart:
-            self._set_state(box, Status="restarting", Running=True, Restarting=True, Paused=False, Pid=0,
-                            ExitCode=code, OOMKilled=oom, FinishedAt=finished,
-                            RestartCount=box.restart.restart_count)
-            box.restart_timer = self.call_later(delay, lambda: self._auto_restart(box))
-        else:
-            self._set_state(box, Status="exited", Running=False, Restarting=False, Paused=False, Pid=0,
-                            ExitCode=code, OOMKilled=oom, FinishedAt=finished)
-        ph.mark("state")
-        # Like dockerd: the state is on disk before "die" goes out, so a subscriber that
-        # inspects the container on the event sees it exited (compose's readiness relies on it).
-        if oom:
-            self._publish(container_event("oom", box.rec))
-        self._publish(container_event("die", box.rec, exitCode=code, execDuration=int(ran_for)))
-        if box.stopping_event:
-            box.stopping_event = False
-            self._publish(container_event("stop", box.rec))
-        for conn in box.stop_waiters:
-            self._reply(conn, {"ok": True})
-        box.stop_waiters = []
-        keep = []
-        for conn, cond in box.waiters:
-            if cond == "next-exit" or (cond == "not-running" and not restart):
-                self._reply(conn, {"ok": True, "StatusCode": code})
-            else:
-                keep.append((conn, cond))
-        box.waiters = keep
-        ph.mark("replied")
-        ph.report(f"exit {box.cid[:12]}")
-        after, box.after_exit = box.after_exit, []
-        for fn in after:
-            fn()
-        if not restart and not after and not self.shutting_down and \
-                (box.rec.get("HostConfig") or {}).get("AutoRemove"):
-            self._auto_remove(box)
-        self._maybe_finish_shutdown()
-
-    def _auto_restart(self, box: Box) -> None:
-        box.restart_timer = None
-        if self.shutting_down or box.cid not in self.boxes:
-            return
-        try:
-            self._start(box, auto=True)
-        except Exception as e:  # noqa: BLE001 - a failed restart counts as an exit (policy applies again)
-            code = int(getattr(e, "status", 128) or 128)
-            restart, delay = box.restart.should_restart(code, box.manual_stop, 0.0) if box.restart else (False, 0)
-            if restart:
-                self._set_state(box, RestartCount=box.restart.restart_count, ExitCode=code)
-                box.restart_timer = self.call_later(delay, lambda: self._auto_restart(box))
-            else:
-                self._set_state(box, Status="exited", Running=False, Restarting=False, ExitCode=code,
-                                FinishedAt=now_iso())
-                for conn, cond in box.waiters:
-                    self._reply(conn, {"ok": True, "StatusCode": code})
-                box.waiters = []
-
-    def _cancel_restart(self, box: Box) -> None:
-        if box.restart_timer is not None:
-            box.restart_timer.cancel()
-            box.restart_timer = None
-
-    def _auto_remove(self, box: Box) -> None:
-        """``--rm``: the container goes away once it exits (its anonymous volumes too), like Docker."""
-        rec = box.rec
-        anon: list[str] = []
-        with contextlib.suppress(Exception):
-            from engine import containerview as view
-            from engine.images import ImageStore
-
-            anon = view.anonymous_volumes(rec, ImageStore(self.root).get(rec["Image"]).config)
-        with contextlib.suppress(Exception):
-            self._net("forget", record=rec)
-        self.store.delete(box.cid)
-        self.boxes.pop(box.cid, None)
-        if anon:
-            from engine.volumes import VolumeStore
-
-            vols = VolumeStore(self.root)
-            for name in anon:
-                with contextlib.suppress(Exception):
-                    vols.remove(name, force=False, in_use=lambda n: [])
-        self._publish(container_event("destroy", rec))
-        for conn, cond in box.waiters:
-            self._reply(conn, {"ok": True, "StatusCode": int(self._state(box).get("ExitCode") or 0)})
-        box.waiters = []
-
-    # ------------------------------------------------------------------ exit
     def close(self) -> None:
         self.netw.close()
         if self.dns is not None:
@@ -729,21 +520,7 @@ def main(argv: list[str]) -> int:
         return 0
     sup = Supervisor(root.path)
 
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # handled in the loop, through the wakeup fd
-
-    def on_wakeup(fd: int) -> None:  # SIGTERM: stop containers and exit, like `shutdown`
-        data = os.read(fd, 256)
-        if signal.SIGTERM in data and not sup.shutting_down:
-            sup.shutting_down = True
-            for box in list(sup.boxes.values()):
-                sup._cancel_restart(box)
-                if box.running:
-                    sup._stop(box, None, None)
-            sup._maybe_finish_shutdown()
-
-    sup.sel.register(wake_r, selectors.EVENT_READ, on_wakeup)
+    sup.stop_on_sigterm()
     try:
         sup.reconcile()
         sup.listen()
