@@ -403,23 +403,8 @@ def _volumes_from(mb: _MountBuilder, refs: list[str], container_dir: Path,
             mb.mounts.append(m)
 
 
-def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], container_dir: Path,
-               volumes=None, *, container_pid: Callable[[str], int] | None = None,
-               container_record: Callable[[str], dict] | None = None) -> ContainerSpec:
-    """The ContainerSpec for a Docker ContainerCreate-shaped ``record``.
-
-    ``volumes``: the volume store (``ensure(name) -> Path``, ``seed(name, layers, path)``);
-    ``container_pid(name_or_id) -> pid``: resolves ``container:x`` namespace modes;
-    ``container_record(name_or_id) -> record``: for VolumesFrom (default: the records
-    of this data root, ``container_dir``'s grandparent).
-    """
-    cid = record.get("Id") or ""
-    cfg = record.get("Config") or {}
-    hc = record.get("HostConfig") or {}
-    image = _image_cfg(image_config)
-    layers = [Path(p) for p in layer_dirs]
-    container_dir = Path(container_dir)
-
+def _namespaces(hc: dict, container_pid: Callable[[str], int] | None) -> tuple[Namespaces, str | None, bool]:
+    """(namespaces, where /dev/shm comes from, IPC mode none) of a HostConfig's Pid/Network/UTS/Cgroupns/IpcMode."""
     ns = Namespaces(
         pid=_ns_mode(hc.get("PidMode"), "pid", container_pid),
         ipc=NEW, net=_ns_mode(hc.get("NetworkMode"), "net", container_pid),
@@ -437,7 +422,10 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         shm_source = ns.ipc.replace("/ns/ipc", "/root/dev/shm")
     elif ipc_mode not in ("", "private", "shareable"):
         raise InvalidArgument(f"invalid IPC mode: {ipc_mode}")
+    return ns, shm_source, ipc_none
 
+
+def _hostname(cid: str, cfg: dict, hc: dict, ns: Namespaces) -> str:
     hostname = (cfg.get("Hostname") or "").strip()
     net_mode = str(hc.get("NetworkMode") or "")
     if net_mode.startswith("container:"):
@@ -448,6 +436,28 @@ def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], 
         hostname = socket.gethostname() if ns.net == HOST or ns.uts == HOST else cid[:12]
     if len(hostname) > 64:
         raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
+    return hostname
+
+
+def build_spec(record: dict, image_config: dict | None, layer_dirs: list[Path], container_dir: Path,
+               volumes=None, *, container_pid: Callable[[str], int] | None = None,
+               container_record: Callable[[str], dict] | None = None) -> ContainerSpec:
+    """The ContainerSpec for a Docker ContainerCreate-shaped ``record``.
+
+    ``volumes``: the volume store (``ensure(name) -> Path``, ``seed(name, layers, path)``);
+    ``container_pid(name_or_id) -> pid``: resolves ``container:x`` namespace modes;
+    ``container_record(name_or_id) -> record``: for VolumesFrom (default: the records
+    of this data root, ``container_dir``'s grandparent).
+    """
+    cid = record.get("Id") or ""
+    cfg = record.get("Config") or {}
+    hc = record.get("HostConfig") or {}
+    image = _image_cfg(image_config)
+    layers = [Path(p) for p in layer_dirs]
+    container_dir = Path(container_dir)
+
+    ns, shm_source, ipc_none = _namespaces(hc, container_pid)
+    hostname = _hostname(cid, cfg, hc, ns)
 
     user_str = cfg.get("User") if cfg.get("User") is not None and cfg.get("User") != "" else image.get("User") or ""
     user = resolve_user(str(user_str), layers, [str(g) for g in hc.get("GroupAdd") or []])
