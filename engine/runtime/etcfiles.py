@@ -10,16 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.network.hostfiles import HOSTS_HEADER
 from engine.runtime.spec import HOST, ContainerSpec
 
-DEFAULT_HOSTS = (
-    "127.0.0.1\tlocalhost\n"
-    "::1\tlocalhost ip6-localhost ip6-loopback\n"
-    "fe00::0\tip6-localnet\n"
-    "ff00::0\tip6-mcastprefix\n"
-    "ff02::1\tip6-allnodes\n"
-    "ff02::2\tip6-allrouters\n"
-)
+DEFAULT_HOSTS = HOSTS_HEADER  # the network's /etc/hosts head, for containers without one of its own
 FALLBACK_NAMESERVERS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"  # Docker's defaults
 
 

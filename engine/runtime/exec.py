@@ -10,9 +10,7 @@ its child, as with ``start``.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 
 from engine import sys as ksys
 from engine.errors import Conflict
@@ -130,9 +128,5 @@ def exec_process(target_pid: int, process: ProcessSpec, stdio: tuple[int, int, i
                 hs.raise_failure(failure)
             return pid
         except BaseException:
-            if pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, 0)
+            hs.kill_started(pid)
             raise

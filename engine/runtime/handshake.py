@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import traceback
 
 from engine import sys as ksys
@@ -49,6 +50,16 @@ def read_msg(f) -> dict | None:
         return json.loads(line)
     except ValueError:
         return {"error": f"container setup failed: {line[:200]!r}", "status": 125}
+
+
+def kill_started(pid: int) -> None:
+    """Undo a fork the caller gives up on (its setup failed, or the caller was interrupted):
+    SIGKILL the process if it was reported, and reap it."""
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def raise_failure(msg: dict) -> None:

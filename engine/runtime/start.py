@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import signal
 import socket
 from typing import Callable
 
@@ -233,11 +232,7 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
             console(master)  # only once the command runs: the caller owns it from here
         return pid
     except BaseException:
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        hs.kill_started(pid)
         raise
     finally:
         if warming is not None:

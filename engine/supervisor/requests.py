@@ -13,6 +13,16 @@ from engine.errors import EngineError, InvalidArgument
 from engine.supervisor import protocol
 
 
+def _recv(conn: socket.socket, size: int) -> bytes | None:
+    """What the client sent: b"" once it closed (or the socket failed), None when nothing is there yet."""
+    try:
+        return conn.recv(size)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
+
+
 class RequestMixin:
     """Accept, read, dispatch, reply, drop."""
 
@@ -26,12 +36,9 @@ class RequestMixin:
 
     def _make_reader(self, buf: bytearray):
         def on_read(conn: socket.socket) -> None:
-            try:
-                chunk = conn.recv(65536)
-            except (BlockingIOError, InterruptedError):
+            chunk = _recv(conn, 65536)
+            if chunk is None:
                 return
-            except OSError:
-                chunk = b""
             if not chunk:
                 if buf:  # the client ended its side mid-request
                     self._reply(conn, {"ok": False, "error": "InvalidArgument",
@@ -53,13 +60,7 @@ class RequestMixin:
 
     def _on_hangup(self, conn: socket.socket) -> None:
         """A client that waits (stop, wait, events) went away: forget it."""
-        try:
-            data = conn.recv(4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
+        if _recv(conn, 4096) == b"":
             self._drop(conn)
 
     def _drop(self, conn: socket.socket) -> None:
