@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import sys
 import urllib.parse
 
 from engine.images import reference
@@ -108,7 +109,12 @@ def _fetch_token(params: dict, scope: str, creds) -> str | None:
 
 
 def up_to_date(store: ImageStore, ref_str: str, platform: str | None, progress=None) -> dict | None:
-    """The result of a pull that has nothing to do, or None when the full pull must run."""
+    """The result of a pull that has nothing to do, or None when the full pull must run.
+
+    A process that has the HTTP stack loaded already (a second pull of ``compose up``) uses it:
+    its sessions keep connections and tokens, which this check would ask for again."""
+    if "engine.registry.session" in sys.modules:
+        return None
     ref = reference.parse(ref_str)
     candidates = _local_candidates(store, ref.name)
     if not candidates:
