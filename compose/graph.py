@@ -87,15 +87,17 @@ class ServiceGraph:
 
     # ------------------------------------------------------------------ closures (plain edges, no networkx)
 
-    def closure(self, names: Iterable[str]) -> set[str]:
-        """``names`` (those the project defines) and everything they need, transitively."""
+    def closure(self, names: Iterable[str], edges: dict | None = None) -> set[str]:
+        """``names`` (those the project defines) and everything they need, transitively (or,
+        given ``dependents_map()`` as ``edges``, everything that needs them)."""
+        edges = self.edges if edges is None else edges
         want: set[str] = set()
-        stack = [n for n in names if n in self.edges]
+        stack = [n for n in names if n in edges]
         while stack:
             name = stack.pop()
             if name not in want:
                 want.add(name)
-                stack.extend(self.edges[name])
+                stack.extend(edges[name])
         return want
 
     def in_model_order(self, names: Iterable[str]) -> list[str]:
@@ -191,19 +193,11 @@ class ServiceGraph:
 
     def with_dependencies(self, names: Iterable[str]) -> list[str]:
         """``names`` plus everything they need, transitively, in start order (``up SERVICE``)."""
-        wanted: set[str] = set()
-        for name in self._known(names):
-            wanted.add(name)
-            wanted |= _nx().descendants(self.graph, name)
-        return self.start_order(wanted)
+        return self.start_order(self.closure(self._known(names)))
 
     def with_dependents(self, names: Iterable[str]) -> list[str]:
         """``names`` plus every service that needs them, transitively, in stop order (``stop SERVICE``)."""
-        wanted: set[str] = set()
-        for name in self._known(names):
-            wanted.add(name)
-            wanted |= _nx().ancestors(self.graph, name)
-        return self.stop_order(wanted)
+        return self.stop_order(self.closure(self._known(names), self.dependents_map()))
 
     def start_order(self, subset: Iterable[str] | None = None) -> list[str]:
         """Dependencies before dependents; ties by name. ``subset`` restricts the result to those services."""
