@@ -225,6 +225,18 @@ def print_inspected(refs: Iterable[str], inspect: Callable[[str], dict], fmt: st
     return missing
 
 
+def print_prune_report(report: dict, key: str, title: str) -> int:
+    """docker's prune output: what ``report[key]`` lists under ``title:``, then the space reclaimed."""
+    deleted = report.get(key) or []
+    if deleted:
+        print(f"{title}:")
+        for item in deleted:
+            print(item)
+        print()
+    print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    return 0
+
+
 def key_values(items: Iterable[str], what: str, expected: str = "expected key=value") -> dict[str, str]:
     """``--label k=v`` / ``--opt k=v`` flags as a dict; an item without a key is refused."""
     out = {}

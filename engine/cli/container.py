@@ -313,14 +313,7 @@ def _prune(args) -> int:
     if not args.force and not common.confirm("WARNING! This will remove all stopped containers."):
         return 0
     report = eng.containers.prune(common.parse_filters(args.filter))
-    deleted = report.get("ContainersDeleted") or []
-    if deleted:
-        print("Deleted Containers:")
-        for cid in deleted:
-            print(cid)
-        print()
-    print(f"Total reclaimed space: {common.human_size(report.get('SpaceReclaimed') or 0)}")
-    return 0
+    return common.print_prune_report(report, "ContainersDeleted", "Deleted Containers")
 
 
 def _wait(args) -> int:

@@ -160,14 +160,7 @@ def builder(args) -> int:
             return 0
     keep = parse_size(args.keep_storage) if args.keep_storage else None
     report = images.prune_build_cache(all=args.all, filters=filters, keep_storage=keep)
-    deleted = report.get("CachesDeleted") or []
-    if deleted:
-        print("Deleted build cache objects:")
-        for d in deleted:
-            print(d)
-        print()
-    print(f"Total reclaimed space: {common.human_size(report.get('SpaceReclaimed') or 0)}")
-    return 0
+    return common.print_prune_report(report, "CachesDeleted", "Deleted build cache objects")
 
 
 def _du(images, verbose: bool) -> int:

@@ -106,11 +106,4 @@ def _prune(args) -> int:
         if not common.confirm(f"WARNING! This will remove {what} not used by at least one container."):
             return 0
     report = volumes.prune(filters, all=args.all)
-    deleted = report.get("VolumesDeleted") or []
-    if deleted:
-        print("Deleted Volumes:")
-        for name in deleted:
-            print(name)
-        print()
-    print(f"Total reclaimed space: {common.human_size(report.get('SpaceReclaimed') or 0)}")
-    return 0
+    return common.print_prune_report(report, "VolumesDeleted", "Deleted Volumes")
