@@ -36,38 +36,26 @@ class Store:
 
     # networks
     def networks(self) -> list[dict]:
-        out = []
-        for p in sorted(self.dir.glob("*.json")):
-            rec = read_json(p)
-            if rec:
-                out.append(rec)
-        return out
+        return _records(self.dir)
 
     def save_network(self, rec: dict) -> None:
         write_json(self.dir / f"{rec['Id']}.json", rec)
 
     def delete_network(self, net_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.dir / f"{net_id}.json")
+        _unlink(self.dir / f"{net_id}.json")
 
     # endpoints
     def endpoint(self, cid: str) -> dict | None:
         return read_json(self.ep_dir / f"{cid}.json")
 
     def endpoints(self) -> list[dict]:
-        out = []
-        for p in sorted(self.ep_dir.glob("*.json")):
-            rec = read_json(p)
-            if rec:
-                out.append(rec)
-        return out
+        return _records(self.ep_dir)
 
     def save_endpoint(self, rec: dict) -> None:
         _replace(self.ep_dir / f"{rec['Id']}.json", json.dumps(rec, indent=1) + "\n")
 
     def delete_endpoint(self, cid: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.ep_dir / f"{cid}.json")
+        _unlink(self.ep_dir / f"{cid}.json")
 
     # change counter for the DNS server
     def bump(self) -> None:
@@ -90,6 +78,16 @@ class Store:
 
     def set_applied_rules(self, script: str) -> None:
         _replace(self.dir / "nft.applied", script)
+
+
+def _records(directory: Path) -> list[dict]:
+    """Every record stored in ``directory`` (one JSON file each), in file name order; unreadable ones skipped."""
+    return [rec for rec in (read_json(p) for p in sorted(directory.glob("*.json"))) if rec]
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _replace(path: Path, text: str) -> None:
