@@ -15,7 +15,6 @@ follow. Input goes the other way:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import select
@@ -28,7 +27,6 @@ import tty as _tty
 
 from engine.errors import EngineError
 
-SYS_PIDFD_GETFD = 438  # x86_64 and aarch64 (generic syscall table)
 
 
 def _fdinfo(pid: int, fd: int | str) -> dict[str, str]:
@@ -41,19 +39,6 @@ def _fdinfo(pid: int, fd: int | str) -> dict[str, str]:
     except OSError:
         pass
     return out
-
-
-def _pidfd_getfd(pid: int, target_fd: int) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(pid)
-    try:
-        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"pidfd_getfd: {os.strerror(err)}")
-        return fd
-    finally:
-        os.close(pidfd)
 
 
 def console_master(supervisor_pid: int, container_pid: int) -> int:
@@ -72,7 +57,9 @@ def console_master(supervisor_pid: int, container_pid: int) -> int:
             continue
         info = _fdinfo(supervisor_pid, fd)
         if info.get("tty-index") == index and info.get("mnt_id") == mnt:
-            return _pidfd_getfd(supervisor_pid, int(fd))
+            from engine import sys as ksys
+
+            return ksys.pidfd_getfd(supervisor_pid, int(fd))
     raise EngineError("cannot attach: the container's terminal is not held by the supervisor")
 
 

@@ -23,26 +23,11 @@ import subprocess
 import traceback
 from pathlib import Path
 
+from engine import sys as ksys
 from engine.state import read_json, write_json
 from engine.supervisor.box import Box
 
 KEEPER = "pycompose-supervisor-tty"
-SYS_PIDFD_GETFD = 438  # the same number on x86_64 and aarch64
-
-
-def pidfd_getfd(pid: int, target_fd: int) -> int:
-    """A duplicate of file descriptor ``target_fd`` of process ``pid`` (root; Linux 5.6+)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(pid)
-    try:
-        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"pidfd_getfd: {os.strerror(err)}")
-        os.set_inheritable(fd, False)
-        return fd
-    finally:
-        os.close(pidfd)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -120,7 +105,7 @@ class StdioMixin:
         if not pid or not _is_keeper(pid, box.cid):
             return None
         try:
-            fd = pidfd_getfd(pid, int(info["fd"]))
+            fd = ksys.pidfd_getfd(pid, int(info["fd"]))
         except (OSError, KeyError, ValueError):
             return None
         box.keeper_pid, box.keeper_is_child = pid, False

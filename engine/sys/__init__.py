@@ -115,6 +115,7 @@ _SYSCALLS = {
     # name: (x86_64, aarch64)
     "pivot_root": (155, 41),
     "pidfd_open": (434, 434),
+    "pidfd_getfd": (438, 438),
     "capget": (125, 90),
     "capset": (126, 91),
     "open_tree": (428, 428),
@@ -273,6 +274,17 @@ def setgroups(gids: list[int]) -> None:
 
 def pidfd_open(pid: int, flags: int = 0) -> int:
     return _check(_libc.syscall(_nr("pidfd_open"), pid, flags), "pidfd_open", pid)
+
+
+def pidfd_getfd(pid: int, target_fd: int) -> int:
+    """A duplicate of file descriptor ``target_fd`` of process ``pid`` (root; Linux 5.6+), close-on-exec."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        fd = _check(_libc.syscall(_nr("pidfd_getfd"), pidfd, target_fd, 0), "pidfd_getfd")
+        os.set_inheritable(fd, False)
+        return fd
+    finally:
+        os.close(pidfd)
 
 
 def mknod(path: str, mode: int, major: int, minor: int) -> None:
