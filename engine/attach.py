@@ -82,20 +82,23 @@ def run_interactive(eng, cid: str, tty: bool, stdin: bool, history: bool = True)
     if tty and stdin and pid:
         return _relay_tty(eng, cid, pid, since)
     if stdin and pid:
-        feeder = threading.Thread(target=_feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo",), daemon=True)
+        feeder = threading.Thread(target=feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo",), daemon=True)
         feeder.start()
     _stream_output(eng, cid, since)
     return eng.containers.wait(cid)
 
 
-def _feed_fifo(path) -> None:
-    """Copy our stdin into the container's stdin FIFO until our stdin ends."""
+def feed_fifo(path, ended: threading.Event | None = None) -> None:
+    """Copy our stdin into the container's stdin FIFO until our stdin ends (or ``ended`` is set:
+    then stdin is polled, so the copy stops when the container does)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
         return
     try:
-        while True:
+        while ended is None or not ended.is_set():
+            if ended is not None and not select.select([0], [], [], 0.2)[0]:
+                continue
             data = os.read(0, 65536)
             if not data:
                 break

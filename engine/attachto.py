@@ -104,7 +104,9 @@ def attach(eng, rec: dict, stdin: bool = True, detach_keys: str | None = None, s
         if use_stdin and tty:
             stack.enter_context(_tty_input(eng, rec, keys, detached, ended))
         elif use_stdin:
-            threading.Thread(target=_feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo", ended),
+            from engine.attach import feed_fifo
+
+            threading.Thread(target=feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo", ended),
                              daemon=True).start()
         if sig_proxy and not tty:
             stack.enter_context(_proxy_signals(eng, cid))
@@ -127,27 +129,6 @@ def _pump_output(eng, cid: str, since: float, ended: threading.Event) -> None:
         pass
     finally:
         ended.set()
-
-
-def _feed_fifo(path, ended: threading.Event) -> None:
-    """Our stdin into the container's stdin FIFO until either ends."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        while not ended.is_set():
-            r, _, _ = select.select([0], [], [], 0.2)
-            if not r:
-                continue
-            data = os.read(0, 65536)
-            if not data:
-                break
-            os.write(fd, data)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
