@@ -13,3 +13,5 @@ resumable blob fetches, once per blob), ``pull``, ``upload`` + ``push``, ``searc
 ``quick`` (the up-to-date check of a pull over the standard library: a warm ``pull`` never
 imports httpx), ``probe`` (http or https for an insecure registry), ``httpstack`` (httpx, lean).
 """
+
+__all__: list[str] = []  # a package of modules: callers reach it through engine.api (Images.pull/push/search, Engine.login)
