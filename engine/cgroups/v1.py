@@ -120,6 +120,17 @@ class CgroupV1(Cgroup):
     def thaw(self) -> None:
         self._freezer("THAWED")
 
+    def kill_all(self, sig: int = 9) -> None:
+        """Signal every process, the group frozen meanwhile (as runc does on v1): a group that keeps
+        forking would otherwise outrun one pass over cgroup.procs with children it made after the read."""
+        if "freezer" not in self._paths:
+            return super().kill_all(sig)
+        self.freeze()
+        try:
+            super().kill_all(sig)
+        finally:
+            self.thaw()
+
     def _freezer(self, state: str) -> None:
         f = self._paths["freezer"] / "freezer.state"
         deadline = time.monotonic() + 5

@@ -55,7 +55,7 @@ def test_probe_timeout_counts_as_failure(eng, make):
     eng.containers.start(cid)
     wait_for_action(eng, cid, lambda a: a == "health_status: unhealthy", t0)
     res = eng.containers.inspect(cid)["State"]["Health"]["Log"][-1]
-    assert res["ExitCode"] == -1 and res["Output"] == "Health check exceeded timeout (0.2s)"
+    assert res["ExitCode"] == -1 and res["Output"] == "Health check exceeded timeout (200ms)"
     eng.containers.stop(cid, timeout=0)
 
 

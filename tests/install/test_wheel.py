@@ -53,7 +53,7 @@ def test_installed_package_ships_its_data_and_bytecode(installed):
     assert not (site / "compose" / "loader" / "compose-spec.json").is_symlink()
     # pip compiles at install, so no command pays for compiling on start-up
     assert list((site / "compose" / "cli" / "__pycache__").glob("main.*.pyc"))
-    assert list((site / "engine" / "__pycache__").glob("api.*.pyc"))
+    assert list((site / "engine" / "__pycache__").glob("errors.*.pyc"))
     r = subprocess.run([str(installed / "pycompose"), "--version"], capture_output=True, text=True,
                        cwd="/", env=_clean_env())
     assert r.returncode == 0 and "pycompose" in r.stdout.lower(), r.stdout + r.stderr
