@@ -27,7 +27,11 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666,mode=620,gid=5 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
+# a checkout under /tmp (CI clones anywhere) stays visible under the guest's own /tmp: held at
+# /run/repo first, then bound back at its path once the tmpfs is on /tmp
+case "$VM_REPO" in /tmp/*) mkdir -p /run/repo && mount --bind "$VM_REPO" /run/repo ;; esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+case "$VM_REPO" in /tmp/*) mkdir -p "$VM_REPO" && mount --bind /run/repo "$VM_REPO" ;; esac
 mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup
 mkdir -p /tmp/results
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /tmp/results || { say "no results dir"; finish 3; }
