@@ -202,7 +202,7 @@ def bench_ours(root: Path, n: int, count: int, runc_once=None) -> dict:
             eng.containers.remove(cid, force=True)
         res["remove_many_s"] = time.perf_counter() - t0
     finally:
-        for cid in eng.store.ids():
+        for cid in [c["Id"] for c in eng.containers.list(all=True)]:
             try:
                 eng.containers.remove(cid, force=True, volumes=True)
             except Exception:  # noqa: BLE001

@@ -43,8 +43,8 @@ PULL_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api im
                 "Engine(sys.argv[1]).images.pull(sys.argv[2])")
 CLI_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[1]); from compose.cli.main import main; "
                "sys.exit(main(sys.argv[2:]))")
-PACKED_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.api import Engine; "
-                  "from engine.registry.pull import pull; pull(Engine(sys.argv[1]).images.store, sys.argv[2], unpack=False)")
+PACKED_SNIPPET = ("import sys; sys.path.insert(0, sys.argv[3]); from engine.images import ImageStore; "
+                  "from engine.registry.pull import pull; pull(ImageStore(sys.argv[1]), sys.argv[2], unpack=False)")
 
 
 def make_layout(path: Path, mb: int, layers: int) -> servers.OciLayout:

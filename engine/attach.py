@@ -24,6 +24,7 @@ import termios
 import threading
 import time
 import tty as _tty
+from pathlib import Path
 
 from engine.errors import EngineError
 
@@ -70,8 +71,9 @@ def _stream_output(eng, cid: str, since: float | None = None) -> None:
         (out if e.stream == "stdout" else err).flush()
 
 
-def run_interactive(eng, cid: str, tty: bool, stdin: bool, history: bool = True) -> int:
+def run_interactive(eng, cid: str, tty: bool, stdin: bool, history: bool = True, *, stdin_fifo: Path) -> int:
     """Start ``cid`` (a no-op when it runs) and relay until it exits; returns its exit code.
+    ``stdin_fifo``: the container's stdin FIFO (in its record dir), fed from our stdin.
 
     ``history=False`` relays only output from now on (``attach`` to a running container): from
     the moment of the call, so a reply to input we send is never missed."""
@@ -82,7 +84,7 @@ def run_interactive(eng, cid: str, tty: bool, stdin: bool, history: bool = True)
     if tty and stdin and pid:
         return _relay_tty(eng, cid, pid, since)
     if stdin and pid:
-        feeder = threading.Thread(target=feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo",), daemon=True)
+        feeder = threading.Thread(target=feed_fifo, args=(stdin_fifo,), daemon=True)
         feeder.start()
     _stream_output(eng, cid, since)
     return eng.containers.wait(cid)

@@ -20,6 +20,7 @@ import termios
 import threading
 import time
 import tty as _tty
+from pathlib import Path
 
 from engine.errors import Conflict, EngineError, InvalidArgument
 
@@ -88,8 +89,10 @@ def _check_state(rec: dict) -> None:
         raise Conflict("You cannot attach to a stopped container, start it first")
 
 
-def attach(eng, rec: dict, stdin: bool = True, detach_keys: str | None = None, sig_proxy: bool = True) -> int | None:
-    """Relay until the container exits (its exit code) or the detach keys are typed (None)."""
+def attach(eng, rec: dict, stdin: bool = True, detach_keys: str | None = None, sig_proxy: bool = True, *,
+           stdin_fifo: Path) -> int | None:
+    """Relay until the container exits (its exit code) or the detach keys are typed (None);
+    ``stdin_fifo``: the container's stdin FIFO (in its record dir), fed from our stdin."""
     _check_state(rec)
     keys = parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS)
     cfg = rec.get("Config") or {}
@@ -106,7 +109,7 @@ def attach(eng, rec: dict, stdin: bool = True, detach_keys: str | None = None, s
         elif use_stdin:
             from engine.attach import feed_fifo
 
-            threading.Thread(target=feed_fifo, args=(eng.store.dir(cid) / "stdin.fifo", ended),
+            threading.Thread(target=feed_fifo, args=(stdin_fifo, ended),
                              daemon=True).start()
         if sig_proxy and not tty:
             stack.enter_context(_proxy_signals(eng, cid))

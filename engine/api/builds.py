@@ -18,7 +18,7 @@ def __getattr__(name: str):
 
 
 class BuildVerbs:
-    """The build verbs of ``Images`` (``self.store``: the image store, ``self.engine``: the Engine)."""
+    """The build verbs of ``Images`` (``self._store``: the image store, ``self._engine``: the Engine)."""
 
     def build(self, context: str | os.PathLike | BinaryIO, dockerfile: str | None = None,
               dockerfile_inline: str | None = None, tags: list[str] = (), target: str | None = None,
@@ -39,20 +39,20 @@ class BuildVerbs:
                             pull=pull, network=network, extra_hosts=list(extra_hosts or []), shm_size=shm_size,
                             additional_contexts=dict(additional_contexts or {}), secrets=dict(secrets or {}),
                             cache_from=list(cache_from or []), cache_to=list(cache_to or []), platform=platform)
-        return build(self, opts, progress)
+        return build(self._store, self, opts, progress)
 
     def prune_build_cache(self, all: bool = False, filters: dict[str, list[str]] | None = None,
                           keep_storage: int | None = None) -> dict:
         """``docker builder prune``: {"CachesDeleted": [...], "SpaceReclaimed": N}."""
         from engine.build.prune import prune
 
-        return prune(self.engine.root, self.store, all=all, filters=filters, keep_storage=keep_storage)
+        return prune(self._engine.root, self._store, all=all, filters=filters, keep_storage=keep_storage)
 
     def build_cache_usage(self) -> list[dict]:
         """``docker builder du``: one dict per cache record (ID, Type, Size, Shared, InUse, LastUsedAt, ...)."""
         from engine.build.prune import usage
 
-        return usage(self.engine.root, self.store)
+        return usage(self._engine.root, self._store)
 
 
 def build_progress_renderer(mode: str | None = "auto", out: Any = None) -> Callable[[dict], None]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from engine import containerview as view
 from engine.api._events import container_event as _event
@@ -34,30 +34,43 @@ def stats_figures(sample: dict) -> dict:
             "block_io": procinfo.block_io(sample)}
 
 
+def _error_of(line: dict) -> EngineError:
+    """The typed error a ``remove_many`` line reports (NotFound, Conflict, ...; EngineError otherwise)."""
+    from engine import errors
+
+    cls = getattr(errors, str(line.get("kind") or ""), None)
+    if not (isinstance(cls, type) and issubclass(cls, EngineError)):
+        cls = EngineError
+    try:
+        return cls(str(line.get("error") or "removal failed"))
+    except TypeError:  # an error class with other arguments
+        return EngineError(str(line.get("error") or "removal failed"))
+
+
 class Containers:
     """Docker's container verbs over the records on disk and the supervisor."""
 
     def __init__(self, engine: Engine):
-        self.engine = engine
-        self.store = engine.store
+        self._engine = engine
+        self._store = engine._store
 
     # ---- records
     def record(self, ref: str) -> dict:
         """The config record merged with the live state (``State`` key)."""
-        rec = self.store.get(ref)
+        rec = self._store.get(ref)
         for _ in range(2):  # again once the supervisor was revived (Engine.revive)
             try:
-                rec["State"] = self.store.state(rec["Id"])
+                rec["State"] = self._store.state(rec["Id"])
             except NotFound:
                 rec["State"] = {}
-            if not self.engine.revive([rec["State"]]):
+            if not self._engine.revive([rec["State"]]):
                 break
         return rec
 
     def _image(self, rec: dict):
         """The image record of a container, or None when the image was removed meanwhile (forced)."""
         try:
-            return self.engine.images.get(rec.get("Image") or "")
+            return self._engine.images.get(rec.get("Image") or "")
         except NotFound:
             return None
 
@@ -68,7 +81,7 @@ class Containers:
         image_ref = body.get("Image")
         if not image_ref:
             raise InvalidArgument("No image specified")
-        img = self.engine.images.get(image_ref)  # NotFound: "No such image: x"
+        img = self._engine.images.get(image_ref)  # NotFound: "No such image: x"
         config, host_config, net_config = view.split_create_body(body, img.config)
         view.validate_create(config, host_config, net_config, img.config)
         self._check_networks(host_config, net_config)
@@ -81,21 +94,21 @@ class Containers:
             "HostConfig": host_config,
             "NetworkingConfig": net_config,
         }
-        cid = self.store.create(record, name=name)
+        cid = self._store.create(record, name=name)
         # Config.Hostname stays "" on disk (one write less: each costs an fsync); the runtime, the
         # network layer and inspect all read "" as the id's first 12 hex digits, like Docker's default.
         rec = dict(record, Id=cid, Name="/" + name.lstrip("/") if name else "")
         try:
             for vol in view.anonymous_volumes(rec, img.config):
-                self.engine.volumes.store.ensure(vol, {"com.docker.volume.anonymous": ""})
+                self._engine.volumes._store.ensure(vol, {"com.docker.volume.anonymous": ""})
             for vol, _, _ in view.named_volumes(rec):
-                self.engine.volumes.store.ensure(vol)  # docker creates named volumes at create
+                self._engine.volumes._store.ensure(vol)  # docker creates named volumes at create
         except BaseException:
-            self.store.delete(cid)
+            self._store.delete(cid)
             raise
         if not name:
-            rec = self.store.get(cid)
-        self.engine.notify(_event("create", rec))
+            rec = self._store.get(cid)
+        self._engine.notify(_event("create", rec))
         return cid
 
     def _check_networks(self, hc: dict, net: dict) -> None:
@@ -105,7 +118,7 @@ class Containers:
         for key in ("NetworkMode", "PidMode", "IpcMode"):
             v = str(hc.get(key) or "")
             if v.startswith("container:"):
-                self.store.resolve(v.split(":", 1)[1])  # "No such container: x"
+                self._store.resolve(v.split(":", 1)[1])  # "No such container: x"
         if not (mode in ("bridge", "host", "none", "default") or mode.startswith("container:")):
             wanted.add(mode)
         wanted -= {"bridge", "host", "none", "default"}
@@ -133,7 +146,7 @@ class Containers:
             bindings = {key: [dict(b or {}, HostIp=(b or {}).get("HostIp") or default_ip) for b in (binds or [{}])]
                         for key, binds in (hc.get("PortBindings") or {}).items()}
             hc = dict(hc, PortBindings=bindings)
-        self.engine.networks.manager.check_ports(hc, config.get("ExposedPorts"))
+        self._engine.networks._manager.check_ports(hc, config.get("ExposedPorts"))
 
     def _host_binding_ip(self, network: str) -> str:
         """The ``com.docker.network.bridge.host_binding_ipv4`` option of network ``network``, if any."""
@@ -152,7 +165,17 @@ class Containers:
             raise Conflict("cannot start a paused container, try unpause instead")
         if st.get("Running") and not st.get("Restarting"):
             return  # docker start on a running container is a no-op
-        self.engine.supervisor.start(rec["Id"])
+        self._engine.supervisor.start(rec["Id"])
+
+    def start_many(self, refs: list[str]) -> dict[str, EngineError]:
+        """Start several containers with one supervisor request (compose up's batch), each as ``start``
+        would (a running one is left alone, a paused one refused); returns the error of each ref
+        that did not start, by ref: the others run. No record is read here: the supervisor finds
+        each by id, name or prefix and knows what runs."""
+        refs = list(refs)
+        if not refs:
+            return {}
+        return self._engine.supervisor.start_many(refs)
 
     def attach(self, ref: str, tty: bool = False, stdin: bool = True, history: bool = True) -> int:
         """Start ``ref`` and relay our stdin (and terminal, with ``tty``) and its output until it
@@ -164,11 +187,12 @@ class Containers:
         from engine import attach as _attach
 
         rec = self.record(ref)
-        return _attach.run_interactive(self.engine, rec["Id"], tty=tty, stdin=stdin, history=history)
+        return _attach.run_interactive(self._engine, rec["Id"], tty=tty, stdin=stdin, history=history,
+                                       stdin_fifo=self._store.dir(rec["Id"]) / "stdin.fifo")
 
     def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         rec = self.record(ref)
-        self.engine.supervisor.stop(rec["Id"], timeout=timeout, signal=signal)
+        self._engine.supervisor.stop(rec["Id"], timeout=timeout, signal=signal)
 
     def kill(self, ref: str, signal: str | int = "SIGKILL") -> None:
         rec = self.record(ref)
@@ -176,11 +200,11 @@ class Containers:
         st = rec["State"]
         if not st.get("Running"):
             raise Conflict(f"cannot kill container: {ref}: container {rec['Id']} is not running")
-        self.engine.supervisor.kill(rec["Id"], sig)
+        self._engine.supervisor.kill(rec["Id"], sig)
 
     def restart(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
         rec = self.record(ref)
-        self.engine.supervisor.restart(rec["Id"], timeout=timeout, signal=signal)
+        self._engine.supervisor.restart(rec["Id"], timeout=timeout, signal=signal)
 
     def pause(self, ref: str) -> None:
         rec = self.record(ref)
@@ -189,13 +213,13 @@ class Containers:
             raise Conflict(f"Container {rec['Id']} is not running")
         if st.get("Paused"):
             raise Conflict(f"Container {rec['Id']} is already paused")
-        self.engine.supervisor.pause(rec["Id"])
+        self._engine.supervisor.pause(rec["Id"])
 
     def unpause(self, ref: str) -> None:
         rec = self.record(ref)
         if not rec["State"].get("Paused"):
             raise Conflict(f"Container {rec['Id']} is not paused")
-        self.engine.supervisor.unpause(rec["Id"])
+        self._engine.supervisor.unpause(rec["Id"])
 
     def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> int:
         """Block until the container meets ``condition``; returns its exit code (Docker's StatusCode)."""
@@ -203,22 +227,22 @@ class Containers:
             raise InvalidArgument(f"invalid condition: \"{condition}\"")
         rec = self.record(ref)
         if condition == "not-running" and not rec["State"].get("Running"):
-            if not (self.engine.supervisor_running() and rec["State"].get("Restarting")):
+            if not (self._engine.supervisor_running() and rec["State"].get("Restarting")):
                 return int(rec["State"].get("ExitCode") or 0)
-        return int(self.engine.supervisor.wait(rec["Id"], condition, timeout))
+        return int(self._engine.supervisor.wait(rec["Id"], condition, timeout))
 
     def rename(self, ref: str, new_name: str) -> None:
         """Give a container a new name (unique, validated like at create)."""
         from engine.containers import NAME_RE
 
-        rec = self.store.get(ref)
+        rec = self._store.get(ref)
         if not NAME_RE.match(new_name):
             raise InvalidArgument(f'Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
         full = "/" + new_name.lstrip("/")
         if rec["Name"] == full:
             raise Conflict(f'Renaming a container with the same name as its current name')
-        with self.engine.root.lock("containers"):
-            for other in self.store.records():
+        with self._engine.root.lock("containers"):
+            for other in self._store.records():
                 if other.get("Name") == full:
                     raise Conflict(f'Conflict. The container name "{full}" is already in use by container '
                                    f'"{other["Id"]}". You have to remove (or rename) that container to be able '
@@ -228,10 +252,10 @@ class Containers:
             def _set(r: dict) -> None:
                 r["Name"] = full
 
-            rec = self.store.update_config(rec["Id"], _set)
+            rec = self._store.update_config(rec["Id"], _set)
             # the embedded DNS follows the network state: the new name answers at once, the old one not
-            self.engine.networks.manager.rename(rec["Id"], full)
-        self.engine.notify(_event("rename", rec, oldName=old))
+            self._engine.networks._manager.rename(rec["Id"], full)
+        self._engine.notify(_event("rename", rec, oldName=old))
 
     # ---- remove
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
@@ -247,17 +271,17 @@ class Containers:
                                    "removal or force remove")
                 raise Conflict(f"cannot remove container \"{rec['Name']}\": container is running: "
                                "stop the container before removing or force remove")
-            self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
-        elif self.engine.supervisor_running() and st.get("Status") not in ("created", "exited", "dead"):
-            self.engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
+            self._engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
+        elif self._engine.supervisor_running() and st.get("Status") not in ("created", "exited", "dead"):
+            self._engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
         anon = view.anonymous_volumes(rec)  # Config.Volumes holds the image's too (merged at create)
         self._forget_endpoint(rec)
-        self.store.delete(cid)
+        self._store.delete(cid)
         if volumes:
             for name in anon:
                 with contextlib.suppress(NotFound, Conflict):
-                    self.engine.volumes.store.remove(name, force=False, in_use=self.engine.volumes.users)
-        self.engine.notify(_event("destroy", rec))
+                    self._engine.volumes.remove(name)
+        self._engine.notify(_event("destroy", rec))
 
     def _forget_endpoint(self, rec: dict) -> None:
         """Drop the container's network membership. An endpoint the supervisor already released
@@ -281,7 +305,55 @@ class Containers:
                     store.delete_endpoint(cid)
                     return
         with contextlib.suppress(Exception):
-            self.engine.networks.manager.forget(rec)
+            self._engine.networks._manager.forget(rec)
+
+    def remove_many(self, waves: list[list[str]], timeouts: dict[str, int | None] | None = None,
+                    volumes: bool = False, progress: Callable[[str, str], None] | None = None,
+                    ) -> dict[str, EngineError]:
+        """Stop and remove many containers at once (``compose down``): the containers of each wave
+        are stopped together (stop signal, then SIGKILL after their timeout: ``timeouts[id]``, else
+        their StopTimeout, else 10 s), the next wave once they are all down, then all are removed
+        as ``remove(force=True, volumes=volumes)`` would. One supervisor request does it all
+        (engine.supervisor.removal), its network teardown batched. ``progress(id, step)``: step
+        is stopping, stopped, removing or removed as it happens. Returns id -> the error of each
+        container that could not be found or removed; the others are removed all the same."""
+        timeouts = timeouts or {}
+        ids = [cid for wave in waves for cid in wave]
+        if not ids:
+            return {}
+        if not self._engine.supervisor_running():  # nothing runs: no daemon started just to delete records
+            return self._remove_each(ids, volumes, progress)
+        request = [[{"id": cid, "timeout": timeouts.get(cid)} for cid in wave] for wave in waves]
+        errors: dict[str, EngineError] = {}
+        done = False
+        for line in self._engine.supervisor.remove_many(request, volumes=volumes):
+            cid, step = str(line.get("id") or ""), line.get("event")
+            if line.get("done"):
+                done = True
+            elif step == "error":
+                errors[cid] = _error_of(line)
+            elif step and progress is not None:
+                progress(cid, str(step))
+        if not done:
+            raise EngineError("the container supervisor ended before removing every container "
+                              "(see its log: run/supervisor.log)")
+        return errors
+
+    def _remove_each(self, ids: list[str], volumes: bool, progress: Callable[[str, str], None] | None,
+                     ) -> dict[str, EngineError]:
+        """``remove_many`` without a supervisor: none of them runs, each record goes in turn."""
+        errors: dict[str, EngineError] = {}
+        for cid in ids:
+            try:
+                if progress is not None:
+                    progress(cid, "removing")
+                self.remove(cid, force=True, volumes=volumes)
+            except EngineError as e:
+                errors[cid] = e
+                continue
+            if progress is not None:
+                progress(cid, "removed")
+        return errors
 
     def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
         """Remove every stopped container (``docker container prune``)."""
@@ -293,7 +365,7 @@ class Containers:
                 continue
             if until and c["Created"] >= view.parse_time(until[0]):
                 continue
-            reclaimed += view.dir_size(self.store.dir(c["Id"]) / "upper")
+            reclaimed += view.dir_size(self._store.dir(c["Id"]) / "upper")
             with contextlib.suppress(NotFound):
                 self.remove(c["Id"])
                 deleted.append(c["Id"])
@@ -304,10 +376,10 @@ class Containers:
         rec = self.record(ref)
         img = self._image(rec)
         nets = self._network_settings(rec)
-        out = view.inspect(rec, img.config if img else {}, self.store.log_path(rec["Id"]), nets,
-                           self.store.dir(rec["Id"]))
+        out = view.inspect(rec, img.config if img else {}, self._store.log_path(rec["Id"]), nets,
+                           self._store.dir(rec["Id"]))
         if size:
-            out["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
+            out["SizeRw"] = view.dir_size(self._store.dir(rec["Id"]) / "upper")
             out["SizeRootFs"] = out["SizeRw"] + (img.size if img else 0)
         return out
 
@@ -344,15 +416,15 @@ class Containers:
     def _network_store(self):
         """The network state on disk; read without the network manager (and pyroute2, nft, ...) so
         ``ps`` and ``container ls`` start fast."""
-        if "networks" in vars(self.engine):
-            return self.engine.networks.manager.store
+        if "networks" in vars(self._engine):
+            return self._engine.networks._manager.store
         from engine.network.store import Store
 
-        return Store(self.engine.root)
+        return Store(self._engine.root)
 
     def _network_settings(self, rec: dict) -> dict:
         try:
-            return self.engine.networks.manager.network_settings(rec)
+            return self._engine.networks._manager.network_settings(rec)
         except Exception:  # noqa: BLE001 - a record without network state shows an empty section
             return view.empty_network_settings()
 
@@ -361,9 +433,9 @@ class Containers:
         """Docker /containers/json, newest first."""
         flt = view.check_filters(filters)
         out = []
-        recs = self._with_states(self.store.records())
-        if self.engine.revive(r["State"] for r in recs):  # states are true again (Engine.revive)
-            recs = self._with_states(self.store.records())
+        recs = self._with_states(self._store.records())
+        if self._engine.revive(r["State"] for r in recs):  # states are true again (Engine.revive)
+            recs = self._with_states(self._store.records())
         recs.sort(key=lambda r: r.get("Created") or "", reverse=True)
         nets = self._network_records()
         settings_of: dict[str, dict] = {}
@@ -378,7 +450,7 @@ class Containers:
             image_ids = self._ancestor_ids(flt["ancestor"])
         for key in ("before", "since"):  # by creation time of the container named
             if flt.get(key):
-                ref = self.store.get(flt[key][-1])
+                ref = self._store.get(flt[key][-1])
                 created = ref.get("Created") or ""
                 recs = [r for r in recs if ((r.get("Created") or "") < created if key == "before"
                                             else (r.get("Created") or "") > created)]
@@ -388,9 +460,9 @@ class Containers:
                     continue
             if not view.matches(rec, flt, image_ids, lambda r: self._network_names(r, settings(r))):
                 continue
-            item = view.summary(rec, settings(rec), self.engine.root.path / "volumes")
+            item = view.summary(rec, settings(rec), self._engine.root.path / "volumes")
             if size:
-                item["SizeRw"] = view.dir_size(self.store.dir(rec["Id"]) / "upper")
+                item["SizeRw"] = view.dir_size(self._store.dir(rec["Id"]) / "upper")
                 img = self._image(rec)
                 item["SizeRootFs"] = item["SizeRw"] + (img.size if img else 0)
             out.append(item)
@@ -402,7 +474,7 @@ class Containers:
         out = []
         for rec in records:
             try:
-                rec["State"] = self.store.state(rec["Id"])
+                rec["State"] = self._store.state(rec["Id"])
             except NotFound:
                 continue
             out.append(rec)
@@ -426,7 +498,7 @@ class Containers:
         ids = set()
         for r in refs:
             with contextlib.suppress(NotFound):
-                ids.add(self.engine.images.get(r).id)
+                ids.add(self._engine.images.get(r).id)
         return ids
 
     def logs(self, ref: str, follow: bool = False, stdout: bool = True, stderr: bool = True,
@@ -443,7 +515,7 @@ class Containers:
 
         def still_going() -> bool:
             try:
-                st = self.store.state(cid)
+                st = self._store.state(cid)
             except NotFound:
                 return False
             if st.get("Running") or st.get("Restarting"):
@@ -452,7 +524,7 @@ class Containers:
             # a container with restart "always" may come back: keep following while the supervisor runs it
             return policy in ("always", "unless-stopped") and st.get("Status") == "restarting"
 
-        return logmod.read_logs(self.store.log_path(cid), follow=follow, stdout=stdout, stderr=stderr,
+        return logmod.read_logs(self._store.log_path(cid), follow=follow, stdout=stdout, stderr=stderr,
                                 since=since, until=until, tail=tail, alive=still_going)
 
     # ---- inside a running container
@@ -534,15 +606,18 @@ class Containers:
         """``docker commit``: the container's changes as a new layer on its image; returns the image id."""
         from engine.build import commit as commitmod
 
-        iid = commitmod.commit(self, ref, repo_tag, message, author, changes, pause)
-        self.engine.notify(_event("commit", self.record(ref), comment=message or ""))
+        rec = self.record(ref)
+        iid = commitmod.commit(self._engine.images._store, rec, self._image(rec), self._store.dir(rec["Id"]) / "upper",
+                               repo_tag, message, author, changes, holding=commitmod.paused(self, rec, pause))
+        self._engine.notify(_event("commit", self.record(ref), comment=message or ""))
         return iid
 
     def diff(self, ref: str) -> list[dict]:
         """``docker diff``: [{"Kind": 0 changed | 1 added | 2 deleted, "Path": "/x"}] in Docker's order."""
         from engine.build import commit as commitmod
 
-        return commitmod.diff(self, ref)
+        rec = self.record(ref)
+        return commitmod.diff(self._store.dir(rec["Id"]) / "upper", self._image(rec))
 
     def attach_running(self, ref: str, stdin: bool = True, detach_keys: str | None = None,
                        sig_proxy: bool = True) -> int:
@@ -550,15 +625,16 @@ class Containers:
         ``engine.attachto.DETACHED`` when the detach keys were typed."""
         from engine import attachto
 
-        return attachto.attach(self.engine, self.record(ref), stdin=stdin, detach_keys=detach_keys,
-                               sig_proxy=sig_proxy)
+        rec = self.record(ref)
+        return attachto.attach(self._engine, rec, stdin=stdin, detach_keys=detach_keys, sig_proxy=sig_proxy,
+                               stdin_fifo=self._store.dir(rec["Id"]) / "stdin.fifo")
 
     def _fs_roots(self, rec: dict, write: bool) -> list[str]:
         """Where the container's files are: its live root, or (stopped) its upper dir over the layers."""
         st = rec["State"]
         if st.get("Running") and st.get("Pid"):
             return [f"/proc/{int(st['Pid'])}/root"]
-        upper = self.store.dir(rec["Id"]) / "upper"
+        upper = self._store.dir(rec["Id"]) / "upper"
         upper.mkdir(exist_ok=True)
         img = self._image(rec)
         layers = [str(p) for p in reversed(img.layer_dirs())] if img else []

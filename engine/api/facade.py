@@ -54,7 +54,7 @@ class Engine:
 
     def __init__(self, root: str | os.PathLike | DataRoot | None = None):
         self.root = root if isinstance(root, DataRoot) else DataRoot(root)
-        self.store = ContainerStore(self.root)
+        self._store = ContainerStore(self.root)  # the container records, for engine.api's resources only
 
     def __repr__(self) -> str:
         return f"Engine({str(self.root.path)!r})"

@@ -22,39 +22,39 @@ class Images(BuildVerbs, RegistryVerbs):
     def __init__(self, engine: Engine):
         from engine.images import ImageStore
 
-        self.engine = engine
-        self.store = ImageStore(engine.root)
+        self._engine = engine
+        self._store = ImageStore(engine.root)
 
     def users(self, image_id: str) -> list[str]:
         """Ids of the containers created from ``image_id``."""
-        return [r["Id"] for r in self.engine.store.records() if r.get("Image") == image_id]
+        return [r["Id"] for r in self._engine._store.records() if r.get("Image") == image_id]
 
     def load(self, path: str | os.PathLike, on_retag: Callable[[str, str], None] | None = None) -> list[str]:
         """Load a docker-save or OCI archive; ``on_retag(tag, old id)`` hears of a tag taken over."""
-        return self.store.load(path, on_retag=on_retag)
+        return self._store.load(path, on_retag=on_retag)
 
     def import_(self, tar_path: str | os.PathLike, ref: str | None = None, changes: list[str] | None = None,
                 message: str | None = None) -> str:
-        return self.store.import_tarball(tar_path, ref, changes, message=message)
+        return self._store.import_tarball(tar_path, ref, changes, message=message)
 
     def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        return [r.summary() for r in self.store.list(filters)]
+        return [r.summary() for r in self._store.list(filters)]
 
     def records(self, filters: dict[str, list[str]] | None = None) -> list:
         """The image records (``engine.images.record.ImageRecord``: refs, repo_digests, layers,
         image_config, size, created_unix) ``list`` summarises, newest first: ``image ls`` and
         ``history`` print from them."""
-        return self.store.list(filters)
+        return self._store.list(filters)
 
     def inspect(self, ref: str) -> dict:
-        out = self.store.inspect(ref)
+        out = self._store.inspect(ref)
         meta = out.get("Metadata")
         if isinstance(meta, dict) and not meta.get("LastTagTime"):
             meta["LastTagTime"] = self._tag_times().get(out.get("Id"), "")
         return out
 
     def _tag_times_path(self) -> Path:
-        return self.engine.root.path / "images" / "last-tag-times.json"
+        return self._engine.root.path / "images" / "last-tag-times.json"
 
     def _tag_times(self) -> dict[str, str]:
         """image id -> when a pull last tagged it (Docker's Metadata.LastTagTime; pull_policy daily)."""
@@ -68,28 +68,28 @@ class Images(BuildVerbs, RegistryVerbs):
 
         if not image_id:
             return
-        with self.engine.root.lock("image-tag-times"):
-            data = {k: v for k, v in self._tag_times().items() if self.store.exists(k)}
+        with self._engine.root.lock("image-tag-times"):
+            data = {k: v for k, v in self._tag_times().items() if self._store.exists(k)}
             data[image_id] = now_iso()
             write_json(self._tag_times_path(), data, sync=False)
 
     def get(self, ref: str):
-        return self.store.get(ref)
+        return self._store.get(ref)
 
     def tag(self, src: str, dst: str) -> None:
-        self.store.tag(src, dst)
+        self._store.tag(src, dst)
 
     def save(self, refs: list[str], out: str | os.PathLike) -> None:
-        self.store.save(refs, out)
+        self._store.save(refs, out)
 
     def remove(self, ref: str, force: bool = False) -> list[dict]:
-        return self.store.remove(ref, force=force, in_use=self.users)
+        return self._store.remove(ref, force=force, in_use=self.users)
 
     def prune(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> dict:
-        return self.store.prune(all=all, filters=filters, in_use=self.users)
+        return self._store.prune(all=all, filters=filters, in_use=self.users)
 
     def exists(self, ref: str) -> bool:
-        return self.store.exists(ref)
+        return self._store.exists(ref)
 
 
 def parse_reference(ref: str, default_tag: bool = True):

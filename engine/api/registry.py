@@ -24,7 +24,7 @@ def has_credentials(server: str | None) -> bool:
 
 
 class RegistryVerbs:
-    """The registry verbs of ``Images`` (``self.store``: the image store; ``self._tagged_now``)."""
+    """The registry verbs of ``Images`` (``self._store``: the image store; ``self._tagged_now``)."""
 
     def pull(self, ref: str, platform: str | None = None, all_tags: bool = False,
              progress: Callable[[dict], None] | None = None) -> dict:
@@ -33,14 +33,14 @@ class RegistryVerbs:
         if not all_tags:   # nothing to fetch: one HEAD request, httpx never imported (engine.registry.quick)
             from engine.registry import quick
 
-            result = quick.up_to_date(self.store, ref, platform, progress)
+            result = quick.up_to_date(self._store, ref, platform, progress)
         if result is None:
             from engine.registry import pull as pull_mod
 
             if all_tags:
-                result = pull_mod.pull_all_tags(self.store, ref, platform, progress)
+                result = pull_mod.pull_all_tags(self._store, ref, platform, progress)
             else:
-                result = pull_mod.pull(self.store, ref, platform, progress)
+                result = pull_mod.pull(self._store, ref, platform, progress)
         self._tagged_now((result or {}).get("id"))
         return result
 
@@ -48,7 +48,7 @@ class RegistryVerbs:
         """``docker push``: one {"ref", "tag", "digest", "size"} per tag pushed."""
         from engine.registry import push as push_mod
 
-        return push_mod.push(self.store, ref, all_tags, progress)
+        return push_mod.push(self._store, ref, all_tags, progress)
 
     def search(self, term: str, limit: int = 25, filters: dict[str, list[str]] | None = None) -> list[dict]:
         """``docker search``: {"name", "description", "star_count", "is_official", "is_automated"}."""

@@ -17,29 +17,29 @@ class Volumes:
     def __init__(self, engine: Engine):
         from engine.volumes import VolumeStore
 
-        self.engine = engine
-        self.store = VolumeStore(engine.root)
+        self._engine = engine
+        self._store = VolumeStore(engine.root)
 
     def users(self, name: str) -> list[str]:
         """Ids of the containers (running or not) whose mounts name volume ``name``."""
         out = []
-        for rec in self.engine.store.records():
+        for rec in self._engine._store.records():
             if name in view.volume_names(rec, rec.get("Config") or {}):
                 out.append(rec["Id"])
         return out
 
     def create(self, name: str | None = None, driver: str = "local", labels: dict | None = None,
                driver_opts: dict | None = None) -> dict:
-        return self.store.create(name=name, driver=driver, labels=labels, driver_opts=driver_opts)
+        return self._store.create(name=name, driver=driver, labels=labels, driver_opts=driver_opts)
 
     def list(self, filters: dict[str, list[str]] | None = None) -> list[dict]:
-        return self.store.list(filters, in_use=self.users)
+        return self._store.list(filters, in_use=self.users)
 
     def inspect(self, name: str) -> dict:
-        return self.store.inspect(name)
+        return self._store.inspect(name)
 
     def remove(self, name: str, force: bool = False) -> None:
-        self.store.remove(name, force=force, in_use=self.users)
+        self._store.remove(name, force=force, in_use=self.users)
 
     def prune(self, filters: dict[str, list[str]] | None = None, all: bool = False) -> dict:
-        return self.store.prune(filters, in_use=self.users, all=all)
+        return self._store.prune(filters, in_use=self.users, all=all)

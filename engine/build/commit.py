@@ -36,13 +36,12 @@ def _lowers(img) -> list[Path]:
     return list(reversed(img.layer_dirs())) if img is not None else []
 
 
-def diff(containers, ref: str) -> list[dict]:
-    """Docker's ContainerChanges: ``[{"Kind": 0|1|2, "Path": "/x"}]`` (0 changed, 1 added, 2 deleted)."""
-    rec = containers.record(ref)
-    upper = containers.store.dir(rec["Id"]) / "upper"
+def diff(upper: Path, img) -> list[dict]:
+    """Docker's ContainerChanges of a container's ``upper`` dir over its image record ``img`` (None once
+    removed): ``[{"Kind": 0|1|2, "Path": "/x"}]`` (0 changed, 1 added, 2 deleted)."""
     if not upper.is_dir():
         return []
-    changes = changes_from_upper(upper, _lowers(containers._image(rec)), skip=INIT_PATHS)
+    changes = changes_from_upper(upper, _lowers(img), skip=INIT_PATHS)
     return [{"Kind": KINDS[k], "Path": p} for k, p in changes]
 
 
@@ -104,7 +103,9 @@ def _image_doc(img, cfg: dict, layer: dict, rec: dict, message: str | None, auth
 
 
 @contextlib.contextmanager
-def _paused(containers, rec: dict, pause: bool):
+def paused(containers, rec: dict, pause: bool):
+    """The container ``rec`` paused (through ``containers``, engine.api's) while the block runs, when
+    ``pause`` and it runs unpaused: a consistent layer, like Docker's commit."""
     st = rec.get("State") or {}
     do = pause and st.get("Running") and not st.get("Paused")
     if do:
@@ -116,12 +117,14 @@ def _paused(containers, rec: dict, pause: bool):
             containers.unpause(rec["Id"])
 
 
-def commit(containers, ref: str, repo_tag: str | None = None, message: str | None = None,
-           author: str | None = None, changes: list[str] | None = None, pause: bool = True) -> str:
-    """``docker commit``: a new image of ``ref``'s changes; returns ``sha256:<id>``."""
+def commit(store, rec: dict, img, upper: Path, repo_tag: str | None = None, message: str | None = None,
+           author: str | None = None, changes: list[str] | None = None,
+           holding: contextlib.AbstractContextManager = contextlib.nullcontext()) -> str:
+    """``docker commit``: a new image in ``store`` (the ImageStore) of the changes in ``upper`` of the
+    container ``rec`` made from ``img`` (None once removed), written while ``holding`` (``paused``);
+    returns ``sha256:<id>``."""
     from engine.build.output import write_image
 
-    rec = containers.record(ref)
     tags = []
     if repo_tag:
         parsed = reference.parse(repo_tag)
@@ -131,11 +134,8 @@ def commit(containers, ref: str, repo_tag: str | None = None, message: str | Non
     if (rec.get("State") or {}).get("Restarting"):
         raise Conflict(f"cannot commit container {rec['Id'][:12]}: it is restarting")
     cfg = _commit_config(rec, changes)  # bad -c instructions fail before anything is written
-    img = containers._image(rec)
-    store = containers.engine.images.store
-    upper = containers.store.dir(rec["Id"]) / "upper"
     upper.mkdir(exist_ok=True)
-    with _paused(containers, rec, pause):
+    with holding:
         layer = _store_layer(store, upper)
     layers = (list(img.layers) if img is not None else []) + [layer]
     return write_image(store, _image_doc(img, cfg, layer, rec, message, author), layers, tags)

@@ -56,9 +56,9 @@ class BuildOptions:
 class Build:
     """One build (see the module docstring); ``run()`` returns the image id."""
 
-    def __init__(self, images, opts: BuildOptions, sink=None):
+    def __init__(self, store, images, opts: BuildOptions, sink=None):
         self.images = images  # engine.api.Images (pull, when the registry client exists) or None
-        self.store = images.store
+        self.store = store  # the ImageStore the image is written to
         self.root: DataRoot = self.store.root
         self.opts = opts
         self.progress = Progress(sink)
@@ -329,12 +329,12 @@ def _resolve_args(args: dict | None) -> dict[str, str]:
     return out
 
 
-def build(images, opts: BuildOptions, progress=None) -> str:
-    """Run a build; the image id."""
+def build(store, images, opts: BuildOptions, progress=None) -> str:
+    """Run a build into ``store`` (engine.images.ImageStore); ``images`` pulls base images. The image id."""
     resolve.check_tags(opts.tags)
     cacheio.check_exports(opts.cache_to)
     try:
-        return Build(images, opts, progress).run()
+        return Build(store, images, opts, progress).run()
     except BuildError as e:
         if str(e).startswith("failed to solve"):
             raise

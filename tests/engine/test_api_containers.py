@@ -10,36 +10,10 @@ import time
 
 import pytest
 
-from engine.api import Engine
+from engine.containers import ContainerStore
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def eng(busybox, session_root):
-    return Engine(str(session_root))
-
-
-@pytest.fixture
-def make(eng):
-    """make(body_overrides, name=None) -> id; removes every container it made at the end."""
-    made: list[str] = []
-
-    def _make(cmd=None, name=None, **body):
-        b = {"Image": "busybox", **body}
-        if cmd is not None:
-            b["Cmd"] = cmd
-        cid = eng.containers.create(b, name=name)
-        made.append(cid)
-        return cid
-
-    yield _make
-    for cid in made:
-        try:
-            eng.containers.remove(cid, force=True, volumes=True)
-        except NotFound:
-            pass
 
 
 def out_of(eng, cid, **kw) -> bytes:
@@ -74,7 +48,7 @@ def test_create_inspect_list_remove(eng, make):
 
 
 def test_create_refuses_bad_input_and_keeps_nothing(eng):
-    before = set(eng.store.ids())
+    before = set(ContainerStore(eng.root).ids())
     with pytest.raises(NotFound, match="No such image: nothere"):
         eng.containers.create({"Image": "nothere"})
     with pytest.raises(InvalidArgument, match="unknown policy"):
@@ -83,7 +57,7 @@ def test_create_refuses_bad_input_and_keeps_nothing(eng):
         eng.containers.create({"Image": "busybox", "HostConfig": {"Memory": 1024}})
     with pytest.raises(InvalidArgument, match="invalid characters for a local volume name|includes invalid"):
         eng.containers.create({"Image": "busybox", "HostConfig": {"Binds": ["bad$name:/x"]}})
-    assert set(eng.store.ids()) == before
+    assert set(ContainerStore(eng.root).ids()) == before
 
 
 def test_start_wait_exit_code_and_logs(eng, make):

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from engine.containers import ContainerStore
+
 from test_supervisor_fixtures import eng, make  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
@@ -21,7 +23,7 @@ def test_stdout_and_stderr_lines_with_nanosecond_times(eng, make):
     cid = make(["sh", "-c", "echo out1; echo err1 >&2; printf 'no newline'"])
     eng.containers.start(cid)
     assert eng.containers.wait(cid) == 0
-    path = eng.store.log_path(cid)
+    path = ContainerStore(eng.root).log_path(cid)
     assert path.name == f"{cid}-json.log"
     entries = raw_entries(path)
     by_stream = {(e["stream"], e["log"]) for e in entries}
@@ -36,7 +38,7 @@ def test_long_line_is_split_in_16k_partials(eng, make):
     cid = make(["sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo"])
     eng.containers.start(cid)
     eng.containers.wait(cid)
-    logs = [e["log"] for e in raw_entries(eng.store.log_path(cid))]
+    logs = [e["log"] for e in raw_entries(ContainerStore(eng.root).log_path(cid))]
     assert [len(x) for x in logs] == [16384, 16384, 40000 - 32768 + 1]
 
 
@@ -45,7 +47,7 @@ def test_rotation_from_log_config(eng, make):
                HostConfig={"LogConfig": {"Type": "json-file", "Config": {"max-size": "2k", "max-file": "3"}}})
     eng.containers.start(cid)
     eng.containers.wait(cid)
-    base = eng.store.log_path(cid)
+    base = ContainerStore(eng.root).log_path(cid)
     assert base.exists() and base.with_name(base.name + ".1").exists() and base.with_name(base.name + ".2").exists()
     assert not base.with_name(base.name + ".3").exists()
     for p in (base, base.with_name(base.name + ".1")):
@@ -60,7 +62,7 @@ def test_tty_output_is_stdout(eng, make):
     cid = make(["sh", "-c", "tty; echo to-err >&2"], Tty=True)
     eng.containers.start(cid)
     eng.containers.wait(cid)
-    entries = raw_entries(eng.store.log_path(cid))
+    entries = raw_entries(ContainerStore(eng.root).log_path(cid))
     assert {e["stream"] for e in entries} == {"stdout"}
     assert "".join(e["log"] for e in entries).replace("\r\n", "\n") == "/dev/pts/0\nto-err\n"
 
@@ -69,4 +71,4 @@ def test_none_driver_writes_nothing(eng, make):
     cid = make(["echo", "hi"], HostConfig={"LogConfig": {"Type": "none", "Config": {}}})
     eng.containers.start(cid)
     eng.containers.wait(cid)
-    assert not eng.store.log_path(cid).exists() or eng.store.log_path(cid).read_text() == ""
+    assert not ContainerStore(eng.root).log_path(cid).exists() or ContainerStore(eng.root).log_path(cid).read_text() == ""

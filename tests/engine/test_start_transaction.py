@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from engine.cgroups import open_cgroup
+from engine.containers import ContainerStore
 from engine.runtime.errors import StartError
 from test_supervisor_fixtures import eng, make  # noqa: F401 - fixtures
 
@@ -47,7 +48,7 @@ def test_a_failed_start_leaves_no_cgroup_lease_port_or_fifo_behind(eng, make):
         assert not open_cgroup(f"pycompose/{broken}").exists()
         assert info["NetworkSettings"]["Ports"] in ({}, {"80/tcp": None})
         assert all(not n.get("IPAddress") for n in info["NetworkSettings"]["Networks"].values())
-        assert _supervisor_fds_into(eng, str(eng.store.dir(broken))) == []
+        assert _supervisor_fds_into(eng, str(ContainerStore(eng.root).dir(broken))) == []
     good = make(["sleep", "300"], **body)  # the port the failed start had taken is free again
     eng.containers.start(good)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
+from engine.containers import ContainerStore
 from engine.errors import Conflict
 from engine.logs import time_ns
 from test_supervisor_fixtures import eng, make, now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def log_entries(eng, cid):
-    return [json.loads(x) for x in eng.store.log_path(cid).read_text().splitlines()]
+    return [json.loads(x) for x in ContainerStore(eng.root).log_path(cid).read_text().splitlines()]
 
 
 def test_supervisor_process_is_detached_and_named(eng, make):
@@ -261,7 +262,7 @@ def _write_fifo(path, data: bytes) -> None:
 def test_stdin_once_ends_when_the_attached_writer_closes(eng, make):
     cid = make(["sh", "-c", "cat; echo done"], OpenStdin=True, StdinOnce=True)
     eng.containers.start(cid)
-    _write_fifo(eng.store.dir(cid) / "stdin.fifo", b"hello\nworld\n")
+    _write_fifo(ContainerStore(eng.root).dir(cid) / "stdin.fifo", b"hello\nworld\n")
     assert eng.containers.wait(cid) == 0
     assert [e.data for e in eng.containers.logs(cid)] == [b"hello\n", b"world\n", b"done\n"]
 
@@ -269,7 +270,7 @@ def test_stdin_once_ends_when_the_attached_writer_closes(eng, make):
 def test_open_stdin_stays_open_between_writers(eng, make):
     cid = make(["sh"], OpenStdin=True)
     eng.containers.start(cid)
-    fifo = eng.store.dir(cid) / "stdin.fifo"
+    fifo = ContainerStore(eng.root).dir(cid) / "stdin.fifo"
     _write_fifo(fifo, b"echo first\n")  # a writer that leaves does not end the shell's input
     wait_for_log(eng, cid, "first\n")
     assert eng.containers.inspect(cid)["State"]["Running"]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.containers import ContainerStore
+
 from faultkit import REPO, load_busybox
 
 pytestmark = pytest.mark.root
@@ -114,11 +116,11 @@ def test_json_log_and_volume_on_a_full_disk(small_root):
         _wait(lambda: len(list(eng.containers.logs(cid))) > 10)
         eng.containers.start(writer)
         assert eng.containers.wait(writer) == 1  # dd: "No space left on device"
-        _wait_stalled(eng.store.log_path(cid))  # the other one goes on printing into a log that cannot grow
+        _wait_stalled(ContainerStore(eng.root).log_path(cid))  # the other one goes on printing into a log that cannot grow
         assert eng.supervisor.running_pid() == sup  # the supervisor survived the full disk
         assert eng.containers.inspect(cid)["State"]["Running"]
         before = [e.data for e in eng.containers.logs(cid)]
-        assert all(json.loads(x) for x in eng.store.log_path(cid).read_text().splitlines())  # no half line
+        assert all(json.loads(x) for x in ContainerStore(eng.root).log_path(cid).read_text().splitlines())  # no half line
         Path(eng.volumes.inspect("bulk")["Mountpoint"], "big").unlink()
         _wait(lambda: len(list(eng.containers.logs(cid))) > len(before) + 10)  # logging resumed
         # the writer's exit was kept while state.json could not be written, and written since

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from engine.api import Engine
+from engine.containers import ContainerStore
 
 pytestmark = [pytest.mark.root, pytest.mark.soak]
 SECONDS = int(os.environ.get("PYCOMPOSE_SOAK_SECONDS", "600"))
@@ -32,7 +33,7 @@ def check_rotation(eng: Engine, ids: list[str]) -> int:
     many containers have rotated into a third file."""
     full = 0
     for cid in ids:
-        d = eng.store.dir(cid)
+        d = ContainerStore(eng.root).dir(cid)
         files = sorted(p.name for p in d.iterdir() if p.name.startswith(f"{cid}-json.log"))
         assert set(files) <= {f"{cid}-json.log", f"{cid}-json.log.1", f"{cid}-json.log.2"}, files
         for name in files:

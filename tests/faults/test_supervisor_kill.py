@@ -17,6 +17,7 @@ import time
 import pytest
 
 from engine.api import Engine
+from engine.containers import ContainerStore
 from faultkit import Inventory, wait_exit
 
 pytestmark = pytest.mark.root
@@ -58,11 +59,11 @@ def wait_for(pred, timeout: float = 60, what="condition") -> None:
 
 
 def _diagnose(eng: Engine, cid: str) -> str:
-    d = eng.store.dir(cid)
+    d = ContainerStore(eng.root).dir(cid)
     st = eng.containers.inspect(cid)["State"]
     log = (eng.root.path / "run" / "supervisor.log").read_text(errors="replace").splitlines()[-15:]
     return (f"state {st['Status']} pid {st['Pid']}, files {sorted(os.listdir(d))}, "
-            f"log {os.path.getsize(eng.store.log_path(cid)) if eng.store.log_path(cid).exists() else None}, "
+            f"log {os.path.getsize(ContainerStore(eng.root).log_path(cid)) if ContainerStore(eng.root).log_path(cid).exists() else None}, "
             f"fds of pid 1: {_fds(st['Pid'])}\nsupervisor log:\n" + "\n".join(log))
 
 

@@ -36,7 +36,7 @@ class Project:
 
 @pytest.fixture
 def projects(session_root, busybox, no_net_leaks):
-    from engine.api import Engine
+    from engine.network import NetworkManager
 
     made: list[Project] = []
 
@@ -45,7 +45,7 @@ def projects(session_root, busybox, no_net_leaks):
         made.append(p)
         return p
     yield make
-    no_net_leaks.note(Engine(str(session_root)).networks.manager)
+    no_net_leaks.note(NetworkManager(str(session_root)))
     for p in made:
         p.run("down", "-t", "1", check=False)
 

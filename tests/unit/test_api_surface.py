@@ -27,8 +27,8 @@ METHODS = {
                "prune_build_cache", "pull", "push", "records", "remove", "resolve_digest", "save", "search", "tag",
                "users"],
     "Containers": ["attach", "attach_running", "commit", "copy_from", "copy_to", "create", "diff", "exec", "inspect",
-                   "kill", "list", "logs", "path_stat", "pause", "port", "prune", "record", "remove", "rename",
-                   "restart", "start", "stats", "stop", "top", "unpause", "wait"],
+                   "kill", "list", "logs", "path_stat", "pause", "port", "prune", "record", "remove", "remove_many",
+                   "rename", "restart", "start", "stats", "stop", "top", "unpause", "wait"],
     "Volumes": ["create", "inspect", "list", "prune", "remove", "users"],
     "Networks": ["connect", "create", "disconnect", "inspect", "list", "prune", "remove"],
 }
@@ -47,6 +47,19 @@ def test_public_methods_are_pinned(cls):
     obj = getattr(importlib.import_module("engine.api"), cls)
     public = sorted(n for n, _ in inspect.getmembers(obj) if not n.startswith("_"))
     assert public == sorted(METHODS[cls])
+
+
+def test_engine_objects_keep_their_stores_private(tmp_path):
+    """The stores and the network manager behind ``Engine`` and its resources are private: callers use
+    the verbs above, engine internals get the store from the API call that hands it to them. The data
+    root (``Engine.root``) is the one public attribute."""
+    from engine.api import Engine
+
+    eng = Engine(str(tmp_path / "root"))
+    assert sorted(n for n in vars(eng) if not n.startswith("_")) == ["root"]
+    for resource in ("images", "containers", "volumes", "networks"):
+        obj = getattr(eng, resource)
+        assert [n for n in vars(obj) if not n.startswith("_")] == [], resource
 
 
 def test_importing_the_front_door_loads_no_resource_module():
