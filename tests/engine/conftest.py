@@ -1,10 +1,16 @@
 """Fixtures shared by the engine's root tests."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from engine.api import Engine
 from engine.errors import NotFound
+
+from runtime_helpers import make_busybox_layer
 
 
 @pytest.fixture
@@ -23,3 +29,35 @@ def made(eng):
             eng.containers.remove(cid, force=True, volumes=True)
         except NotFound:
             pass
+
+
+@pytest.fixture
+def make(eng, made):
+    """make(cmd=None, name=None, **body) -> id of a busybox container created through the API
+    (``body``: more ContainerCreate fields); removed after the test with the rest of ``made``."""
+
+    def create(cmd=None, name=None, **body) -> str:
+        full = {"Image": "busybox", **body}
+        if cmd is not None:
+            full["Cmd"] = cmd
+        cid = eng.containers.create(full, name=name)
+        made.append(cid)
+        return cid
+
+    return create
+
+
+@pytest.fixture(scope="module")
+def layer():
+    """A busybox layer dir for the runtime tests (runtime_helpers), one per test module."""
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-layer-"))
+    yield make_busybox_layer(d / "layer")
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def cdir():
+    """A container dir of its own for one runtime test."""
+    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+    yield d / "c"
+    shutil.rmtree(d, ignore_errors=True)

@@ -37,31 +37,7 @@ import socket  # noqa: E402
 
 import pytest  # noqa: E402
 
-from engine.api import Engine  # noqa: E402
 from engine.errors import Conflict, NotFound  # noqa: E402
-
-
-@pytest.fixture
-def eng(busybox, session_root):
-    return Engine(str(session_root))
-
-
-@pytest.fixture
-def make(eng):
-    """make(cmd, name=None, **body) -> id; every container made is removed at the end."""
-    made: list[str] = []
-
-    def _make(cmd, name=None, **body):
-        cid = eng.containers.create({"Image": "busybox", "Cmd": cmd, **body}, name=name)
-        made.append(cid)
-        return cid
-
-    yield _make
-    for cid in made:
-        try:
-            eng.containers.remove(cid, force=True, volumes=True)
-        except NotFound:
-            pass
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from test_supervisor_fixtures import eng, make, now_ns, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import now_ns, wait_for_action
 
 pytestmark = pytest.mark.root
 MS = 1_000_000

@@ -9,8 +9,6 @@ import pytest
 
 from engine.containers import ContainerStore
 
-from test_supervisor_fixtures import eng, make  # noqa: F401 - fixtures
-
 pytestmark = pytest.mark.root
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_supervisor_fixtures import eng, make, now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 

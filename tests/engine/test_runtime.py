@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,9 @@ from engine.errors import InvalidArgument
 from engine.runtime.errors import StartError
 from engine.runtime.spec import HOST, Mount, Rlimit
 
-from runtime_helpers import make_busybox_layer, make_spec, run
+from runtime_helpers import make_spec, run
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture(scope="module")
-def layer():
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-layer-"))
-    yield make_busybox_layer(d / "layer")
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def cdir():
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
-    yield d / "c"
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def host_mounts_under(path: Path) -> list[str]:

@@ -19,7 +19,7 @@ from engine.runtime.spec import ProcessSpec
 from engine.runtime.start import start
 from engine.runtime.tty import open_pty
 
-from runtime_helpers import make_busybox_layer, make_spec
+from runtime_helpers import make_spec
 
 pytestmark = pytest.mark.root
 
@@ -54,13 +54,6 @@ class PidsCgroup:
 
     def destroy(self):
         self.dir.rmdir()
-
-
-@pytest.fixture(scope="module")
-def layer():
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-layer-"))
-    yield make_busybox_layer(d / "layer")
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

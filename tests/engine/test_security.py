@@ -2,33 +2,16 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 
 from engine.cgroups import container_cgroup, limits_from_hostconfig
 from engine.runtime.caps import mask, tweak
 
-from runtime_helpers import make_busybox_layer, make_spec, run
+from runtime_helpers import make_spec, run
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture(scope="module")
-def layer():
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-layer-"))
-    yield make_busybox_layer(d / "layer")
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def cdir():
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
-    yield d / "c"
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def sh(layer, cdir, script, **kw):

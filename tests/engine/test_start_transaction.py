@@ -11,7 +11,6 @@ import pytest
 from engine.cgroups import open_cgroup
 from engine.containers import ContainerStore
 from engine.runtime.errors import StartError
-from test_supervisor_fixtures import eng, make  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 

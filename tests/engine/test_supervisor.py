@@ -16,7 +16,7 @@ from engine.api import Engine
 from engine.containers import ContainerStore
 from engine.errors import Conflict
 from engine.logs import time_ns
-from test_supervisor_fixtures import eng, make, now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
+from test_supervisor_fixtures import now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""Shared fixtures for the supervisor, health, restart and log tests (real containers from busybox)."""
+"""Shared helpers for the supervisor, health, restart and log tests (real containers from busybox;
+``eng`` and ``make`` come from tests/engine/conftest.py)."""
 from __future__ import annotations
 
 import threading
@@ -7,41 +8,6 @@ import time
 import pytest
 
 from engine.api import Engine
-from engine.errors import NotFound
-
-
-class Made:
-    """Creates containers through the API and force-removes every one at the end."""
-
-    def __init__(self, eng: Engine):
-        self.eng, self.ids = eng, []
-
-    def __call__(self, cmd=None, name=None, **body) -> str:
-        b = {"Image": "busybox", **body}
-        if cmd is not None:
-            b["Cmd"] = cmd
-        cid = self.eng.containers.create(b, name=name)
-        self.ids.append(cid)
-        return cid
-
-    def cleanup(self) -> None:
-        for cid in self.ids:
-            try:
-                self.eng.containers.remove(cid, force=True, volumes=True)
-            except NotFound:
-                pass
-
-
-@pytest.fixture
-def eng(busybox, session_root):
-    return Engine(str(session_root))
-
-
-@pytest.fixture
-def make(eng):
-    m = Made(eng)
-    yield m
-    m.cleanup()
 
 
 def collect_events(eng: Engine, cid: str, until_action, since_ns: int) -> list[dict]:
