@@ -301,3 +301,20 @@ def last_cap() -> int:
             return int(f.read())
     except OSError:  # pragma: no cover - very old kernels
         return 40
+
+
+__all__ = [  # the flags and constants, then the calls
+    "AT_FDCWD", "AT_RECURSIVE", "CLONE_FILES", "CLONE_FS", "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET",
+    "CLONE_NEWNS", "CLONE_NEWPID", "CLONE_NEWUSER", "CLONE_NEWUTS", "MNT_DETACH", "MNT_EXPIRE", "MNT_FORCE",
+    "MOVE_MOUNT_F_EMPTY_PATH", "MS_BIND", "MS_DIRSYNC", "MS_MANDLOCK", "MS_MOVE", "MS_NOATIME", "MS_NODEV",
+    "MS_NODIRATIME", "MS_NOEXEC", "MS_NOSUID", "MS_NOSYMFOLLOW", "MS_PRIVATE", "MS_RDONLY", "MS_REC", "MS_RELATIME",
+    "MS_REMOUNT", "MS_SHARED", "MS_SILENT", "MS_SLAVE", "MS_STRICTATIME", "MS_SYNCHRONOUS", "MS_UNBINDABLE",
+    "NS_TYPES", "OPEN_TREE_CLONE", "PR_CAPBSET_DROP", "PR_CAPBSET_READ", "PR_CAP_AMBIENT",
+    "PR_CAP_AMBIENT_CLEAR_ALL", "PR_GET_NO_NEW_PRIVS", "PR_SET_CHILD_SUBREAPER", "PR_SET_KEEPCAPS", "PR_SET_NAME",
+    "PR_SET_NO_NEW_PRIVS", "PR_SET_PDEATHSIG", "PR_SET_SECCOMP", "SECCOMP_MODE_FILTER", "TIOCGPTPEER", "TIOCSCTTY",
+    "TIOCSPTLCK", "UMOUNT_NOFOLLOW",
+    "capbset_drop", "capbset_read", "capget", "capset", "clear_ambient_caps", "last_cap", "mknod", "mount",
+    "move_mount_fd", "open_tree", "pidfd_getfd", "pidfd_open", "pivot_root", "prctl", "seccomp_filter",
+    "set_child_subreaper", "set_name", "set_no_new_privs", "set_pdeathsig", "setdomainname", "setgroups",
+    "sethostname", "setns", "umount2", "unshare",
+]

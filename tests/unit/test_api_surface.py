@@ -28,7 +28,7 @@ METHODS = {
                "users"],
     "Containers": ["attach", "attach_running", "commit", "copy_from", "copy_to", "create", "diff", "exec", "inspect",
                    "kill", "list", "logs", "path_stat", "pause", "port", "prune", "record", "remove", "remove_many",
-                   "rename", "restart", "start", "stats", "stop", "top", "unpause", "wait"],
+                   "rename", "restart", "start", "start_many", "stats", "stop", "top", "unpause", "wait"],
     "Volumes": ["create", "inspect", "list", "prune", "remove", "users"],
     "Networks": ["connect", "create", "disconnect", "inspect", "list", "prune", "remove"],
 }

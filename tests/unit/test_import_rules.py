@@ -64,3 +64,22 @@ def test_nothing_outside_the_engine_imports_private_api_modules():
     bad = [(str(p.relative_to(ROOT)), n) for pkg in ("compose", "engine/cli") for p, n in _imports(pkg)
            if n.startswith("engine.api._")]
     assert bad == []
+
+
+def _assigns_all(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, (ast.Assign, ast.AnnAssign)) and "__all__" in
+               [t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name)] for node in tree.body)
+
+
+def test_every_engine_package_says_what_it_exports():
+    """Each engine package's __init__ lists its exports in ``__all__`` (empty for a package of modules
+    reached by name or through engine.api), and every listed name is there."""
+    import importlib
+
+    inits = sorted((ROOT / "engine").rglob("__init__.py"))
+    assert [str(p.relative_to(ROOT)) for p in inits if not _assigns_all(p)] == []
+    for path in inits:
+        module = importlib.import_module(".".join(path.parent.relative_to(ROOT).parts))
+        assert [n for n in module.__all__ if getattr(module, n, None) is None] == [], module.__name__
