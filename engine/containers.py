@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import secrets
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -32,6 +31,11 @@ _ADJ = ("admiring", "brave", "calm", "eager", "gallant", "happy", "jolly", "keen
         "nifty", "quirky", "serene", "stoic", "tender", "vibrant", "wizardly", "zealous")
 _NOUN = ("babbage", "curie", "darwin", "euler", "fermi", "galileo", "hopper", "kepler", "lovelace",
          "meitner", "newton", "noether", "pasteur", "ritchie", "turing", "wozniak")
+
+
+def _pick(words: tuple[str, ...]) -> str:
+    """A random word (os.urandom, as secrets.choice: a name, not a secret; secrets' import costs more)."""
+    return words[int.from_bytes(os.urandom(4), "big") % len(words)]
 
 
 def now_iso() -> str:
@@ -137,7 +141,7 @@ class ContainerStore:
                         f'"{taken[full]}". You have to remove (or rename) that container to be able to reuse that name.')
             else:
                 full = "/" + self._random_name(set(taken))
-            cid = secrets.token_hex(32)
+            cid = os.urandom(32).hex()  # what secrets.token_hex does, without importing secrets (random, hmac)
             # made under a temporary name and renamed whole: a create killed half-way leaves a
             # ".new-" directory that ids() never lists and the next create sweeps away
             tmp = self.base / f".new-{cid}"
@@ -193,7 +197,7 @@ class ContainerStore:
     @staticmethod
     def _random_name(taken: set[str]) -> str:
         for _ in range(100):
-            n = f"{secrets.choice(_ADJ)}_{secrets.choice(_NOUN)}"
+            n = f"{_pick(_ADJ)}_{_pick(_NOUN)}"
             if "/" + n not in taken:
                 return n
-        return f"{secrets.choice(_ADJ)}_{secrets.choice(_NOUN)}{secrets.randbelow(1000)}"
+        return f"{_pick(_ADJ)}_{_pick(_NOUN)}{int.from_bytes(os.urandom(4), 'big') % 1000}"

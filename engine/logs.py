@@ -13,16 +13,12 @@ across rotation until the container stops for good.
 from __future__ import annotations
 
 import collections
-import ctypes
-import ctypes.util
-import gzip
 import json
 import os
 import re
 import select
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from engine import values
 from engine.errors import InvalidArgument
@@ -30,9 +26,9 @@ from engine.errors import InvalidArgument
 __all__ = ["LogEntry", "read_logs", "parse_log_line", "log_files", "time_ns", "parse_tail", "format_time"]
 
 
-@dataclass(frozen=True)
-class LogEntry:
-    """One json-file record: ``stream`` "stdout"/"stderr", ``time`` RFC 3339 nanoseconds, ``data`` bytes."""
+class LogEntry(NamedTuple):
+    """One json-file record: ``stream`` "stdout"/"stderr", ``time`` RFC 3339 nanoseconds, ``data`` bytes
+    (immutable; a named tuple, so reading logs needs no dataclasses import)."""
 
     stream: str
     time: str
@@ -98,7 +94,12 @@ def log_files(path: Path) -> list[Path]:
 
 
 def _read_lines(p: Path) -> Iterator[bytes]:
-    opener = gzip.open if p.name.endswith(".gz") else open
+    if p.name.endswith(".gz"):  # a compressed rotated file (max-file with compress)
+        import gzip
+
+        opener = gzip.open
+    else:
+        opener = open
     try:
         with opener(p, "rb") as f:
             for line in f:
@@ -124,8 +125,12 @@ class _Inotify:
     IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE, IN_DELETE_SELF = 0x2, 0x8, 0x80, 0x100, 0x400
 
     def __init__(self, directory: Path):
+        import ctypes
+
         self.fd = -1
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # the C library this interpreter is linked with (dlopen(NULL)): ctypes.util.find_library
+        # would run ``ldconfig -p`` in a subprocess first, a few milliseconds of every ``run``
+        libc = ctypes.CDLL(None, use_errno=True)
         fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             return

@@ -7,7 +7,6 @@ write these numbers, so all the arithmetic is unit-tested without a kernel.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from engine.errors import InvalidArgument
 
@@ -15,22 +14,44 @@ MIN_MEMORY = 6 * 1024 * 1024  # Docker refuses less: "Minimum memory limit allow
 DEFAULT_CFS_PERIOD = 100_000  # microseconds, the kernel's and Docker's default
 
 
-@dataclass
 class Limits:
-    """What a container may use. ``None`` (or 0 where Docker uses 0) means "no limit"."""
+    """What a container may use. ``None`` (or 0 where Docker uses 0) means "no limit".
 
-    memory: int | None = None               # bytes
-    memory_swap: int | None = None          # bytes, memory+swap; -1 unlimited swap
-    memory_reservation: int | None = None   # bytes, soft limit
-    cpu_quota: int | None = None            # microseconds per period
-    cpu_period: int | None = None           # microseconds
-    cpu_shares: int | None = None           # relative weight (v1 shares, 2..262144)
-    cpuset_cpus: str | None = None          # "0-1", "0,2"
+    A plain class, not a dataclass: ``create`` checks limits on the run path, and importing
+    dataclasses (inspect, ast, dis) would cost every ``container run`` a few milliseconds."""
+
+    memory: int | None = None  # bytes
+    memory_swap: int | None = None  # bytes, memory+swap; -1 unlimited swap
+    memory_reservation: int | None = None  # bytes, soft limit
+    cpu_quota: int | None = None  # microseconds per period
+    cpu_period: int | None = None  # microseconds
+    cpu_shares: int | None = None  # relative weight (v1 shares, 2..262144)
+    cpuset_cpus: str | None = None  # "0-1", "0,2"
     cpuset_mems: str | None = None
-    pids_limit: int | None = None           # > 0; None / 0 / -1 unlimited
-    blkio_weight: int | None = None         # 10..1000
-    allow_all_devices: bool = False         # privileged
-    warnings: list[str] = field(default_factory=list)
+    pids_limit: int | None = None  # > 0; None / 0 / -1 unlimited
+    blkio_weight: int | None = None  # 10..1000
+    allow_all_devices: bool = False  # privileged
+
+    def __init__(self, **values) -> None:
+        warnings = values.pop("warnings", None)
+        for key, value in values.items():
+            if key not in _FIELDS:
+                raise TypeError(f"Limits() got an unexpected keyword argument {key!r}")
+            setattr(self, key, value)
+        self.warnings: list[str] = list(warnings or [])
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, k) for k in _FIELDS) + (self.warnings,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Limits) and self._values() == other._values()
+
+    def __repr__(self) -> str:
+        return "Limits(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in (*_FIELDS, "warnings")) + ")"
+
+
+_FIELDS = ("memory", "memory_swap", "memory_reservation", "cpu_quota", "cpu_period", "cpu_shares", "cpuset_cpus",
+           "cpuset_mems", "pids_limit", "blkio_weight", "allow_all_devices")
 
 
 def parse_cpuset(spec: str) -> set[int]:

@@ -22,14 +22,8 @@ from dataclasses import dataclass, field
 from engine.errors import InvalidArgument
 from engine.images import reference
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
-REF_NAME = "org.opencontainers.image.ref.name"
-CONTAINERD_NAME = "io.containerd.image.name"
+from engine.images.mediatypes import (  # noqa: F401 (archive.X is how callers name them)
+    CONTAINERD_NAME, DOCKER_LIST, DOCKER_MANIFEST, LAYER_TAR, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, REF_NAME)
 
 
 def host_arch() -> str:

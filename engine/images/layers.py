@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable
 
 from engine.errors import InvalidArgument
-from engine.images.unpack import unpack_layer
 from engine.state import DataRoot
 
 
@@ -50,6 +49,8 @@ class LayerCache:
         pending = self.begin(diff_id)
         if pending is None:
             return final, None
+        from engine.images.unpack import unpack_layer  # tarfile: only when a layer is unpacked
+
         try:
             got, size = unpack_layer(blob, pending.dir, on_read)
             pending.commit(got)

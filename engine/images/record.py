@@ -1,27 +1,39 @@
 """``ImageRecord``: one image as the rest of the engine sees it (config, tags, layers)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.images import archive, reference
-from engine.images.filters import parse_time
+from engine.images import reference
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.images.store import ImageStore
 
 
-@dataclass
 class ImageRecord:
-    """One image as the rest of the engine sees it."""
+    """One image as the rest of the engine sees it.
 
-    id: str
-    refs: list[str]                 # normalised references (docker.io/library/busybox:latest)
-    image_config: dict              # the whole image config document
-    layers: list[dict]              # {digest, diff_id, size, mediaType}, lowest first
-    repo_digests: list[str] = field(default_factory=list)
-    _store: "ImageStore | None" = field(default=None, repr=False, compare=False)
+    A plain class, not a dataclass: every ``container run`` looks its image up, and importing
+    dataclasses (inspect, ast, dis) would cost it more than the lookup itself."""
+
+    def __init__(self, id: str, refs: list[str], image_config: dict, layers: list[dict],
+                 repo_digests: list[str] | None = None, _store: "ImageStore | None" = None):
+        self.id = id
+        self.refs = refs                  # normalised references (docker.io/library/busybox:latest)
+        self.image_config = image_config  # the whole image config document
+        self.layers = layers              # {digest, diff_id, size, mediaType}, lowest first
+        self.repo_digests = [] if repo_digests is None else repo_digests
+        self._store = _store
+
+    def _compared(self) -> tuple:
+        return self.id, self.refs, self.image_config, self.layers, self.repo_digests
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ImageRecord) and self._compared() == other._compared()
+
+    def __repr__(self) -> str:
+        return (f"ImageRecord(id={self.id!r}, refs={self.refs!r}, image_config={self.image_config!r}, "
+                f"layers={self.layers!r}, repo_digests={self.repo_digests!r})")
 
     @property
     def tags(self) -> list[str]:
@@ -39,6 +51,8 @@ class ImageRecord:
 
     @property
     def created_unix(self) -> int:
+        from engine.images.filters import parse_time
+
         return int(parse_time(self.created))
 
     @property
@@ -51,6 +65,8 @@ class ImageRecord:
 
     @property
     def architecture(self) -> str:
+        from engine.images import archive
+
         return self.image_config.get("architecture") or archive.host_arch()
 
     @property

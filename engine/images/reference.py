@@ -9,7 +9,7 @@ The grammar follows distribution/reference.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.errors import InvalidArgument
 
@@ -31,9 +31,9 @@ _ID_RE = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 MAX_NAME = 255
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A normalised reference: ``domain/path[:tag][@digest]``."""
+class Reference(NamedTuple):
+    """A normalised reference: ``domain/path[:tag][@digest]``; immutable. A named tuple, not a
+    dataclass: ``container run`` parses one, and dataclasses' import (inspect, ast, dis) costs more."""
 
     domain: str
     path: str

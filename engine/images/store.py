@@ -15,33 +15,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tarfile
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from engine.errors import Conflict, InvalidArgument, NotFound
-from engine.images import archive, compression, reference
+from engine.images import mediatypes, reference
 from engine.images.blobs import BlobStore
-from engine.images.changes import apply_changes
-from engine.images.filters import LIST_FILTERS, is_dangling, matches, parse_time, parse_until, reference_matches  # noqa: F401 (re-exported)
 from engine.images.layers import LayerCache
 from engine.images.record import ImageRecord
 from engine.state import DataRoot, read_json, write_json
 
+if TYPE_CHECKING:  # pragma: no cover; tarfile, compressors, archive code: imported where used (not by lookups)
+    from engine.images import archive
 IMAGE_ID_ANNOTATION = "io.pycompose.image.id"
-_MEDIA = {
-    compression.PLAIN: "application/vnd.oci.image.layer.v1.tar",
-    compression.GZIP: "application/vnd.oci.image.layer.v1.tar+gzip",
-    compression.ZSTD: "application/vnd.oci.image.layer.v1.tar+zstd",
-    compression.XZ: "application/vnd.oci.image.layer.v1.tar+xz",
-    compression.BZIP2: "application/vnd.oci.image.layer.v1.tar+bzip2",
-}
 InUse = Callable[[str], object]
 
 
+def _media_type(kind: str) -> str:
+    """The OCI layer media type of a blob compressed as ``kind`` (compression.PLAIN, .GZIP, .ZSTD, ...)."""
+    return mediatypes.LAYER_TAR + ("" if kind == "plain" else "+" + kind)
+
+
 def _now_rfc3339() -> str:
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
@@ -82,14 +80,14 @@ class ImageStore:
 
     def _write_entries(self, entries: list[dict]) -> None:
         write_json(self.dir / "index.json",
-                   {"schemaVersion": 2, "mediaType": archive.OCI_INDEX, "manifests": entries})
+                   {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries})
 
     def _tags(self) -> dict[str, str]:
         """Normalised reference -> image id."""
         out = {}
         for e in self._entries():
             ann = e.get("annotations") or {}
-            ref = ann.get(archive.CONTAINERD_NAME)
+            ref = ann.get(mediatypes.CONTAINERD_NAME)
             iid = ann.get(IMAGE_ID_ANNOTATION)
             if ref and iid:
                 out[ref] = iid
@@ -171,6 +169,7 @@ class ImageStore:
 
     def list(self, filters: dict[str, list[str]] | None = None) -> list[ImageRecord]:
         """Every image, newest first; docker's filters dangling=, reference=, label=, before=, since=."""
+        from engine.images.filters import LIST_FILTERS, matches
         for key in filters or {}:
             if key not in LIST_FILTERS:
                 raise InvalidArgument(f"invalid filter '{key}'")
@@ -224,14 +223,14 @@ class ImageStore:
         kept = []
         for e in entries:
             ann = e.get("annotations") or {}
-            if ann.get(archive.CONTAINERD_NAME) == ref:
+            if ann.get(mediatypes.CONTAINERD_NAME) == ref:
                 old = ann.get(IMAGE_ID_ANNOTATION)
                 continue
-            if ann.get(IMAGE_ID_ANNOTATION) == iid and not ann.get(archive.CONTAINERD_NAME):
+            if ann.get(IMAGE_ID_ANNOTATION) == iid and not ann.get(mediatypes.CONTAINERD_NAME):
                 continue  # no longer untagged
             kept.append(e)
         tag = reference.parse(ref).tag or "latest"
-        kept.append(dict(manifest, annotations={archive.CONTAINERD_NAME: ref, archive.REF_NAME: tag,
+        kept.append(dict(manifest, annotations={mediatypes.CONTAINERD_NAME: ref, mediatypes.REF_NAME: tag,
                                                 IMAGE_ID_ANNOTATION: iid}))
         if old and old != iid and not _has_entry(kept, old):
             kept.append(self._untagged_entry(old))
@@ -240,7 +239,7 @@ class ImageStore:
     def _manifest_desc(self, iid: str) -> dict:
         rec = read_json(self.records_dir / f"{iid.split(':', 1)[1]}.json") or {}
         m = rec.get("manifest") or {}
-        return {"mediaType": m.get("mediaType", archive.OCI_MANIFEST), "digest": m.get("digest", iid),
+        return {"mediaType": m.get("mediaType", mediatypes.OCI_MANIFEST), "digest": m.get("digest", iid),
                 "size": m.get("size", 0)}
 
     def _untagged_entry(self, iid: str) -> dict:
@@ -259,6 +258,7 @@ class ImageStore:
     @contextlib.contextmanager
     def _plain_archive(self, path: str | os.PathLike):
         """A path to the uncompressed archive (a temp copy when ``path`` is compressed)."""
+        from engine.images import compression
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"open {path}: no such file or directory")
@@ -285,6 +285,9 @@ class ImageStore:
         Each entry is a tag as docker prints it (``busybox:latest``) or, for an untagged
         image, its id. ``on_retag(tag, old_id)`` is told when a tag moves off another image.
         """
+        import tarfile
+        from engine.images import archive
+
         loaded: list[str] = []
         with self._plain_archive(path) as plain:
             try:
@@ -350,6 +353,7 @@ class ImageStore:
         return iid
 
     def _layer_entry(self, digest: str, size: int, diff_id: str, what: str) -> dict:
+        from engine.images import compression
         blob = self.blobs.path(digest)
         kind = compression.detect(blob)
         if kind == compression.PLAIN:
@@ -361,7 +365,7 @@ class ImageStore:
                 raise InvalidArgument(f"layer {what} cannot be decompressed ({kind}): {e}") from None
         if diff_id and got != diff_id:
             raise InvalidArgument(f"layer {what} does not match the image config: diff id {diff_id}, content {got}")
-        return {"digest": digest, "diff_id": got, "size": usize, "blob_size": size, "mediaType": _MEDIA[kind]}
+        return {"digest": digest, "diff_id": got, "size": usize, "blob_size": size, "mediaType": _media_type(kind)}
 
     def _drop_new_blobs(self, existed: set[str]) -> None:
         used = self._used_blobs()
@@ -384,6 +388,8 @@ class ImageStore:
     def import_tarball(self, path: str | os.PathLike, ref: str | None = None,
                        changes: list[str] | None = None, message: str | None = None) -> str:
         """Make a one-layer image of a plain rootfs tarball (``docker import``); returns its id."""
+        from engine.images import archive
+        from engine.images.changes import apply_changes
         nref = None
         if ref:
             pref = reference.parse(ref)
@@ -435,6 +441,7 @@ class ImageStore:
     # --- save ---------------------------------------------------------------------------------------
     def save(self, refs: list[str], out_path: str | os.PathLike) -> None:
         """Write the images ``refs`` name to a docker-save archive at ``out_path`` (``docker save -o``)."""
+        from engine.images import archive
         if not refs:
             raise InvalidArgument("requires at least 1 argument")
         items: dict[str, archive.SaveItem] = {}
@@ -466,6 +473,7 @@ class ImageStore:
             raise
 
     def _layer_opener(self, rec: ImageRecord):
+        from engine.images import compression
         by_diff = {l["diff_id"]: l["digest"] for l in rec.layers}
         return lambda diff_id: compression.open_plain(self.blobs.path(by_diff[diff_id]))
 
@@ -500,7 +508,7 @@ class ImageStore:
             return out
 
     def _untag(self, entries: list[dict], refs: list[str]) -> list[dict]:
-        kept = [e for e in entries if (e.get("annotations") or {}).get(archive.CONTAINERD_NAME) not in refs]
+        kept = [e for e in entries if (e.get("annotations") or {}).get(mediatypes.CONTAINERD_NAME) not in refs]
         self._write_entries(kept)
         return [{"Untagged": reference.familiar(r)} for r in refs]
 
@@ -535,6 +543,7 @@ class ImageStore:
         Filters: ``until=`` (a timestamp or a duration such as ``24h``: only images created
         before it), ``label=`` / ``label!=``.
         """
+        from engine.images.filters import is_dangling, parse_until
         filters = dict(filters or {})
         until = [parse_until(v) for v in filters.pop("until", [])]
         unlabel = filters.pop("label!", [])
@@ -569,8 +578,8 @@ def _has_entry(entries: list[dict], iid: str) -> bool:
 def _make_manifest(iid: str, cfg_size: int, layers: list[dict]) -> bytes:
     return json.dumps({
         "schemaVersion": 2,
-        "mediaType": archive.OCI_MANIFEST,
-        "config": {"mediaType": archive.OCI_CONFIG, "digest": iid, "size": cfg_size},
+        "mediaType": mediatypes.OCI_MANIFEST,
+        "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": iid, "size": cfg_size},
         "layers": [{"mediaType": l["mediaType"], "digest": l["digest"],
                     "size": l["blob_size"]} for l in layers],
     }, separators=(",", ":")).encode()
@@ -578,6 +587,9 @@ def _make_manifest(iid: str, cfg_size: int, layers: list[dict]) -> bytes:
 
 def _check_tar(blob: Path, shown: Path) -> None:
     """Refuse what is not a tar archive before it becomes an image."""
+    import tarfile
+
+    from engine.images import compression
     try:
         with compression.open_plain(blob) as s, tarfile.open(fileobj=s, mode="r|") as tf:
             tf.next()

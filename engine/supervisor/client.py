@@ -10,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidArgument
 from engine.state import DataRoot
 from engine.supervisor import protocol
-from engine.supervisor.events import check_filters, parse_time
 
 # argv: python3 -c BOOT pycompose-supervisor <root>: the daemon's cmdline names it (the leak check and
 # Engine.supervisor_running look for it), and no separate script file has to be installed
@@ -64,6 +62,8 @@ class SupervisorClient:
             pid = self.running_pid()
             if pid:
                 return pid
+            import subprocess  # only to start the daemon: not imported by each command that finds it running
+
             self.root.dir("run")
             with open(self.log_path, "ab") as log:
                 env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -120,6 +120,29 @@ class SupervisorClient:
     def start(self, cid: str) -> None:
         self._call({"op": "start", "id": cid}, timeout=None)
 
+    def start_many(self, cids: list[str]) -> dict[str, EngineError]:
+        """Start ``cids`` with one request (the daemon starts them in order, each as ``start``
+        does); returns the error of each one that failed, by id: the others run."""
+        failed: dict[str, EngineError] = {}
+        try:
+            reply = self._call({"op": "start_many", "ids": list(cids)}, timeout=None)
+        except InvalidArgument as e:  # a daemon started before an upgrade: one request per container
+            if "unknown supervisor request" not in str(e):
+                raise
+            for cid in cids:
+                try:
+                    self.start(cid)
+                except EngineError as err:
+                    failed[cid] = err
+            return failed
+        for r in reply.get("results") or []:
+            if not r.get("ok"):
+                try:
+                    protocol.raise_reply(r)
+                except EngineError as e:
+                    failed[r.get("id") or ""] = e
+        return failed
+
     def stop(self, cid: str, timeout: int | None = None, signal: str | int | None = None) -> None:
         """Stop signal, then SIGKILL after ``timeout`` s (StopTimeout, or 10); returns once it is down."""
         self._call({"op": "stop", "id": cid, "timeout": timeout, "signal": signal}, timeout=None)
@@ -141,6 +164,12 @@ class SupervisorClient:
         reply = self._call({"op": "wait", "id": cid, "condition": condition}, timeout=timeout)
         return int(reply.get("StatusCode") or 0)
 
+    def remove_many(self, waves: list[list[dict]], volumes: bool = False) -> Iterator[dict]:
+        """Stop (wave by wave: {"id", "timeout", "signal"}) and remove containers in one request
+        (engine.supervisor.removal); yields {"id", "event": stopping|stopped|removing|removed|error}
+        as they happen, then {"done": True, ...}."""
+        return self._stream({"op": "remove_many", "waves": waves, "volumes": bool(volumes)})
+
     def notify(self, event: dict) -> None:
         self._call({"op": "notify", "event": event})
 
@@ -157,6 +186,8 @@ class SupervisorClient:
 
     def events(self, filters: dict | None = None, since: Any = None, until: Any = None) -> Iterator[dict]:
         """Docker events as they happen (after the ones since ``since``); ends at ``until`` if given."""
+        from engine.supervisor.events import check_filters, parse_time
+
         req = {"op": "events", "filters": check_filters(filters), "since": parse_time(since),
                "until": parse_time(until)}
         return self._stream(req)
