@@ -6,16 +6,20 @@ What it prints (medians of --repeat runs, whole-process wall time):
 * for each shape (indep, chain, healthy: ../shared/peers/gen-compose.py) and size (1, 10, 50):
   `up -d` and `down -t 1` for pycompose, Docker Compose v2 and podman-compose, measured in
   the same run when they are installed (and said so when not), with pycompose/peer ratios;
+* the healthy-gated chain (healthy-chain) once per healthcheck interval of --intervals, with its
+  floor N x interval beside it (Docker runs a container's first probe one interval after its start);
 * for a healthy-gated chain (healthy-chain 5): the delay between a dependency turning healthy
   (end of its first passing health check) and its dependent starting, per link, for each tool
   that exposes both times (Docker Compose polls every 500 ms; pycompose waits on events);
-* `pycompose ps` wall time with 10 services up.
+* `pycompose ps` wall time with 10 services up;
+* with --profile, where pycompose's `up -d` spends its time per phase (bench/up_profile.py).
 
 Peers: Docker needs dockerd (started with ../shared/peers/daemons.sh start-docker when not
 running, and stopped again at the end if this script started it); podman-compose runs in the
 peers-podman netns (daemons.sh setup-podman). Both need busybox:latest (make-busybox.sh).
 
-    python3 bench/up.py [--sizes 1,10,50] [--shapes indep,chain,healthy] [--repeat 3] [--no-peers]
+    python3 bench/up.py [--sizes 1,10,50] [--shapes indep,chain,healthy,healthy-chain] [--repeat 3]
+                        [--intervals 1s,200ms] [--no-peers] [--profile]
 """
 from __future__ import annotations
 
@@ -44,14 +48,23 @@ def sh(cmd: list[str] | str, env: dict | None = None, check: bool = False, timeo
                           timeout=timeout, check=check)
 
 
+CPU: list[float] = []  # CPU seconds (user+sys) of the command each ``timed`` ran, its reaped children included
+
+
 def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None,
           timeout: float = 900) -> tuple[float, int, str]:
     """Wall time of one run; a run over ``timeout`` is killed and reported as rc 124."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return time.monotonic() - t0, 124, f"timed out after {timeout:g}s"
+    finally:
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        CPU.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
     return time.monotonic() - t0, r.returncode, (r.stderr or "")[-400:]
 
 
@@ -170,9 +183,31 @@ def setup_peers(want: bool, which: set[str] | None = None) -> tuple[list[Tool], 
 
 # ------------------------------------------------------------------ measurements
 
-def gen(shape: str, n: int, d: Path) -> None:
+def gen(shape: str, n: int, d: Path, interval: str | None = None) -> None:
     d.mkdir(parents=True, exist_ok=True)
-    sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml")], check=True)
+    extra = ["--interval", interval] if interval else []
+    sh([PY, str(SHARED / "gen-compose.py"), shape, str(n), "-o", str(d / "compose.yaml"), *extra], check=True)
+
+
+def seconds(duration: str) -> float:
+    """``200ms``/``1s``/``1.5s`` -> seconds (the healthcheck intervals given to gen-compose.py)."""
+    for unit, scale in (("ms", 1e-3), ("s", 1.0), ("m", 60.0)):
+        if duration.endswith(unit):
+            return float(duration[:-len(unit)]) * scale
+    return float(duration)
+
+
+def cases(shapes: list[str], sizes: list[int], intervals: list[str]) -> list[tuple[str, int, str | None]]:
+    """(shape, size, healthcheck interval) to measure: a healthy-gated chain once per interval,
+    since its floor is N x interval for any tool keeping Docker's first-probe timing."""
+    out: list[tuple[str, int, str | None]] = []
+    for shape in shapes:
+        for n in sizes:
+            if shape == "healthy-chain":
+                out += [(shape, n, iv) for iv in intervals]
+            else:
+                out.append((shape, n, None))
+    return out
 
 
 def kernel_objects(root: str, project: str) -> set[str]:
@@ -231,9 +266,10 @@ def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float
         if rc == 124:
             return {"up": timeout, "down": 0.0, "fails": [f"up rc=124: warm-up timed out after {timeout:g}s"],
                     "timeout": True}
-    ups, downs, fails = [], [], []
+    ups, downs, fails, cpus = [], [], [], []
     for _ in range(repeat):
         t, rc, err = timed(tool.up(d, project), env=tool.env, cwd=str(d), timeout=timeout)
+        cpus.append(CPU[-1])
         if rc != 0:
             fails.append(f"up rc={rc}: {err.strip().splitlines()[-1] if err.strip() else ''}")
         ups.append(t)
@@ -250,6 +286,7 @@ def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float
         if rc == 124:
             break
     return {"up": statistics.median(ups), "down": statistics.median(downs), "fails": fails,
+            "cpu": statistics.median(cpus),
             "timeout": any(f.startswith("up rc=124") for f in fails)}
 
 
@@ -300,6 +337,10 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=180, help="seconds before one `up -d` run is given up")
     ap.add_argument("--warmup", type=int, default=1, help="untimed up/down cycles before the timed ones")
     ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
+    ap.add_argument("--intervals", default="1s,200ms",
+                    help="healthcheck intervals of the healthy-chain shape, one row each (gen-compose.py --interval)")
+    ap.add_argument("--profile", action="store_true",
+                    help="then print where `up -d` spends its time per phase (bench/up_profile.py)")
     args = ap.parse_args()
 
     root = args.root or tempfile.mkdtemp(prefix="pyc-bench-")
@@ -314,38 +355,49 @@ def main() -> int:
     print(f"# bench/up.py  {datetime.now().isoformat(timespec='seconds')}  ({os.cpu_count()} cores)")
     for n in notes:
         print(f"# peer: {n}")
+    with open("/proc/loadavg") as f:
+        print(f"# load average at the start: {' '.join(f.read().split()[:3])}; up CPU = user+sys of the CLI "
+              f"process only (engines' daemons not counted)")
     print(f"# medians of {args.repeat} runs after {args.warmup} warm-up; down uses -t 1; "
           f"workload: gen-compose.py default (sleep-trap)")
     print(f"# pycompose: {PY} -m compose.cli.main (interpreter called directly"
           f"{', NOT the pyenv shim' if 'shims' not in PY else ' through the pyenv shim'}), bytecode present; "
           f"after each pycompose down its containers, cgroups, veths, bridges and networks are checked gone")
     print()
-    header = f"{'shape':<8} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
+    print(f"# healthy-chain: every link waits for its dependency's first passing probe, which Docker runs one "
+          f"interval after the start: the floor is N x interval; rows per --intervals")
+    header = (f"{'shape':<18} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
+              f"   {'floor':>6}  {'up CPU (CLI)':>12}")
     print(header)
     print("-" * len(header))
     try:
-        for shape in args.shapes.split(","):
-            for n in [int(x) for x in args.sizes.split(",")]:
-                d = work / f"{shape}-{n}"
-                gen(shape, n, d)
-                results = {}
-                for tool in tools:
-                    project = f"bench{shape}{n}"
-                    results[tool.name] = measure_cycle(tool, d, project, args.repeat, args.timeout, args.warmup)
-                base = results["pycompose"]
-                for tool in tools:
-                    r = results[tool.name]
-                    ratio = ""
-                    if tool is not py and r["up"] and r["down"] and not r["timeout"]:
-                        ratio = f"{base['up'] / r['up']:>8.2f}x {base['down'] / r['down']:>9.2f}x"
-                    up_text = f">{args.timeout:.0f}s" if r["timeout"] else f"{r['up']:.2f}s"
-                    print(f"{shape:<8} {n:>3}  {tool.name:<15} {up_text:>8} {r['down']:>7.2f}s   {ratio}")
-                    for f in r["fails"][:2]:
-                        print(f"{'':<14}  ! {f}")
-                sys.stdout.flush()
+        sizes = [int(x) for x in args.sizes.split(",")]
+        for shape, n, interval in cases(args.shapes.split(","), sizes, args.intervals.split(",")):
+            label = f"{shape}@{interval}" if interval else shape
+            d = work / f"{shape}-{n}-{interval or ''}"
+            gen(shape, n, d, interval)
+            floor = f"{n * seconds(interval):>5.2f}s" if interval else ""
+            results = {}
+            for tool in tools:
+                project = f"bench{shape.replace('-', '')}{n}"
+                results[tool.name] = measure_cycle(tool, d, project, args.repeat, args.timeout, args.warmup)
+            base = results["pycompose"]
+            for tool in tools:
+                r = results[tool.name]
+                ratio = f"{'':>9} {'':>10}"
+                if tool is not py and r["up"] and r["down"] and not r["timeout"]:
+                    ratio = f"{base['up'] / r['up']:>8.2f}x {base['down'] / r['down']:>9.2f}x"
+                up_text = f">{args.timeout:.0f}s" if r["timeout"] else f"{r['up']:.2f}s"
+                print(f"{label:<18} {n:>3}  {tool.name:<15} {up_text:>8} {r['down']:>7.2f}s   {ratio}   "
+                      f"{floor:>6}  {r.get('cpu', 0.0):>11.2f}s")
+                for f in r["fails"][:2]:
+                    print(f"{'':<24}  ! {f}")
+            sys.stdout.flush()
         print()
+        interval = args.intervals.split(",")[-1]
         d = work / "healthy-chain-5"
-        gen("healthy-chain", 5, d)
+        gen("healthy-chain", 5, d, interval)
+        print(f"# healthy-chain 5 with interval {interval}:")
         for tool in [t for t in tools if hasattr(t, "inspect")]:
             delays = health_delays(tool, d, "benchhc", 5)
             if delays:
@@ -363,6 +415,11 @@ def main() -> int:
         print(f"pycompose ps (10 services up): median {statistics.median(ps_times) * 1000:.0f} ms "
               f"(bare `{Path(PY).name} -c pass`: {statistics.median(base_times) * 1000:.0f} ms)")
         timed(py.down(d, "benchps"), env=py.env, cwd=str(d))
+        if args.profile:
+            print()
+            sys.stdout.flush()
+            subprocess.run([PY, str(REPO / "bench" / "up_profile.py"), "--sizes", args.sizes,
+                            "--interval", args.intervals.split(",")[-1]])
     finally:
         for c in cleanup:
             sh(c, timeout=120)

@@ -306,11 +306,10 @@ class Compose:
             ids[name] = [cid for cid, _, _ in result]
 
         started: set[str] = set()
+        batcher = None
 
         async def work(name: str) -> list[str]:
-            for cid, cname, must_start in prepared[name]:
-                if must_start:
-                    await anyio.to_thread.run_sync(self._start, cid, cname)
+            await batcher.start([(cid, cname) for cid, cname, must_start in prepared[name] if must_start])
             started.add(name)
             return ids[name]
 
@@ -320,10 +319,15 @@ class Compose:
             try:
                 # --wait-timeout bounds the whole start, dependency gates included
                 with anyio.fail_after(deadline) if deadline else _no_deadline():
-                    outcome = await sch.run_in_dependency_order(
-                        services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
-                        progress=self._container_progress, check_conditions=not opts.no_start,
-                        prepare=prepare)
+                    async with anyio.create_task_group() as tg:
+                        from compose.startbatch import StartBatcher
+
+                        batcher = StartBatcher(self.engine, tg, lambda name, status: self.progress.event(
+                            "Container", name, status))
+                        outcome = await sch.run_in_dependency_order(
+                            services, work, watch, parallel=opts.parallel if opts.parallel else self.parallel,
+                            progress=self._container_progress, check_conditions=not opts.no_start,
+                            prepare=prepare)
                     for svc in outcome.errors:  # the reason is printed once, as the command's error
                         self.progress.event("Service", svc, "Error")
                     outcome.raise_first()

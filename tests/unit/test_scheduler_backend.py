@@ -53,7 +53,7 @@ class _Images:
 
 class _Containers:
     def __init__(self, eng):
-        self.eng, self.by_id, self.calls = eng, {}, []
+        self.eng, self.by_id, self.calls, self.batches = eng, {}, [], []
 
     def _find(self, ref):
         for c in self.by_id.values():
@@ -79,6 +79,16 @@ class _Containers:
         if c["Config"].get("Healthcheck"):
             c["State"]["Health"] = {"Status": "healthy"}
         self.eng.emit(c["Id"], "start")
+
+    def start_many(self, refs):
+        self.batches.append(len(refs))
+        failed = {}
+        for ref in refs:
+            try:
+                self.start(ref)
+            except Exception as e:  # noqa: BLE001 - like the engine: reported per container
+                failed[ref] = e
+        return failed
 
     def stop(self, ref, timeout=None):
         c = self._find(ref)
@@ -231,3 +241,29 @@ def test_bad_value_fails_before_anything_is_created():
     with pytest.raises(Exception, match="invalid restart policy 'sometimes'"):
         anyio.run(backend(eng, project(a={}, b={"restart": "sometimes"})).up, UpOptions())
     assert not eng.containers.by_id and not eng.networks.items and not eng.volumes.items
+
+
+def test_starts_go_in_batches_and_one_failing_start_fails_only_its_service_and_dependents():
+    """up sends the starts of ready services in batches (engine.containers.start_many); a container
+    the engine could not start fails its service (the error raised by up names it) and the services
+    depending on it, while every independent service runs."""
+    from engine.runtime.errors import StartError
+
+    eng = FakeEngine()
+    real_start = eng.containers.start
+
+    def start(ref):
+        if eng.containers._find(ref)["Name"] == "/p-bad-1":
+            raise StartError("exec: \"/nope\": stat /nope: no such file or directory", 127)
+        real_start(ref)
+
+    eng.containers.start = start
+    services = {f"s{i}": {} for i in range(8)}
+    services["bad"] = {}
+    services["after"] = {"depends_on": {"bad": {"condition": "service_started"}}}
+    with pytest.raises(StartError, match="/nope"):
+        anyio.run(backend(eng, project(**services)).up, UpOptions())
+    running = {c["Name"][1:] for c in eng.containers.by_id.values() if c["State"]["Running"]}
+    assert running == {f"p-s{i}-1" for i in range(8)}
+    assert sum(eng.containers.batches) == 9  # every ready container asked once; "after" never
+    assert ("start", "p-after-1") not in eng.containers.calls
