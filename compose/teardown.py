@@ -13,8 +13,12 @@ import anyio.to_thread
 
 from compose import convert as cv
 from compose import resources
-from compose import scheduler as sch
-from compose.backend import labels
+from compose.backend import labels, short_name
+from compose.graph import ServiceGraph
+
+
+# what each step of a container's removal shows, as Docker Compose prints it
+STEPS = {"stopping": "Stopping", "stopped": "Stopped", "removing": "Removing", "removed": "Removed"}
 
 
 async def down(b: Any, opts: Any) -> None:
@@ -33,26 +37,58 @@ async def down(b: Any, opts: Any) -> None:
     if b.project:
         for n, s in b.project.services.items():
             graph[n] = s
+    await anyio.to_thread.run_sync(_remove_containers, b, opts, containers, graph)
+    if opts.services:
+        return
+    await _remove_resources(b, opts, bool(containers))
+
+
+def stop_waves(graph: dict[str, dict], services: list[str]) -> list[list[str]]:
+    """``services`` in the waves ``down`` stops them in: a service after every service that
+    depends on it (Compose stops dependents first), as many at once as the graph allows."""
+    dependents = ServiceGraph(graph).dependents_map()
+    depth: dict[str, int] = {}
+
+    def depth_of(name: str, seen: frozenset[str] = frozenset()) -> int:
+        if name not in depth:
+            deeper = [depth_of(d, seen | {name}) for d in dependents.get(name, ()) if d not in seen]
+            depth[name] = 1 + max(deeper) if deeper else 0
+        return depth[name]
+
+    waves: dict[int, list[str]] = {}
+    for name in services:
+        waves.setdefault(depth_of(name), []).append(name)
+    return [waves[k] for k in sorted(waves)]
+
+
+def _remove_containers(b: Any, opts: Any, containers: list[dict], graph: dict[str, dict]) -> None:
+    """Every container stopped (dependents first, as many at once as --parallel allows) and
+    removed in one engine call; a container that went away meanwhile is no error."""
+    from engine.errors import NotFound
+
     by_svc: dict[str, list[dict]] = {}
     for c in containers:
         by_svc.setdefault(labels(c).get(cv.SERVICE, ""), []).append(c)
     graph = {n: graph.get(n, {}) for n in set(graph) | set(by_svc)}
+    waves: list[list[str]] = []
+    for wave in stop_waves(graph, [n for n in graph if n in by_svc]):
+        ids = [c["Id"] for name in wave for c in by_svc[name]]
+        step = b.parallel if b.parallel and b.parallel > 0 else len(ids) or 1
+        waves.extend(ids[i:i + step] for i in range(0, len(ids), step))
+    names = {c["Id"]: short_name(c) for c in containers}
+    services = b.project.services if b.project else {}
+    timeouts = {c["Id"]: b._stop_timeout(services.get(labels(c).get(cv.SERVICE)), opts.timeout)
+                for c in containers}
 
-    async def stop(name: str) -> None:
-        async with anyio.create_task_group() as tg:
-            for c in by_svc.get(name, []):
-                tg.start_soon(anyio.to_thread.run_sync, b._stop_container, c, opts.timeout)
+    def progress(cid: str, step: str) -> None:
+        if cid in names and step in STEPS:
+            b.progress.event("Container", names[cid], STEPS[step])
 
-    # stopping follows dependencies (dependents first); removing stopped containers does not
-    outcome = await sch.run_in_reverse_order(graph, stop, b.parallel)
-    outcome.raise_first()
-    async with anyio.create_task_group() as tg:
-        for c in containers:
-            tg.start_soon(anyio.to_thread.run_sync, b._remove_container, c, opts.timeout, False,
-                          opts.volumes)
-    if opts.services:
-        return
-    await _remove_resources(b, opts, bool(containers))
+    errors = b.engine.containers.remove_many(waves, timeouts, volumes=opts.volumes, progress=progress)
+    for cid, e in errors.items():
+        if not isinstance(e, NotFound):
+            b.progress.event("Container", names.get(cid, cid[:12]), "Error")
+            raise e
 
 
 async def _remove_resources(b: Any, opts: Any, removed_containers: bool) -> None:

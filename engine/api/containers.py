@@ -34,19 +34,6 @@ def stats_figures(sample: dict) -> dict:
             "block_io": procinfo.block_io(sample)}
 
 
-def _error_of(line: dict) -> EngineError:
-    """The typed error a ``remove_many`` line reports (NotFound, Conflict, ...; EngineError otherwise)."""
-    from engine import errors
-
-    cls = getattr(errors, str(line.get("kind") or ""), None)
-    if not (isinstance(cls, type) and issubclass(cls, EngineError)):
-        cls = EngineError
-    try:
-        return cls(str(line.get("error") or "removal failed"))
-    except TypeError:  # an error class with other arguments
-        return EngineError(str(line.get("error") or "removal failed"))
-
-
 class Containers:
     """Docker's container verbs over the records on disk and the supervisor."""
 
@@ -310,50 +297,15 @@ class Containers:
     def remove_many(self, waves: list[list[str]], timeouts: dict[str, int | None] | None = None,
                     volumes: bool = False, progress: Callable[[str, str], None] | None = None,
                     ) -> dict[str, EngineError]:
-        """Stop and remove many containers at once (``compose down``): the containers of each wave
-        are stopped together (stop signal, then SIGKILL after their timeout: ``timeouts[id]``, else
-        their StopTimeout, else 10 s), the next wave once they are all down, then all are removed
-        as ``remove(force=True, volumes=volumes)`` would. One supervisor request does it all
-        (engine.supervisor.removal), its network teardown batched. ``progress(id, step)``: step
-        is stopping, stopped, removing or removed as it happens. Returns id -> the error of each
-        container that could not be found or removed; the others are removed all the same."""
-        timeouts = timeouts or {}
-        ids = [cid for wave in waves for cid in wave]
-        if not ids:
-            return {}
-        if not self._engine.supervisor_running():  # nothing runs: no daemon started just to delete records
-            return self._remove_each(ids, volumes, progress)
-        request = [[{"id": cid, "timeout": timeouts.get(cid)} for cid in wave] for wave in waves]
-        errors: dict[str, EngineError] = {}
-        done = False
-        for line in self._engine.supervisor.remove_many(request, volumes=volumes):
-            cid, step = str(line.get("id") or ""), line.get("event")
-            if line.get("done"):
-                done = True
-            elif step == "error":
-                errors[cid] = _error_of(line)
-            elif step and progress is not None:
-                progress(cid, str(step))
-        if not done:
-            raise EngineError("the container supervisor ended before removing every container "
-                              "(see its log: run/supervisor.log)")
-        return errors
+        """Stop and remove many containers at once (``compose down``): each wave's containers are
+        stopped together (stop signal, SIGKILL after ``timeouts[id]``, else their StopTimeout, else
+        10 s), the next wave once they are down, then all are removed as ``remove(force=True,
+        volumes=volumes)`` would, in one supervisor request (engine.api._removal). ``progress(id,
+        step)``: stopping, stopped, removing, removed as they happen. Returns id -> error for each
+        container not found or not removed; the others are removed all the same."""
+        from engine.api import _removal
 
-    def _remove_each(self, ids: list[str], volumes: bool, progress: Callable[[str, str], None] | None,
-                     ) -> dict[str, EngineError]:
-        """``remove_many`` without a supervisor: none of them runs, each record goes in turn."""
-        errors: dict[str, EngineError] = {}
-        for cid in ids:
-            try:
-                if progress is not None:
-                    progress(cid, "removing")
-                self.remove(cid, force=True, volumes=volumes)
-            except EngineError as e:
-                errors[cid] = e
-                continue
-            if progress is not None:
-                progress(cid, "removed")
-        return errors
+        return _removal.remove_many(self, self._engine, waves, timeouts or {}, volumes, progress)
 
     def prune(self, filters: dict[str, list[str]] | None = None) -> dict:
         """Remove every stopped container (``docker container prune``)."""

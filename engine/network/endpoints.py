@@ -375,9 +375,9 @@ class Endpoints:
         with self.store.lock():
             self.store.delete_endpoint(cid)
 
-    def _release(self, ep: dict) -> None:
+    def _release(self, ep: dict, unlinked: bool = False) -> None:
         for e in ep["Networks"]:
-            if e.get("HostVeth"):
+            if e.get("HostVeth") and not unlinked:
                 links.delete_link(e["HostVeth"])
             e.update(IPAddress="", IPPrefixLen=0, Gateway="", Mac="", EndpointID="", Interface="", HostVeth="",
                      GlobalIPv6Address="", GlobalIPv6PrefixLen=0, IPv6Gateway="")

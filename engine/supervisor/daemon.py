@@ -36,6 +36,7 @@ from engine.supervisor.events import EventLog, check_event, check_filters, conta
 from engine.supervisor.logwriter import format_time
 from engine.supervisor.exits import ExitMixin
 from engine.supervisor.probes import ProbeMixin
+from engine.supervisor.removal import Batch, RemovalMixin
 from engine.supervisor.requests import RequestMixin
 from engine.supervisor.starter import StartMixin
 from engine.supervisor.stdio import StdioMixin
@@ -55,7 +56,7 @@ def _rss_kib() -> int:
     return 0
 
 
-class Supervisor(StartMixin, ExitMixin, RequestMixin, StdioMixin, ProbeMixin, BootMixin):
+class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, ProbeMixin, BootMixin):
     """The loop, the control socket and the container lifecycle; starting (a transaction), exits,
     the control socket, stdio, probes and boot-time adoption live in their mixins (engine.supervisor.starter,
     .exits, .requests, .stdio, .probes, .boot)."""
@@ -69,6 +70,7 @@ class Supervisor(StartMixin, ExitMixin, RequestMixin, StdioMixin, ProbeMixin, Bo
         self.timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self.boxes: dict[str, Box] = {}
+        self.batches: list[Batch] = []  # remove_many requests in progress (engine.supervisor.removal)
         self.subscribers: dict[socket.socket, tuple[dict, int | None]] = {}
         self.events = EventLog(self.run_dir / "events.jsonl")
         self.shutting_down = False

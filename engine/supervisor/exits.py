@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import time
+import traceback
 
 from engine.supervisor.boot import UNKNOWN_EXIT, adopted_exit_code
 from engine.supervisor.box import Box
@@ -54,7 +55,8 @@ class ExitMixin:
         self._release_keeper(box)
         self._stop_health(box)
         ph.mark("output")
-        oom = self._release_run(box, ph)
+        batch = self._tearing_down(box)  # a remove_many releases the network of all its containers at once
+        oom = self._release_run(box, ph, network=batch is None)
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused, box.exit_code = 0, False, code
         restart, delay = False, 0.0
@@ -84,7 +86,9 @@ class ExitMixin:
         after, box.after_exit = box.after_exit, []
         for fn in after:
             fn()
-        if not restart and not after and not self.shutting_down and \
+        if batch is not None:
+            self._teardown_exited(box)
+        elif not restart and not after and not self.shutting_down and \
                 (box.rec.get("HostConfig") or {}).get("AutoRemove"):
             self._auto_remove(box)
         self._maybe_finish_shutdown()
@@ -102,15 +106,17 @@ class ExitMixin:
                 keep.append((conn, cond))
         box.waiters = keep
 
-    def _release_run(self, box: Box, ph: Phases) -> bool:
-        """What the run held: stop timer, network (detached in the worker meanwhile), cgroup;
-        True when the kernel's OOM killer ended it."""
+    def _release_run(self, box: Box, ph: Phases, network: bool = True) -> bool:
+        """What the run held: stop timer, network (detached in the worker meanwhile; not here when
+        ``network`` is False: a ``remove_many`` releases it), cgroup; True when the kernel's OOM
+        killer ended it."""
         if box.kill_timer is not None:
             box.kill_timer.cancel()
             box.kill_timer = None
         detaching = None
         with contextlib.suppress(Exception):
-            detaching = self._net_submit("detach", record=box.rec)  # in the worker, while we clean up here
+            if network:
+                detaching = self._net_submit("detach", record=box.rec)  # in the worker, while we clean up here
         oom = False
         if box.cgroup is not None:
             with contextlib.suppress(Exception):
@@ -121,8 +127,9 @@ class ExitMixin:
                 box.cgroup.destroy()
             box.cgroup = None
         ph.mark("cgroup")
-        with contextlib.suppress(Exception):
-            self._detach(box.rec, detaching)
+        if network:
+            with contextlib.suppress(Exception):
+                self._detach(box.rec, detaching)
         ph.mark("net-detach")
         return oom
 
@@ -152,25 +159,7 @@ class ExitMixin:
 
     def _auto_remove(self, box: Box) -> None:
         """``--rm``: the container goes away once it exits (its anonymous volumes too), like Docker."""
-        rec = box.rec
-        anon: list[str] = []
-        with contextlib.suppress(Exception):
-            from engine import containerview as view
-            from engine.images import ImageStore
-
-            anon = view.anonymous_volumes(rec, ImageStore(self.root).get(rec["Image"]).config)
-        with contextlib.suppress(Exception):
-            self._net("forget", record=rec)
-        self.store.delete(box.cid)
-        self.boxes.pop(box.cid, None)
-        if anon:
-            from engine.volumes import VolumeStore
-
-            vols = VolumeStore(self.root)
-            for name in anon:
-                with contextlib.suppress(Exception):
-                    vols.remove(name, force=False, in_use=lambda n: [])
-        self._publish(container_event("destroy", rec))
-        for conn, cond in box.waiters:
-            self._reply(conn, {"ok": True, "StatusCode": int(self._state(box).get("ExitCode") or 0)})
-        box.waiters = []
+        try:
+            self._remove_box(box, volumes=True, network=True)
+        except Exception:  # noqa: BLE001 - logged; its record is gone from listings all the same
+            traceback.print_exc()

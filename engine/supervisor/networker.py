@@ -204,6 +204,10 @@ def _handle(mgr, req: dict):
     if op == "forget":
         mgr.forget(req["record"])
         return None
+    if op == "release_many":  # remove_many: every endpoint at once, one lock and one netlink batch
+        from engine.network.teardown import release_many
+
+        return release_many(mgr, [str(c) for c in req.get("ids") or []], forget=bool(req.get("forget")))
     if op == "reconcile":
         return list(mgr.reconcile(req.get("live") or []))
     raise EngineError(f"unknown network worker request {op!r}")
