@@ -8,13 +8,12 @@ Errors raise ``InstructionError`` with BuildKit's wording; the parser adds the l
 """
 from __future__ import annotations
 
-import json
 import re
 
 from engine.build.dockerfile import ast
 from engine.build.dockerfile.flags import (BOOL, STRING, STRINGS, FlagError, check_network, check_security,
                                            parse_flags, parse_mount)
-from engine.build.dockerfile.lines import RawLine, heredoc_word, split_instruction
+from engine.build.dockerfile.lines import RawLine, heredoc_word, json_array, split_instruction
 from engine.values import parse_duration
 
 STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-_.]*$")
@@ -31,14 +30,8 @@ class _NotStrings(InstructionError):
 
 def parse_json(rest: str) -> list[str] | None:
     """The JSON array form, or None when ``rest`` is not a JSON array (shell form)."""
-    s = rest.lstrip()
-    if not s.startswith("["):
-        return None
-    try:
-        v = json.loads(s)
-    except ValueError:
-        return None
-    if not isinstance(v, list):
+    v = json_array(rest)
+    if v is None:
         return None
     if not all(isinstance(x, str) for x in v):
         raise _NotStrings("when using JSON array syntax, arrays must be comprised of strings only")
@@ -62,19 +55,16 @@ def parse_words(rest: str, escape: str) -> list[str]:
             i += 1
             continue
         in_word = True
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == escape and quote != "'":
-                if i + 1 == n:
-                    i += 1
-                    continue
-                buf.append(ch)
-                i += 1
-                ch = rest[i]
+        escaped = False
+        if quote and ch == quote:
+            quote = ""
+        elif quote:
+            escaped = ch == escape and quote != "'"  # nothing escapes inside single quotes
         elif ch in "'\"":
             quote, blank_ok = ch, True
-        elif ch == escape:
+        else:
+            escaped = ch == escape
+        if escaped:  # the escape and the character it escapes, kept; a trailing escape dropped
             if i + 1 == n:
                 i += 1
                 continue

@@ -154,17 +154,18 @@ def heredocs_in(line: str) -> list[tuple[str, bool, bool]]:
     return out
 
 
-def _is_json_form(rest: str) -> bool:
+def json_array(rest: str) -> list | None:
+    """The JSON array of an instruction's exec form, or None when ``rest`` is not one (shell form)."""
     import json
 
     s = rest.lstrip()
     if not s.startswith("["):
-        return False
+        return None
     try:
         v = json.loads(s)
     except ValueError:
-        return False
-    return isinstance(v, list)
+        return None
+    return v if isinstance(v, list) else None
 
 
 def _heredoc_keyword(keyword: str, flags_rest: str, escape: str) -> bool:
@@ -177,7 +178,7 @@ def _heredoc_keyword(keyword: str, flags_rest: str, escape: str) -> bool:
             return False
         kw = parts[0].upper()
         rest = split_flags(parts[1] if len(parts) > 1 else "", escape)[1]
-    return kw in HEREDOC_INSTRUCTIONS and not _is_json_form(rest)
+    return kw in HEREDOC_INSTRUCTIONS and json_array(rest) is None
 
 
 def split_instruction(text: str, escape: str) -> tuple[str, list[str], str]:

@@ -122,46 +122,40 @@ class _Lexer:
             raise ShellError(f"unexpected end of statement while looking for matching {stop}")
         return "".join(out), words.finish()
 
-    def single_quote(self) -> str:
-        """Everything up to the next ' is literal (no escapes at all)."""
+    def quoted(self, quote: str, piece: Callable[[], str]) -> str:
+        """A quoted string from its opening ``quote`` to the closing one (both kept with
+        ``raw_quotes``); ``piece()`` reads one piece of what is between."""
         first = self.next()
         out = [first] if self.raw_quotes else []
-        while True:
-            ch = self.next()
+        while (ch := self.peek()) != quote:
             if ch == EOF:
-                raise ShellError("unexpected end of statement while looking for matching single-quote")
-            if ch == "'":
-                if self.raw_quotes:
-                    out.append(ch)
-                return "".join(out)
-            out.append(ch)
+                kind = "single-quote" if quote == "'" else "double-quote"
+                raise ShellError(f"unexpected end of statement while looking for matching {kind}")
+            out.append(piece())
+        self.next()
+        if self.raw_quotes:
+            out.append(quote)
+        return "".join(out)
+
+    def single_quote(self) -> str:
+        """Everything up to the next ' is literal (no escapes at all)."""
+        return self.quoted("'", self.next)
 
     def double_quote(self, raw: bool) -> str:
         """Literal except ``$`` and the escape of ``"``, ``$`` and the escape character."""
-        first = self.next()
-        out = [first] if self.raw_quotes else []
-        while True:
-            ch = self.peek()
-            if ch == EOF:
-                raise ShellError("unexpected end of statement while looking for matching double-quote")
-            if ch == '"':
-                self.next()
-                if self.raw_quotes:
-                    out.append(ch)
-                return "".join(out)
-            if ch == "$":
-                out.append(self.dollar())
-                continue
-            ch = self.next()
-            if ch == self.escape:
-                nxt = self.peek()
-                if nxt == EOF:
-                    continue
-                if nxt in ('"', "$", self.escape):
-                    if raw:
-                        out.append(ch)
-                    ch = self.next()
-            out.append(ch)
+        return self.quoted('"', lambda: self.double_quoted_piece(raw))
+
+    def double_quoted_piece(self, raw: bool) -> str:
+        if self.peek() == "$":
+            return self.dollar()
+        ch = self.next()
+        if ch == self.escape:
+            nxt = self.peek()
+            if nxt == EOF:
+                return ""  # the quote is unterminated: quoted() says so next
+            if nxt in ('"', "$", self.escape):
+                return (ch if raw else "") + self.next()
+        return ch
 
     def name(self) -> str:
         """A variable name: digits (positional), one special parameter, or [letters digits _]."""
@@ -218,12 +212,7 @@ class _Lexer:
         trims = ch in "#%"
         if null_is_unset and trims:
             raise ShellError(f"unsupported modifier ({op}) in substitution")
-        try:
-            word, _ = self.process("}", raw_escapes=trims)
-        except ShellError:
-            if self.peek() == EOF:
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        word = self.word_until("}", trims, "missing '}'")
         value = self.get(name)
         if value is None and self.skip_unset:
             return "${%s%s%s}" % (name, op, word)
@@ -250,23 +239,24 @@ class _Lexer:
         every = self.peek() == "/"
         if every:
             self.next()
-        try:
-            pattern, _ = self.process("/", raw_escapes=True)
-        except ShellError:
-            if self.peek() == EOF:
-                raise ShellError("syntax error: missing '/' in ${}") from None
-            raise
-        try:
-            repl, _ = self.process("}", raw_escapes=True)
-        except ShellError:
-            if self.peek() == EOF:
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        pattern = self.word_until("/", True, "missing '/' in ${}")
+        repl = self.word_until("}", True, "missing '}'")
         value = self.get(name)
         if value is None and self.skip_unset:
             return "${%s/%s/%s}" % (name, pattern, repl)
         rx = _pattern_regex(pattern, greedy=True, anchored=False)
         return rx.sub(lambda _m: repl, value or "", count=0 if every else 1)
+
+    def word_until(self, stop: str, raw_escapes: bool, missing: str) -> str:
+        """The word of a ``${...}`` operator up to ``stop`` (consumed); cut off by the end of the
+        input, BuildKit's "syntax error: <missing>"."""
+        try:
+            word, _ = self.process(stop, raw_escapes=raw_escapes)
+        except ShellError:
+            if self.peek() == EOF:
+                raise ShellError(f"syntax error: {missing}") from None
+            raise
+        return word
 
     def possible_heredoc(self) -> str:
         """``<<`` (and the blanks after it) stays glued to its delimiter word."""
