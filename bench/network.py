@@ -4,14 +4,19 @@
 1. TCP throughput host -> container through a published port (127.0.0.1 and the network's
    gateway address, both DNAT by nftables) beside the container's own address (target: >= 0.9x),
    and Docker's published-port path (docker-proxy for 127.0.0.1) beside its container address.
-2. DNS query latency from inside a container to 127.0.0.11 (median, p99), ours and Docker's.
+2. DNS query latency from inside a container to 127.0.0.11 (median, p99), ours and Docker's,
+   with the server's CPU per query (ours: the DNS process; Docker: all of dockerd), then one
+   more round of ours with the server's per-query profile (where the time of an answer goes:
+   waiting to be read, state check, answer, send; engine.network.dnsprofile).
 3. Time to create a network, attach 10 endpoints, detach them and remove the network
    (Docker: network create + 10 connect + 10 disconnect + rm on running containers).
 
 The same Python sink (a process joined only to the container's network namespace) and sender
 are used for both engines, so only the network path differs. Docker runs in its own network
 namespace (../shared/peers/daemons.sh); it is started and stopped here only if it was not running.
+Our DNS server runs as the supervisor runs it: a process of its own (engine.network.dnsproc).
 Needs root. Usage: python3 bench/network.py [--gib 1] [--reps 3] [--queries 2000] [--no-docker]
+[--parts tput,dns,ten]
 """
 from __future__ import annotations
 
@@ -154,10 +159,10 @@ class Ours:
 
     def __init__(self):
         from engine.network import NetworkManager
-        from engine.network.dns import DnsServer
+        from engine.network.dnsproc import DnsProcess
 
         self.root = tempfile.mkdtemp(prefix="pyc-bench-net-")
-        self.dns = DnsServer(self.root, upstreams=[])
+        self.dns = DnsProcess(self.root, upstreams=[])
         self.dns.start()
         self.nm = NetworkManager(self.root, dns=self.dns)
         self.boxes, self.recs, self.sink = [], [], None
@@ -180,6 +185,7 @@ class Ours:
         self.sink = start_sink(self.boxes[0].pid, 5001)
         self.dns_enter = ["nsenter", "-t", str(self.boxes[1].pid), "-n"]
         self.dns_name = "sink"
+        self.dns_pid = self.dns.pid
         self.ten_boxes = [StandIn() for _ in range(10)]
         self.rep = 0
 
@@ -252,6 +258,8 @@ class Docker:
             peer_pid = int(docker("inspect", "-f", "{{.State.Pid}}", "a7peer").stdout)
             self.dns_enter = ["nsenter", "-t", str(peer_pid), "-n"]
             self.dns_name = "a7sink"
+            self.dns_pid = int(Path("/var/run/peers-dockerd.pid").read_text().strip() or 0) \
+                if Path("/var/run/peers-dockerd.pid").exists() else 0
             self.names = [f"a7e{i}" for i in range(10)]
             for n in self.names:
                 docker("run", "-d", "--name", n, "--network", "a7benchnet", "busybox", "sleep", "100000")
@@ -283,24 +291,100 @@ class Docker:
             sh("bash", str(PEERS / "daemons.sh"), "stop-docker", check=False)
 
 
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process (clock ticks), 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def measure(envs, args) -> dict:
     """Every measurement alternates between the engines, round by round, so the shared machine's
     load falls on both alike."""
-    res = {e.name: {"tput": {k: [] for k in e.paths}, "dns": [], "fail": 0, "ten": []} for e in envs}
-    for _ in range(args.reps):
-        for e in envs:
-            for k, (host, port) in e.paths.items():
-                res[e.name]["tput"][k].append(send(host, port, args.nbytes, e.netns))
+    res = {e.name: {"tput": {k: [] for k in e.paths}, "dns": [], "fail": 0, "ten": [], "cpu": 0} for e in envs}
+    if "tput" in args.parts:
+        for _ in range(args.reps):
+            for e in envs:
+                for k, (host, port) in e.paths.items():
+                    res[e.name]["tput"][k].append(send(host, port, args.nbytes, e.netns))
+    if "dns" in args.parts:
+        measure_dns(envs, args, res)
+    if "ten" in args.parts:
+        for _ in range(args.reps):
+            for e in envs:
+                res[e.name]["ten"].append(e.ten())
+    return res
+
+
+def measure_dns(envs, args, res) -> None:
     rounds = 5
     for _ in range(rounds):
         for e in envs:
+            before = cpu_ticks(e.dns_pid)
             d = dns_latency(e.dns_enter, e.dns_name, args.queries // rounds)
+            res[e.name]["cpu"] += cpu_ticks(e.dns_pid) - before
             res[e.name]["dns"] += d["lat"]
             res[e.name]["fail"] += d["fail"]
-    for _ in range(args.reps):
-        for e in envs:
-            res[e.name]["ten"].append(e.ten())
-    return res
+    ours = envs[0]
+    ours.dns.set_profile(True)
+    try:
+        d = dns_latency(ours.dns_enter, ours.dns_name, args.queries // rounds)
+    finally:
+        res[ours.name]["profile"] = {"client": sorted(d["lat"]), "server": ours.dns.set_profile(False) or {}}
+
+
+def print_dns(res: dict) -> None:
+    print(f"\n2. DNS query latency inside a container (UDP to 127.0.0.11, a container's name; rounds alternate; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    for name, r in res.items():
+        if not r["dns"]:
+            continue
+        lat = sorted(r["dns"])
+        who = "the DNS process" if name == "pycompose" else "dockerd, all of it"
+        print(f"   {name:10s} median {lat[len(lat) // 2]:8.1f} us   p99 {lat[int(len(lat) * 0.99)]:8.1f} us   "
+              f"({len(lat)} answers, {r['fail']} failures; server CPU {r['cpu'] * tick_us / max(1, len(lat)):.1f} "
+              f"us/query, {who})")
+    prof = res.get("pycompose", {}).get("profile")
+    if not prof:
+        return
+    lat = prof["client"]
+    print(f"   pycompose per-query profile (one more round, {len(lat)} queries, timed in the server; the client saw "
+          f"median {lat[len(lat) // 2]:.1f} us, p99 {lat[int(len(lat) * 0.99)]:.1f} us):")
+    for phase, v in prof["server"].get("phases", {}).items():
+        print(f"      {phase:12s} median {v['p50']:8.1f} us   p99 {v['p99']:8.1f} us   max {v['max']:8.1f} us")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(prof["server"].get("counters", {}).items()))
+    print(f"      counts: {counts}")
+    print("      (waiting = kernel receive timestamp -> read by the server; send includes waking the client)")
+
+
+def print_tput(res: dict) -> None:
+    def gbit(v: float) -> str:
+        return f"{v * 8 / 1e9:7.2f} Gbit/s"
+
+    print(f"1. TCP throughput host -> container (median; ratio = median of same-round ratios; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
+    for name, r in res.items():
+        base = next(iter(r["tput"].values()))
+        for k, v in r["tput"].items():
+            ratio = statistics.median(a / b for a, b in zip(v, base))
+            print(f"   {name:10s} {k:40s} {gbit(statistics.median(v))}  ({ratio:.2f}x of container address)")
+    if "docker" in res:
+        ours_pub = res["pycompose"]["tput"]["published 127.0.0.1"]
+        dock_pub = [v for k, v in res["docker"]["tput"].items() if k != "container address"][0]
+        print(f"   pycompose published 127.0.0.1 / docker published 127.0.0.1: "
+              f"{statistics.median(a / b for a, b in zip(ours_pub, dock_pub)):.2f}x")
+
+
+def print_ten(res: dict) -> None:
+    print("\n3. create a network, 10 endpoints in, 10 out, remove it (median)")
+    for name, r in res.items():
+        how = ("create + 10 x prepare/attach + 10 x detach + rm, in-process" if name == "pycompose" else
+               "docker network create + 10 connect + 10 disconnect + rm")
+        print(f"   {name:10s} {statistics.median(r['ten']) * 1000:8.1f} ms  ({how})")
 
 
 def main() -> int:
@@ -309,7 +393,9 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--no-docker", action="store_true")
+    ap.add_argument("--parts", default="tput,dns,ten", help="which measurements, comma-separated: tput,dns,ten")
     args = ap.parse_args()
+    args.parts = set(args.parts.split(","))
     args.nbytes = int(args.gib * (1 << 30))
     if os.geteuid() != 0:
         print("bench/network.py needs root (namespaces, bridges, nftables)", file=sys.stderr)
@@ -333,31 +419,12 @@ def main() -> int:
         for e in envs:
             e.close()
 
-    def gbit(v: float) -> str:
-        return f"{v * 8 / 1e9:7.2f} Gbit/s"
-
-    print(f"1. TCP throughput host -> container (median; ratio = median of same-round ratios; "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
-    for name, r in res.items():
-        base = next(iter(r["tput"].values()))
-        for k, v in r["tput"].items():
-            ratio = statistics.median(a / b for a, b in zip(v, base))
-            print(f"   {name:10s} {k:40s} {gbit(statistics.median(v))}  ({ratio:.2f}x of container address)")
-    if "docker" in res:
-        ours_pub = res["pycompose"]["tput"]["published 127.0.0.1"]
-        dock_pub = [v for k, v in res["docker"]["tput"].items() if k != "container address"][0]
-        print(f"   pycompose published 127.0.0.1 / docker published 127.0.0.1: "
-              f"{statistics.median(a / b for a, b in zip(ours_pub, dock_pub)):.2f}x")
-    print("\n2. DNS query latency inside a container (UDP to 127.0.0.11, a container's name; rounds alternate)")
-    for name, r in res.items():
-        lat = sorted(r["dns"])
-        print(f"   {name:10s} median {lat[len(lat) // 2]:8.1f} us   p99 {lat[int(len(lat) * 0.99)]:8.1f} us   "
-              f"({len(lat)} answers, {r['fail']} failures)")
-    print("\n3. create a network, 10 endpoints in, 10 out, remove it (median)")
-    for name, r in res.items():
-        how = ("create + 10 x prepare/attach + 10 x detach + rm, in-process" if name == "pycompose" else
-               "docker network create + 10 connect + 10 disconnect + rm")
-        print(f"   {name:10s} {statistics.median(r['ten']) * 1000:8.1f} ms  ({how})")
+    if "tput" in args.parts:
+        print_tput(res)
+    if "dns" in args.parts:
+        print_dns(res)
+    if "ten" in args.parts:
+        print_ten(res)
     for n in notes:
         print(f"\n{n}")
     return 0

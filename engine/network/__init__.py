@@ -1,7 +1,7 @@
 """Networks of pycompose's engine: bridges, veth pairs, IPAM, published ports, embedded DNS.
 
 ``NetworkManager`` (engine.network.manager: the networks' lifecycle) is both ``Engine.networks``
-and, through its base ``Endpoints`` (engine.network.endpoints), the container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in the supervisor.
+and, through its base ``Endpoints`` (engine.network.endpoints), the container hooks the supervisor calls; ``DnsServer`` (engine.network.dns) runs in a child of the supervisor (engine.network.dnsproc).
 
 Every name here is imported on first use, and the manager itself reaches pyroute2 (netlink)
 and dnslib only in the functions that talk to the kernel or serve DNS: commands that only

@@ -1,15 +1,19 @@
-"""Embedded DNS at 127.0.0.11 for containers on user-defined networks (dnslib for the wire format).
+"""Embedded DNS at 127.0.0.11 for containers on user-defined networks.
 
-One server (a selector loop in the supervisor) serves every container: for each one it owns a
-UDP and a TCP socket that a short-lived thread created inside the container's network
-namespace, so a query's socket tells which container asks, and therefore which networks
-(scope) its answer may come from. Names: container name, aliases (Compose's service name is
-one, so every running replica answers), short id, hostname, ``name.network``, and the
-container's legacy links. Unknown single-label names (and ``x.<network>``) get NXDOMAIN;
-other names are forwarded to the container's ``dns`` servers or the host's resolvers.
+One server (a selector loop) serves every container: for each one it owns a UDP and a TCP
+socket that a short-lived thread created inside the container's network namespace, so a
+query's socket tells which container asks, and therefore which networks (scope) its answer may
+come from. Names: container name, aliases (Compose's service name is one, so every running
+replica answers), short id, hostname, ``name.network``, and the container's legacy links.
+Unknown single-label names (and ``x.<network>``) get NXDOMAIN; other names are forwarded to
+the container's ``dns`` servers or the host's resolvers.
 
-State is read from $ROOT/networks and re-read whenever its generation file changes, checked
-on every query, so a container started a moment ago resolves at once in the others.
+The hot path (a plain query for a name of ours) costs a stat of the generation file, a dict
+lookup in the in-memory name table (engine.network.dnstable: answers pre-packed) and a slice of
+the query (engine.network.dnswire); dnslib only sees what that parser refuses. The table is
+rebuilt when the store's generation changes, checked before every query, so a container
+started a moment ago resolves at once in the others. In the supervisor the server runs in a
+process of its own (engine.network.dnsproc), so a busy daemon never holds the GIL it needs.
 """
 from __future__ import annotations
 
@@ -17,108 +21,30 @@ import contextlib
 import ipaddress
 import os
 import selectors
-import random
 import socket
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from dnslib import A, AAAA, DNSRecord, PTR, QTYPE, RCODE, RR
-
 from engine.errors import EngineError
+from engine.network import dnswire as wire
 from engine.network import hostfiles
+from engine.network.dnsprofile import Profile
+from engine.network.dnstable import FORWARD, TTL, NameTable, RecordFiles
 from engine.network.names import DNS_ADDRESS
 from engine.network.netns import sockets_in_netns
 from engine.network.store import Store
 from engine.state import DataRoot
 
-TTL = 600
+__all__ = ["DnsServer", "TTL", "FORWARD_TIMEOUT", "is_ipv4"]
+
 FORWARD_TIMEOUT = 2.0
 
 
-class _Index:
-    """Who may resolve what: per network name -> addresses, per container its networks."""
-
-    def __init__(self, store: Store):
-        nets = {n["Id"]: n for n in store.networks()}
-        self.by_net: dict[str, dict[str, list[str]]] = {}
-        self.by_net6: dict[str, dict[str, list[str]]] = {}
-        self.scope: dict[str, list[tuple[str, str, bool]]] = {}  # cid -> [(net id, net name, internal)]
-        self.links: dict[str, dict[str, str]] = {}
-        self.upstreams: dict[str, list[str]] = {}
-        self.pids: dict[str, int] = {}
-        self.ptr: dict[str, dict[str, str]] = {}
-        self.cache: dict[tuple[str, bytes], bytes] = {}
-        for ep in store.endpoints():
-            if not ep.get("Active"):
-                continue
-            scope = []
-            for e in ep["Networks"]:
-                n = nets.get(e.get("NetworkID"))
-                if not n or n["Name"] == "bridge" or not e.get("IPAddress"):
-                    continue  # the default bridge has no embedded DNS (like Docker)
-                scope.append((n["Id"], n["Name"].lower(), bool(n.get("Internal"))))
-                names_ = [x.lower() for x in [ep["Name"], *e.get("Aliases", []), ep["Id"][:12], ep.get("Hostname")] if x]
-                for table, ip in ((self.by_net, e["IPAddress"]), (self.by_net6, e.get("GlobalIPv6Address"))):
-                    if not ip:
-                        continue
-                    table = table.setdefault(n["Id"], {})
-                    for name in names_:
-                        ips = table.setdefault(name, [])
-                        if ip not in ips:
-                            ips.append(ip)
-                self.ptr.setdefault(n["Id"], {})[e["IPAddress"]] = f"{ep['Name']}.{n['Name']}"
-            if scope:
-                self.scope[ep["Id"]] = scope
-                self.links[ep["Id"]] = {alias.lower(): target.lower() for target, alias in ep.get("Links") or []}
-                self.upstreams[ep["Id"]] = list(ep.get("Dns") or [])
-                if ep.get("Pid"):
-                    self.pids[ep["Id"]] = int(ep["Pid"])
-
-    def lookup(self, cid: str, name: str, family: int = 4) -> list[str] | None:
-        """Addresses for ``name`` as container ``cid`` sees it; [] = ours but unknown; None = not ours.
-        Whether a name is ours is decided on IPv4 (every endpoint has one); ``family`` picks the answer."""
-        name = name.rstrip(".").lower()
-        scope = self.scope.get(cid, [])
-        name = self.links.get(cid, {}).get(name, name)
-        known = self._collect(scope, name, self.by_net)
-        if known:
-            return known if family == 4 else self._collect(scope, name, self.by_net6)
-        if "." in name:
-            head, _, net_name = name.rpartition(".")
-            for net_id, nname, _ in scope:
-                if nname == net_name:
-                    table = self.by_net if family == 4 else self.by_net6
-                    if family == 6 and not self.by_net.get(net_id, {}).get(head):
-                        return []
-                    return list(table.get(net_id, {}).get(head, []))
-            return None
-        return []
-
-    @staticmethod
-    def _collect(scope, name: str, tables: dict) -> list[str]:
-        ips: list[str] = []
-        for net_id, _, _ in scope:
-            for ip in tables.get(net_id, {}).get(name, []):
-                if ip not in ips:
-                    ips.append(ip)
-        return ips
-
-    def reverse(self, cid: str, ip: str) -> str | None:
-        for net_id, _, _ in self.scope.get(cid, []):
-            hit = self.ptr.get(net_id, {}).get(ip)
-            if hit:
-                return hit
-        return None
-
-    def internal_only(self, cid: str) -> bool:
-        scope = self.scope.get(cid, [])
-        return bool(scope) and all(internal for _, _, internal in scope)
-
-
 class DnsServer:
-    """Start with ``start()``; ``add_container``/``remove_container`` as containers come and go
-    (it also follows state by itself); ``stop()`` closes every socket."""
+    """Start with ``start()`` (a thread of its own) or ``serve(control)`` (the calling thread);
+    ``add_container``/``remove_container`` as containers come and go (it also follows state by
+    itself); ``stop()`` closes every socket."""
 
     def __init__(self, root: DataRoot | str | None = None, upstreams: list[tuple[str, int]] | None = None,
                  port: int = 53, address: str = DNS_ADDRESS, resolv_conf: str = "/etc/resolv.conf"):
@@ -132,17 +58,21 @@ class DnsServer:
             except OSError:
                 upstreams = []
         self.upstreams = list(upstreams)
+        self._gen_path = str(self.store.generation_path())
+        self._net_files = RecordFiles(str(self.store.dir))
+        self._ep_files = RecordFiles(str(self.store.ep_dir))
         self._sel = selectors.DefaultSelector()
         self._socks: dict[str, tuple[int, socket.socket, socket.socket]] = {}
         self._lock = threading.RLock()
         self._gen: tuple | None = None
-        self._index: _Index | None = None
+        self._table: NameTable | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        self.profile: Profile | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -150,12 +80,31 @@ class DnsServer:
         self._thread = threading.Thread(target=self._loop, name="pycompose-dns", daemon=True)
         self._thread.start()
 
+    def serve(self, control: socket.socket, on_control) -> None:
+        """Run the loop in this thread; ``on_control()`` is called when ``control`` is readable
+        (engine.network.dnsproc: the supervisor's requests). Returns once ``stop()`` was called."""
+        control.setblocking(False)
+        self._sel.register(control, selectors.EVENT_READ, ("ctl", on_control))
+        self._refresh_quietly()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
     def stop(self) -> None:
+        """Stop the loop (from any thread but the loop's own: see ``request_stop``), close every socket."""
+        self.request_stop()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._shutdown()
+
+    def request_stop(self) -> None:
+        """Make the loop return after the event it is handling (``serve`` then cleans up)."""
         self._stop.set()
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
-        if self._thread:
-            self._thread.join(timeout=5)
+
+    def _shutdown(self) -> None:
         with self._lock:
             for cid in list(self._socks):
                 self._close(cid)
@@ -187,6 +136,8 @@ class DnsServer:
                 tcp.close()
                 raise EngineError(f"embedded DNS cannot listen on {self.address}:{self.port} in container "
                                   f"{container_id[:12]}: {e.strerror}") from None
+            if self.profile is not None:
+                self.profile.watch(udp)
             self._socks[container_id] = (pid, udp, tcp)
             self._sel.register(udp, selectors.EVENT_READ, ("udp", container_id))
             self._sel.register(tcp, selectors.EVENT_READ, ("tcp", container_id))
@@ -210,29 +161,49 @@ class DnsServer:
                 self._sel.unregister(s)
             s.close()
 
+    # ---------------------------------------------------------------- profile
+    def set_profile(self, on: bool) -> dict | None:
+        """Time each UDP query (kernel arrival, state check, answer, send) from now on; turning
+        it off returns the summary (bench/network.py prints it)."""
+        with self._lock:
+            reads = self._net_files.reads + self._ep_files.reads
+            if on:
+                self.profile = Profile()
+                self.profile.counters["record files read"] = -reads
+                for _, udp, _ in self._socks.values():
+                    self.profile.watch(udp)
+                return None
+            prof, self.profile = self.profile, None
+            for _, udp, _ in self._socks.values():
+                Profile.unwatch(udp)
+            if prof is None:
+                return None
+            prof.counters["record files read"] += reads
+            return prof.summary()
+
     # ---------------------------------------------------------------- state
-    def _generation(self) -> tuple:
+    def _refresh(self) -> NameTable:
         try:
-            st = os.stat(self.store.generation_path())
-            return (st.st_mtime_ns, st.st_ino, st.st_size)
+            st = os.stat(self._gen_path)
+            gen = (st.st_mtime_ns, st.st_ino, st.st_size)
         except FileNotFoundError:
-            return (0, 0, 0)
-
-    def _refresh(self) -> _Index:
-        gen = self._generation()
-        if self._index is None or gen != self._gen:
-            self._index = _Index(self.store)  # files are replaced atomically: no lock needed to read
+            gen = (0, 0, 0)
+        if self._table is None or gen != self._gen:
+            # files are replaced atomically: no lock needed to read them
+            self._table = NameTable(self._net_files.records(), self._ep_files.records())
             self._gen = gen
-            self._sync_sockets(self._index)
-        return self._index
+            if self.profile is not None:
+                self.profile.count("table rebuilds")
+            self._sync_sockets(self._table)
+        return self._table
 
-    def _sync_sockets(self, index: _Index) -> None:
+    def _sync_sockets(self, table: NameTable) -> None:
         """Follow state: sockets for running containers on user networks, none for the others."""
         with self._lock:
             for cid in list(self._socks):
-                if cid not in index.scope:
+                if cid not in table.scope:
                     self._close(cid)
-        for cid, pid in index.pids.items():
+        for cid, pid in table.pids.items():
             if cid not in self._socks or self._socks[cid][0] != pid:
                 with contextlib.suppress(EngineError, OSError):
                     self.add_container(cid, pid)
@@ -246,24 +217,39 @@ class DnsServer:
                 if self._stop.is_set():
                     return
                 continue
-            try:
-                self._refresh()
-            except Exception:  # noqa: BLE001 - a bad state file must not kill DNS for everyone
-                pass
+            if not events:
+                self._refresh_quietly()  # idle: follow state (sockets of containers started elsewhere)
             for key, _ in events:
-                kind, cid = key.data
-                if kind == "wake":
-                    with contextlib.suppress(OSError):
-                        os.read(self._wake_r, 64)
-                    continue
+                kind, data = key.data
                 try:
                     if kind == "udp":
-                        self._on_udp(key.fileobj, cid)
-                    else:
+                        prof = self.profile
+                        if prof is None:
+                            self._on_udp(key.fileobj, data)
+                        else:
+                            prof.on_udp(self, key.fileobj, data)
+                    elif kind == "tcp":
                         conn, _ = key.fileobj.accept()
-                        self._pool.submit(self._serve_tcp, conn, cid)
+                        self._pool.submit(self._serve_tcp, conn, data)
+                    elif kind == "ctl":
+                        data()
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.read(self._wake_r, 64)
                 except OSError:
                     continue
+                if self._stop.is_set():
+                    return
+
+    def _refresh_quietly(self) -> None:
+        """The idle tick: follow state, and retry sockets that could not be opened (a dying
+        predecessor still held 127.0.0.11:53 in that namespace, say)."""
+        try:
+            table = self._refresh()
+            if any(self._socks.get(cid, (0,))[0] != pid for cid, pid in table.pids.items()):
+                self._sync_sockets(table)
+        except Exception:  # noqa: BLE001 - a bad state file must not kill DNS for everyone
+            pass
 
     def _on_udp(self, sock: socket.socket, cid: str) -> None:
         for _ in range(64):  # drain what is queued
@@ -271,12 +257,19 @@ class DnsServer:
                 data, peer = sock.recvfrom(4096)
             except (BlockingIOError, InterruptedError):
                 return
-            reply = self._answer_local(data, cid)
-            if reply is not None:
-                with contextlib.suppress(OSError):
-                    sock.sendto(reply, peer)
-            else:
-                self._pool.submit(self._forward_udp, sock, peer, data, cid)
+            self._reply_udp(sock, data, peer, cid)
+
+    def _reply_udp(self, sock: socket.socket, data: bytes, peer, cid: str) -> None:
+        reply = self.answer_local(data, cid)
+        if reply is not None:
+            with contextlib.suppress(OSError):
+                sock.sendto(reply, peer)
+        else:
+            self.forward_later(sock, peer, data, cid)
+
+    def forward_later(self, sock: socket.socket, peer, data: bytes, cid: str) -> None:
+        """Ask the upstream resolvers from a pool thread: the loop never waits on the outside."""
+        self._pool.submit(self._forward_udp, sock, peer, data, cid)
 
     def _forward_udp(self, sock, peer, data, cid) -> None:
         reply = self._forward(data, cid)
@@ -295,7 +288,7 @@ class DnsServer:
                     data = _recv_exact(conn, struct.unpack("!H", head)[0])
                     if data is None:
                         return
-                    reply = self._answer_local(data, cid)
+                    reply = self.answer_local(data, cid)
                     if reply is None:
                         reply = self._forward(data, cid, tcp=True)
                     conn.sendall(struct.pack("!H", len(reply)) + reply)
@@ -303,86 +296,75 @@ class DnsServer:
                 return
 
     # ---------------------------------------------------------------- answers
-    def _answer_local(self, data: bytes, cid: str) -> bytes | None:
-        """The reply when the name is ours (or the query is garbage); None to forward it.
+    def answer_local(self, data: bytes, cid: str) -> bytes | None:
+        """The reply when the name is ours (or the query is garbage); None to forward it."""
+        return self.answer_from(self._table_now(), data, cid)
 
-        Replies are cached per (container, query minus its id) until state changes: a repeated
-        question costs a dict lookup instead of a dnslib parse and pack."""
-        index = self._refresh()
-        key = (cid, data[2:])
-        hit = index.cache.get(key)
-        if hit is not None:
-            return data[:2] + hit
-        reply = self._answer_uncached(data, cid, index)
-        # Several addresses (replicas behind one alias) are shuffled per query, like Docker's
-        # resolver, so clients that take the first answer spread over the replicas: never cached.
-        many = reply is not None and len(reply) >= 8 and int.from_bytes(reply[6:8], "big") > 1
-        if reply is not None and not many and len(index.cache) < 4096:
-            index.cache[key] = reply[2:]
-        return reply
-
-    def _answer_uncached(self, data: bytes, cid: str, index: "_Index") -> bytes | None:
+    def _table_now(self) -> NameTable | None:
         try:
-            q = DNSRecord.parse(data)
-        except Exception:  # noqa: BLE001 - dnslib raises several types on bad input
-            return None if len(data) < 12 else _formerr(data)
-        if not q.questions:
-            return _formerr(data)
-        question = q.questions[0]
-        qname = str(question.qname).rstrip(".")
-        qtype = question.qtype
-        reply = q.reply()
-        reply.header.ra = 1
-        if qtype == QTYPE.PTR and qname.endswith(".in-addr.arpa"):
-            parts = qname[: -len(".in-addr.arpa")].split(".")
-            if len(parts) == 4:
-                ip = ".".join(reversed(parts))
-                name = index.reverse(cid, ip)
-                if name:
-                    reply.add_answer(RR(question.qname, QTYPE.PTR, ttl=TTL, rdata=PTR(name + ".")))
-                    return reply.pack()
-            return None
-        ips = index.lookup(cid, qname)
-        if ips is None:
-            return None
-        if not ips:
-            reply.header.rcode = RCODE.NXDOMAIN
-            return reply.pack()
-        if qtype in (QTYPE.A, QTYPE.ANY):
-            ips = list(ips)
-            random.shuffle(ips)
-            for ip in ips:
-                reply.add_answer(RR(question.qname, QTYPE.A, ttl=TTL, rdata=A(ip)))
-        if qtype in (QTYPE.AAAA, QTYPE.ANY):
-            for ip in index.lookup(cid, qname, family=6) or []:
-                reply.add_answer(RR(question.qname, QTYPE.AAAA, ttl=TTL, rdata=AAAA(ip)))
-        return reply.pack()  # other types of our names: NOERROR, no data
+            return self._refresh()
+        except Exception:  # noqa: BLE001 - a bad state file: answer from what was read before
+            return self._table
+
+    def answer_from(self, table: NameTable | None, data: bytes, cid: str) -> bytes | None:
+        if table is None:
+            return _servfail(data) if len(data) >= 12 else None
+        query = wire.parse_query(data)
+        if query is None:
+            return _answer_odd(data, cid, table)
+        answer = table.answer(cid, query.name, query.qtype)
+        return None if answer is FORWARD else answer.pack(query)
 
     def _forward(self, data: bytes, cid: str, tcp: bool = False) -> bytes:
-        index = self._index
-        if index is not None and index.internal_only(cid):
+        table = self._table
+        if table is not None and table.internal_only(cid):
             return _servfail(data)  # internal networks never reach outside, not even for DNS
-        ups = [(ns, 53) for ns in (index.upstreams.get(cid) if index else None) or []] or self.upstreams
+        ups = [(ns, 53) for ns in (table.upstreams.get(cid) if table else None) or []] or self.upstreams
         for host, port in ups:
             try:
-                if tcp:
-                    with socket.create_connection((host, port), timeout=FORWARD_TIMEOUT) as s:
-                        s.sendall(struct.pack("!H", len(data)) + data)
-                        head = _recv_exact(s, 2)
-                        body = _recv_exact(s, struct.unpack("!H", head)[0]) if head else None
-                        if body:
-                            return body
-                else:
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                        s.settimeout(FORWARD_TIMEOUT)
-                        s.sendto(data, (host, port))
-                        while True:
-                            body, _ = s.recvfrom(65535)
-                            if body[:2] == data[:2]:
-                                return body
+                body = _ask_tcp(host, port, data) if tcp else _ask_udp(host, port, data)
+                if body:
+                    return body
             except (OSError, ValueError, struct.error):
                 continue
         return _servfail(data)
+
+
+def _ask_tcp(host: str, port: int, data: bytes) -> bytes | None:
+    with socket.create_connection((host, port), timeout=FORWARD_TIMEOUT) as s:
+        s.sendall(struct.pack("!H", len(data)) + data)
+        head = _recv_exact(s, 2)
+        return _recv_exact(s, struct.unpack("!H", head)[0]) if head else None
+
+
+def _ask_udp(host: str, port: int, data: bytes) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(FORWARD_TIMEOUT)
+        s.sendto(data, (host, port))
+        while True:
+            body, _ = s.recvfrom(65535)
+            if body[:2] == data[:2]:
+                return body
+
+
+def _answer_odd(data: bytes, cid: str, table: NameTable) -> bytes | None:
+    """What the wire parser refused, through dnslib: FORMERR for garbage, else the usual answer
+    (e.g. a question whose name uses a compression pointer)."""
+    from dnslib import DNSRecord
+
+    try:
+        q = DNSRecord.parse(data)
+    except Exception:  # noqa: BLE001 - dnslib raises several types on bad input
+        return None if len(data) < 12 else _formerr(data)
+    if not q.questions or q.header.qr or q.header.opcode != 0:
+        return _formerr(data)
+    # re-pack the first question plainly and answer it like any other
+    plain = bytes(DNSRecord(q.header, q=q.questions[0]).pack())
+    query = wire.parse_query(plain)
+    if query is None:
+        return _formerr(data)
+    answer = table.answer(cid, query.name, query.qtype)
+    return None if answer is FORWARD else answer.pack(query)
 
 
 def _recv_exact(s: socket.socket, n: int) -> bytes | None:
@@ -396,23 +378,25 @@ def _recv_exact(s: socket.socket, n: int) -> bytes | None:
 
 
 def _rcode_reply(data: bytes, rcode: int) -> bytes:
+    query = wire.parse_query(data)
+    if query is not None:
+        return wire.reply(query, rcode)
     try:
+        from dnslib import DNSRecord
+
         r = DNSRecord.parse(data).reply()
         r.header.rcode = rcode
-        return r.pack()
+        return bytes(r.pack())
     except Exception:  # noqa: BLE001
-        hdr = bytearray(data[:12].ljust(12, b"\0"))
-        hdr[2] |= 0x80
-        hdr[3] = (hdr[3] & 0xF0) | rcode
-        return bytes(hdr[:4]) + b"\0" * 8
+        return wire.header_reply(data, rcode)
 
 
 def _servfail(data: bytes) -> bytes:
-    return _rcode_reply(data, RCODE.SERVFAIL)
+    return _rcode_reply(data, wire.SERVFAIL)
 
 
 def _formerr(data: bytes) -> bytes:
-    return _rcode_reply(data, RCODE.FORMERR)
+    return _rcode_reply(data, wire.FORMERR)
 
 
 def is_ipv4(text: str) -> bool:

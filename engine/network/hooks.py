@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.network.dns import DnsServer
+from engine.network.dnsproc import DnsProcess
 from engine.network.manager import NetPrepared, NetworkManager
 from engine.state import DataRoot
 
 
 class SupervisorNetwork:
     def __init__(self, root: DataRoot | str | None = None, upstreams: list[tuple[str, int]] | None = None):
-        self.dns = DnsServer(root, upstreams=upstreams)
+        self.dns = DnsProcess(root, upstreams=upstreams)  # as the supervisor runs it
         self.manager = NetworkManager(root, dns=self.dns)
 
     def start(self, live_container_ids) -> list[str]:

@@ -4,8 +4,8 @@ Why one single-threaded event loop: containers must outlive the CLI, and a
 Python process per container would cost megabytes each; one loop over
 pidfds (container exits), FIFOs/ptys (output), timers (stop grace periods,
 restart back-off, healthchecks) and the control socket serves them all and
-never polls for state changes. The embedded DNS server runs in its own thread
-(engine.network.dns).
+never polls for state changes. The embedded DNS server runs in a process of its
+own (engine.network.dnsproc).
 
 Output goes through FIFOs in the container directory that the container
 holds open read-write: if the daemon dies, writes never fail with EPIPE
@@ -203,9 +203,9 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
         if self.dns is not None or self._dns_failed:
             return
         try:
-            from engine.network.dns import DnsServer
+            from engine.network.dnsproc import DnsProcess  # a process of its own: never waits on our GIL
 
-            self.dns = DnsServer(self.root)
+            self.dns = DnsProcess(self.root)
             self.dns.start()
         except Exception:  # noqa: BLE001 - containers still run; name resolution is what is lost
             traceback.print_exc()

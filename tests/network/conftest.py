@@ -48,15 +48,24 @@ def no_net_leaks():
 
 
 @pytest.fixture
-def nm(tmp_path, no_net_leaks):
-    """(NetworkManager, DnsServer) on a fresh root; everything is detached and removed afterwards."""
+def dns_class():
+    """The DNS server the ``nm`` fixture runs: a thread in the test process (tests that need it as
+    the supervisor runs it, a process of its own, override this fixture with DnsProcess)."""
+    from engine.network.dns import DnsServer
+
+    return DnsServer
+
+
+@pytest.fixture
+def nm(tmp_path, no_net_leaks, dns_class):
+    """NetworkManager with a running DNS server (``nm.dns``) on a fresh root; everything is
+    detached and removed afterwards."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
     from engine.network import NetworkManager
-    from engine.network.dns import DnsServer
 
     root = tmp_path / "root"
-    dns = DnsServer(str(root), upstreams=[])
+    dns = dns_class(str(root), upstreams=[])
     dns.start()
     m = NetworkManager(str(root), dns=dns)
     yield m
