@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.build.errors import BuildError
+from engine.build.fsview import split
 from engine.runtime.securejoin import secure_join
 from engine.state import DataRoot, atomic_write
 
@@ -33,16 +34,7 @@ def has_glob(s: str) -> bool:
 
 def clean_rel(path: str) -> str:
     """A context path as a clean relative path ("" is the root); ``..`` never leaves the root."""
-    out: list[str] = []
-    for c in path.replace("\\", "/").split("/"):
-        if c in ("", "."):
-            continue
-        if c == "..":
-            if out:
-                out.pop()
-            continue
-        out.append(c)
-    return "/".join(out)
+    return "/".join(split(path.replace("\\", "/")))
 
 
 class BuildContext:

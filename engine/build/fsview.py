@@ -15,23 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UnsafeContent
+from engine.overlay import is_opaque, is_whiteout
 
 MAX_LINKS = 255
-OPAQUE = ("trusted.overlay.opaque", "user.overlay.opaque")
-
-
-def is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def is_opaque(host: str) -> bool:
-    for attr in OPAQUE:
-        try:
-            if os.getxattr(host, attr, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            pass
-    return False
 
 
 def split(path: str) -> list[str]:

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Iterator
 
 from engine.build.tarwrite import TarOut
+from engine.overlay import is_opaque, is_whiteout
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
-OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 _KEPT_XATTRS = ("security.capability", "user.")
 _SKIPPED_XATTRS = ("user.overlay.",)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -41,20 +41,6 @@ _CHUNK = 1 << 20
 # The files and mount points a container's runtime puts in its root (Docker's init layer).
 INIT_PATHS = ("etc/hostname", "etc/hosts", "etc/resolv.conf", "proc", "sys", "dev", "etc/mtab",
               "dev/console", "dev/pts", "dev/shm")
-
-
-def is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def _opaque(dfd: int) -> bool:
-    for name in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(dfd, name) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def _xattrs(target) -> dict[str, str]:
@@ -127,7 +113,7 @@ def _walk_upper(upper: Path, skip: frozenset[str]) -> Iterator[tuple[str, _Entry
     try:
         pending: list[tuple[str, _Entry]] = []  # entered stub ancestors not yet known to matter
         for ev, e in _walk(root, "", skip):
-            if ev == "enter" and _keep_dir_for_skip(e.rel, skip) and not _opaque(e.dfd):
+            if ev == "enter" and _keep_dir_for_skip(e.rel, skip) and not is_opaque(e.dfd):
                 pending.append((ev, e))
                 continue
             if ev == "leave" and pending and pending[-1][1].rel == e.rel:
@@ -165,7 +151,7 @@ class _LayerWriter:
 
     def directory(self, e: _Entry) -> None:
         self.tf.add(_dir_info(e))
-        if _opaque(e.dfd):
+        if is_opaque(e.dfd):
             ti = _info(f"{e.rel}/{OPAQUE_MARKER}", e.st, tarfile.REGTYPE)
             ti.mode = stat.S_IMODE(e.st.st_mode) & 0o777
             self.tf.add(ti)
@@ -257,7 +243,7 @@ class _LowerView:
                 if not stat.S_ISDIR(st.st_mode):
                     state = "hide"  # a whiteout or a file: nothing below it shows through
                 else:
-                    state = "opaque" if _path_opaque(os.path.join(self.lowers[i], rel)) else "dir"
+                    state = "opaque" if is_opaque(os.path.join(self.lowers[i], rel)) else "dir"
             self._dirs[key] = state
         return self._dirs[key]
 
@@ -315,16 +301,6 @@ class _LowerView:
         return None
 
 
-def _path_opaque(path: str) -> bool:
-    for name in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def _same_dir(a: os.stat_result, b: os.stat_result, ignore_mtime: bool) -> bool:
     if (a.st_mode, a.st_uid, a.st_gid) != (b.st_mode, b.st_uid, b.st_gid):
         return False
@@ -365,7 +341,7 @@ def changes_from_upper(upper: str | os.PathLike, lower_dirs: list[str | os.PathL
         below = view.stat(e.rel)
         if below is None:
             record(e.rel, "A")
-        elif is_dir and _opaque(e.dfd):
+        elif is_dir and is_opaque(e.dfd):
             record(e.rel, "C" if stat.S_ISDIR(below.st_mode) else "A")
             for name in view.listdir(e.rel):  # hidden by the opaque dir, not made again
                 if not os.path.lexists(os.path.join(upper, e.rel, name)):

@@ -15,7 +15,8 @@ import stat
 from pathlib import Path
 
 from engine.build.fsview import LayeredFS
-from engine.build.layerdiff import OPAQUE_XATTRS, _LowerView
+from engine.build.layerdiff import _LowerView
+from engine.overlay import is_opaque
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -93,12 +94,6 @@ def _is_opaque(pfd: int, name: str) -> bool:
     except OSError:
         return False
     try:
-        for x in OPAQUE_XATTRS:
-            try:
-                if os.getxattr(fd, x) == b"y":
-                    return True
-            except OSError:
-                continue
-        return False
+        return is_opaque(fd)
     finally:
         os.close(fd)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InvalidArgument
+from engine.overlay import is_opaque, is_whiteout
 
 MAX_ID = 2**32 - 2
 
@@ -23,20 +24,6 @@ class User:
     gid: int
     additional_gids: list[int]
     home: str
-
-
-def _whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def _opaque(path: str) -> bool:
-    for attr in ("trusted.overlay.opaque", "user.overlay.opaque"):
-        try:
-            if os.getxattr(path, attr, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            pass
-    return False
 
 
 def read_layered(layers: list[Path], path: str, _depth: int = 0) -> bytes | None:
@@ -54,12 +41,12 @@ def read_layered(layers: list[Path], path: str, _depth: int = 0) -> bytes | None
                 st = os.lstat(cur)
             except OSError:
                 break
-            if _whiteout(st):
+            if is_whiteout(st):
                 return None
             if i < len(parts) - 1:
                 if not stat.S_ISDIR(st.st_mode):
                     break
-                if _opaque(cur):
+                if is_opaque(cur):
                     hidden = True
                 continue
             if stat.S_ISLNK(st.st_mode):
