@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
 from compose import convert as cv
 from compose import resources
 from compose.backend import labels, short_name
@@ -22,8 +19,22 @@ STEPS = {"stopping": "Stopping", "stopped": "Stopped", "removing": "Removing", "
 
 
 async def down(b: Any, opts: Any) -> None:
+    """``down_sync`` from an event loop (Backend.down; the ``down`` command calls ``down_locked``)."""
+    import anyio.to_thread
+
+    await anyio.to_thread.run_sync(down_sync, b, opts)
+
+
+def down_locked(b: Any, opts: Any) -> None:
+    """``down`` under the project lock, without an event loop: one engine call removes the
+    containers, so ``down`` needs neither threads nor anyio (its import is a third of the start-up)."""
+    with b.project_lock():
+        down_sync(b, opts)
+
+
+def down_sync(b: Any, opts: Any) -> None:
     """Stop and remove containers (dependents first), then networks, volumes (-v), images (--rmi)."""
-    containers = await anyio.to_thread.run_sync(lambda: b.containers(all=True, oneoff=None))
+    containers = b.containers(all=True, oneoff=None)
     known = set(b.project.all_services or b.project.services) if b.project else None
     if known is not None and not opts.remove_orphans:
         orphans = [c for c in containers if labels(c).get(cv.SERVICE) not in known
@@ -37,10 +48,10 @@ async def down(b: Any, opts: Any) -> None:
     if b.project:
         for n, s in b.project.services.items():
             graph[n] = s
-    await anyio.to_thread.run_sync(_remove_containers, b, opts, containers, graph)
+    _remove_containers(b, opts, containers, graph)
     if opts.services:
         return
-    await _remove_resources(b, opts, bool(containers))
+    _remove_resources(b, opts, bool(containers))
 
 
 def stop_waves(graph: dict[str, dict], services: list[str]) -> list[list[str]]:
@@ -91,37 +102,30 @@ def _remove_containers(b: Any, opts: Any, containers: list[dict], graph: dict[st
             raise e
 
 
-async def _remove_resources(b: Any, opts: Any, removed_containers: bool) -> None:
+def _remove_resources(b: Any, opts: Any, removed_containers: bool) -> None:
     """Networks after the containers, volumes with -v, images with --rmi."""
-    from compose.build import images_to_remove
     from engine.errors import NotFound
 
-    networks = await anyio.to_thread.run_sync(resources.project_networks, b)
-    volumes = await anyio.to_thread.run_sync(resources.project_volumes, b) if opts.volumes else []
+    networks = resources.project_networks(b)
+    volumes = resources.project_volumes(b) if opts.volumes else []
     if not removed_containers and not networks and not volumes:
         b.progress.message(f'WARN[0000] No resource found to remove for project "{b.name}".')
-    for net in networks:
-        b.progress.event("Network", net, "Removing")
-        try:
-            await anyio.to_thread.run_sync(b.engine.networks.remove, net)
-        except NotFound:
-            pass
-        b.progress.event("Network", net, "Removed")
-    if opts.volumes:
-        for vol in volumes:
-            b.progress.event("Volume", vol, "Removing")
+    for kind, names, remove in (("Network", networks, b.engine.networks.remove),
+                                ("Volume", volumes, lambda v: b.engine.volumes.remove(v, force=True))):
+        for name in names:
+            b.progress.event(kind, name, "Removing")
             try:
-                await anyio.to_thread.run_sync(lambda: b.engine.volumes.remove(vol, force=True))
+                remove(name)
             except NotFound:
                 pass
-            b.progress.event("Volume", vol, "Removed")
+            b.progress.event(kind, name, "Removed")
     if opts.rmi in ("all", "local"):
-        images = await anyio.to_thread.run_sync(lambda: images_to_remove(b, opts.rmi, opts.remove_orphans))
-        for img in images:
+        from compose.build import images_to_remove
+
+        for img in images_to_remove(b, opts.rmi, opts.remove_orphans):
             b.progress.event("Image", img, "Removing")
             try:
-                await anyio.to_thread.run_sync(b.engine.images.remove, img)
-                b.progress.event("Image", img, "Removed")
+                b.engine.images.remove(img)
             except NotFound:
-                b.progress.event("Image", img, "Removed")
-
+                pass
+            b.progress.event("Image", img, "Removed")

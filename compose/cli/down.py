@@ -1,8 +1,6 @@
 """``pycompose down``: stop and remove containers (dependents first), networks, and with -v volumes."""
 from __future__ import annotations
 
-import anyio
-
 from compose.backend import DownOptions, open_backend
 from compose.errors import UsageError
 
@@ -28,7 +26,9 @@ def run(args, gopts) -> int:
         return 0
     if args.rmi and args.rmi not in ("local", "all"):
         raise UsageError(f"invalid --rmi {args.rmi!r}: local or all")
+    from compose.teardown import down_locked  # no event loop: one engine call does the containers
+
     with b.progress:
-        anyio.run(b.down, DownOptions(volumes=args.volumes, remove_orphans=args.remove_orphans, rmi=args.rmi,
-                                      timeout=args.timeout, services=args.services))
+        down_locked(b, DownOptions(volumes=args.volumes, remove_orphans=args.remove_orphans, rmi=args.rmi,
+                                   timeout=args.timeout, services=args.services))
     return 0

@@ -30,6 +30,8 @@ def remove_many(containers: Any, engine: Any, waves: list[list[str]], timeouts: 
         cid, step = str(line.get("id") or ""), line.get("event")
         if line.get("done"):
             done = True
+            if line.get("error"):  # the containers are gone, their network may not be
+                raise EngineError(str(line["error"]))
         elif step == "error":
             failed[cid] = error_of(line)
         elif step and progress is not None:

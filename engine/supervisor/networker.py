@@ -204,6 +204,8 @@ def _handle(mgr, req: dict):
     if op == "forget":
         mgr.forget(req["record"])
         return None
+    if op == "ready":  # spawned ahead of a remove_many: the manager is imported by now
+        return None
     if op == "release_many":  # remove_many: every endpoint at once, one lock and one netlink batch
         from engine.network.teardown import release_many
 

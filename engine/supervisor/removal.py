@@ -72,6 +72,8 @@ class RemovalMixin:
                     resolved[-1].append((box, item.get("timeout"), item.get("signal")))
         batch = Batch(conn, resolved, bool(req.get("volumes")))
         self.batches.append(batch)
+        if self.netw.sock is None and self._endpoints_held([b.cid for b in batch.boxes]):
+            self._net_submit("ready")  # the worker forks and imports while the containers stop
         self._next_wave(batch)
         return None
 
@@ -112,43 +114,55 @@ class RemovalMixin:
         self._next_wave(batch)
 
     def _finish_batch(self, batch: Batch) -> None:
-        timings: dict = {}
+        """All down: the worker releases every endpoint while the records go here; the reply
+        ("done") waits for both."""
+        error = ""
         try:
-            timings = self._release_networks([b.cid for b in batch.boxes]) or {}
-        finally:
-            batch.phases.mark("network")
-            removed = 0
-            for box in batch.boxes:
-                self._progress(batch.conn, box.cid, "removing")
-                try:
-                    self._remove_box(box, volumes=batch.volumes, network=False)
-                except Exception as e:  # noqa: BLE001 - reported on its line; the others still go
-                    self._progress(batch.conn, box.cid, "error", error=f"removing {box.cid[:12]}: {e}",
-                                   kind=type(e).__name__ if isinstance(e, EngineError) else "EngineError")
-                    continue
-                removed += 1
-                self._progress(batch.conn, box.cid, "removed")
-            batch.phases.mark("records")
-            with contextlib.suppress(ValueError):
-                self.batches.remove(batch)
-            if batch.conn is not None:
-                self._reply(batch.conn, {"ok": True, "done": True, "removed": removed, "network": timings})
-            batch.phases.report(f"remove_many {len(batch.boxes)}" + "".join(
-                f" net-{k}={v}" for k, v in timings.items()))
-            self._maybe_finish_shutdown()
+            pending = self._release_networks([b.cid for b in batch.boxes])
+        except Exception as e:  # noqa: BLE001 - said in the reply: endpoints may still be held
+            pending, error = None, f"releasing the network of the containers: {e}"
+        removed = sum(self._remove_reported(batch, box) for box in batch.boxes)
+        batch.phases.mark("records")
+        timings: dict = {}
+        if pending is not None:
+            try:
+                timings = pending.result() or {}
+            except Exception as e:  # noqa: BLE001
+                error = f"releasing the network of the containers: {e}"
+        batch.phases.mark("network")
+        with contextlib.suppress(ValueError):
+            self.batches.remove(batch)
+        if batch.conn is not None:
+            self._reply(batch.conn, {"ok": True, "done": True, "removed": removed, "error": error})
+        batch.phases.report(f"remove_many {len(batch.boxes)}" + "".join(
+            f" net-{k}={v}" for k, v in timings.items()))
+        self._maybe_finish_shutdown()
 
-    def _release_networks(self, cids: list[str]) -> dict | None:
-        """Every endpoint the containers hold, released and forgotten in one worker request (none
-        when no endpoint record exists: no worker is started for containers that never had one)."""
+    def _remove_reported(self, batch: Batch, box: Box) -> bool:
+        self._progress(batch.conn, box.cid, "removing")
+        try:
+            self._remove_box(box, volumes=batch.volumes, network=False)
+        except Exception as e:  # noqa: BLE001 - reported on its line; the others still go
+            self._progress(batch.conn, box.cid, "error", error=f"removing {box.cid[:12]}: {e}",
+                           kind=type(e).__name__ if isinstance(e, EngineError) else "EngineError")
+            return False
+        self._progress(batch.conn, box.cid, "removed")
+        return True
+
+    def _endpoints_held(self, cids: list[str]) -> list[str]:
         ep_dir = self.root.path / "networks" / "endpoints"
-        held = [c for c in cids if (ep_dir / f"{c}.json").exists()]
+        return [c for c in cids if (ep_dir / f"{c}.json").exists()]
+
+    def _release_networks(self, cids: list[str]):
+        """Every endpoint the containers hold, released and forgotten by one worker request sent
+        now (its Pending; None when no endpoint record exists: no worker for containers that
+        never had one); their names leave the DNS here."""
         if self.dns is not None:
             for cid in cids:
                 with contextlib.suppress(Exception):
                     self.dns.remove_container(cid)
-        if not held:
-            return None
-        return self._net("release_many", ids=held, forget=True)
+        held = self._endpoints_held(cids)
+        return self._net_submit("release_many", ids=held, forget=True) if held else None
 
     def _remove_box(self, box: Box, volumes: bool = True, network: bool = True) -> None:
         """The container's record, logs and upper dir gone (``network``: its endpoint forgotten
