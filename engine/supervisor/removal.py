@@ -16,7 +16,7 @@ import contextlib
 import socket
 from typing import Any
 
-from engine.errors import EngineError, InvalidArgument
+from engine.errors import Conflict, EngineError, InvalidArgument
 from engine.supervisor import protocol
 from engine.supervisor.box import Box
 from engine.supervisor.events import container_event
@@ -54,7 +54,7 @@ class RemovalMixin:
     def op_remove_many(self, conn, req):
         waves = parse_waves(req)
         if self.shutting_down:
-            raise InvalidArgument("the supervisor is shutting down")
+            raise Conflict("the supervisor is shutting down")
         if not self._send(conn, {"ok": True}):
             conn = None  # the caller left: the containers are removed all the same
         resolved: list[list[tuple[Box, Any, Any]]] = []

@@ -111,3 +111,24 @@ def test_the_supervisor_holds_nothing_of_them_afterwards(eng, make):
     for cid in cids:  # the cgroups went with the exits
         assert list(Path("/sys/fs/cgroup").glob(f"*/pycompose/{cid}")) == []
         assert list(Path("/sys/fs/cgroup").glob(f"pycompose/{cid}")) == []
+
+
+@pytest.mark.parametrize("waves", ["all", [["not a wave item"]], [[{"id": 7}]], [[{"id": "x", "timeout": "soon"}]]])
+def test_a_malformed_request_is_refused_and_the_supervisor_serves_on(eng, make, waves):
+    import socket
+
+    from engine.supervisor import protocol
+
+    cid = make(TRAP)
+    eng.containers.start(cid)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    try:
+        s.connect(str(Path(eng.root.path) / "run" / "supervisor.sock"))
+        s.sendall(protocol.encode({"op": "remove_many", "waves": waves}))
+        reply = json.loads(s.makefile("rb").readline())
+    finally:
+        s.close()
+    assert reply["ok"] is False and reply["error"] == "InvalidArgument"
+    assert eng.containers.inspect(cid)["State"]["Running"] is True
+    assert eng.containers.remove_many([[cid]], timeouts={cid: 1}) == {}
