@@ -22,8 +22,11 @@ The profile (where a run goes, phase by phase):
   wrapping those functions in a driver process;
 * the supervisor's own phases of each start and exit (``PYCOMPOSE_SUPERVISOR_PHASES``).
 
-Measured with bytecode present (the tree is compiled first, PYTHONDONTWRITEBYTECODE is unset)
-and with the interpreter called directly (``sys.executable``, never the pyenv shim).
+Two installs, both measured in the same run: the user install (the wheel with its dependencies in
+a venv under /tmp, ``bench/_userinstall.py``, kept between runs keyed by the wheel's hash; the
+targets are judged on it) and ``[checkout]`` (this tree through the editable install, with the
+machine's own ``.pth`` files). Both with bytecode present (compiled first, PYTHONDONTWRITEBYTECODE
+unset) and the interpreter called directly (never the pyenv shim); the profile is the user install's.
 """
 from __future__ import annotations
 
@@ -104,12 +107,12 @@ def site_costs(env: dict, n: int) -> list[tuple[str, float]]:
 
 
 def import_profile(cmd: list[str], env: dict, cwd: str | None, top: int = 6,
-                   runs: int = 3) -> tuple[float, list[tuple[str, float]]]:
+                   runs: int = 3, python: str = PY) -> tuple[float, list[tuple[str, float]]]:
     """(ms of the imports after site, the largest top-level ones) from ``-X importtime``: each
     module's least time over ``runs`` runs (one run on a busy machine says little)."""
     best: dict[str, float] = {}
     for _ in range(runs):
-        r = subprocess.run([PY, "-X", "importtime", *cmd], env=env, cwd=cwd, capture_output=True, text=True)
+        r = subprocess.run([python, "-X", "importtime", *cmd], env=env, cwd=cwd, capture_output=True, text=True)
         after_site = False
         for line in r.stderr.splitlines():
             if not line.startswith("import time:") or "|" not in line:
@@ -167,12 +170,13 @@ sys.stderr.write(json.dumps({"code": code, "marks": marks}) + "\n")
 '''
 
 
-def driver_phases(kind: str, args: list[str], env: dict, cwd: str | None, n: int) -> dict[str, float]:
+def driver_phases(kind: str, args: list[str], env: dict, cwd: str | None, n: int,
+                  python: str = PY) -> dict[str, float]:
     """Median ms per in-process phase of ``n`` driver runs (imports the wrapped modules up front,
     so its import figures are the command's whole import cost)."""
     acc: dict[str, list[float]] = {}
     for _ in range(n):
-        r = subprocess.run([PY, "-c", DRIVER, kind, *args], env=env, cwd=cwd, capture_output=True, text=True)
+        r = subprocess.run([python, "-c", DRIVER, kind, *args], env=env, cwd=cwd, capture_output=True, text=True)
         try:
             rec = json.loads(r.stderr.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -243,6 +247,101 @@ def pycompose_cmd() -> tuple[list[str], str]:
     return [PY, "-m", "compose.cli.main"], f"{PY} -m compose.cli.main"
 
 
+class Installs:
+    """The two ways pycompose is measured: the checkout (editable install, this interpreter with its
+    site-packages and this machine's .pth files) and a user's (the wheel in a venv, see _userinstall)."""
+
+    def __init__(self, env: dict):
+        import _userinstall
+
+        self.checkout_cmd, self.checkout_how = pycompose_cmd()
+        self.checkout_env = env
+        self.venv, key, reused = _userinstall.ensure_venv(REPO, PY)
+        self.user_py = str(self.venv / "bin" / "python")
+        self.user_cmd = [str(self.venv / "bin" / "pycompose")]
+        self.user_env = _userinstall.user_env(env)
+        self.user_how = (f"{self.user_cmd[0]} (the wheel with its dependencies in a venv made by `{PY} -m venv`, "
+                         f"no system site-packages, bytecode compiled; key {key}, {'reused' if reused else 'new'})")
+
+
+def print_runs(runs: dict[str, dict], ours: str) -> None:
+    for k, r in runs.items():
+        print(row(k, r))
+    for k, r in runs.items():
+        if not k.startswith("pycompose") and not k.startswith("[checkout]"):
+            mine = runs[ours]
+            print(f"  pycompose run --rm (user install) / {k}: wall {mine['wall'] / r['wall']:.2f}x, "
+                  f"min {mine['min'] / r['min']:.2f}x, cpu {mine['cpu'] / max(r['cpu'], 1e-9):.2f}x")
+
+
+def print_profile(base: dict, inst: Installs, ps_args: list[str], run_args: list[str], proj: Path,
+                  sup: dict, n: int) -> None:
+    print()
+    print("# profile (ms) of the user install (the checkout's interpreter for the site lines)")
+    print(f"  interpreter alone (python -S -c pass): cpu {base['python -S -c pass']['cpu'] * 1000:.1f}")
+    site = base["[checkout] python -c pass"]["cpu"] - base["python -S -c pass"]["cpu"]
+    print(f"  checkout interpreter: site at start: cpu {site * 1000:.1f}, of which the .pth files (each alone; "
+          f"none of them is in the user's venv):")
+    for name, ms in site_costs(inst.checkout_env, 5):
+        print(f"    {name:<44} {ms:6.1f}  (interpreter included)")
+    venv_site = base["python -c pass (user venv)"]["cpu"] - base["python -S -c pass"]["cpu"]
+    print(f"  user venv: site at start: cpu {venv_site * 1000:.1f}")
+    env, py, cmd = inst.user_env, inst.user_py, inst.user_cmd
+    for title, args, cwd in (("--version", ["--version"], None), ("ps", ps_args, str(proj)),
+                             ("container run --rm", run_args, None)):
+        total, top = import_profile(cmd + args, env, cwd, python=py)
+        print(f"  imports of {title}: {total:.1f} (largest: " + ", ".join(f"{m} {ms:.1f}" for m, ms in top) + ")")
+    for kind, a, cwd in (("ps", ps_args, str(proj)), ("run", run_args, None)):
+        ph = driver_phases(kind, a, env, cwd, max(3, n // 2), python=py)
+        print(f"  in-process phases of {kind}: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items()))
+    for what, ph in sup.items():
+        print(f"  supervisor {what} of run --rm: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items()))
+
+
+def measure(inst: Installs, peer_cmds: dict, root: str, proj: Path, n: int) -> None:
+    ps_args = ["-p", "benchcli", "ps"]
+    run_args = ["container", "run", "--rm", "--network", "none", "busybox", "true"]
+    cenv, uenv, ccmd, ucmd = inst.checkout_env, inst.user_env, inst.checkout_cmd, inst.user_cmd
+    print(f"# user install: {inst.user_how}")
+    print(f"# [checkout]:   {inst.checkout_how}, PYTHONPATH={REPO}")
+    print("# both: bytecode compiled first, PYTHONDONTWRITEBYTECODE unset, no pyenv shim; the targets are judged "
+          "on the user install")
+    print(f"# medians of {n} runs after 1 warm-up, tools alternating; ratio = pycompose / peer")
+    print()
+    print(f"  {'whole process':<58} {'wall ms':>7} {'min ms':>7} {'cpu ms':>7}  ratio")
+    base = alternate({"python -S -c pass": ([PY, "-S", "-c", "pass"], cenv, None),
+                      "[checkout] python -c pass": ([PY, "-c", "pass"], cenv, None),
+                      "python -c pass (user venv)": ([inst.user_py, "-c", "pass"], uenv, None),
+                      "pycompose --version": (ucmd + ["--version"], uenv, None),
+                      "[checkout] pycompose --version": (ccmd + ["--version"], cenv, None),
+                      "pycompose ps (10 services up)": (ucmd + ps_args, uenv, str(proj)),
+                      "[checkout] pycompose ps (10 services up)": (ccmd + ps_args, cenv, str(proj))}, n)
+    for k, r in base.items():
+        print(row(k, r))
+    log = Path(root) / "run" / "supervisor.log"
+    offset = log.stat().st_size
+    ours = "pycompose container run --rm --network none busybox true"
+    runs = alternate({ours: (ucmd + run_args, uenv, None),
+                      "[checkout] pycompose container run --rm --network none": (ccmd + run_args, cenv, None),
+                      **peer_cmds}, n)
+    print_runs(runs, ours)
+    print_profile(base, inst, ps_args, run_args, proj, supervisor_phases(log, offset), n)
+
+
+def teardown(pyc: list[str], env: dict, proj: Path, cleanup: list[str], dirs: list[str]) -> None:
+    """``down`` of the ps project, the peers' daemons this run started, our supervisor, the temp dirs."""
+    subprocess.run(pyc + ["-p", "benchcli", "--progress", "quiet", "down", "-t", "1"], env=env, cwd=proj,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for c in cleanup:
+        subprocess.run(["bash", str(SHARED / "daemons.sh"), c], capture_output=True, timeout=120)
+    sys.path.insert(0, str(REPO))
+    from engine.api import Engine
+
+    Engine(env["PYCOMPOSE_ROOT"]).shutdown()
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=11)
@@ -258,71 +357,23 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYCOMPOSE_ROOT=root, PYCOMPOSE_SUPERVISOR_PHASES="1")
     env["PYTHONPATH"] = str(REPO)
-    pyc, how = pycompose_cmd()
+    inst = Installs(env)
     subprocess.run([str(REPO / "scripts" / "make-test-image")], env=env, check=True, stdout=subprocess.DEVNULL)
     peer_cmds, notes, cleanup = setup_peers(not args.no_peers)
     proj = work / "p10"
     proj.mkdir()
     subprocess.run([PY, str(SHARED / "gen-compose.py"), "indep", "10", "-o", str(proj / "compose.yaml")], check=True)
-    ps_args = ["-p", "benchcli", "ps"]
-    run_args = ["container", "run", "--rm", "--network", "none", "busybox", "true"]
     try:
-        subprocess.run(pyc + ["-p", "benchcli", "--progress", "quiet", "up", "-d"], env=env, cwd=proj, check=True)
-        load = os.getloadavg()[0]
+        subprocess.run(inst.user_cmd + ["-p", "benchcli", "--progress", "quiet", "up", "-d"], env=inst.user_env,
+                       cwd=proj, check=True)
         print(f"# bench/cli.py  {datetime.now().isoformat(timespec='seconds')}  ({os.cpu_count()} cores, "
-              f"load {load:.1f})")
-        print(f"# pycompose: {how}; bytecode compiled first, PYTHONDONTWRITEBYTECODE unset, no pyenv shim")
+              f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
         for note in notes:
             print(f"# peer: {note}")
-        print(f"# medians of {args.n} runs after 1 warm-up, tools alternating; ratio = pycompose / peer")
-        print()
-        print(f"  {'whole process':<58} {'wall ms':>7} {'min ms':>7} {'cpu ms':>7}  ratio")
-        base = alternate({"python -S -c pass": ([PY, "-S", "-c", "pass"], env, None),
-                          "python -c pass": ([PY, "-c", "pass"], env, None),
-                          "pycompose --version": (pyc + ["--version"], env, None),
-                          "pycompose ps (10 services up)": (pyc + ps_args, env, str(proj))}, args.n)
-        for k, r in base.items():
-            print(row(k, r))
-        log = Path(root) / "run" / "supervisor.log"
-        offset = log.stat().st_size
-        runs = alternate({"pycompose container run --rm --network none busybox true": (pyc + run_args, env, None),
-                          **peer_cmds}, args.n)
-        sup = supervisor_phases(log, offset)
-        ours = runs["pycompose container run --rm --network none busybox true"]
-        for k, r in runs.items():
-            print(row(k, r))
-        for k, r in runs.items():
-            if r is not ours:
-                print(f"  pycompose run --rm / {k}: wall {ours['wall'] / r['wall']:.2f}x, "
-                      f"min {ours['min'] / r['min']:.2f}x, cpu {ours['cpu'] / max(r['cpu'], 1e-9):.2f}x")
-        print()
-        print("# profile (ms)")
-        print(f"  interpreter alone (python -S -c pass): cpu {base['python -S -c pass']['cpu'] * 1000:.1f}")
-        site = base["python -c pass"]["cpu"] - base["python -S -c pass"]["cpu"]
-        print(f"  site at start: cpu {site * 1000:.1f}, of which the .pth files (each alone):")
-        for name, ms in site_costs(env, 5):
-            print(f"    {name:<44} {ms:6.1f}  (interpreter included)")
-        as_args = pyc[1:] if len(pyc) > 1 else pyc  # what follows the interpreter
-        for title, cmd, cwd in (("--version", as_args + ["--version"], None), ("ps", as_args + ps_args, str(proj)),
-                                ("container run --rm", as_args + run_args, None)):
-            total, top = import_profile(cmd, env, cwd)
-            print(f"  imports of {title}: {total:.1f} (largest: " + ", ".join(f"{m} {ms:.1f}" for m, ms in top) + ")")
-        for kind, a, cwd in (("ps", ps_args, str(proj)), ("run", run_args, None)):
-            ph = driver_phases(kind, a, env, cwd, max(3, args.n // 2))
-            print(f"  in-process phases of {kind}: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items()))
-        for what, ph in sup.items():
-            print(f"  supervisor {what} of run --rm: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items()))
+        measure(inst, peer_cmds, root, proj, args.n)
+        print(f"# load at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
-        subprocess.run(pyc + ["-p", "benchcli", "--progress", "quiet", "down", "-t", "1"], env=env, cwd=proj,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for c in cleanup:
-            subprocess.run(["bash", str(SHARED / "daemons.sh"), c], capture_output=True, timeout=120)
-        sys.path.insert(0, str(REPO))
-        from engine.api import Engine
-
-        Engine(root).shutdown()
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(inst.checkout_cmd, env, proj, cleanup, [root, str(work)])
     return 0
 
 

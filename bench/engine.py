@@ -332,7 +332,8 @@ def main() -> int:
     docker_started = False
     try:
         subprocess.run([str(REPO / "scripts" / "make-test-image")], check=True, env=env, stdout=subprocess.DEVNULL)
-        print(f"pycompose engine benchmark (n={a.n}, {a.count} containers), {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        print(f"pycompose engine benchmark (n={a.n}, {a.count} containers), {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+              f"{os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         os.environ["PYCOMPOSE_SUPERVISOR_PHASES"] = "1"  # the daemon logs where each start spends its time
         runc_once = None if a.no_peers else runc_once_fn()
         ours = bench_ours(root, a.n, a.count, runc_once)
@@ -396,6 +397,7 @@ def main() -> int:
                 continue
             ratio = f", pycompose/{kind} {ours['engine_pss_mib'] / tot[0]:.2f}x" if tot[0] else ""
             print(f"  {kind}: {tot[0]:.1f} MiB ({tot[1]}){ratio}")
+        print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if a.json:
             with open(a.json, "a") as f:
                 f.write(json.dumps({"bench": "engine", "time": time.time(), **figures}, default=str) + "\n")
