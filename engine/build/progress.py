@@ -84,33 +84,56 @@ class _State:
     partial: str = ""
 
 
-class PlainRenderer:
+class _Vertices:
+    """What both renderers know of each vertex, kept up to date from the events."""
+
+    def __init__(self):
+        self.v: dict[int, _State] = {}
+
+    def update(self, ev: dict) -> tuple[_State | None, list[str]]:
+        """Apply ``ev`` to its vertex: the vertex's state (None when it was never named) and the
+        whole log lines the event completed (a line's end waits in ``partial`` for the next)."""
+        n = ev["vertex"]
+        if "name" in ev:
+            self.v[n] = _State(ev["name"], ev.get("started") or time.time())
+            return self.v[n], []
+        st = self.v.get(n)
+        lines: list[str] = []
+        if st is None:
+            pass
+        elif ev.get("cached"):
+            st.cached = True
+        elif "log" in ev:
+            *lines, st.partial = (st.partial + ev["log"].decode("utf-8", "replace")).split("\n")
+        elif "status" in ev:
+            st.statuses.append(ev["status"])
+        elif "completed" in ev:
+            st.completed, st.error = ev["completed"], ev.get("error")
+        return st, [line.rstrip("\r") for line in lines]
+
+
+class PlainRenderer(_Vertices):
     """``--progress plain``: BuildKit's plain-text printer."""
 
     def __init__(self, out: TextIO | None = None):
+        super().__init__()
         self.out = out or sys.stderr
-        self.v: dict[int, _State] = {}
         self.last: int | None = None
 
     def __call__(self, ev: dict) -> None:
         n = ev["vertex"]
-        if "name" in ev:
-            self.v[n] = _State(ev["name"], ev.get("started") or time.time())
-            self._header(n, force=True)
-            return
-        st = self.v.get(n)
+        st, lines = self.update(ev)
         if st is None:
             return
-        if ev.get("cached"):
-            st.cached = True
+        if "name" in ev:
+            self._header(n, force=True)
+        elif ev.get("cached"):
             self._header(n)
             self._line(f"#{n} CACHED")
         elif "log" in ev:
             self._header(n)
-            text = st.partial + ev["log"].decode("utf-8", "replace")
-            *lines, st.partial = text.split("\n")
             for line in lines:
-                self._line(f"#{n} {time.time() - st.started:.3f} {line.rstrip(chr(13))}")
+                self._line(f"#{n} {time.time() - st.started:.3f} {line}")
         elif "status" in ev:
             self._header(n)
             self._line(f"#{n} {ev['status']}" + (" done" if ev.get("done") else ""))
@@ -155,12 +178,12 @@ class PlainRenderer:
         self.out.flush()
 
 
-class TtyRenderer:
+class TtyRenderer(_Vertices):
     """``--progress tty``: the block BuildKit redraws in place on a terminal."""
 
     def __init__(self, out: TextIO | None = None):
+        super().__init__()
         self.out = out or sys.stderr
-        self.v: dict[int, _State] = {}
         self.start = time.time()
         self.drawn = 0
         self.lock = threading.Lock()
@@ -174,24 +197,10 @@ class TtyRenderer:
             self.draw()
 
     def __call__(self, ev: dict) -> None:
-        n = ev["vertex"]
         with self.lock:
-            if "name" in ev:
-                self.v[n] = _State(ev["name"], ev.get("started") or time.time())
-                return
-            st = self.v.get(n)
-            if st is None:
-                return
-            if ev.get("cached"):
-                st.cached = True
-            elif "log" in ev:
-                text = st.partial + ev["log"].decode("utf-8", "replace")
-                *lines, st.partial = text.split("\n")
-                st.logs = (st.logs + [line.rstrip("\r") for line in lines])[-6:]
-            elif "status" in ev:
-                st.statuses.append(ev["status"])
-            elif "completed" in ev:
-                st.completed, st.error = ev["completed"], ev.get("error")
+            st, lines = self.update(ev)
+            if st is not None and lines:
+                st.logs = (st.logs + lines)[-6:]  # the last lines of a running step stay on screen
 
     def _lines(self) -> list[str]:
         width = max(40, shutil.get_terminal_size((100, 20)).columns)

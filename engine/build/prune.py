@@ -9,13 +9,13 @@ removed only with ``--all``, and never while a build holds one.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import time
 from pathlib import Path
 
 from engine.build.cache import BuildCache, CacheRecord
+from engine.build.stepdirs import lock_held
 from engine.errors import InvalidArgument
 from engine.images.filters import parse_until
 from engine.state import DataRoot
@@ -72,17 +72,7 @@ def _disk_size(cache: BuildCache, store, layer: dict | None) -> int:
 
 
 def _busy(d: Path) -> bool:
-    try:
-        fd = os.open(d / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return lock_held(d / "lock", create=True) is True
 
 
 def _matches(rec: CacheRecord, filters: dict[str, list[str]], now: float) -> bool:

@@ -45,18 +45,24 @@ def release(path: Path, fd: int) -> None:
     os.close(fd)
 
 
-def _is_dead(path: Path) -> bool:
+def lock_held(lock: Path, create: bool = False) -> bool | None:
+    """True while a live process holds the flock of file ``lock`` (a step, a cache mount in use), False
+    when nobody does, None when it cannot be opened (without ``create``: it is being released)."""
     try:
-        fd = os.open(path / "lock", os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
     except OSError:
-        return False  # being released right now
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
         return False
+    except OSError:
+        return True
     finally:
         os.close(fd)
+
+
+def _is_dead(path: Path) -> bool:
+    return lock_held(path / "lock") is False
 
 
 def sweep(root: DataRoot) -> list[str]:
