@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from pathlib import Path
 
-from engine.state import DataRoot, read_json, write_json
+from engine.state import DataRoot, atomic_write, read_json, write_json
 
 
 class Store:
@@ -94,12 +93,4 @@ def _replace(path: Path, text: str) -> None:
     """Atomic replace without fsync: endpoint leases, the generation counter and the rule cache
     only have to survive a process crash (rename is atomic), and after a machine crash nothing
     is running, so ``reconcile`` releases them anyway. Saves ~6 ms per write on every start/stop."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, text, sync=False)

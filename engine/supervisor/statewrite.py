@@ -12,12 +12,12 @@ commits), under the same per-container lock ``ContainerStore`` takes.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from typing import Any
 
 from engine.containers import ContainerStore
+from engine.state import atomic_write
 
 
 def update_state(store: ContainerStore, cid: str, **fields: Any) -> dict:
@@ -30,15 +30,5 @@ def update_state(store: ContainerStore, cid: str, **fields: Any) -> dict:
 
 
 def replace(path: os.PathLike, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
-    head, name = os.path.split(os.fspath(path))
-    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")  # the lock makes one name per process enough
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path`` (no fsync)."""
+    atomic_write(path, data, mode, sync=False)

@@ -35,6 +35,6 @@ def test_replace_leaves_the_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "state.json"
     target.write_text("old\n")
     with pytest.raises(TypeError):
-        statewrite.replace(target, "not bytes")  # type: ignore[arg-type]
+        statewrite.replace(target, object())  # type: ignore[arg-type]  # the write itself fails
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["state.json"]
