@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from processes import is_zombie, kill_and_wait, kill_supervisor
 from test_supervisor_fixtures import now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
@@ -72,38 +73,6 @@ def test_kill_is_not_restarted(eng, make):
     assert eng.containers.inspect(cid)["State"]["Status"] == "exited"
 
 
-def _kill_supervisor(root) -> int:
-    import os
-    import select
-    import signal
-
-    pid = int((root / "run" / "supervisor.pid").read_text())
-    os.kill(pid, signal.SIGKILL)  # the supervisor this test started, by its pid file
-    fd = os.pidfd_open(pid)
-    select.select([fd], [], [], 30)
-    os.close(fd)
-    return pid
-
-
-def _kill_and_reap_gone(pid: int) -> None:
-    import os
-    import select
-    import signal
-
-    fd = os.pidfd_open(pid)
-    os.kill(pid, signal.SIGKILL)  # the container's pid 1, started by this test
-    select.select([fd], [], [], 30)
-    os.close(fd)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
 def test_lost_containers_restart_on_supervisor_start_by_policy(own_root):
     from engine.api import Engine
 
@@ -119,10 +88,10 @@ def test_lost_containers_restart_on_supervisor_start_by_policy(own_root):
             eng.containers.start(cid)
         eng.containers.stop(made["stopped"], timeout=0)
         pids = {n: eng.containers.inspect(c)["State"]["Pid"] for n, c in made.items() if n != "stopped"}
-        _kill_supervisor(own_root)
+        kill_supervisor(own_root)
         for pid in pids.values():  # a reboot-like loss: every container process is gone
-            _kill_and_reap_gone(pid)
-        zombie = _is_zombie(pids["plain"])
+            kill_and_wait(pid)  # the container's pid 1, started by this test
+        zombie = is_zombie(pids["plain"])
         eng.supervisor.ensure_running()
         st = {n: eng.containers.inspect(c)["State"] for n, c in made.items()}
         assert st["always"]["Running"] and st["always"]["Pid"] not in (0, pids["always"])

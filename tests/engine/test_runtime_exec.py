@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from engine.runtime.spec import ProcessSpec
 from engine.runtime.start import start
 from engine.runtime.tty import open_pty
 
-from runtime_helpers import make_spec
+from runtime_helpers import make_spec, run
 
 pytestmark = pytest.mark.root
 
@@ -57,19 +55,23 @@ class PidsCgroup:
 
 
 @pytest.fixture
-def container(layer):
-    """A running container (sleep) in its own pids cgroup; killed and cleaned up after."""
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
+def pids_cgroup():
+    """A PidsCgroup of its own, removed after the test (its processes are gone by then)."""
     cg = PidsCgroup()
-    spec = make_spec(layer, d / "c", ["sleep", "1000"], hostname="exec-host")
+    yield cg
+    cg.destroy()
+
+
+@pytest.fixture
+def container(layer, cdir, pids_cgroup):
+    """A running container (sleep) in its own pids cgroup; killed and cleaned up after."""
+    spec = make_spec(layer, cdir, ["sleep", "1000"], hostname="exec-host")
     null = os.open("/dev/null", os.O_RDWR)
-    pid = start(spec, (null, null, null), cgroup=cg)
+    pid = start(spec, (null, null, null), cgroup=pids_cgroup)
     os.close(null)
-    yield pid, spec, cg
+    yield pid, spec, pids_cgroup
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-    cg.destroy()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def run_exec(pid, args, cgroup_paths=None, **kw):
@@ -167,22 +169,10 @@ def test_exec_with_a_pty_from_the_containers_devpts(container):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_container_sees_its_own_cgroup_limits_read_only(layer):
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
-    cg = PidsCgroup()
-    (cg.dir / "pids.max").write_text("77")
-    try:
-        spec = make_spec(layer, d / "c", ["sh", "-c", f"cat {PIDS_MAX}; echo 5 > {PIDS_MAX}; "
-                                                      f"{OWN_LINE}; ls /sys/fs/cgroup"])
-        r, w = os.pipe()
-        pid = start(spec, (0, w, w), cgroup=cg)
-        os.close(w)
-        with os.fdopen(r, "rb") as f:
-            out = f.read().decode()
-        os.waitpid(pid, 0)
-    finally:
-        cg.destroy()
-        shutil.rmtree(d, ignore_errors=True)
+def test_container_sees_its_own_cgroup_limits_read_only(layer, cdir, pids_cgroup):
+    (pids_cgroup.dir / "pids.max").write_text("77")
+    _, out = run(make_spec(layer, cdir, ["sh", "-c", f"cat {PIDS_MAX}; echo 5 > {PIDS_MAX}; "
+                                                     f"{OWN_LINE}; ls /sys/fs/cgroup"]), cgroup=pids_cgroup)
     lines = out.splitlines()
     assert lines[0] == "77"
     assert "Read-only file system" in lines[1]
@@ -193,22 +183,12 @@ def test_container_sees_its_own_cgroup_limits_read_only(layer):
         assert "memory" in out.split() and "pids" in out.split()
 
 
-def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer):
-    d = Path(tempfile.mkdtemp(prefix="pyc-test-ctr-"))
-    cg = PidsCgroup()
+def test_host_cgroup_namespace_still_shows_only_its_own_cgroup(layer, cdir, pids_cgroup):
+    cg = pids_cgroup
     (cg.dir / "pids.max").write_text("55")
-    try:
-        spec = make_spec(layer, d / "c", ["sh", "-c", f"cat {PIDS_MAX}; {OWN_LINE}"])
-        spec.namespaces.cgroup = "host"
-        r, w = os.pipe()
-        pid = start(spec, (0, w, w), cgroup=cg)
-        os.close(w)
-        with os.fdopen(r, "rb") as f:
-            out = f.read().decode()
-        os.waitpid(pid, 0)
-    finally:
-        cg.destroy()
-        shutil.rmtree(d, ignore_errors=True)
+    spec = make_spec(layer, cdir, ["sh", "-c", f"cat {PIDS_MAX}; {OWN_LINE}"])
+    spec.namespaces.cgroup = "host"
+    _, out = run(spec, cgroup=cg)
     lines = out.splitlines()
     assert lines[0] == "55", out
     assert lines[1].endswith(f"{OWN_ROOT}pycompose/{cg.dir.name}")  # the host's view of its path

@@ -16,6 +16,7 @@ from engine.api import Engine
 from engine.containers import ContainerStore
 from engine.errors import Conflict
 from engine.logs import time_ns
+from processes import is_zombie, kill_supervisor, wait_exit
 from test_supervisor_fixtures import now_ns, own_root, wait_for_action  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.root
@@ -166,17 +167,15 @@ def test_auto_remove_after_exit(eng, make):
     assert cid not in [c["Id"] for c in eng.containers.list(all=True)]
 
 
-def _wait_exit(pid: int, timeout: float = 60) -> None:
-    """Block until process ``pid`` (not our child) has exited: its pidfd turns readable."""
-    import select
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        assert select.select([fd], [], [], timeout)[0], f"process {pid} still running after {timeout}s"
-    finally:
-        os.close(fd)
+def _followed_numbers(eng, cid, logged: int) -> list[int]:
+    """Follow the log of a container printing "<word> <n>" lines until 4 lines past the ``logged``
+    ones: the numbers read, from the first line on."""
+    seen = []
+    for e in eng.containers.logs(cid, follow=True):
+        seen.append(e.data)
+        if len(seen) > logged + 3:
+            break
+    return [int(x.split()[1]) for x in seen]
 
 
 def _wait_logged(eng, cid, data: bytes, timeout: float = 60) -> None:
@@ -200,21 +199,17 @@ def test_sigkill_supervisor_containers_keep_running_and_are_readopted(own_root):
         eng.containers.start(gone)
         _wait_logged(eng, cid, b"line 0\n")
         _wait_logged(eng, gone, b"up\n")
-        pid_file = own_root / "run" / "supervisor.pid"
-        sup = int(pid_file.read_text())
         cpid = eng.containers.inspect(cid)["State"]["Pid"]
         gpid = eng.containers.inspect(gone)["State"]["Pid"]
-        os.kill(sup, signal.SIGKILL)
-        _wait_exit(sup)
+        sup = kill_supervisor(own_root)
         # while no supervisor runs: the container lives, and logs still read what was written
         Path(f"/proc/{gpid}/root/go").write_text("")
-        _wait_exit(gpid)
+        wait_exit(gpid)
         assert os.path.exists(f"/proc/{cpid}")
         assert not eng.supervisor_running()
         before = [e.data for e in eng.containers.logs(cid)]
         assert before and before[0] == b"line 0\n"
-        zombie = Path(f"/proc/{gpid}/stat").exists() and \
-            Path(f"/proc/{gpid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        zombie = is_zombie(gpid)
         # the next call starts a new supervisor, which re-adopts the living one and marks the dead one
         new = eng.supervisor.ensure_running()
         assert new != sup
@@ -224,17 +219,11 @@ def test_sigkill_supervisor_containers_keep_running_and_are_readopted(own_root):
         # its code is read from the zombie when nothing reaped it yet (an init that does not reap
         # at once), else it was lost: 255, as containerd reports
         assert gst["Status"] == "exited" and gst["ExitCode"] == (4 if zombie else 255) and not gst["Running"]
-        n = len(before)
-        seen = []
-        for e in eng.containers.logs(cid, follow=True):
-            seen.append(e.data)
-            if len(seen) > n + 3:
-                break
-        numbers = [int(x.split()[1]) for x in seen]
+        numbers = _followed_numbers(eng, cid, len(before))
         assert numbers == list(range(len(numbers)))  # nothing lost or doubled across the gap
         eng.containers.stop(cid, timeout=0)
         assert not eng.containers.inspect(cid)["State"]["Running"]
-        assert not os.path.exists(f"/proc/{cpid}") or Path(f"/proc/{cpid}/stat").read_text().split()[2] == "Z"
+        assert not os.path.exists(f"/proc/{cpid}") or is_zombie(cpid)
     finally:
         for c in (cid, gone):
             eng.containers.remove(c, force=True)
@@ -337,8 +326,6 @@ def _keepers(cid: str) -> list[int]:
 
 
 def test_tty_container_survives_a_sigkilled_supervisor(own_root):
-    import select
-
     eng = Engine(str(own_root))
     cid = eng.containers.create({"Image": "busybox", "Tty": True, "Cmd": ["sh", "-c",
                                  "i=0; while true; do echo t $i; i=$((i+1)); sleep 0.05; done"]})
@@ -346,22 +333,12 @@ def test_tty_container_survives_a_sigkilled_supervisor(own_root):
         eng.containers.start(cid)
         cpid = eng.containers.inspect(cid)["State"]["Pid"]
         assert len(_keepers(cid)) == 1
-        sup = int((own_root / "run" / "supervisor.pid").read_text())
-        fd = os.pidfd_open(sup)
-        os.kill(sup, signal.SIGKILL)  # the supervisor this test started
-        select.select([fd], [], [], 30)
-        os.close(fd)
+        kill_supervisor(own_root)  # the supervisor this test started
         time.sleep(0.5)  # the shell keeps writing into its terminal meanwhile
-        assert os.path.exists(f"/proc/{cpid}") and Path(f"/proc/{cpid}/stat").read_text().split()[2] != "Z"
+        assert os.path.exists(f"/proc/{cpid}") and not is_zombie(cpid)
         eng.supervisor.ensure_running()
         assert eng.containers.inspect(cid)["State"]["Pid"] == cpid
-        before = len(list(eng.containers.logs(cid)))
-        seen = []
-        for e in eng.containers.logs(cid, follow=True):
-            seen.append(e.data)
-            if len(seen) > before + 3:
-                break
-        nums = [int(x.split()[1]) for x in seen]
+        nums = _followed_numbers(eng, cid, len(list(eng.containers.logs(cid))))
         assert nums == list(range(len(nums)))  # the terminal's output went on, nothing lost
         eng.containers.stop(cid, timeout=0)
         assert _keepers(cid) == []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import select
 import subprocess
 import sys
 import uuid
@@ -60,18 +59,6 @@ class Project:
         from engine.api import Engine
 
         return Engine(str(self.root))
-
-
-def wait_exit(pid: int, timeout: float = 60) -> None:
-    """Block until ``pid`` (not necessarily our child) has exited."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        assert select.select([fd], [], [], timeout)[0], f"process {pid} still running after {timeout}s"
-    finally:
-        os.close(fd)
 
 
 def _links() -> set[str]:

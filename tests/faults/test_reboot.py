@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from faultkit import Inventory, Project, wait_exit
+from faultkit import Inventory, Project
+from processes import is_zombie, wait_exit
 
 pytestmark = pytest.mark.root
 
@@ -47,14 +48,6 @@ services:
 """
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
 def reboot(p: Project, inv: Inventory) -> dict[str, bool]:
     """Kill every process of the root and remove what a reboot removes; keep the files.
     Returns, per container id that was running, whether its process is left as a zombie
@@ -78,7 +71,7 @@ def reboot(p: Project, inv: Inventory) -> dict[str, bool]:
         for pid in pids:
             wait_exit(pid)
         state = json.loads((p.root / "containers" / cid / "state.json").read_text())
-        running[cid] = _zombie(int(state.get("Pid") or 0))
+        running[cid] = is_zombie(int(state.get("Pid") or 0))
         cg.destroy()
     # the kernel deletes a veth by itself once its netns is gone (asynchronously): delete what is
     # still there, and require only that none is left afterwards, as after a real reboot

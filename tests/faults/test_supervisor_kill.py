@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import threading
 import time
 
@@ -18,20 +17,14 @@ import pytest
 
 from engine.api import Engine
 from engine.containers import ContainerStore
-from faultkit import Inventory, wait_exit
+from faultkit import Inventory
+from processes import kill_supervisor
 
 pytestmark = pytest.mark.root
 SEED = int(os.environ.get("PYCOMPOSE_KILL_SEED", "9"))
 # numbered lines, forever (start test) or 10 per run then exit 3 (restart test)
 COUNTER = "i=0; while :; do echo $i; i=$((i+1)); sleep 0.01; done"
 RUN_AND_EXIT = "echo run; i=0; while [ $i -lt 10 ]; do echo $i; i=$((i+1)); sleep 0.02; done; exit 3"
-
-
-def kill_supervisor(eng: Engine) -> int:
-    pid = int((eng.root.path / "run" / "supervisor.pid").read_text())
-    os.kill(pid, signal.SIGKILL)
-    wait_exit(pid)
-    return pid
 
 
 def pid_namespaces(cid: str) -> set[str]:
@@ -89,7 +82,7 @@ def test_kill_during_start(fault_root):
         th = threading.Thread(target=lambda: result.append(_try(eng.containers.start, cid)))
         th.start()
         time.sleep(rng.uniform(0.0, 0.25))  # a start takes ~0.1-0.3 s here: kills land inside it
-        kill_supervisor(eng)
+        kill_supervisor(eng.root.path)
         th.join(60)
         # the next call brings a new daemon: the container ends up running, once
         eng.containers.start(cid)
@@ -143,7 +136,7 @@ def test_kill_during_restart_policy_restarts(fault_root):
         wait_for(lambda: eng.containers.inspect(cid)["RestartCount"] >= 1, what="a first restart")
         time.sleep(rng.uniform(0.0, 0.8))  # running, exiting, backing off or starting again
         killed_at = time.time()
-        kill_supervisor(eng)
+        kill_supervisor(eng.root.path)
         before = eng.containers.inspect(cid)
         time.sleep(0.4)  # meanwhile a run may end with nobody to see its exit code
         eng.supervisor.ensure_running()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from engine.cgroups.v1 import CgroupV1
 from engine.cgroups.v2 import CgroupV2
 
@@ -18,24 +20,26 @@ def _own(kind: str) -> str:
     raise LookupError(kind)
 
 
-def test_v1_writes_our_pid_into_our_freezer_group_under_the_configured_mount(tmp_path):
+def _v1_own_group(mount: Path) -> Path:
+    """A fake v1 tree (freezer and memory hierarchies): where our freezer group is in it."""
     for ctrl in ("freezer", "memory"):
-        (tmp_path / ctrl).mkdir()
-    own = tmp_path / "freezer" / _own("freezer")
-    own.mkdir(parents=True, exist_ok=True)
-    (own / "cgroup.procs").write_text("")
-    thread = CgroupV1("pycompose/warm", mount=str(tmp_path)).warm_join()
-    assert thread is not None
-    thread.join()
-    assert (own / "cgroup.procs").read_text() == str(os.getpid())
+        (mount / ctrl).mkdir()
+    return mount / "freezer" / _own("freezer")
 
 
-def test_v2_writes_into_the_unified_group_under_the_configured_mount(tmp_path):
-    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
-    own = tmp_path / _own("")
+def _v2_own_group(mount: Path) -> Path:
+    """A fake unified tree: where our group is in it."""
+    (mount / "cgroup.controllers").write_text("cpu memory pids\n")
+    return mount / _own("")
+
+
+@pytest.mark.parametrize("cgroup_class, own_group", [(CgroupV1, _v1_own_group), (CgroupV2, _v2_own_group)],
+                         ids=["v1-freezer-group", "v2-unified-group"])
+def test_writes_our_pid_into_our_group_under_the_configured_mount(tmp_path, cgroup_class, own_group):
+    own = own_group(tmp_path)
     own.mkdir(parents=True, exist_ok=True)
     (own / "cgroup.procs").write_text("")
-    thread = CgroupV2("pycompose/warm", mount=str(tmp_path)).warm_join()
+    thread = cgroup_class("pycompose/warm", mount=str(tmp_path)).warm_join()
     assert thread is not None
     thread.join()
     assert (own / "cgroup.procs").read_text() == str(os.getpid())

@@ -14,6 +14,16 @@ def entries(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def written(path, chunks, stream="stdout", **options):
+    """``path`` after a JsonFileWriter (``options``: max_size, max_file, compress) wrote ``chunks``
+    of ``stream`` output one write at a time and was closed."""
+    w = JsonFileWriter(path, **options)
+    for chunk in chunks:
+        w.write(stream, chunk)
+    w.close()
+    return path
+
+
 def test_lines_streams_and_nanosecond_times(tmp_path):
     clock = iter([1_700_000_000_123456789, 1_700_000_001_000000005, 1_700_000_002_0]).__next__
     w = JsonFileWriter(tmp_path / "c-json.log", clock=clock)
@@ -29,35 +39,23 @@ def test_lines_streams_and_nanosecond_times(tmp_path):
 
 
 def test_line_split_across_chunks_is_one_entry(tmp_path):
-    w = JsonFileWriter(tmp_path / "l.log")
-    for piece in (b"ab", b"cd", b"e\nf", b"g\n"):
-        w.write("stdout", piece)
-    w.close()
-    assert [e["log"] for e in entries(tmp_path / "l.log")] == ["abcde\n", "fg\n"]
+    path = written(tmp_path / "l.log", (b"ab", b"cd", b"e\nf", b"g\n"))
+    assert [e["log"] for e in entries(path)] == ["abcde\n", "fg\n"]
 
 
 def test_long_line_split_in_16k_partials_like_docker(tmp_path):
-    w = JsonFileWriter(tmp_path / "p.log")
-    w.write("stdout", b"x" * (MAX_PARTIAL * 2 + 10) + b"\n")
-    w.close()
-    logs = [e["log"] for e in entries(tmp_path / "p.log")]
+    logs = [e["log"] for e in entries(written(tmp_path / "p.log", [b"x" * (MAX_PARTIAL * 2 + 10) + b"\n"]))]
     assert [len(x) for x in logs] == [MAX_PARTIAL, MAX_PARTIAL, 11]
     assert logs[-1].endswith("\n") and not logs[0].endswith("\n")
 
 
 def test_invalid_utf8_replaced(tmp_path):
-    w = JsonFileWriter(tmp_path / "u.log")
-    w.write("stdout", "é\n".encode() + b"\xff\n")
-    w.close()
-    assert [e["log"] for e in entries(tmp_path / "u.log")] == ["é\n", "\ufffd\n"]
+    path = written(tmp_path / "u.log", ["é\n".encode() + b"\xff\n"])
+    assert [e["log"] for e in entries(path)] == ["é\n", "\ufffd\n"]
 
 
 def test_rotation_keeps_max_file(tmp_path):
-    path = tmp_path / "r.log"
-    w = JsonFileWriter(path, max_size=200, max_file=3)
-    for i in range(40):
-        w.write("stdout", f"line {i:03d}\n".encode())
-    w.close()
+    path = written(tmp_path / "r.log", (f"line {i:03d}\n".encode() for i in range(40)), max_size=200, max_file=3)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["r.log", "r.log.1", "r.log.2"]
     for p in tmp_path.iterdir():
@@ -69,21 +67,14 @@ def test_rotation_keeps_max_file(tmp_path):
 
 
 def test_rotation_with_one_file_truncates(tmp_path):
-    path = tmp_path / "t.log"
-    w = JsonFileWriter(path, max_size=100, max_file=1)
-    for i in range(10):
-        w.write("stdout", f"{i}\n".encode())
-    w.close()
+    path = written(tmp_path / "t.log", (f"{i}\n".encode() for i in range(10)), max_size=100, max_file=1)
     assert [p.name for p in tmp_path.iterdir()] == ["t.log"]
     assert entries(path)[-1]["log"] == "9\n"
 
 
 def test_rotation_compressed(tmp_path):
-    path = tmp_path / "z.log"
-    w = JsonFileWriter(path, max_size=100, max_file=2, compress=True)
-    for i in range(6):
-        w.write("stderr", f"entry {i}\n".encode())
-    w.close()
+    written(tmp_path / "z.log", (f"entry {i}\n".encode() for i in range(6)), "stderr", max_size=100, max_file=2,
+            compress=True)
     assert (tmp_path / "z.log.1.gz").exists()
     old = [json.loads(x) for x in gzip.decompress((tmp_path / "z.log.1.gz").read_bytes()).splitlines()]
     assert old and all(e["stream"] == "stderr" for e in old)
