@@ -8,6 +8,8 @@
    with the server's CPU per query (ours: the DNS process; Docker: all of dockerd), then one
    more round of ours with the server's per-query profile (where the time of an answer goes:
    waiting to be read, state check, answer, send; engine.network.dnsprofile).
+2b. Ours while the process hosting the DNS server runs busy Python, the server being a child
+   process (as shipped) or a thread of that process (as before): why it is a process.
 3. Time to create a network, attach 10 endpoints, detach them and remove the network
    (Docker: network create + 10 connect + 10 disconnect + rm on running containers).
 
@@ -16,7 +18,7 @@ are used for both engines, so only the network path differs. Docker runs in its 
 namespace (../shared/peers/daemons.sh); it is started and stopped here only if it was not running.
 Our DNS server runs as the supervisor runs it: a process of its own (engine.network.dnsproc).
 Needs root. Usage: python3 bench/network.py [--gib 1] [--reps 3] [--queries 2000] [--no-docker]
-[--parts tput,dns,ten]
+[--parts tput,dns,busy,ten]
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -312,6 +315,8 @@ def measure(envs, args) -> dict:
                     res[e.name]["tput"][k].append(send(host, port, args.nbytes, e.netns))
     if "dns" in args.parts:
         measure_dns(envs, args, res)
+    if "busy" in args.parts:
+        res[envs[0].name]["busy"] = measure_busy_host(envs[0], args)
     if "ten" in args.parts:
         for _ in range(args.reps):
             for e in envs:
@@ -333,7 +338,51 @@ def measure_dns(envs, args, res) -> None:
     try:
         d = dns_latency(ours.dns_enter, ours.dns_name, args.queries // rounds)
     finally:
-        res[ours.name]["profile"] = {"client": sorted(d["lat"]), "server": ours.dns.set_profile(False) or {}}
+        server = ours.dns.set_profile(False) or {}
+    res[ours.name]["profile"] = {"client": sorted(d["lat"]), "server": server}
+
+
+def busy_python(stop: threading.Event) -> None:
+    """Stands in for a busy supervisor loop (output pumping, healthchecks): pure Python, GIL held."""
+    while not stop.is_set():
+        json.dumps({"Id": "x" * 64, "State": {"Running": True, "Pid": 1}, "Log": ["line"] * 20})
+
+
+def measure_busy_host(ours, args) -> dict:
+    """Why the DNS server is a process of its own: the same queries while the process that hosts
+    it runs busy Python, with the server as a child process vs as a thread of that process."""
+    from engine.network.dns import DnsServer
+
+    out: dict[str, list[float]] = {"own process (as shipped)": [], "thread of the busy process": []}
+    for _ in range(3):
+        for how in out:
+            thread_server = None
+            if how.startswith("thread"):
+                ours.dns.stop()  # the sockets' address is taken by one server at a time
+                thread_server = DnsServer(ours.root, upstreams=[])
+                thread_server.start()
+            stop = threading.Event()
+            hog = threading.Thread(target=busy_python, args=(stop,))
+            hog.start()
+            try:
+                out[how] += dns_latency(ours.dns_enter, ours.dns_name, args.queries // 10)["lat"]
+            finally:
+                stop.set()
+                hog.join()
+                if thread_server is not None:
+                    thread_server.stop()
+                    ours.dns.start()
+                    ours.dns_pid = ours.dns.pid
+    return out
+
+
+def print_busy_host(res: dict) -> None:
+    print(f"\n2b. DNS latency while the hosting process runs busy Python (pycompose only; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus)")
+    for how, lat in res["pycompose"].get("busy", {}).items():
+        lat = sorted(lat)
+        print(f"   {how:28s} median {lat[len(lat) // 2]:8.1f} us   p99 {lat[int(len(lat) * 0.99)]:8.1f} us   "
+              f"({len(lat)} answers)")
 
 
 def print_dns(res: dict) -> None:
@@ -393,7 +442,8 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--no-docker", action="store_true")
-    ap.add_argument("--parts", default="tput,dns,ten", help="which measurements, comma-separated: tput,dns,ten")
+    ap.add_argument("--parts", default="tput,dns,busy,ten",
+                    help="which measurements, comma-separated: tput,dns,busy,ten")
     args = ap.parse_args()
     args.parts = set(args.parts.split(","))
     args.nbytes = int(args.gib * (1 << 30))
@@ -423,6 +473,8 @@ def main() -> int:
         print_tput(res)
     if "dns" in args.parts:
         print_dns(res)
+    if "busy" in args.parts:
+        print_busy_host(res)
     if "ten" in args.parts:
         print_ten(res)
     for n in notes:

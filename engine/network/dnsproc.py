@@ -15,6 +15,7 @@ which re-opens the sockets of every running container from network state.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -93,6 +94,7 @@ class DnsProcess:
             status = 1
             try:
                 _die_with(owner)
+                gc.freeze()  # the inherited objects stay shared: the GC never walks (and so copies) them
                 os.dup2(theirs.fileno(), CONTROL_FD)
                 os.closerange(CONTROL_FD + 1, 1 << 30)  # close_range(2): every fd of the supervisor
                 _serve(socket.socket(fileno=CONTROL_FD), self.root_path, self.upstreams)
