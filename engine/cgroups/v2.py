@@ -141,26 +141,25 @@ class CgroupV2(Cgroup):
             write(d / "memory.max", lim.memory)
         swap = v2_swap_max(lim.memory, lim.memory_swap)
         if swap is not None:
-            if self._has("memory.swap.max"):
-                write(d / "memory.swap.max", swap)
-            else:
-                warnings.append(NO_SWAP)
+            self._write_or_warn("memory.swap.max", swap, NO_SWAP, warnings)
         if lim.memory_reservation is not None:
             write(d / "memory.low", lim.memory_reservation)
+
+    def _write_or_warn(self, name: str, value, missing: str, warnings: list[str]) -> None:
+        """Write ``value`` to control file ``name``, or warn ``missing`` (Docker's words) when the
+        kernel has no such file (the controller or the feature is off)."""
+        if self._has(name):
+            write(self.dir / name, value)
+        else:
+            warnings.append(missing)
 
     def _apply_cpu(self, lim: Limits, warnings: list[str]) -> None:
         d = self.dir
         cpu_max = v2_cpu_max(lim.cpu_quota, lim.cpu_period)
         if cpu_max is not None:
-            if self._has("cpu.max"):
-                write(d / "cpu.max", cpu_max)
-            else:
-                warnings.append(NO_CFS)
+            self._write_or_warn("cpu.max", cpu_max, NO_CFS, warnings)
         if lim.cpu_shares is not None:
-            if self._has("cpu.weight"):
-                write(d / "cpu.weight", shares_to_weight(lim.cpu_shares))
-            else:
-                warnings.append(NO_SHARES)
+            self._write_or_warn("cpu.weight", shares_to_weight(lim.cpu_shares), NO_SHARES, warnings)
         if lim.cpuset_cpus or lim.cpuset_mems:
             if not self._has("cpuset.cpus"):
                 warnings.append(NO_CPUSET)
