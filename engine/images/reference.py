@@ -46,12 +46,11 @@ class Reference(NamedTuple):
         return f"{self.domain}/{self.path}"
 
     def __str__(self) -> str:
-        s = self.name
-        if self.tag:
-            s += f":{self.tag}"
-        if self.digest:
-            s += f"@{self.digest}"
-        return s
+        return self._with_suffixes(self.name)
+
+    def _with_suffixes(self, name: str) -> str:
+        """``name`` followed by ``:tag`` and ``@digest`` where the reference has them."""
+        return name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
     @property
     def familiar_name(self) -> str:
@@ -65,12 +64,7 @@ class Reference(NamedTuple):
 
     def familiar(self) -> str:
         """Whole reference as docker prints it (``busybox:latest``)."""
-        s = self.familiar_name
-        if self.tag:
-            s += f":{self.tag}"
-        if self.digest:
-            s += f"@{self.digest}"
-        return s
+        return self._with_suffixes(self.familiar_name)
 
     def with_tag(self, tag: str) -> "Reference":
         return Reference(self.domain, self.path, tag, None)
