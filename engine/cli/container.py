@@ -14,6 +14,7 @@ import time
 
 from engine.cli import common
 from engine.cli import run_flags
+from engine.cli.lazyparser import LazyParser
 from engine.errors import EngineError, InvalidArgument, NotFound
 
 HELP = "Manage containers"
@@ -27,18 +28,18 @@ class PartialFailure(EngineError):
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=LazyParser)
     sub.required = True
 
-    def verb(names, help_):
+    def verb(names, help_, **kw):
         names = [names] if isinstance(names, str) else names
-        p = sub.add_parser(names[0], aliases=names[1:], help=help_, conflict_handler="resolve")
+        p = sub.add_parser(names[0], aliases=names[1:], help=help_, conflict_handler="resolve", **kw)
         return p
 
-    p = verb("run", "Create and run a new container from an image")
-    run_flags.add_create_flags(p, run=True)
-    p = verb("create", "Create a new container")
-    run_flags.add_create_flags(p, run=False)
+    # run's and create's flags are added only when one of them is used (LazyParser)
+    verb("run", "Create and run a new container from an image",
+         fill=lambda p: run_flags.add_create_flags(p, run=True))
+    verb("create", "Create a new container", fill=lambda p: run_flags.add_create_flags(p, run=False))
 
     p = verb("start", "Start one or more stopped containers")
     p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")

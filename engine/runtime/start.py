@@ -6,9 +6,11 @@ pid 1 (B)::
     P: fork A                     A: setns into joined namespaces, unshare new ones,
                                      fork B (pid 1 of the new pid namespace), report B, exit
     P: reap A, cgroup.add_pid(B)  B: build the root filesystem (overlay, /proc, /dev,
-       prestart(B) (network)         mounts, pivot_root) meanwhile, then wait for "go"
-    P: "go" ------------------->  B: cgroup ns, hostname, sysctls, masked/readonly paths,
-                                     rlimits, identity, execve (or fork it, with --init)
+       prestart(B) (network)         mounts, pivot_root, masked/readonly paths when there
+                                     are no sysctls) meanwhile, then wait for "go"
+    P: "go" ------------------->  B: cgroup ns, hostname, sysctls, masked/readonly paths
+                                     (if not done), rlimits, identity, execve (or fork it,
+                                     with --init)
     P: read the error pipe: EOF (it is close-on-exec) means the command runs;
        a message means setup failed: P reaps B and raises StartError.
 
@@ -67,6 +69,11 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
         os.umask(0o022)
         rootfs.prepare(spec, console)
         rootfs.pivot(str(spec.merged))
+        # masks and read-only paths while the caller joins the cgroup (off the start's critical
+        # path), unless sysctls must first be written under /proc/sys (which finish makes read-only)
+        finished = not spec.sysctls
+        if finished:
+            rootfs.finish(spec)
         # wait for the caller: cgroup joined, network in place
         if os.read(go_r, 1) != b"G":
             os._exit(1)
@@ -80,7 +87,8 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
                 ksys.setdomainname(spec.domainname)
         limits.apply_sysctls(spec.sysctls)
         cgroupfs.mount_cgroupfs(readonly=not spec.privileged, host_namespace=spec.namespaces.cgroup == HOST)
-        rootfs.finish(spec)
+        if not finished:
+            rootfs.finish(spec)
         msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal)
         proc.apply_rlimits(spec.process)
         os.chdir(spec.process.cwd or "/")
@@ -155,6 +163,12 @@ def _receive_console(sock: socket.socket) -> int | None:
     return fds[0] if fds else None
 
 
+def _reap(helper: int, wanted: bool) -> None:
+    if wanted:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(helper, 0)
+
+
 _subreaper_set = False
 
 
@@ -206,10 +220,12 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     warming = warm() if warm is not None else None
     reader = os.fdopen(msg_r, "rb")
     pid = 0
+    reap_helper = True
     try:
         first = hs.read_msg(reader)
-        if not first or first.get("pid") != helper:  # with pid=host the helper is pid 1 itself
-            os.waitpid(helper, 0)
+        # with pid=host the helper is pid 1 itself; else it exits once it has sent pid 1's pid, and
+        # is reaped at the end: its exit (unmapping a copy of our memory) runs while we join pid 1
+        reap_helper = not first or first.get("pid") != helper
         if not first or "pid" not in first:
             hs.raise_failure(first or {"error": "container setup failed: the helper process died"})
         pid = first["pid"]
@@ -232,9 +248,12 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
             console(master)  # only once the command runs: the caller owns it from here
         return pid
     except BaseException:
+        _reap(helper, reap_helper)  # first: until the helper is gone, pid 1 is its child, not ours
+        reap_helper = False
         hs.kill_started(pid)
         raise
     finally:
+        _reap(helper, reap_helper)
         if warming is not None:
             warming.join()
         reader.close()

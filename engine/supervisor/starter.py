@@ -3,9 +3,10 @@
 behind, and the container's state says why.
 
 The steps, in order: the network worker prepares (leases, ports, hosts/resolv.conf) while the
-daemon opens the log writer, builds the spec, makes the cgroup and the stdio FIFOs; then the
-network must be ready, and the runtime forks the container (the cgroup joined and the network
-attached while it waits). ``StartMixin`` is a base of ``Supervisor`` (engine.supervisor.daemon).
+daemon opens the log writer, makes the cgroup (and starts the kernel's wait of the coming join),
+builds the spec and the stdio FIFOs; then the network must be ready, and the runtime forks the
+container (the cgroup joined and the network attached while it waits). ``StartMixin`` is a base
+of ``Supervisor`` (engine.supervisor.daemon).
 """
 from __future__ import annotations
 
