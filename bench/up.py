@@ -19,7 +19,7 @@ running, and stopped again at the end if this script started it); podman-compose
 peers-podman netns (daemons.sh setup-podman). Both need busybox:latest (make-busybox.sh).
 
     python3 bench/up.py [--sizes 1,10,50] [--shapes indep,chain,healthy,healthy-chain] [--repeat 3]
-                        [--intervals 1s,200ms] [--no-peers] [--profile]
+                        [--chain-sizes 10] [--intervals 1s,200ms] [--no-peers] [--profile]
 """
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ class Pycompose(Tool):
 
         return Engine(self.env["PYCOMPOSE_ROOT"]).containers.inspect(name)
 
+    def events(self, since: float, until: float) -> list[dict]:
+        from engine.api import Engine
+
+        return list(Engine(self.env["PYCOMPOSE_ROOT"]).events(filters={"type": ["container"]}, since=since,
+                                                              until=until))
+
 
 class DockerCompose(Tool):
     name = "docker compose"
@@ -116,6 +122,11 @@ class DockerCompose(Tool):
 
     def inspect(self, name: str) -> dict:
         return json.loads(sh(["docker", "inspect", name], check=True).stdout)[0]
+
+    def events(self, since: float, until: float) -> list[dict]:
+        out = sh(["docker", "events", "--since", f"{since:.3f}", "--until", f"{until:.3f}", "--filter",
+                  "type=container", "--format", "{{json .}}"]).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 class PodmanCompose(Tool):
@@ -197,16 +208,16 @@ def seconds(duration: str) -> float:
     return float(duration)
 
 
-def cases(shapes: list[str], sizes: list[int], intervals: list[str]) -> list[tuple[str, int, str | None]]:
-    """(shape, size, healthcheck interval) to measure: a healthy-gated chain once per interval,
-    since its floor is N x interval for any tool keeping Docker's first-probe timing."""
+def cases(shapes: list[str], sizes: list[int], intervals: list[str],
+          chain_sizes: list[int]) -> list[tuple[str, int, str | None]]:
+    """(shape, size, healthcheck interval) to measure: a healthy-gated chain (its own sizes) once
+    per interval, since its floor is N x interval for any tool keeping Docker's first-probe timing."""
     out: list[tuple[str, int, str | None]] = []
     for shape in shapes:
-        for n in sizes:
-            if shape == "healthy-chain":
-                out += [(shape, n, iv) for iv in intervals]
-            else:
-                out.append((shape, n, None))
+        if shape == "healthy-chain":
+            out += [(shape, n, iv) for n in chain_sizes for iv in intervals]
+        else:
+            out += [(shape, n, None) for n in sizes]
     return out
 
 
@@ -291,46 +302,30 @@ def measure_cycle(tool: Tool, d: Path, project: str, repeat: int, timeout: float
 
 
 def health_delays(tool: Tool, d: Path, project: str, n: int) -> list[float]:
-    """Per link s(i-1) healthy -> s(i) started, in ms, from the engine's own timestamps."""
-    timed(tool.up(d, project), env=tool.env, cwd=str(d))
-    # the last service starts last: wait until it is healthy too (its own check), bounded
+    """Per link, in ms: s(i-1)'s first ``health_status: healthy`` event -> s(i)'s ``start`` event, from
+    the engine's own event stream (a container's health log keeps only its last 5 probes)."""
+    since = time.time()
+    timed(tool.up(d, project), env=tool.env, cwd=str(d))  # returns once the last service has started
+    first: dict[tuple[str, str], int] = {}
+    for ev in tool.events(since, time.time() + 0.5):
+        name = ((ev.get("Actor") or {}).get("Attributes") or {}).get("name", "").lstrip("/")
+        action = ev.get("Action") or ev.get("status") or ""
+        if action in ("start", "health_status: healthy"):
+            first.setdefault((name, action), int(ev.get("timeNano") or 0))
     names = [f"{project}-s{i:03d}-1" for i in range(n)]
     delays = []
-    deadline = time.monotonic() + 60
-    infos = []
-    while time.monotonic() < deadline:
-        try:
-            infos = [tool.inspect(nm) for nm in names]
-        except Exception:  # noqa: BLE001 - not created yet
-            time.sleep(0.2)
-            continue
-        if all(i["State"].get("StartedAt", "0001").startswith("0001") is False for i in infos):
-            break
-        time.sleep(0.2)
-    for prev, cur in zip(infos, infos[1:]):
-        log = ((prev["State"].get("Health") or {}).get("Log") or [])
-        ok = [e for e in log if e.get("ExitCode") == 0]
-        if not ok:
-            continue
-        healthy = _ts(ok[0]["End"])
-        started = _ts(cur["State"]["StartedAt"])
-        delays.append((started - healthy) * 1000)
+    for prev, cur in zip(names, names[1:]):
+        healthy, started = first.get((prev, "health_status: healthy")), first.get((cur, "start"))
+        if healthy and started:
+            delays.append((started - healthy) / 1e6)
     timed(tool.down(d, project), env=tool.env, cwd=str(d))
     return delays
-
-
-def _ts(text: str) -> float:
-    """RFC 3339 with nanoseconds -> seconds."""
-    main, _, frac = text.rstrip("Z").partition(".")
-    frac = frac.split("+")[0].split("-")[0]
-    base = datetime.fromisoformat(main + "+00:00").timestamp()
-    return base + (float("0." + frac) if frac else 0.0)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,10,50")
-    ap.add_argument("--shapes", default="indep,chain,healthy")
+    ap.add_argument("--shapes", default="indep,chain,healthy,healthy-chain")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--peers", default="docker,podman", help="which peers to measure (docker, podman)")
@@ -339,6 +334,7 @@ def main() -> int:
     ap.add_argument("--root", default=None, help="pycompose data root (default: a fresh one under /tmp)")
     ap.add_argument("--intervals", default="1s,200ms",
                     help="healthcheck intervals of the healthy-chain shape, one row each (gen-compose.py --interval)")
+    ap.add_argument("--chain-sizes", default="10", help="sizes of the healthy-chain shape (--sizes is for the others)")
     ap.add_argument("--profile", action="store_true",
                     help="then print where `up -d` spends its time per phase (bench/up_profile.py)")
     args = ap.parse_args()
@@ -364,15 +360,16 @@ def main() -> int:
           f"{', NOT the pyenv shim' if 'shims' not in PY else ' through the pyenv shim'}), bytecode present; "
           f"after each pycompose down its containers, cgroups, veths, bridges and networks are checked gone")
     print()
-    print(f"# healthy-chain: every link waits for its dependency's first passing probe, which Docker runs one "
-          f"interval after the start: the floor is N x interval; rows per --intervals")
-    header = (f"{'shape':<18} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
+    print("# healthy-chain: every link waits for its dependency's first passing probe, which Docker runs one "
+          "interval after the start: the floor is N x interval; rows per --intervals")
+    header = (f"{'shape':<20} {'N':>3}  {'tool':<15} {'up -d':>8} {'down':>8}   {'up ratio':>9} {'down ratio':>10}"
               f"   {'floor':>6}  {'up CPU (CLI)':>12}")
     print(header)
     print("-" * len(header))
     try:
         sizes = [int(x) for x in args.sizes.split(",")]
-        for shape, n, interval in cases(args.shapes.split(","), sizes, args.intervals.split(",")):
+        chain_sizes = [int(x) for x in args.chain_sizes.split(",")]
+        for shape, n, interval in cases(args.shapes.split(","), sizes, args.intervals.split(","), chain_sizes):
             label = f"{shape}@{interval}" if interval else shape
             d = work / f"{shape}-{n}-{interval or ''}"
             gen(shape, n, d, interval)
@@ -388,7 +385,7 @@ def main() -> int:
                 if tool is not py and r["up"] and r["down"] and not r["timeout"]:
                     ratio = f"{base['up'] / r['up']:>8.2f}x {base['down'] / r['down']:>9.2f}x"
                 up_text = f">{args.timeout:.0f}s" if r["timeout"] else f"{r['up']:.2f}s"
-                print(f"{label:<18} {n:>3}  {tool.name:<15} {up_text:>8} {r['down']:>7.2f}s   {ratio}   "
+                print(f"{label:<20} {n:>3}  {tool.name:<15} {up_text:>8} {r['down']:>7.2f}s   {ratio}   "
                       f"{floor:>6}  {r.get('cpu', 0.0):>11.2f}s")
                 for f in r["fails"][:2]:
                     print(f"{'':<24}  ! {f}")
@@ -398,7 +395,7 @@ def main() -> int:
         d = work / "healthy-chain-5"
         gen("healthy-chain", 5, d, interval)
         print(f"# healthy-chain 5 with interval {interval}:")
-        for tool in [t for t in tools if hasattr(t, "inspect")]:
+        for tool in [t for t in tools if hasattr(t, "events")]:
             delays = health_delays(tool, d, "benchhc", 5)
             if delays:
                 print(f"healthy -> dependent started ({tool.name}): median {statistics.median(delays):.1f} ms, "
