@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, Callable, Iterable, Sequence
 
-from engine.errors import InvalidArgument, NotFound
+from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 
 _TEMPLATE_RE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
@@ -234,6 +234,45 @@ def print_prune_report(report: dict, key: str, title: str) -> int:
             print(item)
         print()
     print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0)}")
+    return 0
+
+
+def add_inspect(sub, what: str):
+    """docker's ``<what> inspect NAME...`` verb (``-f`` a Go template) on subparsers ``sub``; the
+    names go to ``args.<what>s``."""
+    p = sub.add_parser("inspect", help=f"Display detailed information on one or more {what}s")
+    p.add_argument(f"{what}s", nargs="+", metavar=what.upper())
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    return p
+
+
+def add_rm(sub, what: str, force_help: str) -> list:
+    """docker's ``<what> rm|remove [-f] NAME...`` verb (names in ``args.<what>s``): the two parsers,
+    for more flags."""
+    parsers = []
+    for name in ("rm", "remove"):
+        p = sub.add_parser(name, help=f"Remove one or more {what}s")
+        p.add_argument(f"{what}s", nargs="+", metavar=what.upper())
+        p.add_argument("-f", "--force", action="store_true", help=force_help)
+        parsers.append(p)
+    return parsers
+
+
+class RemoveError(EngineError):
+    """Some of the objects given to an ``rm`` could not be removed (the others were)."""
+
+
+def remove_each(names: Iterable[str], remove: Callable[[str], None]) -> int:
+    """docker's ``rm`` of several objects: ``remove(name)`` (which prints what went) for each in turn;
+    the ones that could not be found or removed are reported together once the others are gone."""
+    errors = []
+    for name in names:
+        try:
+            remove(name)
+        except (NotFound, Conflict, InvalidArgument) as e:
+            errors.append(str(e))
+    if errors:
+        raise RemoveError("Error response from daemon: " + "; ".join(errors))
     return 0
 
 

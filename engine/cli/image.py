@@ -10,9 +10,10 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import BinaryIO, Callable
 
 from engine.cli import common
-from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.errors import InvalidArgument, NotFound
 
 HELP = "Manage images"
 IMAGE_HEADERS = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "VirtualSize": "SIZE",
@@ -44,9 +45,7 @@ def add_arguments(parser, command) -> None:
         p.add_argument("--digests", action="store_true", help="Show digests")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
 
-    p = sub.add_parser("inspect", help="Display detailed information on one or more images")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("-f", "--format", help="Format output using a custom template")
+    common.add_inspect(sub, "image")
 
     p = sub.add_parser("tag", help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
     p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
@@ -56,10 +55,7 @@ def add_arguments(parser, command) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-o", "--output", help="Write to a file, instead of STDOUT")
 
-    for name in ("rm", "remove"):
-        p = sub.add_parser(name, help="Remove one or more images")
-        p.add_argument("images", nargs="+", metavar="IMAGE")
-        p.add_argument("-f", "--force", action="store_true", help="Force removal of the image")
+    for p in common.add_rm(sub, "image", "Force removal of the image"):
         p.add_argument("--no-prune", action="store_true", help="Do not delete untagged parents")
 
     p = sub.add_parser("prune", help="Remove unused images")
@@ -108,20 +104,28 @@ def run(args, gopts) -> int:
 
 
 @contextlib.contextmanager
-def _stdin_to_file():
-    """Archives must be seekable: spool STDIN into a temp file."""
-    if sys.stdin.isatty():
-        raise InvalidArgument("requested load from stdin, but stdin is empty")
-    fd, tmp = tempfile.mkstemp(prefix="pycompose-stdin-", suffix=".tar")
+def _temp_tar(prefix: str, fill: Callable[[BinaryIO], None] | None = None):
+    """A temporary ``.tar`` path, written by ``fill(file)`` first when given, removed after the block."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tar")
     try:
         with os.fdopen(fd, "wb") as f:
-            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
-        if os.path.getsize(tmp) == 0:
-            raise InvalidArgument("requested load from stdin, but stdin is empty")
+            if fill is not None:
+                fill(f)
         yield tmp
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _stdin_to_file():
+    """Archives must be seekable: spool STDIN into a temp file."""
+    if sys.stdin.isatty():
+        raise InvalidArgument("requested load from stdin, but stdin is empty")
+    with _temp_tar("pycompose-stdin-", lambda f: shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)) as tmp:
+        if os.path.getsize(tmp) == 0:
+            raise InvalidArgument("requested load from stdin, but stdin is empty")
+        yield tmp
 
 
 def _load(args) -> int:
@@ -142,25 +146,21 @@ def _load(args) -> int:
     return 0
 
 
-@contextlib.contextmanager
 def _fetch_url(url: str):
+    """``image import URL``: the download in a temporary file, for a ``with`` block."""
     import httpx
 
-    fd, tmp = tempfile.mkstemp(prefix="pycompose-import-", suffix=".tar")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                with httpx.stream("GET", url, follow_redirects=True, timeout=60) as r:
-                    if r.status_code != 200:
-                        raise InvalidArgument(f"import {url}: HTTP {r.status_code}")
-                    for chunk in r.iter_bytes(1 << 20):
-                        f.write(chunk)
-            except httpx.HTTPError as e:
-                raise InvalidArgument(f"import {url}: {e}") from None
-        yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    def download(f: BinaryIO) -> None:
+        try:
+            with httpx.stream("GET", url, follow_redirects=True, timeout=60) as r:
+                if r.status_code != 200:
+                    raise InvalidArgument(f"import {url}: HTTP {r.status_code}")
+                for chunk in r.iter_bytes(1 << 20):
+                    f.write(chunk)
+        except httpx.HTTPError as e:
+            raise InvalidArgument(f"import {url}: {e}") from None
+
+    return _temp_tar("pycompose-import-", download)
 
 
 def _import(args) -> int:
@@ -273,37 +273,24 @@ def _save(args) -> int:
         return 0
     if sys.stdout.isatty():
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    fd, tmp = tempfile.mkstemp(prefix="pycompose-save-", suffix=".tar")
-    os.close(fd)
-    try:
+    with _temp_tar("pycompose-save-") as tmp:
         images.save(args.images, tmp)
         sys.stdout.flush()
         with open(tmp, "rb") as f:
             shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
         sys.stdout.buffer.flush()
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return 0
-
-
-class ImageRemoveError(EngineError):
-    """Some of the images given to ``image rm`` could not be removed (the others were)."""
 
 
 def _rm(args) -> int:
     images = _images()
-    errors = []
-    for name in args.images:
-        try:
-            for item in images.remove(name, force=args.force):
-                for k, v in item.items():
-                    print(f"{k}: {v}")
-        except (NotFound, Conflict, InvalidArgument) as e:
-            errors.append(str(e))
-    if errors:
-        raise ImageRemoveError("Error response from daemon: " + "; ".join(errors))
-    return 0
+
+    def remove(name: str) -> None:
+        for item in images.remove(name, force=args.force):
+            for k, v in item.items():
+                print(f"{k}: {v}")
+
+    return common.remove_each(args.images, remove)
 
 
 def _prune(args) -> int:

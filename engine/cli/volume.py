@@ -4,7 +4,7 @@ containers)."""
 from __future__ import annotations
 
 from engine.cli import common
-from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
+from engine.errors import InvalidArgument, NotFound
 
 HELP = "Manage volumes"
 
@@ -26,14 +26,8 @@ def add_arguments(parser, command) -> None:
         p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values (e.g. \"dangling=true\")")
         p.add_argument("--format", help="Format output using a custom template ('table', 'json', or a Go template)")
 
-    p = sub.add_parser("inspect", help="Display detailed information on one or more volumes")
-    p.add_argument("volumes", nargs="+", metavar="VOLUME")
-    p.add_argument("-f", "--format", help="Format output using a custom template")
-
-    for name in ("rm", "remove"):
-        p = sub.add_parser(name, help="Remove one or more volumes")
-        p.add_argument("volumes", nargs="+", metavar="VOLUME")
-        p.add_argument("-f", "--force", action="store_true", help="Force the removal of one or more volumes")
+    common.add_inspect(sub, "volume")
+    common.add_rm(sub, "volume", "Force the removal of one or more volumes")
 
     p = sub.add_parser("prune", help="Remove unused local volumes")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
@@ -80,22 +74,14 @@ def _inspect(args) -> int:
     return 0
 
 
-class VolumeRemoveError(EngineError):
-    """Some of the volumes given to ``volume rm`` could not be removed (the others were)."""
-
-
 def _rm(args) -> int:
     volumes = _volumes()
-    errors = []
-    for name in args.volumes:
-        try:
-            volumes.remove(name, force=args.force)
-            print(name)
-        except (NotFound, Conflict, InvalidArgument) as e:
-            errors.append(str(e))
-    if errors:
-        raise VolumeRemoveError("Error response from daemon: " + "; ".join(errors))
-    return 0
+
+    def remove(name: str) -> None:
+        volumes.remove(name, force=args.force)
+        print(name)
+
+    return common.remove_each(args.volumes, remove)
 
 
 def _prune(args) -> int:
