@@ -11,29 +11,15 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from engine.api import Engine
 from engine.build.errors import BuildError
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_build import Builder, logs, steps  # noqa: E402
+from builder import REPO, logs, steps
 
 pytestmark = pytest.mark.root
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def bld(busybox, session_root, tmp_path):
-    b = Builder(Engine(str(session_root)), tmp_path)
-    yield b
-    for t in b.tags:
-        try:
-            b.eng.images.remove(t, force=True)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
 
 
 @pytest.fixture

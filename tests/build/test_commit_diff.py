@@ -15,41 +15,21 @@ import secrets
 import select
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from pycli import Cli
+
 pytestmark = pytest.mark.root
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def pc(busybox, session_root):
-    """pc(*args) -> CompletedProcess of `pycompose ARGS`; pc.spawn(*args, **popen) -> Popen."""
-    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
-    env.pop("PYCOMPOSE_DEBUG", None)
-    names: list[str] = []
-    images: list[str] = []
-
-    def run(*args, input=None, timeout=120):
-        return subprocess.run([sys.executable, "-m", "compose.cli.main", *args], input=input,
-                              capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
-
-    def spawn(*args, **kw):
-        return subprocess.Popen([sys.executable, "-m", "compose.cli.main", *args], env=env, cwd=REPO, **kw)
-
-    def name(prefix="pyc-commit"):
-        n = f"{prefix}-{secrets.token_hex(4)}"
-        names.append(n)
-        return n
-
-    run.spawn, run.name, run.images = spawn, name, images  # type: ignore[attr-defined]
-    yield run
-    for n in names:
-        run("container", "rm", "-f", "-v", n)
-    for i in images:
-        run("image", "rm", "-f", i)
+    """pc(*args) -> CompletedProcess of `pycompose ARGS`; pc.spawn(*args, **popen) -> Popen; the
+    containers named by pc.name() and the images added to pc.images are removed after the test."""
+    cli = Cli(session_root, name_prefix="pyc-commit")
+    yield cli
+    cli.cleanup()
 
 
 def _running(pc, *run_args) -> str:

@@ -15,32 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from pycli import Cli
+
 pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def pc(busybox, session_root):
-    """pc(*args, input=None) -> CompletedProcess of `pycompose container ARGS` (text)."""
-    env = dict(os.environ, PYCOMPOSE_ROOT=str(session_root))
-    env.pop("PYCOMPOSE_DEBUG", None)
-    names: list[str] = []
-
-    def run(*args, input=None, check=False, timeout=120):
-        return subprocess.run([sys.executable, "-m", "compose.cli.main", "container", *args], input=input,
-                              capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout, check=check)
-
-    run.names = names  # type: ignore[attr-defined]
-
-    def name(prefix="pyc-cli"):
-        n = f"{prefix}-{secrets.token_hex(4)}"
-        names.append(n)
-        return n
-
-    run.name = name  # type: ignore[attr-defined]
-    yield run
-    for n in names:
-        run("rm", "-f", "-v", n)
+    """pc(*args, input=None) -> CompletedProcess of `pycompose container ARGS` (text); pc.name() hands
+    out container names removed after the test."""
+    cli = Cli(session_root, "container", name_prefix="pyc-cli")
+    yield cli
+    cli.cleanup()
 
 
 def test_create_start_inspect_ls_stop_rm_round_trip(pc):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pycli import assert_one_line_error
 from test_unpack import make_tar
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,11 +138,7 @@ def test_import_with_change_and_message(env, tmp_path):
     (["image", "ls", "--filter", "color=red"], "invalid filter 'color'"),
 ])
 def test_errors_are_one_line_exit_1(env, args, message):
-    r = pc(env, *args)
-    assert r.returncode == 1
-    err = [l for l in r.stderr.splitlines() if l.strip()]
-    assert len(err) == 1 and message in err[0], r.stderr
-    assert "Traceback" not in r.stderr
+    assert_one_line_error(pc(env, *args), message)
 
 
 def test_load_garbage_is_refused(env, tmp_path):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pycli import assert_one_line_error
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -65,8 +67,4 @@ def test_prune(env):
     (["ls", "--filter", "color=red"], "invalid filter 'color'"),
 ])
 def test_errors_are_one_line_exit_1(env, args, message):
-    r = pc(env, *args)
-    assert r.returncode == 1
-    err = [l for l in r.stderr.splitlines() if l.strip()]
-    assert len(err) == 1 and message in err[0], r.stderr
-    assert "Traceback" not in r.stderr
+    assert_one_line_error(pc(env, *args), message)

@@ -2,6 +2,8 @@
 import io
 import json
 
+import pytest
+
 from compose.render.logs import COLOURS, LogPrinter
 from compose.render.progress import make_progress
 
@@ -31,25 +33,21 @@ def test_no_color_no_prefix_and_partial_lines():
     assert out2.getvalue() == "x\nunterminated\n"
 
 
-def test_plain_and_json_progress():
+@pytest.mark.parametrize("mode, event, shown", [
+    ("plain", ("Container", "p-web-1", "Started"), " Container p-web-1  Started\n"),
+    ("auto", ("Volume", "p_data", "Created"), " Volume p_data  Created\n"),
+    ("quiet", ("Container", "x", "Started"), ""),
+], ids=["plain", "auto-is-plain-when-not-a-terminal", "quiet"])
+def test_progress_lines(mode, event, shown):
     out = io.StringIO()
-    p = make_progress("plain", out)
-    p.event("Container", "p-web-1", "Started")
-    assert out.getvalue() == " Container p-web-1  Started\n"
+    make_progress(mode, out).event(*event)
+    assert out.getvalue() == shown
+
+
+def test_json_progress():
     out = io.StringIO()
-    p = make_progress("json", out)
-    p.event("Network", "p_default", "Created")
+    make_progress("json", out).event("Network", "p_default", "Created")
     assert json.loads(out.getvalue()) == {"id": "Network p_default", "text": "Created", "status": "Created"}
-    out = io.StringIO()
-    make_progress("quiet", out).event("Container", "x", "Started")
-    assert out.getvalue() == ""
-
-
-def test_auto_is_plain_when_not_a_terminal():
-    out = io.StringIO()
-    p = make_progress("auto", out)
-    p.event("Volume", "p_data", "Created")
-    assert out.getvalue() == " Volume p_data  Created\n"
 
 
 def test_colour_choice():

@@ -26,22 +26,35 @@ def test_go_durations(text, ns):
     assert parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("text, kind, message", [
-    ("", "empty", 'time: invalid duration ""'),
-    ("-", "empty", 'time: invalid duration "-"'),
-    ("1", "missing unit", 'time: missing unit in duration "1"'),
-    ("1h30", "missing unit", 'time: missing unit in duration "1h30"'),
-    ("1x", "unknown unit", 'time: unknown unit "x" in duration "1x"'),
-    ("1S", "unknown unit", 'time: unknown unit "S" in duration "1S"'),
-    ("1d", "unknown unit", 'time: unknown unit "d" in duration "1d"'),
-    ("x1s", "invalid", 'time: invalid duration "x1s"'),
-    (".s", "invalid", 'time: invalid duration ".s"'),
-    ("1h 30m", "unknown unit", 'time: unknown unit "h " in duration "1h 30m"'),
-    ("2562047h47m16.854775808s", "invalid", 'time: invalid duration "2562047h47m16.854775808s"'),
+PARSERS = {"duration": (parse_duration, DurationError), "size": (parse_size, SizeError)}
+
+
+@pytest.mark.parametrize("value, text, kind, message", [
+    ("duration", "", "empty", 'time: invalid duration ""'),
+    ("duration", "-", "empty", 'time: invalid duration "-"'),
+    ("duration", "1", "missing unit", 'time: missing unit in duration "1"'),
+    ("duration", "1h30", "missing unit", 'time: missing unit in duration "1h30"'),
+    ("duration", "1x", "unknown unit", 'time: unknown unit "x" in duration "1x"'),
+    ("duration", "1S", "unknown unit", 'time: unknown unit "S" in duration "1S"'),
+    ("duration", "1d", "unknown unit", 'time: unknown unit "d" in duration "1d"'),
+    ("duration", "x1s", "invalid", 'time: invalid duration "x1s"'),
+    ("duration", ".s", "invalid", 'time: invalid duration ".s"'),
+    ("duration", "1h 30m", "unknown unit", 'time: unknown unit "h " in duration "1h 30m"'),
+    ("duration", "2562047h47m16.854775808s", "invalid", 'time: invalid duration "2562047h47m16.854775808s"'),
+    ("size", "lots", "no number", "invalid size: 'lots'"),
+    ("size", "", "no number", "invalid size: ''"),
+    ("size", "-1", "negative", "invalid size: '-1'"),
+    ("size", "1.2.3k", "not a number", 'strconv.ParseFloat: parsing "1.2.3": invalid syntax'),
+    ("size", " 1k", "not a number", 'strconv.ParseFloat: parsing " 1": invalid syntax'),
+    ("size", "12x", "suffix", "invalid suffix: 'x'"),
+    ("size", "1kk", "suffix", "invalid suffix: 'kk'"),
+    ("size", "1bb", "suffix", "invalid suffix: 'bb'"),
+    ("size", "1kibb", "suffix", "invalid suffix: 'kibb'"),
 ])
-def test_bad_durations_say_what_go_says(text, kind, message):
-    with pytest.raises(DurationError) as err:
-        parse_duration(text)
+def test_bad_values_say_what_go_says(value, text, kind, message):
+    parse, error = PARSERS[value]
+    with pytest.raises(error) as err:
+        parse(text)
     assert (err.value.kind, str(err.value)) == (kind, message)
     assert isinstance(err.value, ValueError)
 
@@ -75,23 +88,6 @@ def test_ram_in_bytes(text, size):
 def test_decimal_sizes_are_from_human_size():
     assert parse_size("1k", decimal=True) == 1000
     assert parse_size("1.5MB", decimal=True) == 1_500_000
-
-
-@pytest.mark.parametrize("text, kind, message", [
-    ("lots", "no number", "invalid size: 'lots'"),
-    ("", "no number", "invalid size: ''"),
-    ("-1", "negative", "invalid size: '-1'"),
-    ("1.2.3k", "not a number", 'strconv.ParseFloat: parsing "1.2.3": invalid syntax'),
-    (" 1k", "not a number", 'strconv.ParseFloat: parsing " 1": invalid syntax'),
-    ("12x", "suffix", "invalid suffix: 'x'"),
-    ("1kk", "suffix", "invalid suffix: 'kk'"),
-    ("1bb", "suffix", "invalid suffix: 'bb'"),
-    ("1kibb", "suffix", "invalid suffix: 'kibb'"),
-])
-def test_bad_sizes(text, kind, message):
-    with pytest.raises(SizeError) as err:
-        parse_size(text)
-    assert (err.value.kind, str(err.value)) == (kind, message)
 
 
 @pytest.mark.parametrize("text, ns", [
