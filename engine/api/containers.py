@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from engine import containerview as view
 from engine.api._events import container_event as _event
+from engine.api._resource import EngineResource
 from engine.containers import now_iso
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 
@@ -34,12 +35,11 @@ def stats_figures(sample: dict) -> dict:
             "block_io": procinfo.block_io(sample)}
 
 
-class Containers:
+class Containers(EngineResource):
     """Docker's container verbs over the records on disk and the supervisor."""
 
-    def __init__(self, engine: Engine):
-        self._engine = engine
-        self._store = engine._store
+    def _open(self, engine: Engine) -> None:
+        self._store = engine._store  # the records, shared with the engine's other resources
 
     # ---- records
     def record(self, ref: str) -> dict:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from engine.api._resource import EngineResource
 from engine.api.builds import BuildVerbs
 from engine.api.registry import RegistryVerbs
 from engine.containers import now_iso
@@ -16,13 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["Images", "image_time", "is_image_id", "parse_reference", "reference_matches"]
 
 
-class Images(BuildVerbs, RegistryVerbs):
+class Images(EngineResource, BuildVerbs, RegistryVerbs):
     """``engine.images.ImageStore`` with in-use checks against this root's containers."""
 
-    def __init__(self, engine: Engine):
+    def _open(self, engine: Engine) -> None:
         from engine.images import ImageStore
 
-        self._engine = engine
         self._store = ImageStore(engine.root)
 
     def users(self, image_id: str) -> list[str]:

@@ -1,21 +1,17 @@
 """``Engine.networks``: network lifecycle and connect/disconnect by container reference."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from engine.api.facade import Engine
+from engine.api._resource import EngineResource
 
 __all__ = ["Networks"]
 
 
-class Networks:
+class Networks(EngineResource):
     """``engine.network.NetworkManager``; connect/disconnect take a container reference."""
 
-    def __init__(self, engine: Engine):
+    def _open(self, engine) -> None:
         from engine.network import NetworkManager
 
-        self._engine = engine
         self._manager = NetworkManager(engine.root)
 
     def create(self, name: str, driver: str = "bridge", internal: bool = False, labels: dict | None = None,

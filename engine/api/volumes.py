@@ -1,23 +1,18 @@
 """``Engine.volumes``: named volumes; a volume is in use while a container record mounts it."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine import containerview as view
-
-if TYPE_CHECKING:
-    from engine.api.facade import Engine
+from engine.api._resource import EngineResource
 
 __all__ = ["Volumes"]
 
 
-class Volumes:
+class Volumes(EngineResource):
     """``engine.volumes.VolumeStore``; a volume is in use while a container record mounts it."""
 
-    def __init__(self, engine: Engine):
+    def _open(self, engine) -> None:
         from engine.volumes import VolumeStore
 
-        self._engine = engine
         self._store = VolumeStore(engine.root)
 
     def users(self, name: str) -> list[str]:
