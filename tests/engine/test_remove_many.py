@@ -46,6 +46,8 @@ def test_waves_are_stopped_in_order_then_all_removed_with_their_network(eng, mak
     for cid in front + back:
         eng.containers.start(cid)
     veths = [v for cid in front + back for v in _veths(eng, cid)]
+    bridge = json.loads((Path(eng.root.path) / "networks" / f"{eng.networks.inspect(net)['Id']}.json").read_text())
+    assert os.path.exists(f"/sys/class/net/{bridge['_pycompose']['bridge']}")
     assert len(veths) == 3 and all(os.path.exists(f"/sys/class/net/{v}") for v in veths)
     steps: list[tuple[str, str]] = []
 
@@ -60,6 +62,8 @@ def test_waves_are_stopped_in_order_then_all_removed_with_their_network(eng, mak
         assert not (Path(eng.root.path) / "networks" / "endpoints" / f"{cid}.json").exists()
     assert [v for v in veths if os.path.exists(f"/sys/class/net/{v}")] == []
     assert eng.networks.inspect(net)["Containers"] == {}
+    bridge = json.loads((Path(eng.root.path) / "networks" / f"{eng.networks.inspect(net)['Id']}.json").read_text())
+    assert not os.path.exists(f"/sys/class/net/{bridge['_pycompose']['bridge']}")  # no endpoint: it went too
     for cid in front + back:
         assert [s for c, s in steps if c == cid] == ["stopping", "stopped", "removing", "removed"]
     assert [s for c, s in steps if c == created] == ["removing", "removed"]
