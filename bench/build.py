@@ -18,7 +18,6 @@ pycompose / docker; the targets: cached <= 0.5, one file <= 1.0, cold <= 1.2.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _alternate import parser
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = "pycbench/build:1"
@@ -90,8 +91,7 @@ def measure(build, ctx: Path, n: int) -> dict[str, list[float]]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=3)
+    ap = parser(__doc__, rounds=3)
     ap.add_argument("--files", type=int, default=3000)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pyc-bench-build-"))

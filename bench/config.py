@@ -12,7 +12,6 @@ docker compose binary is not installed it says so and prints pycompose's figures
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from _alternate import alternate, parser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -91,8 +92,7 @@ def fmt(vals: list[float]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=5, help="repetitions (default 5)")
+    ap = parser(__doc__, rounds=5)
     ap.add_argument("--services", type=int, default=500)
     ap.add_argument("--no-corpus", action="store_true")
     args = ap.parse_args()
@@ -115,14 +115,8 @@ def main() -> int:
             same = subprocess.run(a_argv, cwd=tmp, env=env, capture_output=True).stdout == \
                 subprocess.run(b_argv, cwd=tmp, env=env, capture_output=True).stdout
             print(f"output identical to docker compose: {same}")
-        a, b, ratios = [], [], []
-        for _ in range(args.n):
-            ta = timed(a_argv, tmp, env)
-            a.append(ta)
-            if b_argv:
-                tb = timed(b_argv, tmp, env)
-                b.append(tb)
-                ratios.append(ta / tb)
+        a, b, ratios = alternate(lambda _: timed(a_argv, tmp, env),
+                                 (lambda _: timed(b_argv, tmp, env)) if b_argv else None, args.n)
         print(f"\nconfig --format json, {args.services} services")
         print(f"  pycompose       {fmt(a)}")
         if b:
@@ -134,15 +128,9 @@ def main() -> int:
             if cases:
                 work = os.path.join(tmp, "corpus")
                 shutil.copytree(CORPUS, work, symlinks=True)
-                a, b, ratios = [], [], []
-                rounds = max(1, min(args.n, 3))
-                for _ in range(rounds):
-                    ta = corpus_round(ours, cases, work)
-                    a.append(ta)
-                    if theirs:
-                        tb = corpus_round(theirs, cases, work)
-                        b.append(tb)
-                        ratios.append(ta / tb)
+                a, b, ratios = alternate(lambda _: corpus_round(ours, cases, work),
+                                         (lambda _: corpus_round(theirs, cases, work)) if theirs else None,
+                                         max(1, min(args.n, 3)))
                 print(f"\ncorpus: {len(cases)} valid cases, one `config --format json` each (sum per round)")
                 print(f"  pycompose       {fmt(a)}  ({statistics.median(a) / len(cases) * 1000:.0f} ms/case)")
                 if b:

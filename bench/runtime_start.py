@@ -12,7 +12,6 @@ says so when it is not.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -29,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine")
 
 from engine.runtime.start import start  # noqa: E402
 from runtime_helpers import make_busybox_layer, make_spec  # noqa: E402
+
+from _alternate import alternate, parser  # noqa: E402
 
 
 def runc_bundle(base: Path, layer: Path) -> Path | None:
@@ -65,8 +66,7 @@ def fmt(xs: list[float]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=30)
+    ap = parser(__doc__, rounds=30)
     ap.add_argument("--many", type=int, default=50)
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="pyc-bench-rt-"))
@@ -74,15 +74,9 @@ def main() -> int:
     try:
         layer = make_busybox_layer(base / "layer")
         bundle = runc_bundle(base, layer)
-        ours, theirs, ratios = [], [], []
         time_ours(layer, base, -1, null)  # warm-up
-        for i in range(args.n):
-            a = time_ours(layer, base, i, null)
-            ours.append(a)
-            if bundle:
-                b = time_runc(bundle, i)
-                theirs.append(b)
-                ratios.append(a / b)
+        ours, theirs, ratios = alternate(lambda i: time_ours(layer, base, i, null),
+                                         (lambda i: time_runc(bundle, i)) if bundle else None, args.n)
         print(f"pycompose runtime start()+exit of `true`: {fmt(ours)}")
         if bundle:
             ver = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.split("\n")[0]

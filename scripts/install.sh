@@ -5,26 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="busybox-static nftables iproute2 procps docker-registry skopeo apache2-utils debootstrap"
-missing=""
-for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
+# apt_install_missing "PKG..." [apt-get install option...]: installs those of the packages not installed yet
+apt_install_missing() {
+    local pkgs="$1" missing="" p
+    shift
+    for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    [ -n "$missing" ] || return 0
     echo "installing Debian packages:$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq $missing >/dev/null
-fi
+    apt-get install -y -qq "$@" $missing >/dev/null
+}
+
+APT_PKGS="busybox-static nftables iproute2 procps docker-registry skopeo apache2-utils debootstrap"
+apt_install_missing "$APT_PKGS"
 # scripts/test-cgroup2-vm's guest: qemu, Debian's kernel (booted with cgroup v2 only), cpio for its
 # initramfs; without recommends (no firmware, no GUI bits)
 VM_PKGS="qemu-system-x86 linux-image-amd64 cpio"
-missing=""
-for p in $VM_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-    echo "installing Debian packages:$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+apt_install_missing "$VM_PKGS" --no-install-recommends
 
 pip_install() {
     if ! python3 -m pip install -q "$@" 2>/tmp/pycompose-pip.err; then
