@@ -46,3 +46,24 @@ def test_lost_state_file_reads_as_created(tmp_path):
     assert store.state(cid)["Status"] == "created"
     store.update_state(cid, Status="running")
     assert store.state(cid)["Status"] == "running"
+
+
+def test_name_check_follows_renames_deletes_and_other_stores(tmp_path):
+    """create's name check remembers parsed records between calls: a rename, a delete or a record
+    written by another process (another store on the same root) is seen at the next create."""
+    store, other = ContainerStore(str(tmp_path)), ContainerStore(str(tmp_path))
+    first = store.create({}, name="aa")
+    store.create({}, name="xx")  # the check has now seen "aa"
+
+    def rename(rec):
+        rec["Name"] = "/bb"
+
+    store.update_config(first, rename)
+    second = store.create({}, name="aa")  # free again
+    with pytest.raises(Conflict, match=f'"/bb" is already in use by container "{first}"'):
+        store.create({}, name="bb")
+    other.create({}, name="cc")
+    with pytest.raises(Conflict, match='"/cc" is already in use'):
+        store.create({}, name="cc")
+    store.delete(second)
+    assert store.resolve(store.create({}, name="aa")) != second
