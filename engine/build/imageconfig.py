@@ -143,8 +143,8 @@ def apply_meta(img: StageImage, instr, kw: str) -> None:
         # Go's %v of the parsed port map: "EXPOSE map[53/udp:{} 80/tcp:{}]"
         img.add_history("EXPOSE map[" + " ".join(f"{p}:{{}}" for p in added) + "]", True)
     elif kw == "USER":
-        cfg["User"] = instr.user
-        img.add_history("USER " + instr.user, True)
+        cfg["User"] = instr.word
+        img.add_history("USER " + instr.word, True)
     elif kw == "VOLUME":
         vols = dict(cfg.get("Volumes") or {})
         for v in instr.paths:
@@ -154,8 +154,8 @@ def apply_meta(img: StageImage, instr, kw: str) -> None:
         cfg["Volumes"] = vols
         img.add_history("VOLUME [" + " ".join(instr.paths) + "]", True)
     elif kw == "STOPSIGNAL":
-        cfg["StopSignal"] = instr.signal
-        img.add_history("STOPSIGNAL " + instr.signal, True)
+        cfg["StopSignal"] = instr.word
+        img.add_history("STOPSIGNAL " + instr.word, True)
     elif kw == "HEALTHCHECK":
         apply_healthcheck(img, instr)
     elif kw == "SHELL":

@@ -195,7 +195,7 @@ class StageBuilder:
     def workdir(self, img: StageImage, x, instr) -> StageImage:
         import posixpath
 
-        path = x.path
+        path = x.word
         if not path.startswith("/"):
             path = posixpath.join(img.config.get("WorkingDir") or "/", path)
         path = posixpath.normpath(path)

@@ -192,9 +192,9 @@ def test_label_arg_and_simple_instructions():
     i = df.stages[0].instructions
     assert i[0].pairs == [('"com.example.vendor"', '"ACME"'), ("version", "1.0"), ("desc", '"a b"')]
     assert i[1].args == [("A", None), ("B", "2"), ("C", '"x y"')]
-    assert i[2].path == "/app" and i[3].user == "app:staff"
+    assert i[2].word == "/app" and i[3].word == "app:staff"
     assert i[4].ports == ["53/udp", "80", "8080"]
-    assert i[5].signal == "SIGTERM"
+    assert i[5].word == "SIGTERM"
     assert i[6].paths == ["/data", "/logs"] and i[7].paths == ["/json"]
     assert i[8].maintainer == "Jane <jane@example.com>"
     assert i[9].shell == ["/bin/bash", "-o", "pipefail", "-c"]

@@ -164,9 +164,9 @@ ENV = {"D": "/data", "U": "app", "N": "3", "P": "8080", "S": "SIGTERM", "Q": "q 
 
 
 @pytest.mark.parametrize("text, field, want", [
-    ("WORKDIR $D/x", "path", "/data/x"),
-    ("USER ${U}:${U}", "user", "app:app"),
-    ("STOPSIGNAL $S", "signal", "SIGTERM"),
+    ("WORKDIR $D/x", "word", "/data/x"),
+    ("USER ${U}:${U}", "word", "app:app"),
+    ("STOPSIGNAL $S", "word", "SIGTERM"),
     ("VOLUME $D /logs", "paths", ["/data", "/logs"]),
     ('VOLUME ["$D"]', "paths", ["/data"]),
     ("EXPOSE $P ${P}/udp", "ports", ["8080", "8080/udp"]),

@@ -12,7 +12,7 @@ from engine.build.dockerfile.ast import (AddInstr, ArgInstr, CmdInstr, CopyInstr
                                          EntrypointInstr, EnvInstr, ExposeInstr, FromInstr, HealthcheckInstr,
                                          Heredoc, Instruction, LabelInstr, LintWarning, MaintainerInstr, Mount,
                                          OnbuildInstr, RunInstr, ShellInstr, Stage, StopsignalInstr, UserInstr,
-                                         VolumeInstr, WorkdirInstr)
+                                         VolumeInstr, WordInstr, WorkdirInstr)
 from engine.build.dockerfile.args import (PLATFORM_ARGS, PROXY_ARGS, Platform, StageScope,  # noqa: F401
                                           global_scope, host_platform, parse_platform, platform_args,
                                           resolve_build_args, run_command_string, unused_build_args)
@@ -24,7 +24,7 @@ from engine.build.dockerfile.stages import StageNode, build_levels, stage_graph,
 __all__ = [  # the tree (ast), parse, substitution, the ARG/ENV scope and the stage plan
     "AddInstr", "ArgInstr", "CmdInstr", "CopyInstr", "Dockerfile", "EntrypointInstr", "EnvInstr", "ExposeInstr",
     "FromInstr", "HealthcheckInstr", "Heredoc", "Instruction", "LabelInstr", "LintWarning", "MaintainerInstr", "Mount",
-    "OnbuildInstr", "RunInstr", "ShellInstr", "Stage", "StopsignalInstr", "UserInstr", "VolumeInstr", "WorkdirInstr",
+    "OnbuildInstr", "RunInstr", "ShellInstr", "Stage", "StopsignalInstr", "UserInstr", "VolumeInstr", "WordInstr", "WorkdirInstr",
     "PLATFORM_ARGS", "PROXY_ARGS", "Platform", "StageScope", "global_scope", "host_platform", "parse_platform",
     "platform_args", "resolve_build_args", "run_command_string", "unused_build_args",
     "display_name", "expand_from", "expand_instruction", "parse", "parse_trigger", "ShellError", "expand",

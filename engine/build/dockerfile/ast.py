@@ -114,15 +114,23 @@ class ArgInstr(Instruction):
 
 
 @dataclass
-class WorkdirInstr(Instruction):
+class WordInstr(Instruction):
+    """An instruction of exactly one word, taken as written (WORKDIR's path, USER's user[:group],
+    STOPSIGNAL's signal): parsed by one rule, substituted as one word."""
+
+    word: str = ""
+
+
+class WorkdirInstr(WordInstr):
     KEYWORD = "WORKDIR"
-    path: str = ""
 
 
-@dataclass
-class UserInstr(Instruction):
+class UserInstr(WordInstr):
     KEYWORD = "USER"
-    user: str = ""
+
+
+class StopsignalInstr(WordInstr):
+    KEYWORD = "STOPSIGNAL"
 
 
 @dataclass
@@ -160,12 +168,6 @@ class HealthcheckInstr(Instruction):
     start_period: int | None = None
     start_interval: int | None = None
     retries: int | None = None
-
-
-@dataclass
-class StopsignalInstr(Instruction):
-    KEYWORD = "STOPSIGNAL"
-    signal: str = ""
 
 
 @dataclass

@@ -49,12 +49,8 @@ def _expand(instr: ast.Instruction, word: Callable[[str], str], env: Env) -> ast
         return _expand_copy(instr, word, env)
     if isinstance(instr, ast.ArgInstr):
         return rep(instr, args=[(word(k), None if v is None else word(v)) for k, v in instr.args])
-    if isinstance(instr, ast.WorkdirInstr):
-        return rep(instr, path=word(instr.path))
-    if isinstance(instr, ast.UserInstr):
-        return rep(instr, user=word(instr.user))
-    if isinstance(instr, ast.StopsignalInstr):
-        return rep(instr, signal=word(instr.signal))
+    if isinstance(instr, ast.WordInstr):
+        return rep(instr, word=word(instr.word))
     if isinstance(instr, ast.VolumeInstr):
         return rep(instr, paths=[word(p) for p in instr.paths])
     if isinstance(instr, ast.ExposeInstr):

@@ -226,16 +226,9 @@ def _one(raw: RawLine, what: str) -> str:
     return raw.rest
 
 
-def _workdir(raw: RawLine, escape: str) -> ast.WorkdirInstr:
-    return ast.WorkdirInstr(**_common(raw), path=_one(raw, "WORKDIR"))
-
-
-def _user(raw: RawLine, escape: str) -> ast.UserInstr:
-    return ast.UserInstr(**_common(raw), user=_one(raw, "USER"))
-
-
-def _stopsignal(raw: RawLine, escape: str) -> ast.StopsignalInstr:
-    return ast.StopsignalInstr(**_common(raw), signal=_one(raw, "STOPSIGNAL"))
+def _one_word(cls: type[ast.WordInstr]):
+    """The builder of a one-word instruction ``cls`` (WORKDIR, USER, STOPSIGNAL)."""
+    return lambda raw, escape: cls(**_common(raw), word=_one(raw, cls.KEYWORD))
 
 
 def _maintainer(raw: RawLine, escape: str) -> ast.MaintainerInstr:
@@ -342,8 +335,8 @@ def _onbuild(raw: RawLine, escape: str) -> ast.OnbuildInstr:
 
 
 BUILDERS = {
-    "FROM": _from, "RUN": _run, "ENV": _env, "LABEL": _label, "ARG": _arg, "WORKDIR": _workdir, "USER": _user,
-    "STOPSIGNAL": _stopsignal, "MAINTAINER": _maintainer, "EXPOSE": _expose, "VOLUME": _volume, "SHELL": _shell,
+    "FROM": _from, "RUN": _run, "ENV": _env, "LABEL": _label, "ARG": _arg, "WORKDIR": _one_word(ast.WorkdirInstr),
+    "USER": _one_word(ast.UserInstr), "STOPSIGNAL": _one_word(ast.StopsignalInstr), "MAINTAINER": _maintainer, "EXPOSE": _expose, "VOLUME": _volume, "SHELL": _shell,
     "HEALTHCHECK": _healthcheck, "ONBUILD": _onbuild,
     "COPY": lambda r, e: _copy(r, e, add=False), "ADD": lambda r, e: _copy(r, e, add=True),
     "CMD": lambda r, e: _cmd(r, e, entrypoint=False), "ENTRYPOINT": lambda r, e: _cmd(r, e, entrypoint=True),
