@@ -20,8 +20,10 @@ medians of --repeat downs of N independent services (gen-compose.py indep):
 
 and the supervisor's side of the request (its phase log, PYCOMPOSE_SUPERVISOR_PHASES=1):
 stopped (signals sent -> every container exited, each exit's output/cgroup/state inside),
-network (the worker's one batch: read, veths, records, bridges, rules), records (each container's
-directory, destroy event, progress line), and per exit: output, cgroup, state, replied. CPU seconds
+records (each container's directory, destroy event, progress lines; while the worker works),
+network (waiting for the worker's one batch after that), net-records / net-rules / net-links
+(inside the worker: endpoint records, nft re-render, veths and idle bridges deleted in one
+netlink batch overlapping the rules), and per exit: output, cgroup, state, replied. CPU seconds
 of the down process and of the supervisor are given beside the wall time (the machine is shared).
 After each down the script checks that no container, endpoint, veth or network of the project is left.
 

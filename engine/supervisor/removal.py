@@ -3,9 +3,10 @@
 Why one request: one stop request per container made ``down`` wait on N round trips, and each
 exit waited on its own network teardown in the worker (a veth deleted, bridges swept, rules
 re-rendered, one after the other). Here the containers are stopped wave by wave (the caller's
-order: dependents first), each exit handled as usual but without its network, and once all
-have exited the worker releases every endpoint in one batch (engine.network.endpoints
-``release_many``: one lock, one netlink batch for the veths), then the records go. The reply
+order: dependents first), each exit handled as usual but without its network and its record
+removed at once (while others still stop), and once all are down the worker releases every
+endpoint in one batch (engine.network.teardown ``release_many``: one lock, one netlink batch for
+the veths and idle bridges, overlapping the rules' re-render). The reply
 is a stream, one line per step of each container, so the caller shows progress as it happens;
 a container that cannot be found or removed is reported on its line and the others go on.
 ``RemovalMixin`` is a base of ``Supervisor`` (engine.supervisor.daemon).
@@ -26,13 +27,14 @@ from engine.supervisor.phases import Phases
 class Batch:
     """One ``remove_many`` in progress: the waves still to stop and the containers awaited."""
 
-    __slots__ = ("conn", "waves", "waiting", "boxes", "volumes", "phases")
+    __slots__ = ("conn", "waves", "waiting", "boxes", "volumes", "phases", "removed")
 
     def __init__(self, conn: socket.socket, waves: list[list[tuple[Box, Any, Any]]], volumes: bool):
         self.conn, self.waves, self.volumes = conn, waves, volumes
         self.waiting: set[str] = set()
         self.boxes = [box for wave in waves for box, _, _ in wave]
         self.phases = Phases()
+        self.removed = 0
 
 
 def parse_waves(req: dict) -> list[list[dict]]:
@@ -89,7 +91,8 @@ class RemovalMixin:
         return None
 
     def _next_wave(self, batch: Batch) -> None:
-        """Stop the next wave; once every wave has exited, release and remove them all."""
+        """Stop the next wave (one that is not running is removed at once, the others as they
+        exit); once every wave is down, release their network in one batch."""
         while batch.waves and not batch.waiting:
             for box, timeout, sig in batch.waves.pop(0):
                 self._cancel_restart(box)
@@ -98,31 +101,33 @@ class RemovalMixin:
                     batch.waiting.add(box.cid)
                     self._progress(batch.conn, box.cid, "stopping")
                     self._stop(box, timeout, sig)
-                elif self._state(box).get("Restarting") or self._state(box).get("Running"):
+                    continue
+                if self._state(box).get("Restarting") or self._state(box).get("Running"):
                     self._set_state(box, Running=False, Restarting=False, Status="exited")
+                self._remove_reported(batch, box)
         if not batch.waiting:
-            batch.phases.mark("stopped")
+            batch.phases.mark("stopped+removed")
             self._finish_batch(batch)
 
     def _teardown_exited(self, box: Box) -> None:
-        """Called at the end of ``_on_exit``: one more of a batch's wave is down."""
+        """Called at the end of ``_on_exit``: one more of a batch's wave is down, and removed now
+        (like Compose, which removes each container once it stopped), while others still stop."""
         batch = self._tearing_down(box)
         if batch is None or box.cid not in batch.waiting:
             return
         batch.waiting.discard(box.cid)
         self._progress(batch.conn, box.cid, "stopped")
+        self._remove_reported(batch, box)
         self._next_wave(batch)
 
     def _finish_batch(self, batch: Batch) -> None:
-        """All down: the worker releases every endpoint while the records go here; the reply
-        ("done") waits for both."""
+        """All down and removed: the worker releases every endpoint in one request; the reply
+        ("done") waits for it."""
         error = ""
         try:
             pending = self._release_networks([b.cid for b in batch.boxes])
         except Exception as e:  # noqa: BLE001 - said in the reply: endpoints may still be held
             pending, error = None, f"releasing the network of the containers: {e}"
-        removed = sum(self._remove_reported(batch, box) for box in batch.boxes)
-        batch.phases.mark("records")
         timings: dict = {}
         if pending is not None:
             try:
@@ -133,21 +138,21 @@ class RemovalMixin:
         with contextlib.suppress(ValueError):
             self.batches.remove(batch)
         if batch.conn is not None:
-            self._reply(batch.conn, {"ok": True, "done": True, "removed": removed, "error": error})
+            self._reply(batch.conn, {"ok": True, "done": True, "removed": batch.removed, "error": error})
         batch.phases.report(f"remove_many {len(batch.boxes)}" + "".join(
             f" net-{k}={v}" for k, v in timings.items()))
         self._maybe_finish_shutdown()
 
-    def _remove_reported(self, batch: Batch, box: Box) -> bool:
+    def _remove_reported(self, batch: Batch, box: Box) -> None:
         self._progress(batch.conn, box.cid, "removing")
         try:
             self._remove_box(box, volumes=batch.volumes, network=False)
         except Exception as e:  # noqa: BLE001 - reported on its line; the others still go
             self._progress(batch.conn, box.cid, "error", error=f"removing {box.cid[:12]}: {e}",
                            kind=type(e).__name__ if isinstance(e, EngineError) else "EngineError")
-            return False
+            return
+        batch.removed += 1
         self._progress(batch.conn, box.cid, "removed")
-        return True
 
     def _endpoints_held(self, cids: list[str]) -> list[str]:
         ep_dir = self.root.path / "networks" / "endpoints"
