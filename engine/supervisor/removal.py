@@ -144,6 +144,12 @@ class RemovalMixin:
         self._maybe_finish_shutdown()
 
     def _remove_reported(self, batch: Batch, box: Box) -> None:
+        """Removed now that it is down. Its name leaves the DNS first: the DNS socket was the
+        last hold on its network namespace, so the kernel starts tearing that down (veths
+        included) while the others still stop."""
+        if self.dns is not None:
+            with contextlib.suppress(Exception):
+                self.dns.remove_container(box.cid)
         self._progress(batch.conn, box.cid, "removing")
         try:
             self._remove_box(box, volumes=batch.volumes, network=False)
@@ -161,11 +167,7 @@ class RemovalMixin:
     def _release_networks(self, cids: list[str]):
         """Every endpoint the containers hold, released and forgotten by one worker request sent
         now (its Pending; None when no endpoint record exists: no worker for containers that
-        never had one); their names leave the DNS here."""
-        if self.dns is not None:
-            for cid in cids:
-                with contextlib.suppress(Exception):
-                    self.dns.remove_container(cid)
+        never had one)."""
         held = self._endpoints_held(cids)
         return self._net_submit("release_many", ids=held, forget=True) if held else None
 
