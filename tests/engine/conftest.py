@@ -1,6 +1,7 @@
 """Fixtures shared by the engine's root tests."""
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -45,6 +46,18 @@ def make(eng, made):
         return cid
 
     return create
+
+
+@pytest.fixture
+def net(eng):
+    """A user-defined bridge network (embedded DNS) of this test; removed after its containers."""
+    name = f"pyc-net-{secrets.token_hex(4)}"
+    eng.networks.create(name)
+    yield name
+    try:
+        eng.networks.remove(name)
+    except NotFound:
+        pass
 
 
 @pytest.fixture(scope="module")

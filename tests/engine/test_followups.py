@@ -82,17 +82,6 @@ def test_create_with_a_free_port_or_without_own_network_is_not_refused(eng, make
                                "PortBindings": {"80/tcp": [{"HostPort": str(held_port)}]}})
 
 
-@pytest.fixture
-def net(eng):
-    """A user-defined network (embedded DNS), removed after the test's containers."""
-    eng.networks.create("pyc-fu-net")
-    yield "pyc-fu-net"
-    try:
-        eng.networks.remove("pyc-fu-net")
-    except NotFound:
-        pass
-
-
 def _nslookup(eng, cid: str, name: str) -> tuple[int, str]:
     import io
 

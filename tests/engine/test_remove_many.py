@@ -19,16 +19,6 @@ TRAP = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]  # exits on SIGTERM
 STUBBORN = ["sleep", "300"]  # pid 1 without a handler ignores SIGTERM: only SIGKILL ends it
 
 
-@pytest.fixture
-def net(eng):
-    eng.networks.create("pyc-rm-net")
-    yield "pyc-rm-net"
-    try:
-        eng.networks.remove("pyc-rm-net")
-    except NotFound:
-        pass
-
-
 def _veths(eng, cid: str) -> list[str]:
     ep = Path(eng.root.path) / "networks" / "endpoints" / f"{cid}.json"
     return [e["HostVeth"] for e in json.loads(ep.read_text())["Networks"] if e.get("HostVeth")]

@@ -49,15 +49,21 @@ def make_tar(entries, fmt=tarfile.PAX_FORMAT) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture
-def box(tmp_path):
-    """A layer dir nested deep enough for ``../..`` games, and a sentinel dir beside it."""
-    dest = tmp_path / "a" / "b" / "layer"
+def make_box(base: Path, nest: tuple[str, str] = ("a", "b")) -> tuple[Path, Path]:
+    """Under ``base``: a layer dir nested deep enough for ``../..`` games, and a sentinel dir beside
+    it holding ``f`` ("original"); (layer dir, sentinel dir)."""
+    dest = base.joinpath(*nest, "layer")
     dest.mkdir(parents=True)
-    sentinel = tmp_path / "sentinel"
+    sentinel = base / "sentinel"
     sentinel.mkdir()
     (sentinel / "f").write_text("original")
-    return tmp_path, dest, sentinel
+    return dest, sentinel
+
+
+@pytest.fixture
+def box(tmp_path):
+    """make_box in the test's tmp dir: (tmp dir, layer dir, sentinel dir)."""
+    return (tmp_path, *make_box(tmp_path))
 
 
 def outside_listing(base: Path, dest: Path) -> dict:

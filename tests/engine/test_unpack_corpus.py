@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InvalidArgument, UnsafeContent
-from test_unpack import make_tar, outside_listing, unpack_bytes
+from test_unpack import make_box, make_tar, outside_listing, unpack_bytes
 from test_unpack_fuzz import escapes
 
 pytestmark = pytest.mark.root
@@ -172,11 +172,7 @@ def test_the_corpus_has_200_cases():
 
 @pytest.mark.parametrize("case", IDS)
 def test_malicious_layer(tmp_path, case):
-    dest = tmp_path / "a" / "b" / "layer"
-    dest.mkdir(parents=True)
-    sentinel = tmp_path / "sentinel"
-    sentinel.mkdir()
-    (sentinel / "f").write_text("original")
+    dest, sentinel = make_box(tmp_path)
     before = outside_listing(tmp_path, dest)
     etc_before = set(os.listdir("/etc"))
     expect, data = _bytes_of(case, sentinel)

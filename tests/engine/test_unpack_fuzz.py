@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine.errors import InvalidArgument, UnsafeContent
 
-from test_unpack import make_tar, outside_listing, unpack_bytes
+from test_unpack import make_box, make_tar, outside_listing, unpack_bytes
 
 COMPONENTS = st.sampled_from(["a", "b", "c", "..", ".", "", "etc", "sentinel"])
 NAMES = st.lists(COMPONENTS, min_size=1, max_size=4).map("/".join) | \
@@ -63,11 +63,7 @@ def escapes(root: Path, link: Path) -> bool:
 def test_random_layers_never_write_outside(entries):
     base = Path(tempfile.mkdtemp(prefix="pyc-fuzz-"))
     try:
-        dest = base / "x" / "y" / "layer"
-        dest.mkdir(parents=True)
-        sentinel = base / "sentinel"
-        sentinel.mkdir()
-        (sentinel / "f").write_text("original")
+        dest, sentinel = make_box(base, ("x", "y"))
         before = outside_listing(base, dest)
         try:
             unpack_bytes(make_tar(entries), dest)
