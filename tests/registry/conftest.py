@@ -111,34 +111,29 @@ def make_registry(busybox_archive, tmp_path):
         reg.stop()
 
 
+def _closing_factory(server_class):
+    """A fixture body: a factory making ``server_class(...)`` servers, every one closed after the test."""
+    made = []
+
+    def make(*args, **kw):
+        made.append(server_class(*args, **kw))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
 @pytest.fixture
 def cutting_proxy():
     """Factory: ``cutting_proxy(target_port, cut_after=200_000, times=1)`` -> CuttingProxy."""
-    made: list[servers.CuttingProxy] = []
-
-    def make(target_port: int, cut_after: int = 200_000, times: int = 1) -> servers.CuttingProxy:
-        p = servers.CuttingProxy(target_port, cut_after, times)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
+    yield from _closing_factory(servers.CuttingProxy)
 
 
 @pytest.fixture
 def flaky_front():
-    """Factory: ``flaky_front(target_port, [(path pattern, status, headers, times)])`` -> FlakyFront."""
-    made: list[servers.FlakyFront] = []
-
-    def make(target_port: int, fail: list, drop: tuple[str, ...] = ()) -> servers.FlakyFront:
-        f = servers.FlakyFront(target_port, fail, drop)
-        made.append(f)
-        return f
-
-    yield make
-    for f in made:
-        f.close()
+    """Factory: ``flaky_front(target_port, [(path pattern, status, headers, times)], drop=())`` -> FlakyFront."""
+    yield from _closing_factory(servers.FlakyFront)
 
 
 @pytest.fixture(autouse=True)

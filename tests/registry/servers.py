@@ -388,7 +388,23 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-class TokenServer:
+class _LoopbackHTTP:
+    """Base of the test's own HTTP servers: 127.0.0.1 on a free port, served from a thread until close()."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler], **handler_attrs) -> None:
+        """Start answering with a subclass of ``handler`` carrying ``handler_attrs`` (its way back to us)."""
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), type(handler.__name__, (handler,), handler_attrs))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+class TokenServer(_LoopbackHTTP):
     """A docker token-auth server (``auth: token``): RS256 JWTs signed by a key made here.
 
     ``users`` maps user -> password; anonymous requests get pull access when
@@ -407,11 +423,7 @@ class TokenServer:
         self.refresh_tokens: dict[str, str] = {}   # refresh token -> user
         self.cert_path = workdir / "token-cert.pem"
         self._make_key()
-        server = self
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_TokenHandler,), {"server_ref": server}))
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self._serve(_TokenHandler, server_ref=self)
 
     @property
     def realm(self) -> str:
@@ -461,11 +473,6 @@ class TokenServer:
                 actions = [a for a in actions if a == "pull"] if self.anonymous_pull else []
             access.append({"type": kind, "name": name, "actions": actions})
         return access
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
@@ -637,7 +644,7 @@ class CuttingProxy:
 # ----------------------------------------------------------------------------- flaky front
 
 
-class FlakyFront:
+class FlakyFront(_LoopbackHTTP):
     """An HTTP front on loopback forwarding to a registry, answering the first requests whose
     ``METHOD path`` contains a pattern with a canned answer instead (``fail``: [(pattern, status,
     headers, times[, body[, skip]]]): ``skip`` matching requests are passed on first).
@@ -649,11 +656,7 @@ class FlakyFront:
         self.fail = [list(f) for f in fail]
         self.seen: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
-        front = self
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("F", (_FrontHandler,), {"front": front}))
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self._serve(_FrontHandler, front=self)
 
     @property
     def host(self) -> str:
@@ -670,11 +673,6 @@ class FlakyFront:
                     f[3] -= 1
                     return f[1], f[2], (f[4] if len(f) > 4 else b"")
         return None
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 class _FrontHandler(BaseHTTPRequestHandler):

@@ -24,13 +24,14 @@ OTHER_ARCH = _other_arch()
 
 @pytest.fixture
 def project(tmp_path, engine_root):
-    """Factory: write a compose file, return a runner ``p(*args)`` for it; ``down`` at the end."""
+    """Factory: write a compose file (its text, or a model written as JSON, which YAML reads), return a
+    runner ``p(*args)`` for it; ``down`` at the end."""
     made = []
 
-    def make(text: str):
+    def make(text: str | dict):
         d = tmp_path / f"proj{len(made)}"
         d.mkdir()
-        (d / "compose.yaml").write_text(text)
+        (d / "compose.yaml").write_text(text if isinstance(text, str) else json.dumps(text, indent=2))
         name = f"reg{uuid.uuid4().hex[:8]}"
 
         def run(*args: str, **kw):
@@ -44,6 +45,11 @@ def project(tmp_path, engine_root):
         run("down", "-v", "-t", "1")
 
 
+def sleepers(**services: dict) -> dict:
+    """A compose model of services that sleep 300 s: service name -> its other keys (image, ...)."""
+    return {"services": {name: {**keys, "command": ["sleep", "300"]} for name, keys in services.items()}}
+
+
 def _running(p) -> list[str]:
     out = p("ps", "--format", "json", check=True).stdout
     return sorted(json.loads(line)["Service"] for line in out.splitlines() if line.strip())
@@ -51,19 +57,9 @@ def _running(p) -> list[str]:
 
 def test_up_pulls_each_missing_image_once_then_runs_the_stack(registry, project):
     h = registry.host
-    p = project(f"""
-services:
-  web:
-    image: {h}/busybox:latest
-    command: ["sleep", "300"]
-  worker:
-    image: {h}/oci/busybox:latest
-    command: ["sleep", "300"]
-    depends_on: [web]
-  again:
-    image: {h}/busybox:latest
-    command: ["sleep", "300"]
-""")
+    p = project(sleepers(web={"image": f"{h}/busybox:latest"},
+                         worker={"image": f"{h}/oci/busybox:latest", "depends_on": ["web"]},
+                         again={"image": f"{h}/busybox:latest"}))
     dry = p("up", "--dry-run", check=True)
     assert f"DRY-RUN MODE - Image {h}/busybox:latest  Pulled" in dry.stdout.splitlines()
     assert pycompose("image", "ls", "-q", check=True).stdout == ""  # a dry run pulls nothing
@@ -85,21 +81,9 @@ services:
 
 def test_pull_policies_decide_the_pulls(registry, project):
     h = registry.host
-    p = project(f"""
-services:
-  always:
-    image: {h}/busybox:latest
-    pull_policy: always
-    command: ["sleep", "300"]
-  daily:
-    image: {h}/oci/busybox:latest
-    pull_policy: daily
-    command: ["sleep", "300"]
-  often:
-    image: {h}/zstd/busybox:latest
-    pull_policy: every_1s
-    command: ["sleep", "300"]
-""")
+    p = project(sleepers(always={"image": f"{h}/busybox:latest", "pull_policy": "always"},
+                         daily={"image": f"{h}/oci/busybox:latest", "pull_policy": "daily"},
+                         often={"image": f"{h}/zstd/busybox:latest", "pull_policy": "every_1s"}))
     first = pulled_images(p("up", "-d", check=True).stderr)
     assert sorted(first) == [f"{h}/busybox:latest", f"{h}/oci/busybox:latest", f"{h}/zstd/busybox:latest"]
     time.sleep(1.5)  # older than every_1s, far younger than a day
