@@ -17,6 +17,7 @@ import tarfile
 from typing import BinaryIO
 
 from engine.errors import InvalidArgument, NotFound, UnsafeContent
+from engine.images.blobs import read_chunks
 from engine.runtime.securejoin import inside, mkdir_inside, secure_join
 
 
@@ -141,10 +142,7 @@ def extract_into(roots: list[str], dest: str, stream: BinaryIO, keep_owner: bool
                 src = tar.extractfile(m)
                 fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
                 with os.fdopen(fd, "wb") as f:
-                    while True:
-                        chunk = src.read(1 << 20)
-                        if not chunk:
-                            break
+                    for chunk in read_chunks(src):
                         f.write(chunk)
             else:
                 continue

@@ -10,9 +10,36 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable, Iterator
 
 from engine.errors import InvalidArgument
+
+
+def read_chunks(f, size: int = 1 << 20) -> Iterator[bytes]:
+    """``f.read(size)`` until it returns nothing."""
+    while True:
+        b = f.read(size)
+        if not b:
+            return
+        yield b
+
+
+@contextlib.contextmanager
+def atomic_file(final: str | os.PathLike | Callable[[], Path], tmp_dir: str | os.PathLike | None = None,
+                prefix: str = ".in-", suffix: str = "", mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A temp file (in ``tmp_dir``, else beside ``final``) that becomes ``final`` when the block
+    ends normally and is removed when it (or ``final()``, a name known only once written) raises,
+    so ``final`` is never seen half written."""
+    fd, tmp = tempfile.mkstemp(dir=Path(final).parent if tmp_dir is None else tmp_dir, prefix=prefix, suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, mode)
+        os.replace(tmp, final() if callable(final) else final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 class BlobStore:
@@ -33,33 +60,27 @@ class BlobStore:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         p = self.path(digest)
         if not p.exists():
-            self._commit(lambda f: f.write(data), p)
+            with atomic_file(p, self.dir) as f:
+                f.write(data)
         return digest
 
     def put_stream(self, stream: BinaryIO, expected: str | None = None) -> tuple[str, int]:
         """Store ``stream``; returns (digest, size). Raises when ``expected`` does not match."""
         sha = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".in-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                while True:
-                    b = stream.read(1 << 20)
-                    if not b:
-                        break
-                    sha.update(b)
-                    size += len(b)
-                    f.write(b)
+
+        def named() -> Path:
             digest = "sha256:" + sha.hexdigest()
             if expected and expected != digest:
                 raise InvalidArgument(f"blob content does not match its digest {expected} (got {digest})")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.path(digest))
-            return digest, size
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+            return self.path(digest)
+
+        with atomic_file(named, self.dir) as f:
+            for b in read_chunks(stream):
+                sha.update(b)
+                size += len(b)
+                f.write(b)
+        return "sha256:" + sha.hexdigest(), size
 
     def read(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()
@@ -67,15 +88,3 @@ class BlobStore:
     def delete(self, digest: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(digest).unlink()
-
-    def _commit(self, write, p: Path) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".in-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, p)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise

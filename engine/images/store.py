@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 from engine.errors import Conflict, InvalidArgument, NotFound
 from engine.images import mediatypes, reference
-from engine.images.blobs import BlobStore
+from engine.images.blobs import BlobStore, atomic_file
 from engine.images.layers import LayerCache
 from engine.images.record import ImageRecord
 from engine.state import DataRoot, read_json, write_json
@@ -460,17 +460,8 @@ class ImageStore:
                 if n not in items[iid].refs:
                     items[iid].refs.append(n)
         out_path = Path(out_path)
-        fd, tmp = tempfile.mkstemp(dir=out_path.parent if str(out_path.parent) else ".",
-                                   prefix=f".{out_path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                archive.write_archive(f, [items[i] for i in order])
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_file(out_path, prefix=f".{out_path.name}.", suffix=".tmp") as f:
+            archive.write_archive(f, [items[i] for i in order])
 
     def _layer_opener(self, rec: ImageRecord):
         from engine.images import compression

@@ -21,7 +21,7 @@ from engine.images import compression
 from engine.images.layers import LayerCache, PendingLayer
 from engine.images.unpack import unpack_stream
 
-DEPTH = 64   # chunks buffered between the download and the unpack (httpx reads 64 KiB at a time)
+DEPTH = 32   # chunks buffered between the download and the unpack (up to 1 MiB each: httpstack)
 _EOF, _ABORT = object(), object()
 
 
@@ -29,12 +29,11 @@ class _Abandoned(Exception):
     """The download started over: this stream is not the blob any more."""
 
 
-class Pipe:
+class Pipe(compression.ChunkedReader):
     """Chunks from a producer thread to a reader thread, bounded so memory stays small."""
 
     def __init__(self, depth: int = DEPTH):
         self._q: queue.Queue = queue.Queue(depth)
-        self._buf = b""
         self._done = False
         self.fed = 0
         self.abandoned = False
@@ -43,7 +42,7 @@ class Pipe:
     def write(self, chunk: bytes) -> None:
         if not self.abandoned:
             self.fed += len(chunk)
-            self._q.put(bytes(chunk))
+            self._q.put(chunk if type(chunk) is bytes else bytes(chunk))   # a view would change under us
 
     def end(self) -> None:
         self._q.put(_EOF)
@@ -54,28 +53,20 @@ class Pipe:
             self._q.put(_ABORT)
 
     # --- reader side ---------------------------------------------------------------------
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            parts = []
-            while b := self.read(1 << 20):
-                parts.append(b)
-            return b"".join(parts)
-        while not self._buf:
-            if self._done:
-                return b""
-            item = self._q.get()
-            if item is _EOF or item is _ABORT:
-                self._done = True
-                if item is _ABORT:
-                    raise _Abandoned()
-                return b""
-            self._buf = item
-        out, self._buf = self._buf[:n], self._buf[n:]
-        return out
+    def _next_chunk(self) -> bytes:
+        if self._done:
+            return b""
+        item = self._q.get()
+        if item is _EOF or item is _ABORT:
+            self._done = True
+            if item is _ABORT:
+                raise _Abandoned()
+            return b""
+        return item
 
     def drain(self) -> None:
         """Take everything left until the producer ends (so it never blocks on a reader gone)."""
-        self._buf = b""
+        self._chunk, self._pos = b"", 0
         while not self._done:
             item = self._q.get()
             self._done = item is _EOF or item is _ABORT

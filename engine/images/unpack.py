@@ -97,13 +97,33 @@ class _Unpacker:
         self.dirs: list[tuple[list[str], tarfile.TarInfo]] = []
         self.symlinks: list[tuple[list[str], str, str]] = []
         self.created: set[str] = set()  # paths this layer made: its own whiteouts do not hide them
+        self._parent: tuple[tuple[str, ...], int] | None = None   # the last member's directory, open
 
     def close(self) -> None:
+        self._forget_parent()
         if self.root_fd >= 0:
             os.close(self.root_fd)
             self.root_fd = -1
 
     # --- walking without following symlinks -------------------------------------------
+    def _parent_fd(self, parts: list[str], member: str) -> int:
+        """fd of the directory ``parts`` (made when missing), kept open for the next member:
+        layers list many files of one directory in a row, and each walk from the root costs
+        an open per component. Borrowed: the caller does not close it."""
+        key = tuple(parts)
+        if self._parent is not None and self._parent[0] == key:
+            return self._parent[1]
+        fd = self._open_dir(parts, member, create=True)
+        self._forget_parent()
+        self._parent = (key, fd)
+        return fd
+
+    def _forget_parent(self) -> None:
+        """Close the kept directory fd: anything removed may have been it or above it."""
+        if self._parent is not None:
+            os.close(self._parent[1])
+            self._parent = None
+
     def _open_dir(self, parts: list[str], member: str, create: bool) -> int:
         """fd of the directory ``parts`` under the root, never crossing a symlink."""
         fd = os.dup(self.root_fd)
@@ -121,6 +141,7 @@ class _Unpacker:
                     if not (create and self._is_whiteout(fd, comp)):
                         raise UnsafeContent(
                             f"unsafe layer member {member!r}: parent {comp!r} is not a directory") from None
+                    self._forget_parent()
                     os.unlink(comp, dir_fd=fd)  # a whiteout, and this layer now makes the dir again
                     os.mkdir(comp, 0o755, dir_fd=fd)
                     self.created.add("/".join(parts[:i + 1]))
@@ -143,8 +164,7 @@ class _Unpacker:
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
-    @staticmethod
-    def _clear(pfd: int, base: str, keep_dir: bool = False) -> bool:
+    def _clear(self, pfd: int, base: str, keep_dir: bool = False) -> bool:
         """Remove what exists at ``base`` (a later member replaces it); True if a dir was kept."""
         try:
             st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
@@ -153,6 +173,8 @@ class _Unpacker:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return True
+            if self._parent is not None and self._parent[1] != pfd:
+                self._forget_parent()   # it may be inside the tree removed (pfd itself stays valid)
             shutil.rmtree(base, dir_fd=pfd)
         else:
             os.unlink(base, dir_fd=pfd)
@@ -173,37 +195,34 @@ class _Unpacker:
                 self.dirs.append(([], m))
             return
         base = parts[-1]
-        pfd = self._open_dir(parts[:-1], m.name, create=True)
-        try:
-            if base.startswith(WHITEOUT_PREFIX):
-                self._whiteout(pfd, base, parts, m)
-                return
-            self.created.add("/".join(parts))
-            if m.isdir():
-                self._dir(pfd, base, parts, m)
-            elif m.isreg():
-                self._file(pfd, base, m, tf)
-            elif m.issym():
-                self._symlink(pfd, base, parts, m)
-            elif m.islnk():
-                self._hardlink(pfd, base, parts, m)
-            elif m.ischr() or m.isblk():
-                if m.ischr() and m.devmajor == 0 and m.devminor == 0:
-                    self._clear(pfd, base)
-                    os.mknod(base, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=pfd)
-                    self._apply_meta_path(pfd, base, m, chmod=False)
-                else:
-                    kind = "character" if m.ischr() else "block"
-                    raise UnsafeContent(
-                        f"unsafe layer member {m.name!r}: {kind} device {m.devmajor}:{m.devminor}")
-            elif m.isfifo():
+        pfd = self._parent_fd(parts[:-1], m.name)
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(pfd, base, parts, m)
+            return
+        self.created.add("/".join(parts))
+        if m.isdir():
+            self._dir(pfd, base, parts, m)
+        elif m.isreg():
+            self._file(pfd, base, m, tf)
+        elif m.issym():
+            self._symlink(pfd, base, parts, m)
+        elif m.islnk():
+            self._hardlink(pfd, base, parts, m)
+        elif m.ischr() or m.isblk():
+            if m.ischr() and m.devmajor == 0 and m.devminor == 0:
                 self._clear(pfd, base)
-                os.mknod(base, stat.S_IFIFO | (m.mode & 0o7777), dir_fd=pfd)
-                self._apply_meta_path(pfd, base, m, chmod=True)
+                os.mknod(base, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=pfd)
+                self._apply_meta_path(pfd, base, m, chmod=False)
             else:
-                raise UnsafeContent(f"unsupported layer member {m.name!r}: tar type {m.type!r}")
-        finally:
-            os.close(pfd)
+                kind = "character" if m.ischr() else "block"
+                raise UnsafeContent(
+                    f"unsafe layer member {m.name!r}: {kind} device {m.devmajor}:{m.devminor}")
+        elif m.isfifo():
+            self._clear(pfd, base)
+            os.mknod(base, stat.S_IFIFO | (m.mode & 0o7777), dir_fd=pfd)
+            self._apply_meta_path(pfd, base, m, chmod=True)
+        else:
+            raise UnsafeContent(f"unsupported layer member {m.name!r}: tar type {m.type!r}")
 
     def _whiteout(self, pfd: int, base: str, parts: list[str], m: tarfile.TarInfo) -> None:
         """Overlay form of an OCI whiteout; it hides only what LOWER layers have (OCI image spec)."""
@@ -235,9 +254,12 @@ class _Unpacker:
         self.dirs.append((parts, m))
 
     def _file(self, pfd: int, base: str, m: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
-        self._clear(pfd, base)
-        fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600, dir_fd=pfd)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(base, flags, 0o600, dir_fd=pfd)
+        except FileExistsError:   # a later member replaces an earlier one (rare: no stat first)
+            self._clear(pfd, base)
+            fd = os.open(base, flags, 0o600, dir_fd=pfd)
         try:
             src = tf.extractfile(m)
             if src is not None:

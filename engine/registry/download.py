@@ -8,10 +8,7 @@ blob shared by images pulled at the same time (threads or processes) download on
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Protocol
@@ -19,7 +16,7 @@ from typing import Callable, Protocol
 
 from engine.registry.httpstack import httpx
 from engine.errors import DigestMismatch, RegistryError, RegistryUnreachable
-from engine.images.blobs import BlobStore
+from engine.images.blobs import BlobStore, atomic_file
 from engine.registry.session import Session, code_text, registry_error
 from engine.state import DataRoot
 
@@ -53,18 +50,14 @@ def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: 
     with _blob_lock(root, digest):
         if final.exists():
             return final
-        fd, tmp = tempfile.mkstemp(dir=blobs.dir, prefix=".in-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                got = _stream(session, repo, digest, size, f, on_progress, sink)
+
+        def verified() -> Path:
             if got != digest:
                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+            return final
+
+        with atomic_file(verified, blobs.dir) as f:
+            got = _stream(session, repo, digest, size, f, on_progress, sink)
     return final
 
 
