@@ -32,6 +32,7 @@ class BuildFailed(ComposeError):
 
 @dataclass
 class BuildOptions:
+    """``build``'s flags, and what up/create/run ask of the builds they start."""
     services: list[str] = field(default_factory=list)
     no_cache: bool = False
     pull: bool = False
@@ -48,19 +49,6 @@ def image_name(project: str, name: str, service: dict) -> str:
 
 # ------------------------------------------------------------- build section -> Images.build arguments
 
-def _cli_args(items: Iterable[str], environment: dict[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise UsageError(f"invalid --build-arg {item!r}: expected NAME=VALUE or NAME")
-        if sep:
-            out[key] = value
-        elif key in environment:
-            out[key] = environment[key]
-    return out
-
-
 def _extra_hosts(hosts: Any) -> list[str]:
     """Compose's ``host=ip`` (canonical form) as Docker's ``host:ip``."""
     if isinstance(hosts, dict):
@@ -68,20 +56,6 @@ def _extra_hosts(hosts: Any) -> list[str]:
     else:
         pairs = [tuple(h.split("=", 1)) if "=" in h else tuple(h.split(":", 1)) for h in hosts or []]
     return [f"{h}:{ip}" for h, ip in pairs]
-
-
-def _size(value: Any, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        from engine.values import parse_size
-
-        try:
-            return parse_size(str(value))
-        except Exception:  # noqa: BLE001 - one message for any bad size
-            raise ComposeError(f"service {name!r}: build.shm_size: invalid size {value!r}") from None
 
 
 def _secrets(b: Any, name: str, refs: list[dict]) -> dict[str, dict]:
@@ -149,7 +123,7 @@ def build_kwargs(b: Any, name: str, opts: BuildOptions, built: dict[str, str] | 
         raise ComposeError(f"service {name!r}: remote build contexts are not available: {context}")
     image = image_name(b.name, name, service)
     args = dict(build.get("args") or {})
-    args.update(_cli_args(opts.build_args, env))
+    args.update(cv.flag_pairs(opts.build_args, env, "invalid --build-arg {!r}: expected NAME=VALUE or NAME"))
     labels = dict(build.get("labels") or {})
     labels.update({cv.VERSION: _compose_version(), cv.PROJECT: b.name, cv.SERVICE: name})
     contexts = {}
@@ -165,7 +139,7 @@ def build_kwargs(b: Any, name: str, opts: BuildOptions, built: dict[str, str] | 
                 build_args=args, labels=labels, no_cache=bool(build.get("no_cache") or opts.no_cache),
                 no_cache_filter=list(build.get("no_cache_filter") or []), pull=bool(build.get("pull") or opts.pull),
                 network=build.get("network"), extra_hosts=_extra_hosts(build.get("extra_hosts")),
-                shm_size=_size(build.get("shm_size"), name), additional_contexts=contexts,
+                shm_size=build.get("shm_size") or None, additional_contexts=contexts,
                 secrets=_secrets(b, name, build.get("secrets") or []), cache_from=list(build.get("cache_from") or []),
                 cache_to=list(build.get("cache_to") or []), platform=check_platforms(name, service))
 

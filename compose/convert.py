@@ -12,11 +12,10 @@ import copy
 import os
 import shlex
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from compose import __version__
-from compose.errors import ComposeError
-from engine import values
+from compose.errors import ComposeError, UsageError
 
 if TYPE_CHECKING:
     from compose.project import Project
@@ -42,46 +41,16 @@ COMPOSE_VERSION = __version__
 
 
 class ConvertError(ComposeError):
-    """A service value that cannot become a container (bad duration, size, port)."""
+    """A service value that cannot become a container (a bad port, restart policy, volume type)."""
 
 
 # ---------------------------------------------------------------- values
 
-def parse_duration(value: Any, where: str = "duration") -> int:
-    """A model duration (Go's form, "1m30s") or a number of seconds -> nanoseconds."""
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise ConvertError(f"{where}: invalid duration {value!r}")
-    if isinstance(value, (int, float)):
-        return int(value * 1_000_000_000)
-    text = str(value).strip()
-    if text == "":
-        return 0
-    try:
-        return values.parse_duration(text, extended=True)
-    except ValueError:
-        raise ConvertError(f"{where}: invalid duration {value!r}") from None
-
-
-def parse_size(value: Any, where: str = "size") -> int:
-    """Bytes from a model byte count ("536870912") or a unit string ("64m", "1g")."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    text = str(value).strip()
-    try:
-        return int(text) if text.isdigit() else values.parse_size(text)
-    except ValueError:
-        raise ConvertError(f"{where}: invalid size {value!r}") from None
-
-
 def stop_timeout_seconds(service: dict) -> int | None:
-    """``stop_grace_period`` as whole seconds (Docker's StopTimeout), None when unset."""
-    if service.get("stop_grace_period") in (None, ""):
-        return None
-    return parse_duration(service["stop_grace_period"], "stop_grace_period") // 1_000_000_000
+    """``stop_grace_period`` (nanoseconds in the model) as whole seconds (Docker's StopTimeout),
+    None when unset."""
+    grace = service.get("stop_grace_period")
+    return None if grace is None else grace // 1_000_000_000
 
 
 # ---------------------------------------------------------------- names
@@ -155,6 +124,22 @@ def environment(service: dict) -> list[str]:
     return [f"{k}={'' if v is None else v}" for k, v in env.items() if v is not None]
 
 
+def flag_pairs(items: list[str], source: Mapping[str, str], bad: str) -> dict[str, str]:
+    """``KEY=VALUE`` items of a repeated flag (``-e``, ``--build-arg``): a bare ``KEY`` takes its value
+    from ``source`` and is left out when unset there, as docker and Compose do; ``bad`` words the
+    error for an item without a key (``{!r}`` is the item)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(bad.format(item))
+        if sep:
+            out[key] = value
+        elif key in source:
+            out[key] = source[key]
+    return out
+
+
 def _cmd(value: Any) -> list[str] | None:
     if value is None:
         return None
@@ -164,7 +149,7 @@ def _cmd(value: Any) -> list[str] | None:
 
 
 def healthcheck(service: dict) -> dict | None:
-    """Docker's HealthConfig: durations in nanoseconds; ``disable`` -> ["NONE"]."""
+    """Docker's HealthConfig: the model's durations (nanoseconds) as they are; ``disable`` -> ["NONE"]."""
     hc = service.get("healthcheck")
     if not hc:
         return None
@@ -176,8 +161,8 @@ def healthcheck(service: dict) -> dict | None:
         out["Test"] = ["CMD-SHELL", test] if isinstance(test, str) else list(test)
     for key, name in (("interval", "Interval"), ("timeout", "Timeout"),
                       ("start_period", "StartPeriod"), ("start_interval", "StartInterval")):
-        if hc.get(key) not in (None, ""):
-            out[name] = parse_duration(hc[key], f"healthcheck.{key}")
+        if hc.get(key) is not None:
+            out[name] = hc[key]
     if hc.get("retries") is not None:
         out["Retries"] = int(hc["retries"])
     return out
@@ -266,8 +251,8 @@ def mounts(project: Project, service: dict) -> tuple[list[str], list[dict], dict
             t = v.get("tmpfs") or {}
             m = {"Type": "tmpfs", "Target": target, "ReadOnly": ro}
             opts = {}
-            if t.get("size") not in (None, ""):
-                opts["SizeBytes"] = parse_size(t["size"], "tmpfs.size")
+            if t.get("size"):
+                opts["SizeBytes"] = t["size"]
             if t.get("mode") is not None:
                 opts["Mode"] = int(t["mode"])
             if opts:
@@ -373,12 +358,12 @@ def resources(service: dict) -> dict[str, Any]:
     reservations = ((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
     mem = limits.get("memory") or service.get("mem_limit")
     if mem:
-        out["Memory"] = parse_size(mem, "mem_limit")
-    if service.get("memswap_limit") not in (None, ""):
-        out["MemorySwap"] = -1 if str(service["memswap_limit"]) == "-1" else parse_size(service["memswap_limit"], "memswap_limit")
+        out["Memory"] = mem
+    if service.get("memswap_limit"):
+        out["MemorySwap"] = service["memswap_limit"]
     res = reservations.get("memory") or service.get("mem_reservation")
     if res:
-        out["MemoryReservation"] = parse_size(res, "mem_reservation")
+        out["MemoryReservation"] = res
     cpus = limits.get("cpus") or service.get("cpus")
     if cpus:
         out["NanoCpus"] = int(round(float(cpus) * 1e9))
@@ -386,8 +371,7 @@ def resources(service: dict) -> dict[str, Any]:
                       ("cpu_rt_runtime", "CpuRealtimeRuntime"), ("cpu_rt_period", "CpuRealtimePeriod"),
                       ("blkio_weight", "BlkioWeight"), ("oom_score_adj", "OomScoreAdj")):
         if service.get(key) not in (None, ""):
-            v = service[key]
-            out[name] = parse_duration(v) // 1000 if isinstance(v, str) and not v.lstrip("-").isdigit() else int(v)
+            out[name] = int(service[key])
     if (service.get("blkio_config") or {}).get("weight"):
         out["BlkioWeight"] = int(service["blkio_config"]["weight"])
     if service.get("cpuset"):
@@ -397,8 +381,8 @@ def resources(service: dict) -> dict[str, Any]:
         out["PidsLimit"] = int(pids)
     if service.get("oom_kill_disable"):
         out["OomKillDisable"] = True
-    if service.get("shm_size") not in (None, ""):
-        out["ShmSize"] = parse_size(service["shm_size"], "shm_size")
+    if service.get("shm_size"):
+        out["ShmSize"] = service["shm_size"]
     return out
 
 
@@ -493,7 +477,7 @@ def container_body(template: ServiceBody, extra: Extra) -> dict:
 
 
 def service_body(project: Project, service_name: str, service: dict) -> ServiceBody:
-    """Convert ``service`` once: a bad value (duration, size, restart policy, port) fails here."""
+    """Convert ``service`` once: a bad value (restart policy, port, volume type) fails here."""
     image = service.get("image") or (f"{project.name}-{service_name}" if service.get("build") is not None else "")
     if not image:  # a service with build: and no image: runs Compose's <project>-<service> image
         raise ConvertError(f"service {service_name!r} has neither an image nor a loaded build result; "

@@ -5,7 +5,8 @@ Compose stores ``sha256(json.Marshal(ServiceConfig))`` in the
 container must be recreated; ``config --hash`` prints it. Matching it exactly
 lets pycompose and Compose agree on "this container is up to date", so the
 hash is rebuilt here from the canonical model (the dict ``config --format json``
-prints) with Go's encoding rules:
+prints, with sizes, durations and file modes as numbers: bytes, nanoseconds, mode
+bits) with Go's encoding rules:
 
 * fields in the order of compose-go v2.9.1's Go structs (``types/types.go``),
   map keys sorted, ``omitempty`` honoured (zero scalars, empty lists/maps and
@@ -36,9 +37,9 @@ import struct
 from decimal import Decimal
 from typing import Any
 
-from engine.values import format_duration, parse_duration, parse_size
+from engine.values import format_duration
 
-__all__ = ["service_hash", "label_hash", "resolve_service_references", "service_json", "go_duration"]
+__all__ = ["service_hash", "label_hash", "resolve_service_references", "service_json"]
 
 # --------------------------------------------------------------------------- Go type descriptions
 # A type is a string (scalar kinds below) or a tuple: ("list", T), ("map", T), ("ptr", T),
@@ -198,44 +199,6 @@ def go_float32(v: float) -> str:
     return out
 
 
-def _bytes(v: Any) -> int:
-    """A size in bytes: int, digits (``-1`` too), or docker/go-units' RAMInBytes form (``1g``, ``512m``)."""
-    if isinstance(v, bool) or v is None:
-        return 0
-    if isinstance(v, (int, float)):
-        return int(v)
-    text = str(v).strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    try:
-        return parse_size(text)
-    except ValueError:
-        raise ValueError(f"invalid size: {v!r}") from None
-
-
-def _duration_ns(v: Any) -> int:
-    """Nanoseconds of a duration: compose-go's form (``1m30s``, also ``d``/``w``) or a number of seconds."""
-    if v is None or isinstance(v, bool):
-        return 0
-    if isinstance(v, (int, float)):
-        return int(v * 10**9)
-    try:
-        return parse_duration(str(v).strip(), extended=True)
-    except ValueError:
-        raise ValueError(f"invalid duration: {v!r}") from None
-
-
-def go_duration(v: Any) -> str:
-    """``time.Duration(v).String()``: ``1m30s``, ``1.5s``, ``250ms``, ``0s``."""
-    return format_duration(_duration_ns(v))
-
-
-def _filemode(v: Any) -> int:
-    if isinstance(v, str):
-        return int(v, 8)
-    return int(v)
-
-
 def _hosts(v: Any) -> list[str]:
     """extra_hosts as compose-go's HostsList marshals it: sorted ``host=ip`` entries."""
     pairs: list[tuple[str, str]] = []
@@ -275,10 +238,8 @@ def _is_empty(t, v: Any) -> bool:
         return float(v) == 0
     if t == BOOL:
         return not v
-    if t == BYTES:
-        return _bytes(v) == 0
-    if t == DUR:
-        return _duration_ns(v) == 0
+    if t in (BYTES, DUR):
+        return v == 0
     if t in (CMD, HOSTS):
         return len(v) == 0
     return False
@@ -310,11 +271,11 @@ def _encode(t, v: Any) -> str:
     if t == BOOL:
         return "true" if v else "false"
     if t == BYTES:
-        return '"%d"' % _bytes(v)
+        return '"%d"' % v
     if t == DUR:
-        return go_string(go_duration(v))
+        return go_string(format_duration(v))
     if t == MODE:
-        return '"0%o"' % _filemode(v)
+        return '"0%o"' % v
     if t == CMD:
         if v is None:
             return "null"
@@ -337,7 +298,7 @@ def _encode(t, v: Any) -> str:
         return _encode_struct((("path", STR, O), ("required", BOOL, K), ("format", STR, O)), v)
     if t == HOSTS:
         return "null" if v is None else "[" + ",".join(go_string(h) for h in _hosts(v)) + "]"
-    return _encode_any(v)
+    raise TypeError(f"no Go encoding for a {t} field")  # "any": build and depends_on, dropped before
 
 
 def _encode_struct(fields: tuple, v: dict) -> str:
@@ -348,24 +309,6 @@ def _encode_struct(fields: tuple, v: dict) -> str:
             continue
         parts.append(go_string(name) + ":" + _encode(ftype, value))
     return "{" + ",".join(parts) + "}"
-
-
-def _encode_any(v: Any) -> str:
-    """An ``interface{}`` value (only reached for fields Compose drops anyway)."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, str):
-        return go_string(v)
-    if isinstance(v, dict):
-        keys = sorted(v, key=lambda k: str(k).encode())
-        return "{" + ",".join(go_string(str(k)) + ":" + _encode_any(v[k]) for k in keys) + "}"
-    return "[" + ",".join(_encode_any(e) for e in v) + "]"
 
 
 # --------------------------------------------------------------------------- public API

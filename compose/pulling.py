@@ -19,21 +19,18 @@ from compose.errors import ComposeError
 
 
 @dataclass
-class PullOptions:
+class PushOptions:
+    """``push``'s flags; ``pull`` has the same and two more (PullOptions)."""
     services: list[str] = field(default_factory=list)
-    ignore_buildable: bool = False
     ignore_failures: bool = False
     include_deps: bool = False
-    policy: str | None = None
     quiet: bool = False
 
 
 @dataclass
-class PushOptions:
-    services: list[str] = field(default_factory=list)
-    ignore_failures: bool = False
-    include_deps: bool = False
-    quiet: bool = False
+class PullOptions(PushOptions):
+    ignore_buildable: bool = False
+    policy: str | None = None
 
 
 class ImageMissing(ComposeError):

@@ -27,18 +27,9 @@ def add_arguments(parser, command):
     parser.add_argument("--resolve-image-digests", action="store_true", help="Pin image tags to digests")
     parser.add_argument("--lock-image-digests", action="store_true",
                         help="Produces an override file with image digests")
-    parser.add_argument("--services", dest="list_services", action="store_true",
-                        help="Print the service names, one per line.")
-    parser.add_argument("--volumes", dest="list_volumes", action="store_true",
-                        help="Print the volume names, one per line.")
-    parser.add_argument("--networks", dest="list_networks", action="store_true",
-                        help="Print the network names, one per line.")
-    parser.add_argument("--models", dest="list_models", action="store_true",
-                        help="Print the model names, one per line.")
-    parser.add_argument("--profiles", dest="list_profiles", action="store_true",
-                        help="Print the profile names, one per line.")
-    parser.add_argument("--images", dest="list_images", action="store_true",
-                        help="Print the image names, one per line.")
+    for names in ("services", "volumes", "networks", "models", "profiles", "images"):
+        parser.add_argument(f"--{names}", dest=f"list_{names}", action="store_true",
+                            help=f"Print the {names[:-1]} names, one per line.")
     parser.add_argument("--hash", default="", help='Print the service config hash, one per line ("*" or SERVICE,...).')
     parser.add_argument("--variables", action="store_true", help="Print model variables and default values.")
     parser.add_argument("--environment", action="store_true", help="Print environment used for interpolation.")
@@ -109,14 +100,14 @@ def run(args, gopts) -> int:
     if args.lock_image_digests:
         model = {"services": {n: ({"image": s["image"]} if s.get("image") else {})
                               for n, s in project.services.items()}}
-    from compose.loader.output import to_json, to_yaml, yaml_model
+    from compose.loader.output import go_texts, to_json, to_yaml, yaml_model
 
     if (fmt or "yaml") == "json":
-        text = to_json(model) if not args.no_interpolate else to_json(_sorted(model))
+        text = to_json(go_texts(model)) if not args.no_interpolate else to_json(_sorted(model))
     else:
         if not args.lock_image_digests and project.model_with_extensions is not None:
             model = project.model_with_extensions
-        text = to_yaml(yaml_model(model) if not args.no_interpolate else _sorted(model))
+        text = to_yaml(yaml_model(go_texts(model)) if not args.no_interpolate else _sorted(model))
     if not args.no_interpolate:
         text = text.replace("$", "$$")
     _emit(text, args)

@@ -49,16 +49,9 @@ def env_pairs(items: list[str]) -> list[str]:
 
 def env_list(items: list[str]) -> dict[str, str]:
     """-e K=V (or -e K, taken from our environment like docker does)."""
-    out = {}
-    for e in items:
-        k, sep, v = e.partition("=")
-        if not k:
-            raise UsageError(f"invalid environment variable {e!r}")
-        if sep:
-            out[k] = v
-        elif k in os.environ:
-            out[k] = os.environ[k]
-    return out
+    from compose.convert import flag_pairs
+
+    return flag_pairs(items, os.environ, "invalid environment variable {!r}")
 
 
 def run(args, gopts) -> int:

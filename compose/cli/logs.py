@@ -19,16 +19,23 @@ from engine.values import parse_rfc3339
 HELP = "View output from containers"
 
 
+# docker compose logs' options: (flags, argparse keywords)
+_OPTIONS = (
+    (("services",), {"nargs": "*", "metavar": "SERVICE"}),
+    (("-f", "--follow"), {"action": "store_true", "help": "Follow log output"}),
+    (("-t", "--timestamps"), {"action": "store_true", "help": "Show timestamps"}),
+    (("-n", "--tail"), {"default": "all", "help": "Number of lines to show from the end of the logs"}),
+    (("--since",), {"help": "Show logs since timestamp or relative (e.g. 42m)"}),
+    (("--until",), {"help": "Show logs before a timestamp or relative (e.g. 42m)"}),
+    (("--no-log-prefix",), {"action": "store_true", "help": "Don't print prefix in logs"}),
+    (("--no-color",), {"action": "store_true", "help": "Produce monochrome output"}),
+    (("--index",), {"type": int, "default": 0, "help": "index of the container if service has multiple replicas"}),
+)
+
+
 def add_arguments(parser, command) -> None:
-    parser.add_argument("services", nargs="*", metavar="SERVICE")
-    parser.add_argument("-f", "--follow", action="store_true", help="Follow log output")
-    parser.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
-    parser.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
-    parser.add_argument("--since", help="Show logs since timestamp or relative (e.g. 42m)")
-    parser.add_argument("--until", help="Show logs before a timestamp or relative (e.g. 42m)")
-    parser.add_argument("--no-log-prefix", action="store_true", help="Don't print prefix in logs")
-    parser.add_argument("--no-color", action="store_true", help="Produce monochrome output")
-    parser.add_argument("--index", type=int, default=0, help="index of the container if service has multiple replicas")
+    for flags, keywords in _OPTIONS:
+        parser.add_argument(*flags, **keywords)
 
 
 def _entry_parts(entry: Any) -> tuple[str, Any, bytes]:

@@ -107,15 +107,10 @@ def mounts(ctx: Context, service: str, svc: dict, storage, available: set[tuple[
                              f"{source}: uid/gid cannot be set per file (pod securityContext.fsGroup sets the group)")
             item: dict = {"key": _key(source), "path": _key(source)}
             if ref.get("mode"):
-                item["mode"] = _mode(ref["mode"])
+                item["mode"] = ref["mode"]
             vol_name = f"{prefix}-{i}"
             kind = {"secret": {"secretName": obj_name, "items": [item]}} if section == "secrets" else \
                 {"configMap": {"name": obj_name, "items": [item]}}
             storage.add(ctx, service, {"name": vol_name, **kind},
                         {"name": vol_name, "mountPath": target, "subPath": _key(source), "readOnly": True})
 
-
-def _mode(value) -> int:
-    if isinstance(value, int):
-        return value
-    return int(str(value), 8)

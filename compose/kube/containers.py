@@ -36,18 +36,11 @@ def main_container(ctx: Context, service: str, svc: dict) -> dict:
         c["tty"] = True
     if svc.get("stdin_open"):
         c["stdin"] = True
-    sc = security_context(ctx, service, svc)
-    if sc:
-        c["securityContext"] = sc
-    res = resources(ctx, service, svc)
-    if res:
-        c["resources"] = res
-    ports = container_ports(ctx, service, svc)
-    if ports:
-        c["ports"] = ports
-    lc = lifecycle(ctx, service, svc)
-    if lc:
-        c["lifecycle"] = lc
+    for key, part in (("securityContext", security_context), ("resources", resources),
+                      ("ports", container_ports), ("lifecycle", lifecycle)):
+        value = part(ctx, service, svc)
+        if value:
+            c[key] = value
     return c
 
 

@@ -76,22 +76,20 @@ class NameTable:
         self._letter_first = letter_first
 
     def assign(self, source: str) -> str:
-        if source in self._by_source:
-            return self._by_source[source]
-        name = dns_label(source, letter_first=self._letter_first)
-        if name in self._used:
-            name = dns_label(f"{name[:55]}-{_digest(source)}", letter_first=self._letter_first)
-        self._used.add(name)
-        self._by_source[source] = name
-        return name
+        return self._take(source, source, source)
 
     def derived(self, key: tuple, wanted: str) -> str:
         """``wanted`` (e.g. ``web-ready``) for ``key``, or a hashed variant when another name has it."""
+        return self._take(key, wanted, repr(key))
+
+    def _take(self, key, wanted: str, salt: str) -> str:
+        """The name ``key`` got before, else ``wanted`` as a DNS label, suffixed with a digest of
+        ``salt`` when another key has that name already."""
         if key in self._by_source:
             return self._by_source[key]
         name = dns_label(wanted, letter_first=self._letter_first)
         if name in self._used:
-            name = dns_label(f"{name[:55]}-{_digest(repr(key))}", letter_first=self._letter_first)
+            name = dns_label(f"{name[:55]}-{_digest(salt)}", letter_first=self._letter_first)
         self._used.add(name)
         self._by_source[key] = name
         return name

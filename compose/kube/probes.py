@@ -12,6 +12,7 @@ from compose.kube import quantities
 from compose.kube.containers import escape
 from compose.kube.context import Context
 from compose.kube.coverage import APPROXIMATED, REFUSED
+from engine.values import format_duration
 
 
 def exec_command(ctx: Context, service: str, test) -> list[str] | None:
@@ -40,22 +41,23 @@ def probes(ctx: Context, service: str, svc: dict) -> dict:
     if not command:
         return {}
     base: dict = {"exec": {"command": command}}
-    period = quantities.seconds(hc.get("interval") or "30s")
-    timeout = quantities.seconds(hc.get("timeout") or "30s")
+    period = quantities.seconds(_or_default(hc.get("interval")))
+    timeout = quantities.seconds(_or_default(hc.get("timeout")))
     retries = hc.get("retries") if hc.get("retries") is not None else 3
     start = quantities.seconds(hc.get("start_period"), minimum=0) or 0
     base["periodSeconds"] = period
     base["timeoutSeconds"] = timeout
     base["failureThreshold"] = max(1, int(retries))
     out: dict = {}
-    if hc.get("start_interval") and start:
+    if hc.get("start_interval") is not None and start:
         every = quantities.seconds(hc["start_interval"])
         # probe every start_interval until healthy, for as long as start_period lasts
         out["startupProbe"] = {"exec": {"command": command}, "periodSeconds": every, "timeoutSeconds": timeout,
                                "failureThreshold": -(-start // every) + max(1, int(retries))}
-        if _subsecond(hc["start_interval"]):
+        if hc["start_interval"] % 1_000_000_000:
             ctx.warn_key(service, "healthcheck", APPROXIMATED,
-                         f"start_interval {hc['start_interval']} rounded up to {every}s (probes count in seconds)")
+                         f"start_interval {format_duration(hc['start_interval'])} rounded up to {every}s "
+                         "(probes count in seconds)")
         out["readinessProbe"] = dict(base)
         out["livenessProbe"] = dict(base)
         return out
@@ -66,10 +68,6 @@ def probes(ctx: Context, service: str, svc: dict) -> dict:
     return out
 
 
-def _subsecond(value: str) -> bool:
-    from engine.values import parse_duration
-
-    try:
-        return parse_duration(str(value), extended=True) % 1_000_000_000 != 0
-    except ValueError:
-        return False
+def _or_default(ns: int | None) -> int:
+    """Docker's 30s when a healthcheck leaves the interval or timeout out."""
+    return 30_000_000_000 if ns is None else ns

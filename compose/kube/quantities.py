@@ -1,35 +1,27 @@
 """Compose sizes, CPU counts and durations as Kubernetes quantities and seconds.
 
-WHY: the model prints sizes as byte counts and durations as Go strings; Kubernetes wants
+WHY: the model carries sizes as bytes and durations as nanoseconds; Kubernetes wants
 quantities (``512Mi``, ``500m``) and whole seconds with its own minimums.
 """
 from __future__ import annotations
 
 import math
 
-from engine.values import parse_duration, parse_size
+from engine.values import parse_size
 
 
-def size_bytes(value) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
+def size_bytes(text: str | None) -> int | None:
+    """A size written as text outside the typed model (a tmpfs ``size=`` option, a volume label):
+    bytes, or None when it is not one."""
     try:
-        return int(value)
+        return parse_size(str(text)) if text not in (None, "") else None
     except ValueError:
-        try:
-            return parse_size(str(value))
-        except ValueError:
-            return None
+        return None
 
 
-def memory(value) -> str | None:
+def memory(n: int | None) -> str | None:
     """Bytes as the shortest exact binary quantity."""
-    n = size_bytes(value)
-    if n is None or n <= 0:
+    if not n or n <= 0:
         return None
     for suffix, mult in (("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
         if n % mult == 0:
@@ -49,13 +41,9 @@ def cpu(value) -> str | None:
     return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
 
 
-def seconds(value, minimum: int = 1) -> int | None:
-    """A Go duration string as whole seconds (rounded up, at least ``minimum``)."""
-    if value in (None, ""):
-        return None
-    try:
-        ns = parse_duration(str(value), extended=True)
-    except ValueError:
+def seconds(ns: int | None, minimum: int = 1) -> int | None:
+    """A duration (nanoseconds) as whole seconds (rounded up, at least ``minimum``); None when unset."""
+    if ns is None:
         return None
     return max(minimum, math.ceil(ns / 1e9))
 

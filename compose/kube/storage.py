@@ -79,7 +79,7 @@ def pod_storage(ctx: Context, service: str, svc: dict, stateful: bool) -> Storag
         size = None
         for o in opts.split(","):
             if o.startswith("size="):
-                size = quantities.memory(o[5:])
+                size = quantities.memory(quantities.size_bytes(o[5:]))
         st.add(ctx, service, _memory_dir(f"tmpfs-{i}", size), {"name": f"tmpfs-{i}", "mountPath": path})
     if svc.get("shm_size"):
         st.add(ctx, service, _memory_dir("shm", quantities.memory(svc["shm_size"])),
@@ -168,7 +168,7 @@ def _claim_spec(ctx: Context, source: str, shared: bool) -> dict:
     top = (ctx.model.get("volumes") or {}).get(source) or {}
     labels = top.get("labels") or {}
     size = labels.get(SIZE_LABEL) or DEFAULT_SIZE
-    if not quantities.memory(size) and not _is_quantity(size):
+    if not quantities.memory(quantities.size_bytes(size)) and not _is_quantity(size):
         ctx.warn(f'volume "{source}": {SIZE_LABEL}={size!r} is not a size; {DEFAULT_SIZE} used')
         size = DEFAULT_SIZE
     mode = labels.get(ACCESS_MODE_LABEL) or "ReadWriteOnce"
@@ -182,7 +182,8 @@ def _claim_spec(ctx: Context, source: str, shared: bool) -> dict:
     if top.get("driver") or top.get("driver_opts"):
         ctx.warn(f'volume "{source}": driver and driver_opts approximated: the storage class decides '
                  f"(label {STORAGE_CLASS_LABEL})")
-    spec: dict = {"accessModes": [mode], "resources": {"requests": {"storage": quantities.memory(size) or size}}}
+    spec: dict = {"accessModes": [mode],
+                  "resources": {"requests": {"storage": quantities.memory(quantities.size_bytes(size)) or size}}}
     if labels.get(STORAGE_CLASS_LABEL):
         spec["storageClassName"] = labels[STORAGE_CLASS_LABEL]
     return spec

@@ -46,7 +46,7 @@ def pod_restart_policy(ctx: Context, service: str, svc: dict, kind: str) -> tupl
     """(restartPolicy to set, Job backoffLimit)."""
     cond, attempts = _restart(svc)
     policy = (svc.get("deploy") or {}).get("restart_policy") or {}
-    if policy.get("delay") or policy.get("window"):
+    if policy.get("delay") is not None or policy.get("window") is not None:
         ctx.warn_key(service, "deploy", APPROXIMATED,
                      "restart_policy delay/window: the kubelet restarts with its own exponential back-off")
     if kind == "Job":

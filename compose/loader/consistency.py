@@ -10,7 +10,6 @@ from compose.errors import LoadError
 from compose.loader.formats import port_range
 from compose.loader.positioned import error_at, where
 from compose.loader.yamlread import Positions
-from engine.values import parse_size
 
 INVALID = "invalid compose project"
 
@@ -58,13 +57,6 @@ def _float32(v: Any) -> float:
     import struct
 
     return struct.unpack("f", struct.pack("f", float(v)))[0]
-
-
-def _num(v: Any) -> int:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        return parse_size(str(v))
 
 
 def check_consistency(project: dict, positions: Positions | None = None, *,
@@ -245,9 +237,9 @@ def _check_limits(name: str, s: dict, at: tuple, fail) -> None:
     limits, reservations = resources.get("limits"), resources.get("reservations")
     pairs = [
         ("cpus", "deploy.resources.limits.cpus", limits, "cpus", _float32),
-        ("mem_limit", "deploy.resources.limits.memory", limits, "memory", _num),
-        ("mem_reservation", "deploy.resources.reservations.memory", reservations, "memory", _num),
-        ("pids_limit", "deploy.resources.limits.pids", limits, "pids", _num),
+        ("mem_limit", "deploy.resources.limits.memory", limits, "memory", int),
+        ("mem_reservation", "deploy.resources.reservations.memory", reservations, "memory", int),
+        ("pids_limit", "deploy.resources.limits.pids", limits, "pids", int),
     ]
     if s.get("deploy") is None:
         return

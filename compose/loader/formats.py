@@ -71,7 +71,7 @@ def parse_port_spec(spec: str) -> None:
             raise ValueError(f"host range {host} and container range {container} differ in size")
 
 
-def parse_duration(text: str) -> None:
+def check_duration(text: str) -> None:
     """Raise ValueError unless ``text`` is a duration Compose reads (Go's time.ParseDuration plus d, w)."""
     try:
         values.parse_duration(text, extended=True)
@@ -90,7 +90,7 @@ _SIZE_REASONS = {"no number": "a size needs a number, like 512m or 1.5g", "not a
                  "suffix": 'unknown unit "{}" (use b, k, m, g, t or p, optionally followed by b or ib)'}
 
 
-def parse_size(text: str) -> None:
+def check_size(text: str) -> None:
     """Raise ValueError unless ``text`` is a size Compose reads (docker/go-units RAMInBytes)."""
     if text == "-1":
         return
@@ -129,23 +129,23 @@ def _judge(value: Any, parse: Callable[[str], None], what: str, path: tuple, pos
 def _check_service_values(name: str, service: dict, positions) -> None:
     at = ("services", name)
     for keys in _DURATION_KEYS:
-        _judge(_dig(service, keys), parse_duration, "duration", at + keys, positions)
+        _judge(_dig(service, keys), check_duration, "duration", at + keys, positions)
     for key in _SIZE_KEYS:
-        _judge(service.get(key), parse_size, "size", at + (key,), positions)
-    _judge(_dig(service, ("build", "shm_size")), parse_size, "size", at + ("build", "shm_size"), positions)
+        _judge(service.get(key), check_size, "size", at + (key,), positions)
+    _judge(_dig(service, ("build", "shm_size")), check_size, "size", at + ("build", "shm_size"), positions)
     for section in ("limits", "reservations"):
         keys = ("deploy", "resources", section, "memory")
-        _judge(_dig(service, keys), parse_size, "size", at + keys, positions)
+        _judge(_dig(service, keys), check_size, "size", at + keys, positions)
     blkio = service.get("blkio_config")
     if isinstance(blkio, dict):
         for key in ("device_read_bps", "device_write_bps"):
             for i, dev in enumerate(blkio.get(key) or []):
                 if isinstance(dev, dict):
-                    _judge(dev.get("rate"), parse_size, "size", at + ("blkio_config", key, i, "rate"), positions)
+                    _judge(dev.get("rate"), check_size, "size", at + ("blkio_config", key, i, "rate"), positions)
     for i, vol in enumerate(service.get("volumes") or []):
         if isinstance(vol, dict):
             size = _dig(vol, ("tmpfs", "size"))
-            _judge(size, parse_size, "size", at + ("volumes", i, "tmpfs", "size"), positions)
+            _judge(size, check_size, "size", at + ("volumes", i, "tmpfs", "size"), positions)
     _check_short_syntax(service, at, positions)
     hosts = service.get("extra_hosts")
     if isinstance(hosts, list):

@@ -52,3 +52,39 @@ ALIASES = {
     "MappingWithColon": "map[string]string",
 }
 
+
+# the project's sections and the Go type of each (keys not named here, ``x-*``, are untyped)
+PROJECT_TYPES = {"services": "map[string]ServiceConfig", "networks": "map[string]NetworkConfig",
+                 "volumes": "map[string]VolumeConfig", "secrets": "map[string]FileObjectConfig",
+                 "configs": "map[string]FileObjectConfig", "models": "map[string]ModelConfig"}
+
+_JSON_FIELDS = {name: {jkey: gotype for _y, jkey, gotype, _jo, _yo in fields if jkey}
+                for name, fields in STRUCTS.items()}
+
+
+def map_typed(value, gotype: str, leaves: dict):
+    """A decoded ``gotype`` value (JSON keys) with each non-null value of a type named in ``leaves``
+    replaced by ``leaves[type](value)``; everything else, ``x-*`` keys included, as it was.
+
+    WHY: the model carries sizes, durations and file modes as numbers, and only ``config``'s
+    output turns them back into Compose's strings; this is the one walk that finds them."""
+    if value is None:
+        return None
+    t = ALIASES.get(gotype.lstrip("*"), gotype.lstrip("*"))
+    leaf = leaves.get(t)
+    if leaf is not None:
+        return leaf(value)
+    if t.startswith("[]") and isinstance(value, list):
+        return [map_typed(x, t[2:], leaves) for x in value]
+    if t.startswith("map[string]") and isinstance(value, dict):
+        inner = t[len("map[string]"):]
+        return {k: map_typed(v, inner, leaves) for k, v in value.items()}
+    fields = _JSON_FIELDS.get(t)
+    if fields is None or not isinstance(value, dict):
+        return value
+    return {k: map_typed(v, fields[k], leaves) if k in fields else v for k, v in value.items()}
+
+
+def map_project(model: dict, leaves: dict) -> dict:
+    """``map_typed`` over each section of a project model (``PROJECT_TYPES``)."""
+    return {k: map_typed(v, PROJECT_TYPES[k], leaves) if k in PROJECT_TYPES else v for k, v in model.items()}

@@ -1,11 +1,13 @@
 """The final model: the canonical dict typed like compose-go's structs and shaped like the
-JSON ``docker compose config --format json`` prints.
+JSON ``docker compose config --format json`` prints, but carrying numbers.
 
 WHY a typed pass: Compose decodes the merged YAML into Go structs and marshals them
 back, so unknown keys and service-level ``x-*`` vanish, numbers and booleans in string
-fields are converted, sizes become byte counts, durations are re-printed, empty values
-are dropped (``omitempty``) and struct fields come out in declaration order. The tables
-in ``gotypes`` drive it; the few types with custom (un)marshalling are handled here.
+fields are converted, empty values are dropped (``omitempty``) and struct fields come
+out in declaration order. The tables in ``gotypes`` drive it; the few types with custom
+(un)marshalling are handled here. Sizes are ints (bytes), durations ints (nanoseconds)
+and file modes ints, so every consumer takes numbers; only ``compose.loader.output``
+prints them back as Compose does (``"536870912"``, ``"1m30s"``, ``"0440"``).
 """
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ import re
 import shlex
 
 from compose.errors import LoadError
-from compose.loader.gotypes import ALIASES, STRUCTS
+from compose.loader.gotypes import ALIASES, PROJECT_TYPES, STRUCTS
 from compose.loader.interpolate import to_bool
-from engine.values import format_duration, parse_duration, parse_size
+from engine.values import parse_duration, parse_size
 
 
 def go_float(v: float) -> str:
@@ -387,14 +389,6 @@ SPECIAL = {
     "any": lambda v, p: v, "interface{}": lambda v, p: v,
 }
 
-# how each Go type prints (JSON): UnitBytes as a quoted number, durations as Go strings
-_PRINT = {
-    "UnitBytes": lambda n: str(n),
-    "Duration": format_duration,
-    "FileMode": lambda n: "0" + format(n, "o"),
-}
-
-
 def _is_empty(value, gotype: str) -> bool:
     """encoding/json omitempty: false, 0, "", nil pointer/map/slice, empty map/slice."""
     if gotype.startswith("*"):
@@ -402,10 +396,6 @@ def _is_empty(value, gotype: str) -> bool:
     t = ALIASES.get(gotype, gotype)
     if t in STRUCTS:
         return False  # struct values are never empty for encoding/json
-    if t == "UnitBytes":
-        return value == "0"
-    if t == "Duration":
-        return value == "0s"
     if value is None:
         return True
     if isinstance(value, (list, dict, str)):
@@ -442,10 +432,9 @@ def decode(value, gotype: str, path: tuple = (), ext: bool = False):
     fn = SPECIAL.get(gotype)
     if fn is not None:
         out = fn(value, path)
-        pr = _PRINT.get(gotype)
         if isinstance(out, dict) and gotype not in ("UlimitsConfig", "EnvFile"):  # Go maps: sorted keys
             return {k: out[k] for k in sorted(out)}
-        return pr(out) if pr is not None and out is not None else out
+        return out
     fields = STRUCTS.get(gotype)
     if fields is None:
         return value
@@ -515,7 +504,7 @@ def strip_model_extensions(model: dict) -> dict:
         if k.startswith("x-"):
             out[k] = _nil_empty_lists(v)
             continue
-        t = _TOP_TYPES.get(k)
+        t = PROJECT_TYPES.get(k)
         out[k] = strip_extensions(v, t) if t else v
     return out
 
@@ -524,12 +513,11 @@ def _zero(gotype: str):
     t = ALIASES.get(gotype, gotype)
     if t in ("bool", "External"):
         return False
-    if t in ("int", "int64", "uint16", "uint32", "uint64", "float32", "float64", "DeviceCount", "NanoCPUs"):
+    if t in ("int", "int64", "uint16", "uint32", "uint64", "float32", "float64", "DeviceCount", "NanoCPUs",
+             "UnitBytes", "Duration"):
         return 0
     if t == "string" or t == "WatchAction":
         return ""
-    if t == "UnitBytes":
-        return "0"
     return None
 
 
@@ -547,9 +535,6 @@ def _nil_empty_lists(v):
 
 _TOP = (("networks", "NetworkConfig"), ("volumes", "VolumeConfig"),
         ("secrets", "FileObjectConfig"), ("configs", "FileObjectConfig"))
-_TOP_TYPES = {"services": "map[string]ServiceConfig", "networks": "map[string]NetworkConfig",
-              "volumes": "map[string]VolumeConfig", "secrets": "map[string]FileObjectConfig",
-              "configs": "map[string]FileObjectConfig"}
 
 
 def project_json(model: dict, ext: bool = False) -> dict:

@@ -3,13 +3,27 @@
 WHY not json.dumps/yaml.dump as is: users diff ``config`` output against Docker
 Compose's. Go escapes ``<``, ``>`` and ``&`` in JSON and prints integral floats without
 ``.0``; go-yaml v3 indents block sequences under their key, double-quotes strings that
-would read back as another type and writes multi-line strings as literal blocks.
+would read back as another type and writes multi-line strings as literal blocks. The
+model carries sizes, durations and file modes as numbers; ``go_texts`` is the one place
+they become Compose's strings.
 """
 from __future__ import annotations
 
 import json
 import math
 import re
+
+from compose.loader.gotypes import map_project
+from engine.values import format_duration
+
+# how compose-go marshals the model's numbers: sizes as quoted byte counts, durations as
+# time.Duration.String(), file modes as octal with a leading 0
+_GO_TEXTS = {"UnitBytes": str, "Duration": format_duration, "FileMode": lambda mode: "0" + format(mode, "o")}
+
+
+def go_texts(model: dict) -> dict:
+    """The typed model as Compose prints it: its sizes, durations and file modes as Go's strings."""
+    return map_project(model, _GO_TEXTS)
 
 
 def _plain_numbers(obj):

@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 from compose.loader.consistency import check_consistency, check_resources
-from compose.loader.formats import check_formats, parse_duration, parse_port_spec, parse_size
+from compose.loader.formats import check_duration, check_formats, check_size, parse_port_spec
 from compose.loader.positioned import error_at
 from compose.loader.schema import schema_is_valid
 from compose.loader.schema_errors import schema_error
 from compose.loader.yamlread import Positions, format_path
 
 __all__ = ["validate_schema", "check_consistency", "check_resources", "format_path", "Positions",
-           "parse_duration", "parse_port_spec", "parse_size", "schema_is_valid"]
+           "check_duration", "parse_port_spec", "check_size", "schema_is_valid"]
 
 
 def validate_schema(doc: dict, positions: Positions) -> None:

@@ -1,4 +1,5 @@
-"""compose service (canonical JSON, as Docker Compose v2 prints it) -> ContainerCreate body."""
+"""compose service (the loaded model: the canonical JSON Docker Compose v2 prints, with numbers) -> ContainerCreate
+body."""
 import json
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 
 from compose import convert as cv
 from compose.project import Project
+from printed_models import numeric_model
 
 # the corpus lives beside the checkout (../shared/oracle/corpus), wherever the checkout is
 ORACLE = Path(__file__).resolve().parents[3] / "shared" / "oracle" / "corpus"
@@ -16,28 +18,12 @@ def oracle_model(case: str) -> dict:
     if not path.exists():
         pytest.fail(f"oracle corpus case missing: {path} (the corpus belongs in ../shared/oracle/corpus "
                     f"beside the checkout)")
-    return json.loads(path.read_text())
+    return numeric_model(json.loads(path.read_text()))
 
 
 def body_for(model, svc, **extra):
     proj = Project(name=model["name"], model=model, working_dir="/w", config_files=["/w/compose.yaml"])
     return cv.create_body(proj, svc, model["services"][svc], cv.Extra(config_hash="h", **extra))
-
-
-def test_go_durations():
-    assert cv.parse_duration("1m0s") == 60_000_000_000
-    assert cv.parse_duration("1h2m3.5s") == (3723.5 * 1e9)
-    assert cv.parse_duration("500ms") == 500_000_000
-    assert cv.parse_duration(2) == 2_000_000_000
-    with pytest.raises(cv.ConvertError, match="invalid duration"):
-        cv.parse_duration("ten seconds")
-
-
-def test_sizes():
-    assert cv.parse_size("536870912") == 536870912
-    assert cv.parse_size("64m") == 64 << 20
-    with pytest.raises(cv.ConvertError, match="invalid size"):
-        cv.parse_size("lots")
 
 
 def test_labels_identity_and_depends_on():

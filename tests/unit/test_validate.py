@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from compose.errors import LoadError
 from compose.loader.schema import schema_is_valid, validator as _validator
 from compose.loader.schema_errors import _string_keys
-from compose.loader.validate import parse_duration, parse_port_spec, parse_size, validate_schema
+from compose.loader.validate import check_duration, check_size, parse_port_spec, validate_schema
 
 
 def load(text: str, name: str = "compose.yaml"):
@@ -356,24 +356,24 @@ def test_valid_documents_pass(text):
 
 @pytest.mark.parametrize("text", ["1m30s", "1.5h", "-5s", "0", "1d2h", ".5s", "500us", "1\u00b5s", "2w"])
 def test_durations_compose_accepts(text):
-    parse_duration(text)
+    check_duration(text)
 
 
 @pytest.mark.parametrize("text", ["10x", "soon", "10", "", "1..5s", "1h 2m", "5s5"])
 def test_durations_compose_refuses(text):
     with pytest.raises(ValueError):
-        parse_duration(text)
+        check_duration(text)
 
 
 @pytest.mark.parametrize("text", ["512m", "1.5g", "1GB", "1GiB", "1 g", "-1", "100", "1b", ".5k", "64M"])
 def test_sizes_compose_accepts(text):
-    parse_size(text)
+    check_size(text)
 
 
 @pytest.mark.parametrize("text", ["lots", "1.5q", "1kbb", "-5m", "1.2.3m", "1gi"])
 def test_sizes_compose_refuses(text):
     with pytest.raises(ValueError):
-        parse_size(text)
+        check_size(text)
 
 
 @pytest.mark.parametrize("spec", ["80", "80/udp", "8080:80", "127.0.0.1:8080:80", "[::1]:80:80", "::1:80:80",

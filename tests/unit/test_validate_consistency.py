@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from compose.errors import DependencyCycleError, LoadError
 from compose.loader.validate import check_consistency
+from printed_models import numeric_model
 
 NET = {"default": {"name": "p_default", "ipam": {}}}
 
@@ -61,7 +62,7 @@ CASES = [
      "invalid compose project"),
     (model({"web": svc(cpus=0.5, deploy={"resources": {"limits": {"cpus": 1.5}}})}),
      "services.web: can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus': invalid compose project"),
-    (model({"web": svc(mem_limit="1073741824", deploy={"resources": {"limits": {"memory": "52428800"}}})}),
+    (model({"web": svc(mem_limit=1073741824, deploy={"resources": {"limits": {"memory": 52428800}}})}),
      "services.web: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory': "
      "invalid compose project"),
     (model({"web": svc(healthcheck={"test": ["wget", "-q", "http://x"]})}),
@@ -130,7 +131,7 @@ def test_consistent_model_passes():
                    ports=[{"target": 80, "published": "8000-8010", "protocol": "tcp", "mode": "ingress"}],
                    volumes=[{"type": "volume", "source": "data", "target": "/data"}],
                    secrets=[{"source": "s", "target": "/run/secrets/s"}], scale=2, deploy={"replicas": 2},
-                   cpus=0.5, mem_limit="52428800",
+                   cpus=0.5, mem_limit=52428800,
                    healthcheck={"test": ["CMD-SHELL", "true"]}),
         "db": svc(image="postgres", deploy={"resources": {"limits": {"cpus": 0.5}}}),
     }, volumes={"data": {"name": "p_data"}}, secrets={"s": {"name": "p_s", "file": "/s"}})
@@ -146,7 +147,7 @@ def test_no_false_positive_on_compose_accepted_models():
     checked = 0
     for path in sorted(glob.glob(os.path.join(CORPUS, "*", "*", "expected.json"))):
         with open(path) as f:
-            project = json.load(f)
+            project = numeric_model(json.load(f))
         check_consistency(project)
         checked += 1
     assert checked > 400
