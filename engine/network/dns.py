@@ -18,18 +18,21 @@ process of its own (engine.network.dnsproc), so a busy daemon never holds the GI
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
-import selectors
+import select
 import socket
 import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from engine.errors import EngineError
 from engine.network import dnswire as wire
 from engine.network import hostfiles
 from engine.network.dnsprofile import Profile
+from engine.network.dnswatch import DirectoryWatch
 from engine.network.dnstable import FORWARD, TTL, NameTable, RecordFiles
 from engine.network.names import DNS_ADDRESS
 from engine.network.netns import sockets_in_netns
@@ -39,6 +42,7 @@ from engine.state import DataRoot
 __all__ = ["DnsServer", "TTL", "FORWARD_TIMEOUT", "is_ipv4"]
 
 FORWARD_TIMEOUT = 2.0
+TICK = 0.5  # seconds between the loop's housekeeping rounds (state followed, busy sockets retried)
 
 
 class DnsServer:
@@ -61,7 +65,8 @@ class DnsServer:
         self._gen_path = str(self.store.generation_path())
         self._net_files = RecordFiles(str(self.store.dir))
         self._ep_files = RecordFiles(str(self.store.ep_dir))
-        self._sel = selectors.DefaultSelector()
+        self._poll = select.epoll()
+        self._fds: dict[int, tuple[str, object, object]] = {}  # fd -> (kind, file object, data)
         self._socks: dict[str, tuple[int, socket.socket, socket.socket]] = {}
         self._lock = threading.RLock()
         self._gen: tuple | None = None
@@ -71,8 +76,10 @@ class DnsServer:
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        self._watch(self._wake_r, "wake", None)
+        self._changes = DirectoryWatch(str(self.store.dir))  # the generation file is replaced there
         self.profile: Profile | None = None
+        self._busy: set[str] = set()  # containers whose 127.0.0.11:53 was still taken
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -84,7 +91,7 @@ class DnsServer:
         """Run the loop in this thread; ``on_control()`` is called when ``control`` is readable
         (engine.network.dnsproc: the supervisor's requests). Returns once ``stop()`` was called."""
         control.setblocking(False)
-        self._sel.register(control, selectors.EVENT_READ, ("ctl", on_control))
+        self._watch(control, "ctl", on_control)
         self._refresh_quietly()
         try:
             self._loop()
@@ -109,7 +116,8 @@ class DnsServer:
             for cid in list(self._socks):
                 self._close(cid)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._sel.close()
+        self._poll.close()
+        self._changes.close()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -134,13 +142,15 @@ class DnsServer:
             except OSError as e:
                 udp.close()
                 tcp.close()
+                if e.errno == errno.EADDRINUSE:
+                    self._busy.add(container_id)  # retried on the idle tick (see _refresh_quietly)
                 raise EngineError(f"embedded DNS cannot listen on {self.address}:{self.port} in container "
                                   f"{container_id[:12]}: {e.strerror}") from None
             if self.profile is not None:
                 self.profile.watch(udp)
             self._socks[container_id] = (pid, udp, tcp)
-            self._sel.register(udp, selectors.EVENT_READ, ("udp", container_id))
-            self._sel.register(tcp, selectors.EVENT_READ, ("tcp", container_id))
+            self._watch(udp, "udp", container_id)
+            self._watch(tcp, "tcp", container_id)
         self._gen = None  # make the next query re-read state
 
     def remove_container(self, container_id: str) -> None:
@@ -157,8 +167,9 @@ class DnsServer:
         if not entry:
             return
         for s in entry[1:]:
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(s)
+            self._fds.pop(s.fileno(), None)
+            with contextlib.suppress(OSError, ValueError):
+                self._poll.unregister(s)
             s.close()
 
     # ---------------------------------------------------------------- profile
@@ -209,58 +220,85 @@ class DnsServer:
                     self.add_container(cid, pid)
 
     # ---------------------------------------------------------------- loop
+    def _watch(self, fileobj, kind: str, data) -> None:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        self._fds[fd] = (kind, fileobj, data)
+        self._poll.register(fd, select.EPOLLIN)
+
     def _loop(self) -> None:
+        """One read per readable socket per poll: a query read here was reported by this poll,
+        so a state change made before it was sent is in the same poll's events (the directory
+        watch) and handled first; the per-query state check is then no syscall at all."""
+        tick = time.monotonic() + TICK
+        changes = self._changes.fd
+        if changes >= 0:
+            self._poll.register(changes, select.EPOLLIN)
         while not self._stop.is_set():
             try:
-                events = self._sel.select(timeout=0.5)
+                events = self._poll.poll(max(0.0, tick - time.monotonic()))
             except (OSError, ValueError):
                 if self._stop.is_set():
                     return
                 continue
-            if not events:
-                self._refresh_quietly()  # idle: follow state (sockets of containers started elsewhere)
-            for key, _ in events:
-                kind, data = key.data
-                try:
-                    if kind == "udp":
-                        prof = self.profile
-                        if prof is None:
-                            self._on_udp(key.fileobj, data)
-                        else:
-                            prof.on_udp(self, key.fileobj, data)
-                    elif kind == "tcp":
-                        conn, _ = key.fileobj.accept()
-                        self._pool.submit(self._serve_tcp, conn, data)
-                    elif kind == "ctl":
-                        data()
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.read(self._wake_r, 64)
-                except OSError:
-                    continue
+            if changes >= 0 and any(fd == changes for fd, _ in events):
+                self._changes.drain()
+                self._refresh_quietly()
+            if time.monotonic() >= tick:  # also under a steady stream of queries
+                self._refresh_quietly()  # follow state (sockets of containers started elsewhere)
+                tick = time.monotonic() + TICK
+            for fd, _ in events:
+                entry = self._fds.get(fd)
+                if entry is not None:
+                    self._handle(*entry)
                 if self._stop.is_set():
                     return
+
+    def _handle(self, kind: str, fileobj, data) -> None:
+        try:
+            if kind == "udp":
+                prof = self.profile
+                if prof is None:
+                    self._on_udp(fileobj, data)
+                else:
+                    prof.on_udp(self, fileobj, data)
+            elif kind == "tcp":
+                conn, _ = fileobj.accept()
+                self._pool.submit(self._serve_tcp, conn, data)
+            elif kind == "ctl":
+                data()
+            else:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 64)
+        except OSError:
+            pass
+
+    def current_table(self) -> NameTable | None:
+        """The table to answer from in the loop: as it is when the directory watch works (the loop
+        refreshes it on every change), else checked against the generation file first."""
+        if self._changes.fd >= 0 and self._table is not None and self._gen is not None:
+            return self._table
+        return self._table_now()
 
     def _refresh_quietly(self) -> None:
         """The idle tick: follow state, and retry sockets that could not be opened (a dying
         predecessor still held 127.0.0.11:53 in that namespace, say)."""
         try:
             table = self._refresh()
-            if any(self._socks.get(cid, (0,))[0] != pid for cid, pid in table.pids.items()):
-                self._sync_sockets(table)
+            for cid in list(self._busy):
+                self._busy.discard(cid)
+                pid = table.pids.get(cid)
+                if pid and self._socks.get(cid, (0,))[0] != pid:
+                    with contextlib.suppress(EngineError, OSError):
+                        self.add_container(cid, pid)  # busy again: back in the set
         except Exception:  # noqa: BLE001 - a bad state file must not kill DNS for everyone
             pass
 
     def _on_udp(self, sock: socket.socket, cid: str) -> None:
-        for _ in range(64):  # drain what is queued
-            try:
-                data, peer = sock.recvfrom(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            self._reply_udp(sock, data, peer, cid)
-
-    def _reply_udp(self, sock: socket.socket, data: bytes, peer, cid: str) -> None:
-        reply = self.answer_local(data, cid)
+        try:
+            data, peer = sock.recvfrom(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        reply = self.answer_from(self.current_table(), data, cid)
         if reply is not None:
             with contextlib.suppress(OSError):
                 sock.sendto(reply, peer)

@@ -94,6 +94,7 @@ class DnsProcess:
             status = 1
             try:
                 _die_with(owner)
+                os.setsid()  # a session (so a scheduler autogroup) of its own, as the supervisor has
                 gc.freeze()  # the inherited objects stay shared: the GC never walks (and so copies) them
                 os.dup2(theirs.fileno(), CONTROL_FD)
                 os.closerange(CONTROL_FD + 1, 1 << 30)  # close_range(2): every fd of the supervisor

@@ -3,7 +3,8 @@
 Why: a client only sees a round trip; to know where a slow answer lost its time, each UDP query
 is split at the server into: waiting (the kernel's receive timestamp, SO_TIMESTAMPNS, to the
 moment the server read it: wake-up, scheduling, the GIL, queries ahead of it), the state check
-(generation stat and any table rebuild), the answer (parse, name table, pack) and the send.
+(which table to answer from; a generation stat only without the directory watch), the answer
+(parse, name table, pack) and the send.
 Off by default: the plain loop reads with recvfrom and never looks at a clock.
 """
 from __future__ import annotations
@@ -40,26 +41,25 @@ class Profile:
 
     def on_udp(self, server, sock: socket.socket, cid: str) -> None:
         """``server._on_udp`` with clocks: the same steps, each one timed."""
-        for _ in range(64):
-            try:
-                data, anc, _, peer = sock.recvmsg(4096, 64)
-            except (BlockingIOError, InterruptedError):
-                return
-            t_read = time.time_ns()
-            arrived = _kernel_time(anc)
-            table = server._table_now()
-            t_state = time.time_ns()
-            memo = len(table.memo) if table is not None else 0
-            reply = server.answer_from(table, data, cid)
-            t_answer = time.time_ns()
-            if reply is None:
-                self.count("forwarded")
-                server.forward_later(sock, peer, data, cid)
-                continue
-            with contextlib.suppress(OSError):
-                sock.sendto(reply, peer)
-            t_sent = time.time_ns()
-            self._note(data, table, memo, arrived, t_read, t_state, t_answer, t_sent)
+        try:
+            data, anc, _, peer = sock.recvmsg(4096, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        t_read = time.time_ns()
+        arrived = _kernel_time(anc)
+        table = server.current_table()
+        t_state = time.time_ns()
+        memo = len(table.memo) if table is not None else 0
+        reply = server.answer_from(table, data, cid)
+        t_answer = time.time_ns()
+        if reply is None:
+            self.count("forwarded")
+            server.forward_later(sock, peer, data, cid)
+            return
+        with contextlib.suppress(OSError):
+            sock.sendto(reply, peer)
+        t_sent = time.time_ns()
+        self._note(data, table, memo, arrived, t_read, t_state, t_answer, t_sent)
 
     def _note(self, data, table, memo, arrived, t_read, t_state, t_answer, t_sent) -> None:
         s = self.samples

@@ -87,6 +87,27 @@ def test_a_dead_dns_process_is_replaced_and_reopens_every_socket(pnm):
     assert ips(ask_name(a, "c")) == [ip_of(pnm, c_rec)]
 
 
+def test_a_successor_opens_the_sockets_its_predecessor_still_held_once_it_is_gone(pnm):
+    """A supervisor killed and restarted at once: its DNS process may still hold 127.0.0.11:53 in the
+    containers' namespaces when the next one reads state; the next one retries until it gets them."""
+    from engine.network.dnsproc import DnsProcess
+
+    pnm.create("front")
+    a_rec, b_rec = record("a"), record("b")
+    a = pnm.start_box(a_rec)
+    pnm.start_box(b_rec)
+    successor = DnsProcess(str(pnm.root.path), upstreams=[])
+    successor.start()
+    assert successor.containers() == []  # both addresses still taken by the predecessor
+    pnm.dns.stop()
+    pnm.dns = successor  # what the fixture cleans up from now on
+    deadline = time.monotonic() + 60
+    while len(successor.containers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(successor.containers()) == sorted([a_rec["Id"], b_rec["Id"]])
+    assert ips(ask_name(a, "b")) == [ip_of(pnm, b_rec)]
+
+
 def test_errors_keep_their_type_and_stop_ends_the_process(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root")

@@ -144,3 +144,22 @@ def test_record_files_reread_only_what_changed(tmp_path):
     os.unlink(tmp_path / "a.json")
     (tmp_path / "broken.json").write_text("{")
     assert [r["Id"] for r in files.records()] == ["b"]
+
+
+def test_directory_watch_reports_a_replaced_file_and_drains(tmp_path):
+    import select
+
+    from engine.network.dnswatch import DirectoryWatch
+
+    watch = DirectoryWatch(str(tmp_path))
+    try:
+        assert watch.fd >= 0
+        assert select.select([watch.fd], [], [], 0)[0] == []  # nothing happened yet
+        (tmp_path / ".generation.tmp").write_text("2")
+        os.replace(tmp_path / ".generation.tmp", tmp_path / "generation")  # as Store.bump writes it
+        assert select.select([watch.fd], [], [], 5)[0] == [watch.fd]
+        watch.drain()
+        assert select.select([watch.fd], [], [], 0)[0] == []
+    finally:
+        watch.close()
+    assert watch.fd == -1
