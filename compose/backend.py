@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from compose import convert as cv
 from compose import plan as pl
 from compose.errors import ComposeError, UsageError
+from compose.options import ServiceOptions
 from compose.project import Project
 from compose.render.progress import Progress, QuietProgress
 
@@ -75,8 +76,7 @@ def labels(c: dict) -> dict:
 # ------------------------------------------------------------- options
 
 @dataclass
-class UpOptions:
-    services: list[str] = field(default_factory=list)
+class UpOptions(ServiceOptions):
     no_deps: bool = False
     force_recreate: bool = False
     no_recreate: bool = False

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 from compose import convert as cv
 from compose.errors import ComposeError, UsageError
+from compose.options import ServiceOptions
 
 SERVICE_PREFIX = "service:"
 ALWAYS, MISSING, NEVER = "always", "missing", "never"  # when up/create/run build
@@ -31,9 +32,8 @@ class BuildFailed(ComposeError):
 
 
 @dataclass
-class BuildOptions:
+class BuildOptions(ServiceOptions):
     """``build``'s flags, and what up/create/run ask of the builds they start."""
-    services: list[str] = field(default_factory=list)
     no_cache: bool = False
     pull: bool = False
     quiet: bool = False

@@ -11,17 +11,17 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from compose import pullpolicy as pp
 from compose.errors import ComposeError
+from compose.options import ServiceOptions
 
 
 @dataclass
-class PushOptions:
+class PushOptions(ServiceOptions):
     """``push``'s flags; ``pull`` has the same and two more (PullOptions)."""
-    services: list[str] = field(default_factory=list)
     ignore_failures: bool = False
     include_deps: bool = False
     quiet: bool = False
