@@ -198,15 +198,21 @@ def test_attach_without_sig_proxy_leaves_the_container_alone(pc):
 
 
 def test_attach_no_stdin_does_not_relay_input(pc):
-    n = _running(pc, "-i", "busybox", "sh", "-c", "read x; echo got $x")
+    # the container says "tick" each second until a line arrives, so the --no-stdin attach is
+    # known to be attached (it has seen a tick) before anything is typed into either attach
+    n = _running(pc, "-i", "busybox", "sh", "-c", "while ! read -t 1 x; do echo tick; done; echo got $x")
     quiet = pc.spawn("container", "attach", "--no-stdin", n, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
+        ready, _, _ = select.select([quiet.stdout], [], [], 60)
+        assert ready and quiet.stdout.readline() == b"tick\n", "the --no-stdin attach never saw the output"
         quiet.stdin.write(b"first\n")
         quiet.stdin.flush()
         r = pc("container", "attach", n, input="second\n")
-        assert (r.returncode, r.stdout) == (0, "got second\n")
+        assert r.returncode == 0 and r.stdout.endswith("got second\n"), r.stdout
+        assert "got first" not in r.stdout
         out, _ = quiet.communicate(timeout=60)
-        assert out == b"got second\n", "the --no-stdin attach saw the output, its input went nowhere"
+        assert out.endswith(b"got second\n"), "the --no-stdin attach saw the output, its input went nowhere"
+        assert b"got first" not in out
     finally:
         quiet.kill() if quiet.poll() is None else None
 
