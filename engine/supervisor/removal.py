@@ -14,7 +14,10 @@ a container that cannot be found or removed is reported on its line and the othe
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.errors import Conflict, EngineError, InvalidArgument
@@ -24,10 +27,13 @@ from engine.supervisor.events import container_event
 from engine.supervisor.phases import Phases
 
 
+DELETERS = 8  # directories deleted at once: each waits on the disk's metadata writes, not on a core
+
+
 class Batch:
     """One ``remove_many`` in progress: the waves still to stop and the containers awaited."""
 
-    __slots__ = ("conn", "waves", "waiting", "boxes", "volumes", "phases", "removed")
+    __slots__ = ("conn", "waves", "waiting", "boxes", "volumes", "phases", "removed", "pool", "deleting")
 
     def __init__(self, conn: socket.socket, waves: list[list[tuple[Box, Any, Any]]], volumes: bool):
         self.conn, self.waves, self.volumes = conn, waves, volumes
@@ -35,6 +41,8 @@ class Batch:
         self.boxes = [box for wave in waves for box, _, _ in wave]
         self.phases = Phases()
         self.removed = 0
+        self.pool: ThreadPoolExecutor | None = None  # the directories' deletion (disk latency, not CPU)
+        self.deleting: list[str] = []
 
 
 def parse_waves(req: dict) -> list[list[dict]]:
@@ -128,6 +136,7 @@ class RemovalMixin:
             pending = self._release_networks([b.cid for b in batch.boxes])
         except Exception as e:  # noqa: BLE001 - said in the reply: endpoints may still be held
             pending, error = None, f"releasing the network of the containers: {e}"
+        self._wait_deleted(batch)
         timings: dict = {}
         if pending is not None:
             try:
@@ -143,6 +152,18 @@ class RemovalMixin:
             f" net-{k}={v}" for k, v in timings.items()))
         self._maybe_finish_shutdown()
 
+    def _wait_deleted(self, batch: Batch) -> None:
+        """The directories the pool deleted: gone, or reported (the record is unlisted already)."""
+        if batch.pool is None:
+            return
+        batch.pool.shutdown(wait=True)
+        batch.pool = None
+        for cid in batch.deleting:
+            if self.store.dir(cid).exists():
+                batch.removed -= 1
+                self._progress(batch.conn, cid, "error", kind="EngineError",
+                               error=f"removing {cid[:12]}: the directory of container {cid} could not be removed")
+
     def _remove_reported(self, batch: Batch, box: Box) -> None:
         """Removed now that it is down. Its name leaves the DNS first: the DNS socket was the
         last hold on its network namespace, so the kernel starts tearing that down (veths
@@ -152,7 +173,10 @@ class RemovalMixin:
                 self.dns.remove_container(box.cid)
         self._progress(batch.conn, box.cid, "removing")
         try:
-            self._remove_box(box, volumes=batch.volumes, network=False)
+            if batch.pool is None:
+                batch.pool = ThreadPoolExecutor(DELETERS, thread_name_prefix="pycompose-rm")
+            self._remove_box(box, volumes=batch.volumes, network=False, pool=batch.pool)
+            batch.deleting.append(box.cid)
         except Exception as e:  # noqa: BLE001 - reported on its line; the others still go
             self._progress(batch.conn, box.cid, "error", error=f"removing {box.cid[:12]}: {e}",
                            kind=type(e).__name__ if isinstance(e, EngineError) else "EngineError")
@@ -171,10 +195,12 @@ class RemovalMixin:
         held = self._endpoints_held(cids)
         return self._net_submit("release_many", ids=held, forget=True) if held else None
 
-    def _remove_box(self, box: Box, volumes: bool = True, network: bool = True) -> None:
+    def _remove_box(self, box: Box, volumes: bool = True, network: bool = True,
+                    pool: ThreadPoolExecutor | None = None) -> None:
         """The container's record, logs and upper dir gone (``network``: its endpoint forgotten
         first; ``volumes``: its anonymous volumes too, like ``docker rm -v``); ``destroy`` out and
-        ``wait removed`` answered."""
+        ``wait removed`` answered. With ``pool`` the record is unlisted here and its directory
+        deleted by the pool (``_finish_batch`` waits for it and checks)."""
         rec = box.rec or self.store.get(box.cid)
         anon: list[str] = []
         if volumes:
@@ -187,9 +213,15 @@ class RemovalMixin:
             with contextlib.suppress(Exception):
                 self._net("forget", record=rec)
         code = int(self._state(box).get("ExitCode") or box.exit_code or 0)
-        self.store.delete(box.cid)
-        if (self.store.dir(box.cid)).exists():
-            raise EngineError(f"the directory of container {box.cid} could not be removed")
+        if pool is None:
+            self.store.delete(box.cid)
+            if self.store.dir(box.cid).exists():
+                raise EngineError(f"the directory of container {box.cid} could not be removed")
+        else:
+            with self.root.lock(f"c-{box.cid[:16]}"):  # ContainerStore.delete's lock and first step
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.store.dir(box.cid) / "config.json")  # no listing shows it from now
+            pool.submit(shutil.rmtree, self.store.dir(box.cid), True)
         self.boxes.pop(box.cid, None)
         if anon:
             from engine.volumes import VolumeStore
