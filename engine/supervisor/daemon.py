@@ -80,6 +80,7 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
         self._worker_timer: Timer | None = None
         self.dns = None
         self._dns_failed = False
+        self._dns_watch: tuple[int, int] | None = None  # (pidfd, pid) of the DNS child we watch
         self.listener: socket.socket | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -207,10 +208,40 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
 
             self.dns = DnsProcess(self.root)
             self.dns.start()
+            self._watch_dns()
         except Exception:  # noqa: BLE001 - containers still run; name resolution is what is lost
             traceback.print_exc()
             self.dns = None
             self._dns_failed = True
+
+    def _watch_dns(self) -> None:
+        """A DNS child that dies (OOM killer, a stray signal) is replaced at once, not at the next
+        container's start: its exit wakes the loop through a pidfd, as a container's does."""
+        self._unwatch_dns()
+        try:
+            fd = os.pidfd_open(self.dns.pid)
+        except OSError:  # gone already: the next DNS call forks its successor
+            return
+        self._dns_watch = (fd, self.dns.pid)
+        self.sel.register(fd, selectors.EVENT_READ, lambda _fd: self._on_dns_exit())
+
+    def _unwatch_dns(self) -> None:
+        if self._dns_watch is not None:
+            fd, _ = self._dns_watch
+            self._dns_watch = None
+            self._unwatch(fd)
+            os.close(fd)
+
+    def _on_dns_exit(self) -> None:
+        pid = self._dns_watch[1] if self._dns_watch else 0
+        self._unwatch_dns()
+        if self.dns is None or self.done:
+            return
+        if self.dns.pid in (pid, 0):  # not yet replaced by a call that found it dead
+            print(f"embedded DNS process {pid} exited: starting another", file=sys.stderr, flush=True)
+            self.dns.stop()  # reaps it
+            self.dns.start()  # re-opens every running container's socket from network state
+        self._watch_dns()
 
     def stop_on_sigterm(self) -> None:
         """SIGTERM stops the containers and then the daemon, like ``shutdown``; handled in the loop,
@@ -470,6 +501,7 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
     # ------------------------------------------------------------------ exit
     def close(self) -> None:
         self.netw.close()
+        self._unwatch_dns()
         if self.dns is not None:
             with contextlib.suppress(Exception):
                 self.dns.stop()

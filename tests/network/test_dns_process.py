@@ -220,6 +220,16 @@ def test_supervisor_killed_takes_its_dns_process_along_and_the_next_one_answers(
         assert eng.containers.inspect(a)["State"]["Running"]  # the next supervisor, re-adopting
         c = run("dns-c")
         assert ip(b) in lookup(a, "dns-b") and ip(c) in lookup(a, "dns-c") and ip(a) in lookup(c, "dns-a")
+        # its DNS child killed alone: the supervisor replaces it at once, with no container started
+        sup = int((root / "run" / "supervisor.pid").read_text())
+        [dns_pid] = _children_named(sup, "pycompose-dns")
+        os.kill(dns_pid, 9)
+        deadline = time.monotonic() + 60
+        while _children_named(sup, "pycompose-dns") in ([], [dns_pid]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [successor] = _children_named(sup, "pycompose-dns")
+        assert successor != dns_pid
+        assert ip(b) in lookup(a, "dns-b") and ip(a) in lookup(c, "dns-a")
         no_net_leaks.note(NetworkManager(str(root)))
         for cid in (a, b, c):
             eng.containers.remove(cid, force=True)
