@@ -48,6 +48,8 @@ SHARED = REPO.parent / "shared" / "peers"
 if not SHARED.exists():
     SHARED = Path("/work/shared/peers")
 PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from up_profile import proc_cpu  # noqa: E402 - the supervisor's CPU, read the same way as for up
 
 # Runs as the `down` process: wraps the phases, runs the CLI's main, and at exit writes the spans
 # (CLOCK_MONOTONIC, comparable with the parent's) to the file named by argv[1].
@@ -108,15 +110,6 @@ def env_for(root: str, phases: bool = True) -> dict:
 
 def cli(args: list[str], d: Path, env: dict) -> None:
     subprocess.run([PY, "-m", "compose.cli.main", *args], cwd=d, env=env, check=True, capture_output=True)
-
-
-def proc_cpu(pid: int) -> float:
-    """utime+stime+cutime+cstime of ``pid`` in seconds (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def one_down(d: Path, project: str, env: dict, out: Path) -> dict[str, float]:
