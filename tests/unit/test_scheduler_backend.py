@@ -102,6 +102,21 @@ class _Containers:
         del self.by_id[c["Id"]]
         self.eng.emit(c["Id"], "destroy")
 
+    def remove_many(self, waves, timeouts=None, volumes=False, progress=None):
+        """Like the engine's: each wave stopped, then every container removed; errors per id."""
+        failed = {}
+        for wave in waves:
+            for ref in wave:
+                try:
+                    self.stop(ref)
+                    progress and progress(ref, "stopped")
+                except Exception as e:  # noqa: BLE001 - like the engine: reported per container
+                    failed[ref] = e
+        for ref in [r for wave in waves for r in wave if r not in failed]:
+            self.remove(ref)
+            progress and progress(ref, "removed")
+        return failed
+
     def inspect(self, ref):
         return copy.deepcopy(self._find(ref))
 
