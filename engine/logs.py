@@ -154,9 +154,14 @@ class _Inotify:
                 pass
 
     def close(self) -> None:
+        """Closing an inotify descriptor that held a watch waits for the kernel's fsnotify SRCU
+        grace period (~15 ms here): a daemon thread does it, so a follower that is done (``run``,
+        ``logs -f`` at the container's exit) goes on at once."""
         if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+            import threading
+
+            fd, self.fd = self.fd, -1
+            threading.Thread(target=os.close, args=(fd,), name="inotify-close", daemon=True).start()
 
 
 def read_logs(path: str | os.PathLike, follow: bool = False, stdout: bool = True, stderr: bool = True,

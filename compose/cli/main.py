@@ -21,6 +21,12 @@ import sys
 
 from compose import __version__
 
+# argparse passes each message through gettext, which looks for a catalogue on disk at every call
+# (70+ calls to build a command's parser, ~4 ms); Python ships no argparse catalogue and the
+# messages stay English, as Docker's are.
+argparse._ = lambda message: message  # type: ignore[attr-defined]
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
 # command name -> (module, one-line help). Modules are imported lazily.
 COMMANDS: dict[str, tuple[str, str]] = {
     # compose commands (compose/cli/)
