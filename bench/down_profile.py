@@ -42,14 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "peers"
-if not SHARED.exists():
-    SHARED = Path("/work/shared/peers")
-PY = sys.executable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from up_profile import proc_cpu  # noqa: E402 - the supervisor's CPU, read the same way as for up
+# the paths, the interpreter and the supervisor's CPU, found and read the same way as for up
+from up_profile import PY, REPO, SHARED, proc_cpu  # noqa: E402
 
 # Runs as the `down` process: wraps the phases, runs the CLI's main, and at exit writes the spans
 # (CLOCK_MONOTONIC, comparable with the parent's) to the file named by argv[1].
