@@ -376,7 +376,7 @@ def mounts(rec: dict, volume_root: Path) -> list[dict]:
 # ----------------------------------------------------------------------------- time & status
 
 
-def parse_time(value: Any, now: float | None = None) -> float:
+def since_until_seconds(value: Any, now: float | None = None) -> float:
     """Docker's --since/--until: RFC 3339 (with or without zone), unix seconds[.nanos], or a
     duration relative to now (``10m``, ``1h30m``, ``45s``) -> unix seconds."""
     if value is None or value == "":

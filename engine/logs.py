@@ -114,9 +114,9 @@ def _to_ns(value: Any) -> int | None:
         return None
     if isinstance(value, (int, float)):
         return int(value * 1_000_000_000)
-    from engine.containerview import parse_time
+    from engine.containerview import since_until_seconds
 
-    return int(parse_time(value) * 1_000_000_000)
+    return int(since_until_seconds(value) * 1_000_000_000)
 
 
 class _Inotify:

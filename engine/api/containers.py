@@ -315,7 +315,7 @@ class Containers(EngineResource):
         for c in self.list(all=True, filters=flt or None):
             if c["State"] in ("running", "paused", "restarting"):
                 continue
-            if until and c["Created"] >= view.parse_time(until[0]):
+            if until and c["Created"] >= view.since_until_seconds(until[0]):
                 continue
             reclaimed += view.dir_size(self._store.dir(c["Id"]) / "upper")
             with contextlib.suppress(NotFound):

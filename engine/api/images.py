@@ -115,6 +115,6 @@ def reference_matches(tag: str, pattern: str) -> bool:
 
 def image_time(stamp: str | None) -> float:
     """An image config's RFC 3339 time (``created``) as unix seconds, 0 when absent."""
-    from engine.images.filters import parse_time
+    from engine.images.filters import created_seconds
 
-    return parse_time(stamp)
+    return created_seconds(stamp)

@@ -78,7 +78,7 @@ def parse_secret(value: str) -> tuple[str, dict]:
     return sid, ({"env": sid} if sid in os.environ else {"file": sid})
 
 
-def parse_size(value: str | None) -> int | None:
+def size_flag(value: str | None) -> int | None:
     if not value:
         return None
     from engine import values
@@ -123,7 +123,7 @@ def build(args) -> int:
             tags=args.tag, target=args.target, build_args=_kv(args.build_arg, "build-arg", allow_bare=True),
             labels=_kv(args.label, "label"), no_cache=args.no_cache, no_cache_filter=args.no_cache_filter,
             pull=args.pull, network=args.network, extra_hosts=[_host(h) for h in args.add_host],
-            shm_size=parse_size(args.shm_size), additional_contexts=_kv(args.build_context, "build-context"),
+            shm_size=size_flag(args.shm_size), additional_contexts=_kv(args.build_context, "build-context"),
             secrets=secrets, cache_from=args.cache_from, cache_to=args.cache_to, platform=args.platform,
             progress=render)
     except BuildError as e:
@@ -158,7 +158,7 @@ def builder(args) -> int:
              else "WARNING! This will remove all dangling build cache.")
         if not common.confirm(q):
             return 0
-    keep = parse_size(args.keep_storage) if args.keep_storage else None
+    keep = size_flag(args.keep_storage) if args.keep_storage else None
     report = images.prune_build_cache(all=args.all, filters=filters, keep_storage=keep)
     return common.print_prune_report(report, "CachesDeleted", "Deleted build cache objects")
 

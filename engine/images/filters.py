@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 LIST_FILTERS = ("dangling", "reference", "label", "before", "since")
 
 
-def parse_time(s: str | None) -> float:
+def created_seconds(s: str | None) -> float:
     """Unix time of an RFC 3339 timestamp as image configs carry it (nanoseconds allowed); 0 if none."""
     if not s:
         return 0.0

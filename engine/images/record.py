@@ -51,9 +51,9 @@ class ImageRecord:
 
     @property
     def created_unix(self) -> int:
-        from engine.images.filters import parse_time
+        from engine.images.filters import created_seconds
 
-        return int(parse_time(self.created))
+        return int(created_seconds(self.created))
 
     @property
     def size(self) -> int:

@@ -186,10 +186,10 @@ class SupervisorClient:
 
     def events(self, filters: dict | None = None, since: Any = None, until: Any = None) -> Iterator[dict]:
         """Docker events as they happen (after the ones since ``since``); ends at ``until`` if given."""
-        from engine.supervisor.events import check_filters, parse_time
+        from engine.supervisor.events import check_filters, since_until_ns
 
-        req = {"op": "events", "filters": check_filters(filters), "since": parse_time(since),
-               "until": parse_time(until)}
+        req = {"op": "events", "filters": check_filters(filters), "since": since_until_ns(since),
+               "until": since_until_ns(until)}
         return self._stream(req)
 
     def _stream(self, req: dict) -> Iterator[dict]:

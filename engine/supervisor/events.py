@@ -34,7 +34,7 @@ def container_event(action: str, record: dict, **attrs: Any) -> dict:
             "time": t // 1_000_000_000, "timeNano": t}
 
 
-def parse_time(value: Any, now_ns: int | None = None) -> int | None:
+def since_until_ns(value: Any, now_ns: int | None = None) -> int | None:
     """Docker's --since/--until: unix seconds (``1700000000.5``), RFC 3339, a date, or a duration
     before now (``10m``, ``1h30m``) -> unix nanoseconds."""
     if value is None or value == "":

@@ -23,7 +23,7 @@ from engine.errors import InvalidArgument
 MAX_PARTIAL = 16 * 1024  # Docker's copier buffer: longer lines are split into partial messages
 
 
-def parse_size(value: str) -> int:
+def max_size_option(value: str) -> int:
     """``10m``, ``512k``, ``1g``, ``100`` -> bytes (binary units: json-file reads them with RAMInBytes)."""
     try:
         size = values.parse_size(str(value).strip())
@@ -48,7 +48,7 @@ def log_options(log_config: dict | None) -> tuple[bool, int, int, bool]:
     for key in opts:
         if key not in known:
             raise InvalidArgument(f"unknown log opt '{key}' for json-file log driver")
-    max_size = parse_size(opts["max-size"]) if opts.get("max-size") not in (None, "", "-1") else -1
+    max_size = max_size_option(opts["max-size"]) if opts.get("max-size") not in (None, "", "-1") else -1
     try:
         max_file = int(opts.get("max-file") or 1)
     except ValueError:

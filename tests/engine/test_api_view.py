@@ -104,13 +104,13 @@ def test_anonymous_volumes_and_mounts():
 
 
 def test_times():
-    assert v.parse_time("2026-01-01T00:00:00Z") == 1767225600.0
-    assert v.parse_time("2026-01-01T01:00:00+01:00") == 1767225600.0
-    assert v.parse_time("1767225600.5") == 1767225600.5
-    assert v.parse_time("10m", now=NOW) == NOW - 600
-    assert v.parse_time("1h30m", now=NOW) == NOW - 5400
+    assert v.since_until_seconds("2026-01-01T00:00:00Z") == 1767225600.0
+    assert v.since_until_seconds("2026-01-01T01:00:00+01:00") == 1767225600.0
+    assert v.since_until_seconds("1767225600.5") == 1767225600.5
+    assert v.since_until_seconds("10m", now=NOW) == NOW - 600
+    assert v.since_until_seconds("1h30m", now=NOW) == NOW - 5400
     with pytest.raises(InvalidArgument, match="invalid time value"):
-        v.parse_time("yesterday")
+        v.since_until_seconds("yesterday")
 
 
 def test_signals_and_commands():

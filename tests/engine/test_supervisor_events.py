@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import Conflict, EngineError, InvalidArgument, NotFound
 from engine.supervisor import protocol
-from engine.supervisor.events import EventLog, check_filters, container_event, matches, parse_time
+from engine.supervisor.events import EventLog, check_filters, container_event, matches, since_until_ns
 
 REC = {"Id": "ab" * 32, "Name": "/web-1", "ImageRef": "busybox:latest",
        "Config": {"Labels": {"com.docker.compose.project": "demo", "tier": "front"}}}
@@ -50,15 +50,15 @@ def test_unknown_filter_is_refused():
 
 def test_parse_time_forms():
     now = 1_700_000_000 * 10**9
-    assert parse_time("1700000000", now) == now
-    assert parse_time("1700000000.5", now) == now + 500_000_000
-    assert parse_time(1700000000.25, now) == now + 250_000_000
-    assert parse_time("10m", now) == now - 600 * 10**9
-    assert parse_time("1h30m", now) == now - 5400 * 10**9
-    assert parse_time("2023-11-14T22:13:20Z", now) == now
-    assert parse_time(None) is None
+    assert since_until_ns("1700000000", now) == now
+    assert since_until_ns("1700000000.5", now) == now + 500_000_000
+    assert since_until_ns(1700000000.25, now) == now + 250_000_000
+    assert since_until_ns("10m", now) == now - 600 * 10**9
+    assert since_until_ns("1h30m", now) == now - 5400 * 10**9
+    assert since_until_ns("2023-11-14T22:13:20Z", now) == now
+    assert since_until_ns(None) is None
     with pytest.raises(InvalidArgument, match="invalid time"):
-        parse_time("yesterday")
+        since_until_ns("yesterday")
 
 
 def test_history_since_until_and_trim(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine.errors import InvalidArgument
-from engine.supervisor.logwriter import MAX_PARTIAL, JsonFileWriter, format_time, log_options, parse_size
+from engine.supervisor.logwriter import MAX_PARTIAL, JsonFileWriter, format_time, log_options, max_size_option
 
 
 def entries(path):
@@ -81,7 +81,7 @@ def test_rotation_compressed(tmp_path):
 
 
 def test_options_and_sizes():
-    assert parse_size("10m") == 10 * 1024 * 1024 and parse_size("512k") == 512 * 1024 and parse_size("100") == 100
+    assert max_size_option("10m") == 10 * 1024 * 1024 and max_size_option("512k") == 512 * 1024 and max_size_option("100") == 100
     assert log_options({"Type": "json-file", "Config": {"max-size": "1k", "max-file": "3"}}) == (True, 1024, 3, False)
     assert log_options(None) == (True, -1, 1, False)
     assert log_options({"Type": "none"})[0] is False
