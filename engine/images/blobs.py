@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from engine.errors import InvalidArgument
+from engine.images.directio import DirectWriter
 
 
 def read_chunks(f, size: int = 1 << 20) -> Iterator[bytes]:
@@ -26,13 +27,14 @@ def read_chunks(f, size: int = 1 << 20) -> Iterator[bytes]:
 
 @contextlib.contextmanager
 def atomic_file(final: str | os.PathLike | Callable[[], Path], tmp_dir: str | os.PathLike | None = None,
-                prefix: str = ".in-", suffix: str = "", mode: int = 0o644) -> Iterator[BinaryIO]:
+                prefix: str = ".in-", suffix: str = "", mode: int = 0o644, direct: bool = False) -> Iterator[BinaryIO]:
     """A temp file (in ``tmp_dir``, else beside ``final``) that becomes ``final`` when the block
     ends normally and is removed when it (or ``final()``, a name known only once written) raises,
-    so ``final`` is never seen half written."""
+    so ``final`` is never seen half written. ``direct``: a cold file, written past the page cache
+    (``directio.DirectWriter``)."""
     fd, tmp = tempfile.mkstemp(dir=Path(final).parent if tmp_dir is None else tmp_dir, prefix=prefix, suffix=suffix)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with (DirectWriter(fd) if direct else os.fdopen(fd, "wb")) as f:
             yield f
         os.chmod(tmp, mode)
         os.replace(tmp, final() if callable(final) else final)
@@ -75,7 +77,7 @@ class BlobStore:
                 raise InvalidArgument(f"blob content does not match its digest {expected} (got {digest})")
             return self.path(digest)
 
-        with atomic_file(named, self.dir) as f:
+        with atomic_file(named, self.dir, direct=True) as f:
             for b in read_chunks(stream):
                 sha.update(b)
                 size += len(b)

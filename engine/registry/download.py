@@ -56,7 +56,7 @@ def fetch_blob(session: Session, repo: str, desc: dict, blobs: BlobStore, root: 
                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
             return final
 
-        with atomic_file(verified, blobs.dir) as f:
+        with atomic_file(verified, blobs.dir, direct=True) as f:
             got = _stream(session, repo, digest, size, f, on_progress, sink)
     return final
 
