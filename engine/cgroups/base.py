@@ -129,10 +129,7 @@ class Cgroup(ABC):
         machine), and writes that come while that switch is pending or just done share it. Moving
         ourselves into the cgroup we are already in (under this group's mount) is a no-op that starts
         the switch; pid 1's join then finds it (partly) done."""
-        paths = self.paths
-        if not paths:
-            return None
-        procs = self._own_procs("freezer" if "freezer" in paths else next(iter(paths)))  # no charges to move
+        procs = self.own_procs()
         if procs is None:
             return None
 
@@ -146,6 +143,15 @@ class Cgroup(ABC):
         t = threading.Thread(target=write_own_pid, name="cgroup-warm", daemon=True)
         t.start()
         return t
+
+    def own_procs(self) -> str | None:
+        """``cgroup.procs`` of our own group under this group's mount, where moving ourselves is a
+        no-op that takes the kernel's migration lock (warm_join, engine.cgroups.warm); v1: freezer's
+        (no charges to move)."""
+        paths = self.paths
+        if not paths:
+            return None
+        return self._own_procs("freezer" if "freezer" in paths else next(iter(paths)))
 
     def _own_procs(self, kind: str) -> str | None:
         """``cgroup.procs`` of our own cgroup in the hierarchy of controller ``kind`` (v2: ``""``)."""

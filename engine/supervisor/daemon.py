@@ -82,6 +82,7 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
         self._dns_failed = False
         self._dns_watch: tuple[int, int] | None = None  # (pidfd, pid) of the DNS child we watch
         self.listener: socket.socket | None = None
+        self.join_warmer = None  # engine.cgroups.warm.JoinWarmer, made by the first keep_join_warm
 
     # ------------------------------------------------------------------ plumbing
     @staticmethod
@@ -421,6 +422,8 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
     def op_notify(self, conn, req):
         ev = check_event(req.get("event"))
         self._publish(ev)
+        if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down:
+            self.keep_join_warm()  # a start is likely to follow: its cgroup join then waits for nothing
         if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down \
                 and self._joins_bridge((ev.get("Actor") or {}).get("ID") or ""):
             # a start is likely to follow: the worker gets ready meanwhile (after this reply is sent)

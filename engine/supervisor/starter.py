@@ -46,12 +46,16 @@ class JoinHook:
     and then calls prestart; sending the network attach to the worker before the
     joins lets both run at once. Everything else is the cgroup's own."""
 
-    def __init__(self, cgroup, on_pid: Callable[[int], None]):
-        self._cgroup, self._on_pid = cgroup, on_pid
+    def __init__(self, cgroup, on_pid: Callable[[int], None], kept_warm: bool = False):
+        self._cgroup, self._on_pid, self._kept_warm = cgroup, on_pid, kept_warm
 
     def add_pid(self, pid: int) -> None:
         self._on_pid(pid)
         self._cgroup.add_pid(pid)
+
+    def warm_join(self):
+        """The runtime's one-shot warm-up, unless the daemon's JoinWarmer keeps the lock warm."""
+        return None if self._kept_warm else self._cgroup.warm_join()
 
     def __getattr__(self, name: str):
         return getattr(self._cgroup, name)
@@ -76,6 +80,7 @@ class StartRun:
     console_fd: list[int] = field(default_factory=list)    # a tty's master
     pid: int = 0
     warming: Any = None  # the early cgroup warm-up thread (_start_warm_join)
+    kept_warm: bool = False  # the daemon's JoinWarmer keeps the join fast (no one-shot warm-ups)
 
     @property
     def host_config(self) -> dict:
@@ -144,13 +149,29 @@ class StartMixin:
             raise Conflict(f"cannot join namespaces of a non running container: {ref} is not running")
         return other.pid
 
+    def keep_join_warm(self) -> bool:
+        """A start is coming: keep the kernel's cgroup-migration lock warm until its join
+        (engine.cgroups.warm); False when this host gives us no group of our own to do it with."""
+        if self.join_warmer is None:
+            from engine.cgroups import PARENT, open_cgroup
+            from engine.cgroups.warm import JoinWarmer
+
+            try:
+                procs = open_cgroup(PARENT).own_procs()
+            except OSError:
+                procs = None
+            self.join_warmer = JoinWarmer(procs)
+        self.join_warmer.keep()
+        return self.join_warmer.active
+
     def _start(self, box: Box, auto: bool) -> None:
         """Start one run of the container; raise (state updated) when it cannot start."""
+        kept_warm = self.keep_join_warm()  # first: the warm-up's first write waits a grace period
         rec = read_json(self.store.dir(box.cid) / "config.json")  # by id: no listing of every container
         if rec is None:
             raise NotFound(f"No such container: {box.cid}")
         box.rec = rec
-        run = StartRun(rec=rec, ph=Phases())
+        run = StartRun(rec=rec, ph=Phases(), kept_warm=kept_warm)
         if box.restart is None:
             box.restart = RestartManager(RestartPolicy.from_hostconfig(run.host_config))
         try:
@@ -177,6 +198,8 @@ class StartMixin:
         so. Started at the fork alone, the wait outlasted the fork and pid 1 waited for it. After
         the cgroup step: the kernel holds its cgroup lock through the wait, so a mkdir of the group
         issued behind the warm-up would wait for it too."""
+        if run.kept_warm:
+            return
         with contextlib.suppress(Exception):  # an optimisation: the start goes on without it
             run.warming = run.cgroup.warm_join()
         if run.warming is not None:
@@ -273,7 +296,7 @@ class StartMixin:
             run.ph.mark("net-attach")
 
         terminal = run.spec.process.terminal
-        run.pid = start(run.spec, run.stdio, cgroup=JoinHook(run.cgroup, on_pid), prestart=prestart,
+        run.pid = start(run.spec, run.stdio, cgroup=JoinHook(run.cgroup, on_pid, run.kept_warm), prestart=prestart,
                         console=run.console_fd.append if terminal else None)
 
     # ---- after the fork
