@@ -2,7 +2,10 @@
 
 Why: ``pycompose container run`` would otherwise build every verb's flags, ``create``'s hundred
 among them, before argparse picks ``run``; the parsers of the verbs not typed are never filled.
-Help and usage fill the parser first, so ``--help`` of any verb shows all of its flags.
+Flags are given either as ``fill(parser)`` or by ``add_argument`` calls made before the parser is
+used, which are kept and replayed then (each costs argparse a formatter and a regex or two; the
+~20 verbs of ``container`` made ~1.5 ms of every ``container run``). Help and usage fill the
+parser first, so ``--help`` of any verb shows all of its flags.
 """
 from __future__ import annotations
 
@@ -11,14 +14,27 @@ from typing import Callable
 
 
 class LazyParser(argparse.ArgumentParser):
-    """An ArgumentParser (subparser) that calls ``fill(self)`` once, before it parses or prints."""
+    """An ArgumentParser (subparser) that adds its flags once, before it parses or prints: the
+    ``add_argument`` calls made so far, in their order, then ``fill(self)``. A deferred
+    ``add_argument`` returns None (nothing uses the action it would return)."""
 
     def __init__(self, *args, fill: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs):
+        self._deferred: list[tuple[tuple, dict]] | None = None  # argparse's own -h is added at once
         super().__init__(*args, **kwargs)
         self._fill = fill
+        self._deferred = []
+
+    def add_argument(self, *args, **kwargs):
+        if self._deferred is None:
+            return super().add_argument(*args, **kwargs)
+        self._deferred.append((args, kwargs))
+        return None
 
     def _filled(self) -> None:
+        deferred, self._deferred = self._deferred, None
         fill, self._fill = self._fill, None
+        for args, kwargs in deferred or ():
+            super().add_argument(*args, **kwargs)
         if fill is not None:
             fill(self)
 
