@@ -169,6 +169,16 @@ def _reap(helper: int, wanted: bool) -> None:
             os.waitpid(helper, 0)
 
 
+def _pid_after_failure(reader, helper: int) -> tuple[int, bool]:
+    """(pid 1, whether the helper is still to be reaped) from the helper's report, read after the
+    caller failed before reading it (the helper always reports or dies: this does not block)."""
+    with contextlib.suppress(Exception):
+        first = hs.read_msg(reader)
+        if first and "pid" in first:
+            return int(first["pid"]), first["pid"] != helper
+    return 0, True
+
+
 _subreaper_set = False
 
 
@@ -192,7 +202,8 @@ def _before_fork(spec: ContainerSpec, stdio, console) -> tuple[socket.socket | N
 
 def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
           prestart: Callable[[int], None] | None = None,
-          console: Callable[[int], None] | None = None) -> int:
+          console: Callable[[int], None] | None = None,
+          after_fork: Callable[[], None] | None = None) -> int:
     """Start the container; return the host pid of its pid 1 once the command runs.
 
     ``cgroup`` (engine.cgroups, or anything with ``add_pid`` and, with devices, ``allow_devices``:
@@ -200,6 +211,8 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     ``prestart(pid)`` runs while the container waits (network). ``console(master_fd)``: with
     ``spec.process.terminal``, the terminal is allocated in the container's own devpts and its
     master handed over (``stdio`` unused); without it a terminal ``stdio`` becomes /dev/console.
+    ``after_fork()`` runs in the caller while the container's helper sets up, before pid 1 is known
+    (the supervisor makes the cgroup then, off the start's critical path).
     Raises StartError (Docker's wording and status); nothing is left running then.
     """
     parent_sock, child_sock, stdio = _before_fork(spec, stdio, console)
@@ -221,7 +234,10 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     reader = os.fdopen(msg_r, "rb")
     pid = 0
     reap_helper = True
+    first = None
     try:
+        if after_fork is not None:
+            after_fork()
         first = hs.read_msg(reader)
         # with pid=host the helper is pid 1 itself; else it exits once it has sent pid 1's pid, and
         # is reaped at the end: its exit (unmapping a copy of our memory) runs while we join pid 1
@@ -248,6 +264,8 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
             console(master)  # only once the command runs: the caller owns it from here
         return pid
     except BaseException:
+        if first is None and not pid:  # failed before the helper's report: pid 1 must not be left waiting
+            pid, reap_helper = _pid_after_failure(reader, helper)
         _reap(helper, reap_helper)  # first: until the helper is gone, pid 1 is its child, not ours
         reap_helper = False
         hs.kill_started(pid)

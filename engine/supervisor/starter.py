@@ -238,10 +238,19 @@ class StartMixin:
         run.ph.mark("spec")
 
     def _start_cgroup(self, box: Box, run: StartRun, txn: Transaction) -> None:
+        """The cgroup's object and undo; the group itself is made by ``_make_cgroup``, with a warm
+        lock (JoinWarmer) in the fork step while the container sets up, else here (the one-shot
+        warm-up of ``_start_warm_join`` must come after the mkdirs: they wait behind it)."""
         from engine.cgroups import container_cgroup
 
-        cgroup = run.cgroup = container_cgroup(box.cid)
-        txn.on_undo(cgroup.destroy)  # also when create or apply fails half-way
+        run.cgroup = container_cgroup(box.cid)
+        txn.on_undo(run.cgroup.destroy)  # also when create or apply fails half-way
+        if not run.kept_warm:
+            self._make_cgroup(run)
+
+    @staticmethod
+    def _make_cgroup(run: StartRun) -> None:
+        cgroup = run.cgroup
         # a leftover of a run whose supervisor died mid-start: its processes go first, so one
         # container never runs twice (destroy alone cannot remove a cgroup that has tasks)
         with contextlib.suppress(Exception):
@@ -249,7 +258,7 @@ class StartMixin:
         with contextlib.suppress(Exception):
             cgroup.destroy()
         cgroup.create()
-        if run.limits is None:  # made before the spec (see _start_warm_join)
+        if run.limits is None:  # made before the spec
             from engine.cgroups import limits_from_hostconfig
 
             run.limits = limits_from_hostconfig(run.host_config)
@@ -297,7 +306,8 @@ class StartMixin:
 
         terminal = run.spec.process.terminal
         run.pid = start(run.spec, run.stdio, cgroup=JoinHook(run.cgroup, on_pid, run.kept_warm), prestart=prestart,
-                        console=run.console_fd.append if terminal else None)
+                        console=run.console_fd.append if terminal else None,
+                        after_fork=(lambda: self._make_cgroup(run)) if run.kept_warm else None)
 
     # ---- after the fork
     def _start_running(self, box: Box, run: StartRun) -> None:

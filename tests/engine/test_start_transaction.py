@@ -55,3 +55,30 @@ def test_a_failed_start_leaves_no_cgroup_lease_port_or_fifo_behind(eng, make):
         assert ports["80/tcp"][0]["HostPort"] == str(port)
     finally:
         eng.containers.stop(good, timeout=0)
+
+
+def _container_children(pid: int) -> set[int]:
+    """Children of ``pid`` in a pid namespace other than its own (a container's, not its network worker)."""
+    own = os.readlink(f"/proc/{pid}/ns/pid")
+    out: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            for child in f.read().split():
+                try:
+                    if os.readlink(f"/proc/{child}/ns/pid") != own:
+                        out.add(int(child))
+                except OSError:
+                    pass
+    return out
+
+
+def test_a_cgroup_the_kernel_refuses_leaves_no_process_behind(eng, make):
+    """The group is made while the container's process sets up (the fork step): when the kernel
+    refuses a limit, that process is killed and reaped before the start fails."""
+    broken = make(["sleep", "300"], HostConfig={"CpusetMems": "63"})
+    for _ in range(2):
+        with pytest.raises(Exception, match="(?i)cpuset|mems|refused"):
+            eng.containers.start(broken)
+        assert not eng.containers.inspect(broken)["State"]["Running"]
+        assert not open_cgroup(f"pycompose/{broken}").exists()
+        assert _container_children(eng.supervisor.running_pid()) == set()
