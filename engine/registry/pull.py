@@ -17,6 +17,7 @@ from typing import Callable
 
 from engine.errors import (DigestMismatch, ImageNotFoundRemote, InvalidArgument, NoMatchingPlatform,
                            RegistryError, RegistryUnreachable)
+from engine.heap import bulk_buffers
 from engine.images import compression, pulled, reference
 from engine.images.reference import Reference
 from engine.images.streaming import StreamedLayer
@@ -173,7 +174,8 @@ class Pull:
             for l in layers:
                 self.emit("Already exists", short(l["digest"]))
             return pulled.add_image(self.store, raw_cfg, None, [], tag_ref, name_digest)[0]
-        entries = self._layers(session, layers, diff_ids)
+        with bulk_buffers():
+            entries = self._layers(session, layers, diff_ids)
         iid, _moved = pulled.add_image(self.store, raw_cfg,
                                        pulled.PulledManifest(image.digest, image.media_type, image.raw),
                                        entries, tag_ref, name_digest)
