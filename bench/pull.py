@@ -161,6 +161,14 @@ def profile(reg: servers.Registry, layout: servers.OciLayout, work: Path) -> lis
         for i, (_, b) in enumerate(blobs):
             (work / f"prof-w{i}").write_bytes(b)
 
+    def write_direct() -> None:
+        from engine.images.directio import DirectWriter
+
+        for i, (_, b) in enumerate(blobs):
+            with DirectWriter(os.open(work / f"prof-d{i}", os.O_WRONLY | os.O_CREAT)) as w:
+                for k in range(0, len(b), 1 << 20):
+                    w.write(b[k:k + (1 << 20)])
+
     import hashlib
     pieces = [("socket reads (raw, 1 MiB recv_into)", lambda: [_raw_get(reg.host, f"/v2/bench/big/blobs/{d}") for d, _ in blobs]),
               ("socket reads through httpx (the pull's)", via_httpx),
@@ -168,7 +176,8 @@ def profile(reg: servers.Registry, layout: servers.OciLayout, work: Path) -> lis
               (f"gunzip ({compression._inflater().__name__.split('.')[0]}, 1 MiB chunks)", gunzip),
               ("sha256 of the tar streams (diff ids)", lambda: [hashlib.sha256(p).digest() for p in plains]),
               ("safe tar unpack from memory (+ writes)", unpack),
-              ("writing the blob files", write),
+              ("writing the blob files past the page cache", write_direct),
+              ("(the same through the page cache: before)", write),
               ("the whole pull, in this process", lambda: pull(ImageStore(work / "prof-root"), f"{reg.host}/bench/big:latest"))]
     out = []
     for name, fn in pieces:
@@ -212,29 +221,31 @@ def user_install(env: dict) -> Path | None:
 
 def cold_round(i: int, ref: str, work: Path, env: dict, venv: Path | None, podman: str | None,
                results: dict[str, list[float]]) -> None:
-    def timed(name: str, cmd: list[str], e: dict | None = env) -> None:
-        results[name].append(run(cmd, e, name))
-
+    """One cold pull of each tool, the order turned by one each round so none always goes first
+    (the first run after a pause, or after another tool freed its pages, is the slow one here)."""
     root = work / f"pyc-{i}"
-    timed("pycompose cold", [sys.executable, "-c", PULL_SNIPPET, str(root), ref, str(REPO)])
-    shutil.rmtree(root)
+    runs: list[tuple[str, list[str], dict | None, Path]] = [
+        ("pycompose cold", [sys.executable, "-c", PULL_SNIPPET, str(root), ref, str(REPO)], env, root)]
     if venv is not None:
         user_env = _userinstall().user_env
-        timed("pycompose cold (user install)", [str(venv / "bin" / "python"), "-c", USER_PULL_SNIPPET, str(root), ref],
-              user_env(env))
-        shutil.rmtree(root)
-    timed("pycompose cold, no unpack", [sys.executable, "-c", PACKED_SNIPPET, str(root), ref, str(REPO)])
-    shutil.rmtree(root)
+        runs.append(("pycompose cold (user install)",
+                     [str(venv / "bin" / "python"), "-c", USER_PULL_SNIPPET, str(root), ref], user_env(env), root))
+    runs.append(("pycompose cold, no unpack", [sys.executable, "-c", PACKED_SNIPPET, str(root), ref, str(REPO)],
+                 env, root))
     d = work / f"skopeo-{i}"
-    timed("skopeo cold", ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{d}"], None)
-    shutil.rmtree(d)
+    runs.append(("skopeo cold", ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"dir:{d}"],
+                 None, d))
     if podman:
         proot, prun = work / f"podman-{i}", work / f"podman-run-{i}"
         base = [podman, "--root", str(proot), "--runroot", str(prun), "--storage-driver", "overlay"]
-        timed("podman cold", base + ["pull", "-q", "--tls-verify=false", ref], None)
-        subprocess.run(base + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(proot, ignore_errors=True)
-        shutil.rmtree(prun, ignore_errors=True)
+        runs.append(("podman cold", base + ["pull", "-q", "--tls-verify=false", ref], None, proot))
+    k = i % len(runs)
+    for name, cmd, e, out in runs[k:] + runs[:k]:
+        results[name].append(run(cmd, e, name))
+        if name == "podman cold":
+            subprocess.run(base + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shutil.rmtree(prun, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def warm_round(ref: str, warm_root: Path, env: dict, venv: Path | None, results: dict[str, list[float]]) -> None:
@@ -257,7 +268,7 @@ def report(args, results: dict[str, list[float]], prof: list[tuple[str, float, f
     print(f"\nprofile of a cold pull's pieces on the same {args.mb} MB ({args.layers} layers), in one process:")
     for name, wall, cpu, rate in prof:
         print(f"  {name:42s} {wall:6.3f} s wall  {cpu:6.3f} s cpu  {rate:7.0f} MB/s")
-    pieces = sum(cpu for name, _w, cpu, _r in prof[1:-1])
+    pieces = sum(cpu for name, _w, cpu, _r in prof[1:-1] if not name.startswith("("))
     print(f"  (httpx reads + hashing + gunzip + unpack + blob writes, each alone: {pieces:.3f} s cpu; the whole "
           f"pull, which runs them in threads: {prof[-1][2]:.3f} s)")
     print(f"\npull of a {args.mb} MB image in {args.layers} layers from a local docker-registry (medians)")
