@@ -214,7 +214,7 @@ class Containers(EngineResource):
             raise InvalidArgument(f"invalid condition: \"{condition}\"")
         rec = self.record(ref)
         if condition == "not-running" and not rec["State"].get("Running"):
-            if not (self._engine.supervisor_running() and rec["State"].get("Restarting")):
+            if not (rec["State"].get("Restarting") and self._engine.supervisor_running()):
                 return int(rec["State"].get("ExitCode") or 0)
         return int(self._engine.supervisor.wait(rec["Id"], condition, timeout))
 
@@ -259,7 +259,7 @@ class Containers(EngineResource):
                 raise Conflict(f"cannot remove container \"{rec['Name']}\": container is running: "
                                "stop the container before removing or force remove")
             self._engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
-        elif self._engine.supervisor_running() and st.get("Status") not in ("created", "exited", "dead"):
+        elif st.get("Status") not in ("created", "exited", "dead") and self._engine.supervisor_running():
             self._engine.supervisor.stop(cid, timeout=0, signal="SIGKILL")
         anon = view.anonymous_volumes(rec)  # Config.Volumes holds the image's too (merged at create)
         self._forget_endpoint(rec)

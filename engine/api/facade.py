@@ -105,10 +105,11 @@ class Engine:
         return self.supervisor.events(filters=filters, since=since, until=until)
 
     def notify(self, event: dict) -> None:
-        """Publish an event the API itself causes (create, destroy, rename) when a supervisor runs."""
+        """Publish an event the API itself causes (create, destroy, rename) when a supervisor runs:
+        one request that never starts one (its socket refuses it when none runs), without reading
+        the pid file and /proc first (~0.3 ms of each create and remove)."""
         with contextlib.suppress(Exception):
-            if self.supervisor_running():
-                self.supervisor.notify(event)
+            self.supervisor.notify(event)
 
     def revive(self, states: Iterator[dict]) -> bool:
         """Start the supervisor when a record says a container runs but no supervisor does (it was

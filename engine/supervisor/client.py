@@ -202,7 +202,8 @@ class SupervisorClient:
         return self._stream({"op": "remove_many", "waves": waves, "volumes": bool(volumes)})
 
     def notify(self, event: dict) -> None:
-        self._call({"op": "notify", "event": event})
+        """Publish ``event`` through the running daemon; OSError when none runs (none is started)."""
+        self._call({"op": "notify", "event": event}, start=False)
 
     def shutdown(self, timeout: int | None = None) -> None:
         """Stop every container, then the daemon; returns once it has exited (no-op when not running)."""
