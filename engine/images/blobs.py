@@ -6,14 +6,14 @@ blob under its name always has exactly that content.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from engine.errors import InvalidArgument
-from engine.images.directio import DirectWriter
+
+# hashlib (OpenSSL, ~2.5 ms), tempfile and directio are imported by the writers: a container's
+# create and run only read blobs
 
 
 def read_chunks(f, size: int = 1 << 20) -> Iterator[bytes]:
@@ -32,6 +32,10 @@ def atomic_file(final: str | os.PathLike | Callable[[], Path], tmp_dir: str | os
     ends normally and is removed when it (or ``final()``, a name known only once written) raises,
     so ``final`` is never seen half written. ``direct``: a cold file, written past the page cache
     (``directio.DirectWriter``)."""
+    import tempfile
+
+    from engine.images.directio import DirectWriter
+
     fd, tmp = tempfile.mkstemp(dir=Path(final).parent if tmp_dir is None else tmp_dir, prefix=prefix, suffix=suffix)
     try:
         with (DirectWriter(fd) if direct else os.fdopen(fd, "wb")) as f:
@@ -59,6 +63,8 @@ class BlobStore:
         return self.path(digest).exists()
 
     def put_bytes(self, data: bytes) -> str:
+        import hashlib
+
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         p = self.path(digest)
         if not p.exists():
@@ -68,6 +74,8 @@ class BlobStore:
 
     def put_stream(self, stream: BinaryIO, expected: str | None = None) -> tuple[str, int]:
         """Store ``stream``; returns (digest, size). Raises when ``expected`` does not match."""
+        import hashlib
+
         sha = hashlib.sha256()
         size = 0
 
