@@ -9,6 +9,7 @@ import os
 import signal
 import time
 import traceback
+from typing import Callable
 
 from engine.supervisor.boot import UNKNOWN_EXIT, adopted_exit_code
 from engine.supervisor.box import Box
@@ -56,7 +57,7 @@ class ExitMixin:
         self._stop_health(box)
         ph.mark("output")
         batch = self._tearing_down(box)  # a remove_many releases the network of all its containers at once
-        oom = self._release_run(box, ph, network=batch is None)
+        oom, release = self._release_run(box, network=batch is None)
         ran_for = time.monotonic() - box.started_mono
         box.pid, box.paused, box.exit_code = 0, False, code
         restart, delay = False, 0.0
@@ -82,6 +83,7 @@ class ExitMixin:
             self._publish(container_event("stop", box.rec))
         self._answer_exit_waiters(box, code, restart)
         ph.mark("replied")
+        release(ph)  # before anything that may start it again (a restart, after_exit) or remove it
         ph.report(f"exit {box.cid[:12]}")
         after, box.after_exit = box.after_exit, []
         for fn in after:
@@ -106,10 +108,12 @@ class ExitMixin:
                 keep.append((conn, cond))
         box.waiters = keep
 
-    def _release_run(self, box: Box, ph: Phases, network: bool = True) -> bool:
+    def _release_run(self, box: Box, network: bool = True) -> tuple[bool, Callable[[Phases], None]]:
         """What the run held: stop timer, network (detached in the worker meanwhile; not here when
-        ``network`` is False: a ``remove_many`` releases it), cgroup; True when the kernel's OOM
-        killer ended it."""
+        ``network`` is False: a ``remove_many`` releases it), cgroup. Returns whether the kernel's
+        OOM killer ended it, and the release of the rest, called once the exit is recorded and
+        answered (like Docker, the exit is reported before the group's stragglers are killed and
+        the group removed): the waiters' next request comes after it in our loop all the same."""
         if box.kill_timer is not None:
             box.kill_timer.cancel()
             box.kill_timer = None
@@ -118,20 +122,24 @@ class ExitMixin:
             if network:
                 detaching = self._net_submit("detach", record=box.rec)  # in the worker, while we clean up here
         oom = False
-        if box.cgroup is not None:
+        cgroup, box.cgroup = box.cgroup, None
+        if cgroup is not None:
             with contextlib.suppress(Exception):
-                oom = bool(box.cgroup.oom_killed())
-            with contextlib.suppress(Exception):
-                box.cgroup.kill_all(signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                box.cgroup.destroy()
-            box.cgroup = None
-        ph.mark("cgroup")
-        if network:
-            with contextlib.suppress(Exception):
-                self._detach(box.rec, detaching)
-        ph.mark("net-detach")
-        return oom
+                oom = bool(cgroup.oom_killed())
+
+        def release(ph: Phases) -> None:
+            if cgroup is not None:
+                with contextlib.suppress(Exception):
+                    cgroup.kill_all(signal.SIGKILL)
+                with contextlib.suppress(Exception):
+                    cgroup.destroy()
+            ph.mark("cgroup")
+            if network:
+                with contextlib.suppress(Exception):
+                    self._detach(box.rec, detaching)
+            ph.mark("net-detach")
+
+        return oom, release
 
     def _auto_restart(self, box: Box) -> None:
         box.restart_timer = None
