@@ -12,7 +12,6 @@ import json
 import sys
 import time
 
-from engine.cli import common
 from engine.cli import run_flags
 from engine.cli.lazyparser import LazyParser
 from engine.errors import EngineError, InvalidArgument, NotFound
@@ -310,6 +309,8 @@ def _rename(args) -> int:
 
 
 def _prune(args) -> int:
+    from engine.cli import common
+
     eng = _engine()
     if not args.force and not common.confirm("WARNING! This will remove all stopped containers."):
         return 0
@@ -347,6 +348,8 @@ def _ports_text(ports: list[dict]) -> str:
 
 def _ps_item(c: dict, no_trunc: bool) -> dict:
     """The fields ``docker ps --format`` templates see (and its json lines)."""
+    from engine.cli import common
+
     cmd = c["Command"]
     if not no_trunc and len(cmd) > 20:
         cmd = cmd[:19] + "…"
@@ -377,6 +380,8 @@ def _ps_item(c: dict, no_trunc: bool) -> dict:
 
 
 def _ls(args) -> int:
+    from engine.cli import common
+
     eng = _engine()
     filters = common.parse_filters(args.filter)
     limit = 1 if args.latest else (args.last if args.last and args.last > 0 else None)
@@ -398,6 +403,8 @@ def _ls(args) -> int:
 
 
 def _inspect(args) -> int:
+    from engine.cli import common
+
     containers = _engine().containers
     missing = common.print_inspected(args.containers, lambda ref: containers.inspect(ref, size=args.size),
                                      args.format)
@@ -444,6 +451,8 @@ def _exec(args) -> int:
 
 
 def _top(args) -> int:
+    from engine.cli import common
+
     eng = _engine()
     res = eng.containers.top(args.container, " ".join(args.ps_args) if args.ps_args else None)
     common.print_table(res["Titles"], res["Processes"])
@@ -463,6 +472,7 @@ def _bin_size(n: float) -> str:
 
 def _stats_item(s: dict, no_trunc: bool) -> dict:
     from engine.api.containers import stats_figures
+    from engine.cli import common
 
     figures = stats_figures(s)
     rx, tx = figures["net_io"]
@@ -484,6 +494,8 @@ def _stats_item(s: dict, no_trunc: bool) -> dict:
 
 
 def _stats(args) -> int:
+    from engine.cli import common
+
     eng = _engine()
     headers = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-from engine.cli import common
 from engine.errors import InvalidArgument
 
 PULL_CHOICES = ("always", "missing", "never")
@@ -123,6 +122,8 @@ def search_rows(results: list[dict], no_trunc: bool) -> list[dict]:
 def search(args) -> int:
     if args.limit < 1 or args.limit > 100:
         raise InvalidArgument(f"limit {args.limit} is outside the range of [1, 100]")
+    from engine.cli import common  # here: the pull of `container run` prints none of it
+
     filters = common.parse_filters(args.filter)
     for key in filters:
         if key not in ("stars", "is-official", "is-automated"):
