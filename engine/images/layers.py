@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -71,6 +70,8 @@ class LayerCache:
             prefix = f".tmp-{_hex(diff_id)[:24]}-"
             for stale in final.parent.glob(prefix + "*"):  # left by a crash: we hold the lock
                 shutil.rmtree(stale, ignore_errors=True)
+            import tempfile  # here, as in remove: the cache is opened by every lookup, which makes no temp dir
+
             tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=prefix))
             os.chmod(tmp, 0o755)  # the layer's "./" member, if any, sets its own mode
         except BaseException:
@@ -87,6 +88,8 @@ class LayerCache:
         with self._lock(diff_id):
             if not final.is_dir():
                 return
+            import tempfile
+
             trash = Path(tempfile.mkdtemp(dir=final.parent, prefix=".del-"))
             os.rename(final, trash / "l")
         shutil.rmtree(trash, ignore_errors=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -265,6 +264,8 @@ class ImageStore:
         if compression.detect(path) == compression.PLAIN:
             yield path
             return
+        import tempfile  # here: lookups (every `container run`) never make a temp file
+
         tmpdir = self.root.dir("images", "tmp")
         fd, tmp = tempfile.mkstemp(dir=tmpdir, prefix="archive-", suffix=".tar")
         try:
