@@ -82,7 +82,7 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
         self._dns_failed = False
         self._dns_watch: tuple[int, int] | None = None  # (pidfd, pid) of the DNS child we watch
         self.listener: socket.socket | None = None
-        self.join_warmer = None  # engine.cgroups.warm.JoinWarmer, made by the first keep_join_warm
+        self.join_warmer = None  # engine.cgroups.warm.JoinWarmer (a process), made by the first keep_join_warm
 
     # ------------------------------------------------------------------ plumbing
     @staticmethod
@@ -504,6 +504,8 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
     # ------------------------------------------------------------------ exit
     def close(self) -> None:
         self.netw.close()
+        if self.join_warmer is not None:
+            self.join_warmer.close()
         self._unwatch_dns()
         if self.dns is not None:
             with contextlib.suppress(Exception):

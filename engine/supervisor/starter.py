@@ -162,6 +162,10 @@ class StartMixin:
                 procs = None
             self.join_warmer = JoinWarmer(procs)
         self.join_warmer.keep()
+        if self.join_warmer.active:
+            from engine.cgroups.warm import LINGER
+
+            self.call_later(LINGER + 0.1, self.join_warmer.reap_if_done)  # no zombie once it is done
         return self.join_warmer.active
 
     def _start(self, box: Box, auto: bool) -> None:

@@ -1,33 +1,51 @@
-"""JoinWarmer (engine.cgroups.warm) writes our pid into the group it was given for as long as a start
-is expected, then its thread ends; a tree it cannot write to ends it for good. Against a plain file
-standing for cgroup.procs, so no root is needed."""
+"""JoinWarmer (engine.cgroups.warm) has a process write its pid into the group it was given for as
+long as a start is expected, then that process ends and is reaped; a tree it cannot write to ends it
+for good. Against a plain file standing for cgroup.procs, so no root is needed."""
 from __future__ import annotations
 
-import os
 import time
 
+from engine.cgroups import warm
 from engine.cgroups.warm import JoinWarmer
 
 
-def _wait_idle(warmer: JoinWarmer, limit: float = 5.0) -> None:
+def _wait_done(warmer: JoinWarmer, limit: float = 5.0) -> None:
     deadline = time.monotonic() + limit
     while warmer.active and time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(0.02)
+        warmer.reap_if_done()
 
 
-def test_keeps_writing_our_pid_then_stops(tmp_path):
+def _written_pid(path) -> int:
+    return int(path.read_text() or 0)
+
+
+def test_keeps_writing_its_pid_then_ends(tmp_path):
     procs = tmp_path / "cgroup.procs"
     procs.write_text("")
     warmer = JoinWarmer(str(procs))
-    warmer.keep(0.05)
+    warmer.keep()
     assert warmer.active
-    _wait_idle(warmer)
+    time.sleep(warm.LINGER / 2)
+    warmer.keep()  # extends its life: the same process goes on
+    _wait_done(warmer)
     assert not warmer.active
-    assert procs.read_text() == str(os.getpid())
+    first = _written_pid(procs)
+    assert first > 0
     procs.write_text("")
-    warmer.keep(0.05)  # a later start: a new thread
-    _wait_idle(warmer)
-    assert procs.read_text() == str(os.getpid())
+    warmer.keep()  # a later start: a new process
+    _wait_done(warmer)
+    assert _written_pid(procs) not in (0, first)
+
+
+def test_close_ends_it_at_once(tmp_path):
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("")
+    warmer = JoinWarmer(str(procs))
+    warmer.keep()
+    t0 = time.monotonic()
+    warmer.close()
+    assert not warmer.active and time.monotonic() - t0 < warm.LINGER
 
 
 def test_nothing_to_warm_without_a_group():
@@ -36,10 +54,10 @@ def test_nothing_to_warm_without_a_group():
     assert not warmer.active
 
 
-def test_an_unwritable_tree_ends_it(tmp_path):
+def test_an_unwritable_tree_ends_it_for_good(tmp_path):
     warmer = JoinWarmer(str(tmp_path / "missing" / "cgroup.procs"))
-    warmer.keep(10)
-    _wait_idle(warmer)
+    warmer.keep()
+    _wait_done(warmer)
     assert not warmer.active
-    warmer.keep(10)
+    warmer.keep()
     assert not warmer.active
