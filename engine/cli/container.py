@@ -233,11 +233,19 @@ def _write_entry(e, timestamps: bool = False) -> None:
     out.flush()
 
 
+# How long a foreground run waits for the supervisor to report the exit before it follows the output
+# as it comes. A short command (``true``, ``echo``) has exited by then: its output is read once,
+# whole, with no log follower (whose inotify watch, through ctypes, cost 2-6 ms of each run); a
+# longer one shows its first output at most this late, then streams it.
+FIRST_EXIT_WAIT = 0.05
+
+
 def _stream_until_exit(eng, cid: str, sig_proxy: bool = True) -> int:
     """Print the container's output as it comes, then return its exit code.
 
     With ``sig_proxy`` (docker's default) the signals we get (Ctrl-C, TERM, HUP, QUIT, USR1/2) are
-    passed on to the container instead of ending this command, so the container decides."""
+    passed on to the container instead of ending this command, so the container decides. The
+    supervisor answers a wait once the output is all in the log, so the log read after it is whole."""
     import signal as _signal
 
     old = {}
@@ -252,9 +260,15 @@ def _stream_until_exit(eng, cid: str, sig_proxy: bool = True) -> int:
                   _signal.SIGUSR2):
             old[s] = _signal.signal(s, forward)
     try:
-        for e in eng.containers.logs(cid, follow=True):
+        try:
+            code = eng.containers.wait(cid, timeout=FIRST_EXIT_WAIT)
+        except TimeoutError:  # still running: follow its output until it stops for good
+            for e in eng.containers.logs(cid, follow=True):
+                _write_entry(e)
+            return eng.containers.wait(cid)
+        for e in eng.containers.logs(cid):
             _write_entry(e)
-        return eng.containers.wait(cid)
+        return code
     finally:
         for s, h in old.items():
             _signal.signal(s, h)
