@@ -16,18 +16,24 @@ pid 1 (B)::
 
 The double fork is what makes the command pid 1 without clone(2) from Python;
 ``start`` makes the caller a child subreaper so B is re-parented to it and can
-be waited for with ``os.waitpid`` like any child.
+be waited for with ``os.waitpid`` like any child. A single-threaded caller
+starting a container with a new pid namespace and no namespace to join (the
+supervisor's usual case) skips A: B is cloned straight into its namespaces
+(engine.runtime.clone), its pid known at once, the rest as above.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
 import os
+import signal
 import socket
+import threading
 from typing import Callable
 
 from engine import sys as ksys
-from engine.runtime import cgroupfs, etcfiles, handshake as hs, init, limits, process as proc, rootfs, tty
+from engine.runtime import cgroupfs, clone, etcfiles, handshake as hs, init, limits, process as proc, rootfs, tty
+from engine.runtime.errors import StartError
 from engine.runtime.spec import HOST, NEW, ContainerSpec
 
 
@@ -148,6 +154,68 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
     os._exit(1)
 
 
+def _pid1(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
+    """Pid 1 cloned straight into its namespaces (no helper): what the helper would have done
+    before forking it, then the container's setup. Never returns."""
+    try:
+        gc.disable()  # as in _helper
+        proc.reset_signals()  # also unblocks what _fork blocked around the clone
+        _close_inherited({go_r, msg_w, *stdio, console_sock.fileno() if console_sock is not None else -1})
+    except BaseException as e:  # noqa: BLE001
+        hs.report_failure(msg_w, e)
+        os._exit(1)
+    _container_init(spec, stdio, go_r, msg_w, console_sock)
+
+
+def _direct(spec: ContainerSpec) -> bool:
+    """Whether pid 1 may be cloned straight into its namespaces (engine.runtime.clone): a new pid
+    namespace and nothing to join (setns must come before the new ones), and a single-threaded
+    caller (the clone skips glibc's fork handlers, whose locks another thread could hold)."""
+    return (clone.supported() and spec.namespaces.pid == NEW and not _joins(spec)
+            and threading.active_count() == 1)
+
+
+def _clone(spec: ContainerSpec) -> int:
+    """clone.fork_into with our namespaces; no signal handler may run in the child before Python's
+    after-fork bookkeeping, so signals stay blocked there until _pid1 resets them."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    child = -1
+    try:
+        child = clone.fork_into(_ns_flags(spec))
+    except OSError as e:
+        raise StartError(f"container setup failed: {e.strerror or e}", 125) from None
+    finally:
+        if child != 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return child
+
+
+def _fork(spec: ContainerSpec, stdio, pipes: tuple[int, int, int, int], parent_sock,
+          child_sock) -> tuple[int, int]:
+    """(helper, pid 1): pid 1 cloned when ``_direct`` (no helper: 0), else the helper forked (pid 1
+    reported by it later: 0). The child's ends of ``pipes`` are (go_r, msg_w), ours (go_w, msg_r)."""
+    go_r, go_w, msg_r, msg_w = pipes
+    direct = _direct(spec)
+    try:
+        child = _clone(spec) if direct else os.fork()
+    except BaseException:
+        for fd in pipes:
+            os.close(fd)
+        for sock in (parent_sock, child_sock):
+            if sock is not None:
+                sock.close()
+        raise
+    if child == 0:
+        os.close(go_w)
+        os.close(msg_r)
+        if parent_sock is not None:
+            parent_sock.close()
+        if direct:
+            _pid1(spec, stdio, go_r, msg_w, child_sock)
+        _helper(spec, stdio, go_r, msg_w, child_sock)
+    return (0, child) if direct else (child, 0)
+
+
 def _allow_devices(cgroup, spec: ContainerSpec) -> None:
     """Let the container use its ``--device`` nodes: the cgroup's own rules (v1 devices.allow,
     v2 device program), under its configured root; nothing to undo, they go with the cgroup."""
@@ -167,6 +235,12 @@ def _reap(helper: int, wanted: bool) -> None:
     if wanted:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(helper, 0)
+
+
+def _reported_pid(first: dict | None) -> int:
+    if not first or "pid" not in first:
+        hs.raise_failure(first or {"error": "container setup failed: the helper process died"})
+    return first["pid"]
 
 
 def _pid_after_failure(reader, helper: int) -> tuple[int, bool]:
@@ -218,13 +292,7 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     parent_sock, child_sock, stdio = _before_fork(spec, stdio, console)
     go_r, go_w = os.pipe()
     msg_r, msg_w = os.pipe()
-    helper = os.fork()
-    if helper == 0:
-        os.close(go_w)
-        os.close(msg_r)
-        if parent_sock is not None:
-            parent_sock.close()
-        _helper(spec, stdio, go_r, msg_w, child_sock)
+    helper, pid = _fork(spec, stdio, (go_r, go_w, msg_r, msg_w), parent_sock, child_sock)
     os.close(go_r)
     os.close(msg_w)
     if child_sock is not None:
@@ -232,19 +300,17 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
     warm = getattr(cgroup, "warm_join", None)  # engine.cgroups' groups have it; a bare add_pid need not
     warming = warm() if warm is not None else None
     reader = os.fdopen(msg_r, "rb")
-    pid = 0
-    reap_helper = True
+    reap_helper = helper != 0
     first = None
     try:
         if after_fork is not None:
             after_fork()
-        first = hs.read_msg(reader)
-        # with pid=host the helper is pid 1 itself; else it exits once it has sent pid 1's pid, and
-        # is reaped at the end: its exit (unmapping a copy of our memory) runs while we join pid 1
-        reap_helper = not first or first.get("pid") != helper
-        if not first or "pid" not in first:
-            hs.raise_failure(first or {"error": "container setup failed: the helper process died"})
-        pid = first["pid"]
+        if helper:
+            first = hs.read_msg(reader)
+            # with pid=host the helper is pid 1 itself; else it exits once it has sent pid 1's pid, and
+            # is reaped at the end: its exit (unmapping a copy of our memory) runs while we join pid 1
+            reap_helper = not first or first.get("pid") != helper
+            pid = _reported_pid(first)
         if cgroup is not None:
             cgroup.add_pid(pid)
             _allow_devices(cgroup, spec)
