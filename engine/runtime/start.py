@@ -28,7 +28,6 @@ import gc
 import os
 import signal
 import socket
-import threading
 from typing import Callable
 
 from engine import sys as ksys
@@ -172,7 +171,15 @@ def _direct(spec: ContainerSpec) -> bool:
     namespace and nothing to join (setns must come before the new ones), and a single-threaded
     caller (the clone skips glibc's fork handlers, whose locks another thread could hold)."""
     return (clone.supported() and spec.namespaces.pid == NEW and not _joins(spec)
-            and threading.active_count() == 1)
+            and _single_threaded())
+
+
+def _single_threaded() -> bool:
+    """No other thread in this process, Python's or a library's (/proc/self/task, not threading)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def _clone(spec: ContainerSpec) -> int:
