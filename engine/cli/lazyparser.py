@@ -19,10 +19,9 @@ class LazyParser(argparse.ArgumentParser):
     ``add_argument`` returns None (nothing uses the action it would return)."""
 
     def __init__(self, *args, fill: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs):
-        self._deferred: list[tuple[tuple, dict]] | None = None  # argparse's own -h is added at once
-        super().__init__(*args, **kwargs)
+        self._deferred: list[tuple[tuple, dict]] | None = []  # argparse's own -h first among them
         self._fill = fill
-        self._deferred = []
+        super().__init__(*args, **kwargs)
 
     def add_argument(self, *args, **kwargs):
         if self._deferred is None:
