@@ -255,11 +255,11 @@ def exit_now(code: int) -> None:
     done here: atexit hooks (weakref finalizers, temporary files) and the flush of our streams.
     A thread that is not a daemon is waited for by the normal exit instead, as is a stream that
     cannot be flushed (its error is reported as Python reports it)."""
-    import threading
-
-    main_thread = threading.main_thread()
-    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
-        sys.exit(code)
+    threading = sys.modules.get("threading")  # not imported: no thread was started through it
+    if threading is not None:
+        main_thread = threading.main_thread()
+        if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
+            sys.exit(code)
     import atexit
 
     atexit._run_exitfuncs()
