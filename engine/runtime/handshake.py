@@ -66,8 +66,9 @@ def raise_failure(msg: dict) -> None:
     raise StartError(msg.get("error") or "container setup failed", int(msg.get("status", 125)))
 
 
-def setup_stdio(stdio: tuple[int, int, int], keep: int, terminal: bool) -> int:
-    """Put the process's stdio on 0/1/2, close every other fd but ``keep``; returns ``keep``'s number."""
+def setup_stdio(stdio: tuple[int, int, int], keep: int, terminal: bool, keep_too: int = -1) -> int:
+    """Put the process's stdio on 0/1/2, close every other fd but ``keep`` (and ``keep_too``, which must
+    be above 2 and not a stdio source); returns ``keep``'s number."""
     if keep <= 2:
         keep = os.dup(keep)
     src = list(stdio)
@@ -79,8 +80,11 @@ def setup_stdio(stdio: tuple[int, int, int], keep: int, terminal: bool) -> int:
             os.dup2(fd, i, inheritable=True)
         else:
             os.set_inheritable(i, True)
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 1 << 20)
+    lo = 3
+    for fd in sorted(f for f in (keep, keep_too) if f >= 3):
+        os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, 1 << 20)
     if terminal and os.isatty(0):
         fcntl.ioctl(0, ksys.TIOCSCTTY, 0)
     return keep

@@ -6,11 +6,13 @@ pid 1 (B)::
     P: fork A                     A: setns into joined namespaces, unshare new ones,
                                      fork B (pid 1 of the new pid namespace), report B, exit
     P: reap A, cgroup.add_pid(B)  B: build the root filesystem (overlay, /proc, /dev,
-       prestart(B) (network)         mounts, pivot_root, masked/readonly paths when there
-                                     are no sysctls) meanwhile, then wait for "go"
-    P: "go" ------------------->  B: cgroup ns, hostname, sysctls, masked/readonly paths
-                                     (if not done), rlimits, identity, execve (or fork it,
-                                     with --init)
+                                     mounts, pivot_root, masked/readonly paths when there
+                                     are no sysctls) meanwhile, then wait for "J"
+    P: "J" (joined) ----------->  B: cgroup ns, hostname, cgroup mounts, stdio, rlimits,
+       prestart(B) (network)         identity, then wait for "G"
+    P: "G" ------------------->   B: execve (or fork it, with --init)
+       (with sysctls, B waits for "G" before the cgroup ns: sysctls, masked/readonly
+       paths, then the rest)
     P: read the error pipe: EOF (it is close-on-exec) means the command runs;
        a message means setup failed: P reaps B and raises StartError.
 
@@ -24,6 +26,7 @@ supervisor's usual case) skips A: B is cloned straight into its namespaces
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import os
 import signal
@@ -79,10 +82,12 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
         finished = not spec.sysctls
         if finished:
             rootfs.finish(spec)
-        # wait for the caller: cgroup joined, network in place
-        if os.read(go_r, 1) != b"G":
-            os._exit(1)
-        os.close(go_r)
+        # wait for the caller: cgroup joined ("J"), then network in place ("G"); what needs only the
+        # cgroup (its namespace and mount, hostname, stdio, identity) is done between the two unless
+        # sysctls must be written first (they may name the network's interfaces)
+        _await(go_r, b"J")
+        if not finished:
+            _await(go_r, b"G")
         if spec.namespaces.cgroup == NEW:
             ksys.unshare(ksys.CLONE_NEWCGROUP)
         if spec.namespaces.uts == NEW:
@@ -94,11 +99,15 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
         cgroupfs.mount_cgroupfs(readonly=not spec.privileged, host_namespace=spec.namespaces.cgroup == HOST)
         if not finished:
             rootfs.finish(spec)
-        msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal)
+        if finished and go_r <= 2:
+            go_r = fcntl.fcntl(go_r, fcntl.F_DUPFD_CLOEXEC, 3)  # out of stdio's way
+        msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal, keep_too=go_r if finished else -1)
         proc.apply_rlimits(spec.process)
         os.chdir(spec.process.cwd or "/")
         proc.apply_identity(spec.process)
         os.umask(0o022)
+        if finished:
+            _await(go_r, b"G")
         if spec.init:
             old = init.block_signals()
             child = os.fork()
@@ -112,6 +121,14 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
     except BaseException as e:  # noqa: BLE001 - report anything to the caller, then die
         hs.report_failure(msg_w, e)
     os._exit(127)
+
+
+def _await(go_r: int, signal_byte: bytes) -> None:
+    """Wait for the caller's next go-ahead; EOF (it gave up, or died) ends us; the last closes go_r."""
+    if os.read(go_r, 1) != signal_byte:
+        os._exit(1)
+    if signal_byte == b"G":
+        os.close(go_r)
 
 
 def _close_inherited(keep: set[int]) -> None:
@@ -321,6 +338,8 @@ def start(spec: ContainerSpec, stdio: tuple[int, int, int] | None, cgroup=None,
         if cgroup is not None:
             cgroup.add_pid(pid)
             _allow_devices(cgroup, spec)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(go_w, b"J")  # joined: it finishes what needs only the cgroup meanwhile
         if prestart is not None:
             prestart(pid)
         with contextlib.suppress(BrokenPipeError):
