@@ -67,6 +67,28 @@ def test_run_foreground_output_and_exit_code(pc):
     assert pc("inspect", "-f", "{{.State.Status}}/{{.State.ExitCode}}", n).stdout == "exited/7\n"
 
 
+def test_run_longer_than_the_first_exit_wait_is_followed(pc):
+    """A foreground run still going after the first wait for its exit (engine.cli.container
+    FIRST_EXIT_WAIT) has its output followed: the same output and exit code as a short one."""
+    n = pc.name()
+    r = pc("run", "--rm", "--name", n, "busybox", "sh", "-c", "echo first; sleep 0.3; echo second >&2; exit 4")
+    assert (r.returncode, r.stdout, r.stderr) == (4, "first\n", "second\n")
+
+
+def test_run_streams_output_while_the_container_runs(pc):
+    """The first line is printed while the container still runs (not only at its exit)."""
+    n = pc.name()
+    proc = pc.spawn("run", "--rm", "--name", n, "busybox", "sh", "-c", "echo ready; sleep 60",
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        assert proc.poll() is None  # still running: the line came before the exit
+    finally:
+        pc("kill", n)
+        proc.wait(timeout=60)
+    assert proc.returncode == 137
+
+
 def test_run_rm_leaves_nothing(pc):
     n = pc.name()
     r = pc("run", "--rm", "--name", n, "-v", "/anon", "busybox", "sh", "-c", "echo bye; exit 3")

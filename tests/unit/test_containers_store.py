@@ -67,3 +67,15 @@ def test_name_check_follows_renames_deletes_and_other_stores(tmp_path):
         store.create({}, name="cc")
     store.delete(second)
     assert store.resolve(store.create({}, name="aa")) != second
+
+
+def test_now_iso_is_docker_rfc3339_nano_utc():
+    import re
+    import time
+
+    from engine.containers import now_iso
+
+    before = time.time()
+    stamp = now_iso()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}000Z", stamp)
+    assert time.strftime("%Y-%m-%dT%H", time.gmtime(before)) <= stamp[:13]

@@ -31,6 +31,23 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
+def test_atomic_write_gives_the_mode_asked_and_never_follows_a_planted_link(tmp_path, monkeypatch):
+    """The temp file is made O_EXCL beside the target (as tempfile.mkstemp did): a name already
+    taken, even by a symlink, is skipped for another, never written through."""
+    import os
+
+    from engine import state
+
+    target = tmp_path / "x.json"
+    elsewhere = tmp_path / "elsewhere"
+    names = iter([b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    os.symlink(elsewhere, tmp_path / f".x.json.{'00' * 6}.tmp")
+    state.atomic_write(target, "data", mode=0o640)
+    assert target.read_text() == "data" and (target.stat().st_mode & 0o777) == 0o640
+    assert not elsewhere.exists()
+
+
 def test_read_json_default_when_missing(tmp_path):
     assert read_json(tmp_path / "nope.json", default=[]) == []
 
