@@ -16,7 +16,6 @@ import collections
 import json
 import os
 import re
-import select
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -142,6 +141,8 @@ class _Inotify:
 
     def wait(self, timeout: float) -> None:
         """Return when something changed in the directory, or after ``timeout`` seconds."""
+        import select  # here: reading a log whole (a short run's output, ``logs``) waits for nothing
+
         if self.fd < 0:
             select.select([], [], [], min(timeout, 0.1))
             return
