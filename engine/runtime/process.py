@@ -49,19 +49,30 @@ def apply_rlimits(process: ProcessSpec) -> None:
             raise StartError(f"setting ulimit {rl.name}={rl.soft}:{rl.hard} failed: {e}") from None
 
 
-def apply_identity(process: ProcessSpec) -> None:
-    """Capabilities, groups, uid/gid and no_new_privs of ``process``."""
+def seccomp_program(process: ProcessSpec) -> list[tuple[int, int, int, int]] | None:
+    """The BPF filter ``apply_identity`` installs for ``process`` (None: no filter). ``start`` compiles
+    it before the fork: in the forked child the compile (~0.3 ms) would be on the start's critical path."""
+    if not (process.seccomp and seccomp.supported()):
+        return None
+    caps = process.capabilities
+    return seccomp.profile_program(process.seccomp_profile, caps) if process.seccomp_profile else seccomp.program(caps)
+
+
+def apply_identity(process: ProcessSpec, program: list[tuple[int, int, int, int]] | None = None) -> None:
+    """Capabilities, groups, uid/gid and no_new_privs of ``process``; ``program``: its
+    ``seccomp_program``, when the caller compiled it already."""
     k = kernel.current()
     caps = process.capabilities
     missing = caps & ~k.capget()[1]
     if missing:
         names = ", ".join(f"CAP_{n}" for n in capnames(missing)) or hex(missing)
         raise StartError(f"capabilities not available on this host: {names}")
-    if process.seccomp and seccomp.supported():
+    if program is None:
+        program = seccomp_program(process)
+    if program is not None:
         # installed while we still hold CAP_SYS_ADMIN (no no_new_privs needed); nothing that
         # follows (setgroups, setresuid, capset, prctl, execve) is among the refused calls
-        k.seccomp_filter(seccomp.profile_program(process.seccomp_profile, caps) if process.seccomp_profile
-                         else seccomp.program(caps))
+        k.seccomp_filter(program)
     k.prctl(ksys.PR_SET_KEEPCAPS, 1)
     for cap in range(LAST_CAP + 1):
         if not caps >> cap & 1:

@@ -56,8 +56,8 @@ def _joins(spec: ContainerSpec) -> list[tuple[str, str]]:
 
 
 def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int, msg_w: int,
-                    console_sock: socket.socket | None) -> None:
-    """Pid 1 of the container (B). Never returns."""
+                    console_sock: socket.socket | None, seccomp: list | None = None) -> None:
+    """Pid 1 of the container (B); ``seccomp``: its filter, compiled before the fork. Never returns."""
     def console(root: str) -> int | None:
         nonlocal stdio
         if console_sock is not None:
@@ -104,7 +104,7 @@ def _container_init(spec: ContainerSpec, stdio: tuple[int, int, int], go_r: int,
         msg_w = hs.setup_stdio(stdio, msg_w, spec.process.terminal, keep_too=go_r if finished else -1)
         proc.apply_rlimits(spec.process)
         os.chdir(spec.process.cwd or "/")
-        proc.apply_identity(spec.process)
+        proc.apply_identity(spec.process, seccomp)
         os.umask(0o022)
         if finished:
             _await(go_r, b"G")
@@ -142,7 +142,7 @@ def _close_inherited(keep: set[int]) -> None:
     os.closerange(lo, 1 << 20)
 
 
-def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
+def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock, seccomp: list | None) -> None:
     """A: enter/create namespaces, fork pid 1 if there is a new pid namespace. Never returns."""
     try:
         # A collection would touch every object header and un-share the caller's heap (pid 1 with
@@ -159,10 +159,10 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
         ksys.unshare(_ns_flags(spec))
         if spec.namespaces.pid == HOST:
             hs.send(msg_w, {"pid": os.getpid()})
-            _container_init(spec, stdio, go_r, msg_w, console_sock)
+            _container_init(spec, stdio, go_r, msg_w, console_sock, seccomp)
         pid = os.fork()
         if pid == 0:
-            _container_init(spec, stdio, go_r, msg_w, console_sock)
+            _container_init(spec, stdio, go_r, msg_w, console_sock, seccomp)
         hs.send(msg_w, {"pid": pid})
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
@@ -170,7 +170,7 @@ def _helper(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> 
     os._exit(1)
 
 
-def _pid1(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> None:
+def _pid1(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock, seccomp: list | None) -> None:
     """Pid 1 cloned straight into its namespaces (no helper): what the helper would have done
     before forking it, then the container's setup. Never returns."""
     try:
@@ -180,7 +180,7 @@ def _pid1(spec: ContainerSpec, stdio, go_r: int, msg_w: int, console_sock) -> No
     except BaseException as e:  # noqa: BLE001
         hs.report_failure(msg_w, e)
         os._exit(1)
-    _container_init(spec, stdio, go_r, msg_w, console_sock)
+    _container_init(spec, stdio, go_r, msg_w, console_sock, seccomp)
 
 
 def _direct(spec: ContainerSpec) -> bool:
@@ -197,6 +197,15 @@ def _single_threaded() -> bool:
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
         return False
+
+
+def _compiled_seccomp(spec: ContainerSpec) -> list | None:
+    """The seccomp filter, compiled here rather than in the forked child (proc.seccomp_program); a
+    profile that does not compile is left to the child, which reports it as before."""
+    try:
+        return proc.seccomp_program(spec.process)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _clone(spec: ContainerSpec) -> int:
@@ -219,6 +228,7 @@ def _fork(spec: ContainerSpec, stdio, pipes: tuple[int, int, int, int], parent_s
     """(helper, pid 1): pid 1 cloned when ``_direct`` (no helper: 0), else the helper forked (pid 1
     reported by it later: 0). The child's ends of ``pipes`` are (go_r, msg_w), ours (go_w, msg_r)."""
     go_r, go_w, msg_r, msg_w = pipes
+    seccomp = _compiled_seccomp(spec)
     direct = _direct(spec)
     try:
         child = _clone(spec) if direct else os.fork()
@@ -235,8 +245,8 @@ def _fork(spec: ContainerSpec, stdio, pipes: tuple[int, int, int, int], parent_s
         if parent_sock is not None:
             parent_sock.close()
         if direct:
-            _pid1(spec, stdio, go_r, msg_w, child_sock)
-        _helper(spec, stdio, go_r, msg_w, child_sock)
+            _pid1(spec, stdio, go_r, msg_w, child_sock, seccomp)
+        _helper(spec, stdio, go_r, msg_w, child_sock, seccomp)
     return (0, child) if direct else (child, 0)
 
 
