@@ -423,7 +423,7 @@ class Supervisor(StartMixin, ExitMixin, RemovalMixin, RequestMixin, StdioMixin, 
         ev = check_event(req.get("event"))
         self._publish(ev)
         if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down:
-            self.keep_join_warm()  # a start is likely to follow: its cgroup join then waits for nothing
+            self.call_later(0, self.keep_join_warm)  # a start is likely to follow (after this reply: a fork)
         if ev.get("Type") == "container" and ev.get("Action") == "create" and not self.shutting_down \
                 and self._joins_bridge((ev.get("Actor") or {}).get("ID") or ""):
             # a start is likely to follow: the worker gets ready meanwhile (after this reply is sent)
