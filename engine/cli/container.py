@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
     def verb(names, help_, **kw):
         names = [names] if isinstance(names, str) else names
-        p = sub.add_parser(names[0], aliases=names[1:], help=help_, conflict_handler="resolve", **kw)
+        p = sub.add_parser(names[0], aliases=names[1:], help=help_, conflict_handler="resolve",
+                           formatter_class=parser.formatter_class, **kw)
         return p
 
     # run's and create's flags are added only when one of them is used (LazyParser)
