@@ -79,3 +79,30 @@ def test_now_iso_is_docker_rfc3339_nano_utc():
     stamp = now_iso()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}000Z", stamp)
     assert time.strftime("%Y-%m-%dT%H", time.gmtime(before)) <= stamp[:13]
+
+
+def test_a_record_directory_is_removed_whole_without_following_links(tmp_path):
+    """delete's tree removal (engine.containers._rmtree, os.fwalk): files, a fifo, nested and
+    read-only directories, links to a directory outside, to a file and to nothing all go; what a
+    link points at stays."""
+    import os
+
+    from engine.containers import _rmtree
+
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (outside / "keep" / "file").write_text("x")
+    top = tmp_path / "c"
+    (top / "upper" / "etc" / "deep").mkdir(parents=True)
+    (top / "upper" / "etc" / "deep" / "f").write_text("y")
+    (top / "config.json").write_text("{}")
+    os.mkfifo(top / "stdout.fifo")
+    os.symlink(outside, top / "upper" / "to-dir")
+    os.symlink(outside / "keep" / "file", top / "upper" / "to-file")
+    os.symlink(tmp_path / "nothing", top / "upper" / "dangling")
+    (top / "work").mkdir()
+    os.chmod(top / "upper" / "etc" / "deep", 0o555)
+    _rmtree(top)
+    assert not os.path.lexists(top)
+    assert (outside / "keep" / "file").read_text() == "x"
+    _rmtree(top)  # gone already: nothing raised
