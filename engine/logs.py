@@ -17,7 +17,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 from engine import values
 from engine.errors import InvalidArgument
@@ -25,13 +25,12 @@ from engine.errors import InvalidArgument
 __all__ = ["LogEntry", "read_logs", "parse_log_line", "log_files", "time_ns", "parse_tail", "format_time"]
 
 
-class LogEntry(NamedTuple):
+class LogEntry(collections.namedtuple("LogEntry", ("stream", "time", "data"))):
     """One json-file record: ``stream`` "stdout"/"stderr", ``time`` RFC 3339 nanoseconds, ``data`` bytes
-    (immutable; a named tuple, so reading logs needs no dataclasses import)."""
+    (immutable; a named tuple, so reading logs needs no dataclasses import; collections', as
+    engine.images.reference.Reference, so no annotation is compiled at import)."""
 
-    stream: str
-    time: str
-    data: bytes
+    __slots__ = ()
 
     @property
     def time_ns(self) -> int:
