@@ -12,13 +12,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.cgroups import placement
-from engine.cgroups.base import Cgroup
 from engine.cgroups.limits import Limits, limits_from_hostconfig
 
 __all__ = ["Cgroup", "Limits", "limits_from_hostconfig", "open_cgroup", "detect_version", "PARENT"]
 
-PARENT = placement.PARENT
+
+def __getattr__(name: str):
+    """``Cgroup`` and ``PARENT`` on first use: every container create imports this package for
+    ``limits_from_hostconfig`` alone (its checks), and base (with threading) and placement cost ~1 ms."""
+    if name == "Cgroup":
+        from engine.cgroups.base import Cgroup
+
+        return Cgroup
+    if name == "PARENT":
+        from engine.cgroups.placement import PARENT
+
+        return PARENT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cgroup_root() -> Path:
@@ -47,6 +57,8 @@ def open_cgroup(name: str, root: Path | None = None) -> Cgroup:
 
 def container_cgroup(container_id: str) -> Cgroup:
     """The cgroup the engine uses for one container: where it was put, else where it goes."""
+    from engine.cgroups import placement
+
     root = cgroup_root()
     name = placement.recorded(container_id)
     base = None

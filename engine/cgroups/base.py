@@ -7,7 +7,6 @@ freeze/thaw it, ask whether the kernel OOM-killed in it, and destroy it.
 from __future__ import annotations
 
 import errno
-import threading
 import os
 import signal
 import time
@@ -122,7 +121,7 @@ class Cgroup(ABC):
     def oom_killed(self) -> bool:
         """True when the kernel's OOM killer killed a process of this group."""
 
-    def warm_join(self) -> threading.Thread | None:
+    def warm_join(self) -> "threading.Thread | None":
         """Start the grace-period wait of a coming join now, in a thread (the runtime calls this while
         its helper forks pid 1). Why: the first ``cgroup.procs`` write after a quiet spell waits for an
         RCU grace period (the kernel switches its fork/exit lock to the slow path; ~10-15 ms on a busy
@@ -139,6 +138,8 @@ class Cgroup(ABC):
                     f.write(str(os.getpid()))
             except OSError:
                 pass
+
+        import threading  # here: most importers of this module never start one
 
         t = threading.Thread(target=write_own_pid, name="cgroup-warm", daemon=True)
         t.start()
