@@ -8,6 +8,9 @@ one grace period after the last writer, so writes spaced closer than that never 
 ``JoinWarmer`` process moves itself into the cgroup it is already in (a no-op for the kernel's
 accounting) every ``PERIOD`` seconds for as long as a start is expected: from the ``create`` that
 announces one until ``LINGER`` after the last start, so the joins of the starts find the lock warm.
+The first write after a quiet spell still waits its grace period, holding the kernel's cgroup mutex
+meanwhile (a start's mkdirs wait behind it): hence a LINGER long enough to span a burst of commands
+(a script's runs, a benchmark's rounds), for ~500 no-op writes.
 
 A process of its own, not a thread: the supervisor stays single-threaded, which lets the runtime
 fork pid 1 straight into its namespaces (engine.runtime.clone) and costs the start's main thread no
@@ -23,7 +26,7 @@ import signal
 import time
 
 PERIOD = 0.004  # one jiffy at HZ=250; a grace period is at least a few
-LINGER = 0.25   # how long after the last ``keep`` the process goes on
+LINGER = 2.0    # how long after the last ``keep`` the process goes on: a burst of runs keeps it
 CANNOT_WRITE = 3  # the process's exit status when the group refused our pid
 
 

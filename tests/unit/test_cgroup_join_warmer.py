@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from engine.cgroups import warm
 from engine.cgroups.warm import JoinWarmer
 
@@ -18,6 +20,11 @@ def _wait_done(warmer: JoinWarmer, limit: float = 5.0) -> None:
 
 def _written_pid(path) -> int:
     return int(path.read_text() or 0)
+
+
+@pytest.fixture(autouse=True)
+def short_linger(monkeypatch):
+    monkeypatch.setattr(warm, "LINGER", 0.25)  # the forked process reads it: no 2 s waits here
 
 
 def test_keeps_writing_its_pid_then_ends(tmp_path):
