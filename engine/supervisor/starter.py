@@ -3,10 +3,12 @@
 behind, and the container's state says why.
 
 The steps, in order: the network worker prepares (leases, ports, hosts/resolv.conf) while the
-daemon opens the log writer, makes the cgroup (and starts the kernel's wait of the coming join),
-builds the spec and the stdio FIFOs; then the network must be ready, and the runtime forks the
-container (the cgroup joined and the network attached while it waits). ``StartMixin`` is a base
-of ``Supervisor`` (engine.supervisor.daemon).
+daemon opens the log writer, builds the spec and the stdio FIFOs; then the network must be ready,
+and the runtime forks the container, whose cgroup is made while it sets up its root filesystem,
+then joined and the network attached while it waits. The kernel's cgroup-migration lock is kept
+warm from the create that announced the start (engine.cgroups.warm); where it cannot be, the
+cgroup is made before the spec and a one-shot warm-up starts the lock's wait early.
+``StartMixin`` is a base of ``Supervisor`` (engine.supervisor.daemon).
 """
 from __future__ import annotations
 
@@ -42,9 +44,9 @@ def _write_hostname(spec) -> None:
 class JoinHook:
     """The container's cgroup as ``runtime.start`` sees it: ``add_pid`` first tells ``on_pid``.
 
-    Why: the runtime joins pid 1 to its cgroups (one write per v1 hierarchy, ~10 ms)
-    and then calls prestart; sending the network attach to the worker before the
-    joins lets both run at once. Everything else is the cgroup's own."""
+    Why: the runtime joins pid 1 to its cgroups (one write per v1 hierarchy) and then
+    calls prestart; sending the network attach to the worker before the joins lets
+    both run at once. Everything else is the cgroup's own."""
 
     def __init__(self, cgroup, on_pid: Callable[[int], None], kept_warm: bool = False):
         self._cgroup, self._on_pid, self._kept_warm = cgroup, on_pid, kept_warm
