@@ -14,7 +14,6 @@ use this module, so every write goes through ``DataRoot.lock`` and
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -22,30 +21,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.errors import Conflict, InvalidArgument, NotFound
-from engine.state import DataRoot, read_json, write_json
+from engine.state import DataRoot, read_json, remove_tree, write_json
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def _rmtree(path: Path) -> None:
-    """What ``shutil.rmtree(path, ignore_errors=True)`` does, with os alone: shutil's import (zlib,
-    bz2, lzma for its archives) was ~2 ms of every ``run --rm``, which removes one record directory.
-    Bottom up through directory descriptors (os.fwalk), never following a symbolic link (a container
-    may plant one in its upper dir): a link is unlinked, not entered; errors are skipped."""
-    with contextlib.suppress(OSError):
-        for _, dirs, files, dirfd in os.fwalk(path, topdown=False):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    os.unlink(name, dir_fd=dirfd)
-            for name in dirs:  # a link to a directory is listed here too: it is unlinked
-                try:
-                    os.rmdir(name, dir_fd=dirfd)
-                except NotADirectoryError:
-                    with contextlib.suppress(OSError):
-                        os.unlink(name, dir_fd=dirfd)
-                except OSError:
-                    pass
-        os.rmdir(path)
 
 
 NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -179,7 +157,7 @@ class ContainerStore:
                 write_json(tmp / "config.json", rec)
                 os.rename(tmp, self.base / cid)
             except BaseException:  # e.g. a full disk: nothing half-made stays
-                _rmtree(tmp)
+                remove_tree(tmp)
                 raise
             return cid
 
@@ -219,7 +197,7 @@ class ContainerStore:
             return
         for n in names:
             if n.startswith(".new-") or (len(n) == 64 and not (self.base / n / "config.json").exists()):
-                _rmtree(self.base / n)
+                remove_tree(self.base / n)
 
     def update_state(self, cid: str, **fields: Any) -> dict:
         """Merge ``fields`` into the state atomically; returns the new state."""
@@ -244,7 +222,7 @@ class ContainerStore:
             cfg = d / "config.json"
             if cfg.exists():
                 os.unlink(cfg)  # first, so listings stop showing it at once
-            _rmtree(d)
+            remove_tree(d)
 
     @staticmethod
     def _random_name(taken: set[str]) -> str:

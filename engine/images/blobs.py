@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from engine.errors import InvalidArgument
+from engine.state import make_temp_file
 
-# hashlib (OpenSSL, ~2.5 ms), tempfile and directio are imported by the writers: a container's
+# hashlib (OpenSSL, ~2.5 ms) and directio are imported by the writers: a container's
 # create and run only read blobs
 
 
@@ -32,11 +33,9 @@ def atomic_file(final: str | os.PathLike | Callable[[], Path], tmp_dir: str | os
     ends normally and is removed when it (or ``final()``, a name known only once written) raises,
     so ``final`` is never seen half written. ``direct``: a cold file, written past the page cache
     (``directio.DirectWriter``)."""
-    import tempfile
-
     from engine.images.directio import DirectWriter
 
-    fd, tmp = tempfile.mkstemp(dir=Path(final).parent if tmp_dir is None else tmp_dir, prefix=prefix, suffix=suffix)
+    fd, tmp = make_temp_file(Path(final).parent if tmp_dir is None else tmp_dir, prefix, suffix)
     try:
         with (DirectWriter(fd) if direct else os.fdopen(fd, "wb")) as f:
             yield f

@@ -14,15 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.errors import InvalidArgument
-from engine.state import DataRoot
-
-
-def _rmtree(path) -> None:
-    """``shutil.rmtree(path, ignore_errors=True)``, shutil imported only here (the cache is opened by
-    every image lookup, which removes nothing; shutil's import is ~2 ms)."""
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+from engine.state import DataRoot, remove_tree
 
 
 def _hex(diff_id: str) -> str:
@@ -76,7 +68,7 @@ class LayerCache:
                 return None
             prefix = f".tmp-{_hex(diff_id)[:24]}-"
             for stale in final.parent.glob(prefix + "*"):  # left by a crash: we hold the lock
-                _rmtree(stale)
+                remove_tree(stale)
             import tempfile  # here, as in remove: the cache is opened by every lookup, which makes no temp dir
 
             tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=prefix))
@@ -99,7 +91,7 @@ class LayerCache:
 
             trash = Path(tempfile.mkdtemp(dir=final.parent, prefix=".del-"))
             os.rename(final, trash / "l")
-        _rmtree(trash)
+        remove_tree(trash)
 
 
 class PendingLayer:
@@ -120,6 +112,6 @@ class PendingLayer:
         """Release the lock; the temp dir goes unless it was committed."""
         try:
             if not self.committed:
-                _rmtree(self.dir)
+                remove_tree(self.dir)
         finally:
             self._lock.close()

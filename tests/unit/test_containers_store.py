@@ -82,12 +82,12 @@ def test_now_iso_is_docker_rfc3339_nano_utc():
 
 
 def test_a_record_directory_is_removed_whole_without_following_links(tmp_path):
-    """delete's tree removal (engine.containers._rmtree, os.fwalk): files, a fifo, nested and
+    """delete's tree removal (engine.state.remove_tree, os.fwalk): files, a fifo, nested and
     read-only directories, links to a directory outside, to a file and to nothing all go; what a
     link points at stays."""
     import os
 
-    from engine.containers import _rmtree
+    from engine.state import remove_tree
 
     outside = tmp_path / "outside"
     (outside / "keep").mkdir(parents=True)
@@ -102,7 +102,7 @@ def test_a_record_directory_is_removed_whole_without_following_links(tmp_path):
     os.symlink(tmp_path / "nothing", top / "upper" / "dangling")
     (top / "work").mkdir()
     os.chmod(top / "upper" / "etc" / "deep", 0o555)
-    _rmtree(top)
+    remove_tree(top)
     assert not os.path.lexists(top)
     assert (outside / "keep" / "file").read_text() == "x"
-    _rmtree(top)  # gone already: nothing raised
+    remove_tree(top)  # gone already: nothing raised
