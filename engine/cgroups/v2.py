@@ -82,8 +82,17 @@ class CgroupV2(Cgroup):
             # hand controllers down (a delegated service's cgroup holds the service).
             if e.errno != errno.EBUSY or top:
                 raise SystemError_(f"cannot enable {value} in {d}: {e.strerror}") from None
+            for _ in range(5):  # a process of ours may come back in meanwhile (a JoinWarmer's write)
+                self._evacuate(d)
+                try:
+                    with open(d / "cgroup.subtree_control", "w") as f:
+                        f.write(value)
+                    return
+                except OSError as again:
+                    if again.errno != errno.EBUSY:
+                        break
             self._evacuate(d)
-            write(d / "cgroup.subtree_control", value)
+            write(d / "cgroup.subtree_control", value)  # the last try: a refusal worded as every other
 
     @staticmethod
     def _evacuate(d: Path) -> None:

@@ -12,6 +12,12 @@ The first write after a quiet spell still waits its grace period, holding the ke
 meanwhile (a start's mkdirs wait behind it): hence a LINGER long enough to span a burst of commands
 (a script's runs, a benchmark's rounds), for ~500 no-op writes.
 
+The group is looked up again before each write (``Cgroup.own_procs`` reads /proc/self/cgroup):
+on a delegated cgroup v2 tree the first container's create moves every process of the service's
+group, this one too, into a leaf so that controllers can be handed down ("no internal
+processes"), and writes to the group it started in would move it back out and make the kernel
+refuse the next hand-down (EBUSY).
+
 A process of its own, not a thread: the supervisor stays single-threaded, which lets the runtime
 fork pid 1 straight into its namespaces (engine.runtime.clone) and costs the start's main thread no
 GIL hand-offs.
@@ -24,6 +30,9 @@ import os
 import select
 import signal
 import time
+from typing import Callable, Union
+
+Where = Union[str, Callable[[], "str | None"], None]  # our group's cgroup.procs, or how to find it now
 
 PERIOD = 0.004  # one jiffy at HZ=250; a grace period is at least a few
 LINGER = 2.0    # how long after the last ``keep`` the process goes on: a burst of runs keeps it
@@ -34,8 +43,9 @@ class JoinWarmer:
     """One per daemon: ``keep()`` whenever a container start is expected (a byte down a pipe while
     the process lives, a fork otherwise); ``close()`` when the daemon ends."""
 
-    def __init__(self, procs: str | None):
-        self._procs = procs  # our own group's cgroup.procs (Cgroup.own_procs); None: nothing to warm
+    def __init__(self, procs: Where):
+        # our own group's cgroup.procs, or a function that finds it (Cgroup.own_procs); None: nothing to warm
+        self._procs = procs
         self._pid = 0
         self._wfd = -1
 
@@ -104,9 +114,10 @@ class JoinWarmer:
         self._pid, self._wfd = pid, w
 
 
-def _warm_loop(keeps: int, procs: str) -> None:
-    """The child: write our pid into our group every PERIOD until LINGER after the last keep
-    (a byte on ``keeps``) or until the daemon closes its end; a group we cannot write ends it."""
+def _warm_loop(keeps: int, where: Where) -> None:
+    """The child: write our pid into our group (looked up each time) every PERIOD until LINGER
+    after the last keep (a byte on ``keeps``) or until the daemon closes its end; a group we cannot
+    find or write ends it."""
     gc.disable()
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGINT):
@@ -116,6 +127,9 @@ def _warm_loop(keeps: int, procs: str) -> None:
     poller.register(keeps, select.POLLIN)
     deadline = time.monotonic() + LINGER
     while True:
+        procs = where() if callable(where) else where
+        if procs is None:
+            raise FileNotFoundError("our own cgroup is gone")
         fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
         try:
             os.write(fd, pid)

@@ -159,7 +159,8 @@ class StartMixin:
             from engine.cgroups.warm import JoinWarmer
 
             try:
-                procs = open_cgroup(PARENT).own_procs()
+                group = open_cgroup(PARENT)
+                procs = group.own_procs if group.own_procs() is not None else None  # looked up per write
             except OSError:
                 procs = None
             self.join_warmer = JoinWarmer(procs)

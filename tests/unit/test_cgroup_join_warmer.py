@@ -68,3 +68,27 @@ def test_an_unwritable_tree_ends_it_for_good(tmp_path):
     assert not warmer.active
     warmer.keep()
     assert not warmer.active
+
+
+def test_the_group_is_looked_up_before_each_write(tmp_path):
+    """On a delegated v2 tree the first create moves the service's processes (this one too) into a
+    leaf: the warmer must follow it there, never write itself back into the group it started in."""
+    first, leaf = tmp_path / "cgroup.procs", tmp_path / "init" / "cgroup.procs"
+    leaf.parent.mkdir()
+    first.write_text("")
+    leaf.write_text("")
+    where = [str(first)]
+    flag = tmp_path / "moved"
+
+    def own_procs():
+        return str(leaf) if flag.exists() else where[0]
+
+    warmer = JoinWarmer(own_procs)
+    warmer.keep()
+    time.sleep(warm.LINGER / 3)
+    flag.write_text("")           # "evacuated": from now on our group is the leaf
+    time.sleep(0.05)               # any write resolved before the move has landed
+    first.write_text("")
+    _wait_done(warmer)
+    assert first.read_text() == ""             # nothing written to the old group after the move
+    assert _written_pid(leaf) > 0
